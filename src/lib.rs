@@ -1,0 +1,1 @@
+//! actiond: real-time action recognition on live video.
