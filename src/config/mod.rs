@@ -736,3 +736,894 @@ fn stream<'a>(item: &Value<'a>, base: &Path) -> Result<(StreamConfig, Value<'a>)
     Ok((s, name_v))
 }
 
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Where test documents pretend to live.
+    const ORIGIN: &str = "/etc/actiond/actiond.toml";
+
+    /// The smallest valid configuration.
+    const MINIMAL: &str =
+        "[model]\npath = \"m.onnx\"\n\n[[stream]]\nname = \"a\"\nuri = \"test:ball\"\n";
+
+    fn parse(text: &str) -> Result<Config, ConfigError> {
+        Config::parse(text, Path::new(ORIGIN))
+    }
+
+    /// The (line, column, key, message) of the error `text` must produce.
+    fn invalid(text: &str) -> (usize, usize, String, String) {
+        match parse(text) {
+            Err(ConfigError::Invalid {
+                file,
+                line,
+                column,
+                key,
+                message,
+            }) => {
+                assert_eq!(file, Path::new(ORIGIN));
+                (line, column, key, message)
+            }
+            other => panic!("expected an Invalid error for\n{text}\ngot {other:?}"),
+        }
+    }
+
+    /// Asserts the error of `text` is at `line` for `key` with a message containing `fragment`.
+    fn assert_invalid(text: &str, key: &str, line: usize, fragment: &str) -> (usize, String) {
+        let (l, column, k, message) = invalid(text);
+        assert_eq!((k.as_str(), l), (key, line), "{message}\nin\n{text}");
+        assert!(
+            message.contains(fragment),
+            "message {message:?} lacks {fragment:?}"
+        );
+        (column, message)
+    }
+
+    /// MINIMAL (6 lines), a blank line 7, `[section]` on line 8 and `line` on line 9.
+    fn in_section(section: &str, line: &str) -> String {
+        format!("{MINIMAL}\n[{section}]\n{line}\n")
+    }
+
+    /// MINIMAL plus a second stream `b` on lines 8-10 and `line` on line 11.
+    fn in_stream(line: &str) -> String {
+        format!("{MINIMAL}\n[[stream]]\nname = \"b\"\nuri = \"test:snow\"\n{line}\n")
+    }
+
+    /// 1-based column of the value in a `key = value` line.
+    fn value_column(line: &str) -> usize {
+        line.find('=').unwrap() + 3
+    }
+
+    #[test]
+    fn minimal_config_gets_every_default() {
+        let c = parse(MINIMAL).unwrap();
+        assert_eq!(c.source_path.as_deref(), Some(Path::new(ORIGIN)));
+        assert_eq!(c.runtime, RuntimeConfig::default());
+        assert_eq!(c.runtime.onnxruntime, None);
+        assert_eq!(c.runtime.providers, vec![Provider::Cpu]);
+        assert_eq!(c.runtime.intra_threads, 0);
+        assert_eq!(c.runtime.max_batch, 4);
+        assert!(!c.runtime.allow_spinning);
+        assert!(!c.runtime.cpu_arena);
+        assert_eq!(c.runtime.inference_stall_s, 30.0);
+        assert_eq!(c.model.path, Path::new("/etc/actiond/m.onnx"));
+        assert_eq!(c.smoothing, SmoothingConfig::default());
+        assert_eq!(c.smoothing.method, SmoothingMethod::Mean);
+        assert_eq!(c.smoothing.window, 16);
+        assert_eq!(c.smoothing.stride, 8);
+        assert_eq!(c.smoothing.threshold, 0.5);
+        assert_eq!(c.smoothing.confirm, 2);
+        assert_eq!(c.smoothing.top_k, 5);
+        assert_eq!(c.output, OutputConfig::default());
+        assert_eq!(c.output.socket, Path::new("/run/actiond/predictions.sock"));
+        assert_eq!(c.output.socket_mode, 0o660);
+        assert_eq!(c.output.socket_group, None);
+        assert!(!c.output.stdout);
+        assert!(!c.output.per_frame);
+        assert_eq!(c.output.subscriber_buffer, 1024);
+        assert_eq!(c.streams.len(), 1);
+        let s = &c.streams[0];
+        let mut expected = StreamConfig::new("a", SourceKind::Test("ball".into()));
+        expected.uri = Some("test:ball".into());
+        assert_eq!(*s, expected);
+        assert_eq!(s.name, "a");
+        assert_eq!(s.source, SourceKind::Test("ball".into()));
+        assert_eq!(s.uri.as_deref(), Some("test:ball"));
+        assert_eq!(s.pipeline, None);
+        assert_eq!(s.sample_fps, 5.0);
+        assert_eq!(s.rtsp_transport, RtspTransport::Tcp);
+        assert_eq!(s.latency_ms, 200);
+        assert!(!s.r#loop);
+        assert_eq!(s.stall_timeout_s, 10.0);
+        assert_eq!(s.reconnect_min_s, 1.0);
+        assert_eq!(s.reconnect_max_s, 30.0);
+        assert!(s.enabled);
+    }
+
+    #[test]
+    fn full_config_sets_every_key() {
+        let text = r#"
+[runtime]
+onnxruntime = "lib/libonnxruntime.so.1.32.0"
+providers = ["tensorrt", "cuda", "openvino", "cpu"]
+intra_threads = 2
+max_batch = 64
+allow_spinning = true
+cpu_arena = true
+inference_stall_s = 12.5
+
+[model]
+path = "models/ucf/model.onnx"
+
+[smoothing]
+method = "ema"
+window = 1
+stride = 1
+threshold = 1
+confirm = 3
+top_k = 1
+
+[output]
+socket = "/tmp/p.sock"
+socket_mode = "0600"
+socket_group = "video"
+stdout = true
+per_frame = true
+subscriber_buffer = 16
+
+[[stream]]
+name = "court-1"
+uri = "rtsp://admin:pw@10.0.0.5:554/s1"
+sample_fps = 0
+rtsp_transport = "udp"
+latency_ms = 0
+loop = true
+stall_timeout_s = 0.5
+reconnect_min_s = 2
+reconnect_max_s = 2
+enabled = false
+
+[[stream]]
+name = "Gate_2.b"
+pipeline = "videotestsrc is-live=true"
+rtsp_transport = "auto"
+
+[[stream]]
+name = "file"
+uri = "clips/a.mp4"
+
+[[stream]]
+name = "web"
+uri = "https://cam/x.mjpg"
+
+[[stream]]
+name = "usb"
+uri = "v4l2:///dev/video0"
+
+[[stream]]
+name = "abs"
+uri = "file:///srv/b.mkv"
+"#;
+        let c = parse(text).unwrap();
+        assert_eq!(
+            c.runtime,
+            RuntimeConfig {
+                onnxruntime: Some("/etc/actiond/lib/libonnxruntime.so.1.32.0".into()),
+                providers: vec![
+                    Provider::TensorRt,
+                    Provider::Cuda,
+                    Provider::OpenVino,
+                    Provider::Cpu
+                ],
+                intra_threads: 2,
+                max_batch: 64,
+                allow_spinning: true,
+                cpu_arena: true,
+                inference_stall_s: 12.5,
+            }
+        );
+        assert_eq!(
+            c.model.path,
+            Path::new("/etc/actiond/models/ucf/model.onnx")
+        );
+        assert_eq!(
+            c.smoothing,
+            SmoothingConfig {
+                method: SmoothingMethod::Ema,
+                window: 1,
+                stride: 1,
+                threshold: 1.0,
+                confirm: 3,
+                top_k: 1,
+            }
+        );
+        assert_eq!(
+            c.output,
+            OutputConfig {
+                socket: "/tmp/p.sock".into(),
+                socket_mode: 0o600,
+                socket_group: Some("video".into()),
+                stdout: true,
+                per_frame: true,
+                subscriber_buffer: 16,
+            }
+        );
+        let s = &c.streams[0];
+        assert_eq!(
+            *s,
+            StreamConfig {
+                name: "court-1".into(),
+                source: SourceKind::Rtsp("rtsp://admin:pw@10.0.0.5:554/s1".into()),
+                uri: Some("rtsp://admin:pw@10.0.0.5:554/s1".into()),
+                pipeline: None,
+                sample_fps: 0.0,
+                rtsp_transport: RtspTransport::Udp,
+                latency_ms: 0,
+                r#loop: true,
+                stall_timeout_s: 0.5,
+                reconnect_min_s: 2.0,
+                reconnect_max_s: 2.0,
+                enabled: false,
+            }
+        );
+        let s = &c.streams[1];
+        assert_eq!(s.name, "Gate_2.b");
+        assert_eq!(
+            s.source,
+            SourceKind::Pipeline("videotestsrc is-live=true".into())
+        );
+        assert_eq!(s.uri, None);
+        assert_eq!(s.pipeline.as_deref(), Some("videotestsrc is-live=true"));
+        assert_eq!(s.rtsp_transport, RtspTransport::Auto);
+        assert_eq!(
+            c.streams[2].source,
+            SourceKind::File("/etc/actiond/clips/a.mp4".into())
+        );
+        assert_eq!(c.streams[2].uri.as_deref(), Some("clips/a.mp4"));
+        assert_eq!(
+            c.streams[3].source,
+            SourceKind::Http("https://cam/x.mjpg".into())
+        );
+        assert_eq!(c.streams[4].source, SourceKind::V4l2("/dev/video0".into()));
+        assert_eq!(c.streams[5].source, SourceKind::File("/srv/b.mkv".into()));
+    }
+
+    #[test]
+    fn inline_and_dotted_forms_work() {
+        let text = "model.path = \"m.onnx\"\nstream = [{ name = \"a\", uri = \"test:red\" }]\n";
+        let c = parse(text).unwrap();
+        assert_eq!(c.model.path, Path::new("/etc/actiond/m.onnx"));
+        assert_eq!(c.streams[0].source, SourceKind::Test("red".into()));
+    }
+
+    #[test]
+    fn runtime_errors() {
+        let cases = [
+            (
+                "providers = []",
+                "runtime.providers",
+                "at least one provider",
+            ),
+            (
+                "providers = \"cpu\"",
+                "runtime.providers",
+                "expected an array, got a string",
+            ),
+            (
+                "providers = [\"qnn\"]",
+                "runtime.providers[0]",
+                "unknown provider `qnn`; expected one of: cpu, cuda, tensorrt, openvino",
+            ),
+            (
+                "providers = [1]",
+                "runtime.providers[0]",
+                "expected a string, got an integer",
+            ),
+            (
+                "max_batch = 0",
+                "runtime.max_batch",
+                "must be at least 1, got 0",
+            ),
+            (
+                "max_batch = 65",
+                "runtime.max_batch",
+                "must be at most 64, got 65",
+            ),
+            (
+                "intra_threads = -1",
+                "runtime.intra_threads",
+                "must be at least 0, got -1",
+            ),
+            (
+                "inference_stall_s = 0",
+                "runtime.inference_stall_s",
+                "must be greater than 0, got 0",
+            ),
+            (
+                "inference_stall_s = nan",
+                "runtime.inference_stall_s",
+                "finite",
+            ),
+            (
+                "allow_spinning = \"yes\"",
+                "runtime.allow_spinning",
+                "expected a boolean",
+            ),
+            ("cpu_arena = 1", "runtime.cpu_arena", "expected a boolean"),
+            (
+                "onnxruntime = \"\"",
+                "runtime.onnxruntime",
+                "must not be empty",
+            ),
+            (
+                "onnxruntime = 3",
+                "runtime.onnxruntime",
+                "expected a string, got an integer",
+            ),
+        ];
+        for (line, key, fragment) in cases {
+            let (column, _) = assert_invalid(&in_section("runtime", line), key, 9, fragment);
+            let expected = if key.ends_with(']') {
+                line.find('[').unwrap() + 2
+            } else {
+                value_column(line)
+            };
+            assert_eq!(column, expected, "{line}");
+        }
+    }
+
+    #[test]
+    fn duplicate_provider_points_at_the_second_one() {
+        let line = "providers = [\"cpu\", \"cuda\", \"cpu\"]";
+        let (column, message) = assert_invalid(
+            &in_section("runtime", line),
+            "runtime.providers[2]",
+            9,
+            "more than once",
+        );
+        assert_eq!(column, line.rfind("\"cpu\"").unwrap() + 1);
+        assert_eq!(message, "provider `cpu` is listed more than once");
+    }
+
+    #[test]
+    fn smoothing_errors() {
+        let cases = [
+            (
+                "window = 0",
+                "smoothing.window",
+                "must be at least 1, got 0",
+            ),
+            (
+                "window = 16.0",
+                "smoothing.window",
+                "expected an integer, got a float",
+            ),
+            (
+                "stride = 0",
+                "smoothing.stride",
+                "must be at least 1, got 0",
+            ),
+            (
+                "confirm = 0",
+                "smoothing.confirm",
+                "must be at least 1, got 0",
+            ),
+            ("top_k = 0", "smoothing.top_k", "must be at least 1, got 0"),
+            (
+                "threshold = 1.5",
+                "smoothing.threshold",
+                "must be at most 1, got 1.5",
+            ),
+            (
+                "threshold = -0.1",
+                "smoothing.threshold",
+                "must be at least 0, got -0.1",
+            ),
+            (
+                "method = \"median\"",
+                "smoothing.method",
+                "unknown method `median`; expected one of: mean, ema",
+            ),
+        ];
+        for (line, key, fragment) in cases {
+            let (column, _) = assert_invalid(&in_section("smoothing", line), key, 9, fragment);
+            assert_eq!(column, value_column(line), "{line}");
+        }
+    }
+
+    #[test]
+    fn error_display_names_file_line_column_and_key() {
+        let err = parse(&in_section("smoothing", "window = 0")).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "/etc/actiond/actiond.toml:9:10: smoothing.window: must be at least 1, got 0"
+        );
+    }
+
+    #[test]
+    fn output_errors() {
+        let cases = [
+            ("socket_mode = \"0999\"", "`0999` is not an octal mode"),
+            ("socket_mode = \"abc\"", "`abc` is not an octal mode"),
+            ("socket_mode = \"\"", "is not an octal mode"),
+            ("socket_mode = \"01777\"", "`01777` is above 0777"),
+            ("socket_mode = \"77777777777777\"", "is above 0777"),
+            (
+                "socket_mode = 0o660",
+                "expected a string of octal digits like \"0660\", got an integer",
+            ),
+        ];
+        for (line, fragment) in cases {
+            let (column, _) = assert_invalid(
+                &in_section("output", line),
+                "output.socket_mode",
+                9,
+                fragment,
+            );
+            assert_eq!(column, value_column(line), "{line}");
+        }
+        let cases = [
+            (
+                "subscriber_buffer = 15",
+                "output.subscriber_buffer",
+                "must be at least 16, got 15",
+            ),
+            ("socket = \"\"", "output.socket", "must not be empty"),
+            (
+                "socket_group = \" \"",
+                "output.socket_group",
+                "must not be empty",
+            ),
+            ("stdout = \"true\"", "output.stdout", "expected a boolean"),
+            ("per_frame = 0", "output.per_frame", "expected a boolean"),
+        ];
+        for (line, key, fragment) in cases {
+            let (column, _) = assert_invalid(&in_section("output", line), key, 9, fragment);
+            assert_eq!(column, value_column(line), "{line}");
+        }
+    }
+
+    #[test]
+    fn socket_modes() {
+        for (text, mode) in [
+            ("0660", 0o660),
+            ("660", 0o660),
+            ("0", 0),
+            ("0777", 0o777),
+            ("00600", 0o600),
+        ] {
+            let c = parse(&in_section("output", &format!("socket_mode = \"{text}\""))).unwrap();
+            assert_eq!(c.output.socket_mode, mode, "{text}");
+        }
+    }
+
+    #[test]
+    fn stream_value_errors() {
+        let cases = [
+            (
+                "sample_fps = -1",
+                "stream[1].sample_fps",
+                "must be at least 0, got -1",
+            ),
+            (
+                "sample_fps = 1001",
+                "stream[1].sample_fps",
+                "must be at most 1000, got 1001",
+            ),
+            (
+                "sample_fps = inf",
+                "stream[1].sample_fps",
+                "must be a finite number",
+            ),
+            (
+                "sample_fps = \"5\"",
+                "stream[1].sample_fps",
+                "expected a number, got a string",
+            ),
+            (
+                "rtsp_transport = \"http\"",
+                "stream[1].rtsp_transport",
+                "unknown transport `http`; expected one of: tcp, udp, auto",
+            ),
+            (
+                "latency_ms = -1",
+                "stream[1].latency_ms",
+                "must be at least 0, got -1",
+            ),
+            (
+                "latency_ms = 4294967296",
+                "stream[1].latency_ms",
+                "must be at most 4294967295",
+            ),
+            ("loop = 1", "stream[1].loop", "expected a boolean"),
+            (
+                "enabled = \"no\"",
+                "stream[1].enabled",
+                "expected a boolean",
+            ),
+            (
+                "stall_timeout_s = 0",
+                "stream[1].stall_timeout_s",
+                "must be greater than 0, got 0",
+            ),
+            (
+                "reconnect_min_s = 0",
+                "stream[1].reconnect_min_s",
+                "must be greater than 0, got 0",
+            ),
+            (
+                "reconnect_max_s = -3",
+                "stream[1].reconnect_max_s",
+                "must be greater than 0, got -3",
+            ),
+            (
+                "reconnect_max_s = 0.5",
+                "stream[1].reconnect_max_s",
+                "must be at least reconnect_min_s (1), got 0.5",
+            ),
+            (
+                "reconnect_min_s = 60",
+                "stream[1].reconnect_min_s",
+                "must be at most reconnect_max_s (30, the default), got 60",
+            ),
+            ("name = \"c\"", "syntax", "duplicate key `name`"),
+        ];
+        for (line, key, fragment) in cases {
+            let (column, _) = assert_invalid(&in_stream(line), key, 11, fragment);
+            if key != "syntax" {
+                assert_eq!(column, value_column(line), "{line}");
+            }
+        }
+    }
+
+    #[test]
+    fn reconnect_max_below_min_points_at_max() {
+        let text = in_stream("reconnect_max_s = 5\nreconnect_min_s = 6");
+        let (_, message) = assert_invalid(&text, "stream[1].reconnect_max_s", 11, "");
+        assert_eq!(message, "must be at least reconnect_min_s (6), got 5");
+    }
+
+    #[test]
+    fn integers_are_accepted_for_float_keys() {
+        let c = parse(&in_stream("sample_fps = 0\nstall_timeout_s = 3")).unwrap();
+        assert_eq!(c.streams[1].sample_fps, 0.0);
+        assert_eq!(c.streams[1].stall_timeout_s, 3.0);
+        let c = parse(&in_section("smoothing", "threshold = 0")).unwrap();
+        assert_eq!(c.smoothing.threshold, 0.0);
+        let c = parse(&in_stream("sample_fps = 2.5\nlatency_ms = 1_000")).unwrap();
+        assert_eq!(c.streams[1].sample_fps, 2.5);
+        assert_eq!(c.streams[1].latency_ms, 1000);
+    }
+
+    #[test]
+    fn unknown_top_level_key() {
+        let text = format!("colour = 1\n{MINIMAL}");
+        let (column, message) = assert_invalid(&text, "colour", 1, "unknown key `colour`");
+        assert_eq!(column, 1);
+        assert_eq!(
+            message,
+            "unknown key `colour`; expected one of: runtime, model, smoothing, output, stream"
+        );
+        // An unknown table (here one the config does not have) points at its header.
+        let text = format!("{MINIMAL}\n[mqtt]\nurl = \"mqtt://x\"\n");
+        let (column, _) = assert_invalid(&text, "mqtt", 8, "unknown key `mqtt`");
+        assert_eq!(column, 2);
+    }
+
+    #[test]
+    fn unknown_key_in_a_table() {
+        let (column, message) = assert_invalid(
+            &in_section("smoothing", "windw = 3"),
+            "smoothing.windw",
+            9,
+            "",
+        );
+        assert_eq!(column, 1);
+        assert_eq!(
+            message,
+            "unknown key `windw`; expected one of: method, window, stride, threshold, confirm, top_k"
+        );
+        assert_invalid(
+            &MINIMAL.replace("[model]\n", "[model]\nname = \"x\"\n"),
+            "model.name",
+            2,
+            "expected one of: path",
+        );
+        // A sub-table of a known table is an unknown key too.
+        let text = format!("{MINIMAL}\n[runtime.cuda]\ndevice = 0\n");
+        assert_invalid(&text, "runtime.cuda", 8, "unknown key `cuda`");
+    }
+
+    #[test]
+    fn unknown_key_in_a_stream() {
+        let text = "[model]\npath = \"m.onnx\"\n[[stream]]\nname = \"a\"\ncolour = \"red\"\nuri = \"test:ball\"\n";
+        let (column, message) = assert_invalid(text, "stream[0].colour", 5, "unknown key `colour`");
+        assert_eq!(column, 1);
+        assert!(message.starts_with("unknown key `colour`; expected one of: name, uri, pipeline, "));
+        let (_, message) = assert_invalid(&in_stream("colour = 1"), "stream[1].colour", 11, "");
+        assert!(message.ends_with("reconnect_max_s, enabled"), "{message}");
+    }
+
+    #[test]
+    fn first_unknown_key_in_document_order_is_reported() {
+        // Keys are stored sorted; the report must still follow the file.
+        let text = in_section("smoothing", "zeta = 1\nalpha = 2");
+        assert_invalid(&text, "smoothing.zeta", 9, "unknown key `zeta`");
+    }
+
+    #[test]
+    fn syntax_errors_have_positions() {
+        let text = "[model]\npath = \"m.onnx\"\n\n[smoothing]\nwindow = \n";
+        let (line, _, key, _) = invalid(text);
+        assert_eq!((line, key.as_str()), (5, "syntax"));
+
+        let text = "[model]\npath = \"m.onnx\n[[stream]]\n";
+        let (line, _, key, _) = invalid(text);
+        assert_eq!((line, key.as_str()), (2, "syntax"));
+
+        let text = "[model]\npath = \"a\"\n\n[model]\npath = \"b\"\n";
+        let (line, column, key, message) = invalid(text);
+        assert_eq!((line, column, key.as_str()), (4, 2, "syntax"));
+        assert_eq!(message, "duplicate key `model`");
+    }
+
+    #[test]
+    fn missing_model_path() {
+        let text = "[runtime]\nmax_batch = 1\n\n[model]\n\n[[stream]]\nname = \"a\"\nuri = \"test:ball\"\n";
+        let (column, message) =
+            assert_invalid(text, "model.path", 4, "missing required key `path`");
+        assert_eq!(column, 1);
+        assert!(!message.is_empty());
+        let text = "\n[[stream]]\nname = \"a\"\nuri = \"test:ball\"\n";
+        let (column, _) = assert_invalid(text, "model.path", 1, "missing required key");
+        assert_eq!(column, 1);
+        assert_invalid(
+            &MINIMAL.replace("path = \"m.onnx\"", "path = \"\""),
+            "model.path",
+            2,
+            "must not be empty",
+        );
+        assert_invalid(
+            &MINIMAL.replace("[model]\npath = \"m.onnx\"", "model = \"m.onnx\"\n"),
+            "model",
+            1,
+            "expected a table, got a string",
+        );
+    }
+
+    #[test]
+    fn streams_are_required() {
+        assert_invalid(
+            "[model]\npath = \"m\"\n",
+            "stream",
+            1,
+            "at least one [[stream]] is required",
+        );
+        assert_invalid(
+            "stream = []\n[model]\npath = \"m\"\n",
+            "stream",
+            1,
+            "at least one [[stream]]",
+        );
+        assert_invalid(
+            "[model]\npath = \"m\"\n[stream]\nname = \"a\"\n",
+            "stream",
+            3,
+            "write [[stream]], not [stream]",
+        );
+    }
+
+    #[test]
+    fn duplicate_stream_names() {
+        let text = in_stream("").replace("name = \"b\"", "name = \"a\"");
+        let (column, message) = assert_invalid(&text, "stream[1].name", 9, "");
+        assert_eq!(column, 8);
+        assert_eq!(
+            message,
+            "duplicate stream name `a`; stream[0] already uses it"
+        );
+    }
+
+    #[test]
+    fn stream_names() {
+        for bad in ["", "a b", "ä", "x/y", &"n".repeat(65)] {
+            let text = MINIMAL.replace("name = \"a\"", &format!("name = \"{bad}\""));
+            assert_invalid(&text, "stream[0].name", 5, "invalid stream name");
+        }
+        let long = "n".repeat(64);
+        let text = MINIMAL.replace("name = \"a\"", &format!("name = \"{long}\""));
+        assert_eq!(parse(&text).unwrap().streams[0].name, long);
+        let text = MINIMAL.replace("name = \"a\"", "name = 7");
+        assert_invalid(&text, "stream[0].name", 5, "expected a string");
+        let text = MINIMAL.replace("name = \"a\"\n", "");
+        let (column, _) = assert_invalid(&text, "stream[0].name", 4, "missing required key `name`");
+        assert_eq!(column, 1);
+    }
+
+    #[test]
+    fn uri_and_pipeline_are_exclusive() {
+        let (column, message) = assert_invalid(
+            &in_stream("pipeline = \"videotestsrc\""),
+            "stream[1].pipeline",
+            11,
+            "",
+        );
+        assert_eq!(column, 12);
+        assert_eq!(message, "set either `uri` or `pipeline`, not both");
+
+        let text = format!("{MINIMAL}\n[[stream]]\nname = \"b\"\n");
+        let (column, message) = assert_invalid(&text, "stream[1].uri", 8, "");
+        assert_eq!(column, 1);
+        assert!(message.contains("`uri` (or `pipeline`)"), "{message}");
+
+        assert_invalid(
+            &MINIMAL.replace("uri = \"test:ball\"", "pipeline = \"  \""),
+            "stream[0].pipeline",
+            6,
+            "must not be empty",
+        );
+    }
+
+    #[test]
+    fn bad_scheme_is_reported_without_credentials() {
+        let text = MINIMAL.replace("test:ball", "ftp://bob:hunter2@cam/x");
+        let err = parse(&text).unwrap_err();
+        let shown = err.to_string();
+        assert!(
+            !shown.contains("hunter2") && !shown.contains("bob"),
+            "{shown}"
+        );
+        assert!(!format!("{err:?}").contains("hunter2"));
+        let (column, message) =
+            assert_invalid(&text, "stream[0].uri", 6, "unsupported scheme `ftp`");
+        assert_eq!(column, 7);
+        assert!(message.contains("ftp://***@cam/x"), "{message}");
+        for accepted in [
+            "rtsp://",
+            "rtsps://",
+            "http://",
+            "https://",
+            "file:///",
+            "v4l2:///dev/videoN",
+            "test:<pattern>",
+            "file path",
+        ] {
+            assert!(message.contains(accepted), "{message} lacks {accepted}");
+        }
+    }
+
+    #[test]
+    fn bad_uris() {
+        let cases = [
+            (
+                "test:plasma",
+                "unknown test pattern `plasma`; expected one of: smpte, snow,",
+            ),
+            ("test:", "unknown test pattern ``"),
+            ("rtsp://", "has no host"),
+            ("file://relative/a.mp4", "not an absolute file URI"),
+            ("v4l2:/dev/video0", "v4l2:///dev/videoN"),
+            ("", "must not be empty"),
+        ];
+        for (uri, fragment) in cases {
+            let text = MINIMAL.replace("test:ball", uri);
+            let (column, _) = assert_invalid(&text, "stream[0].uri", 6, fragment);
+            assert_eq!(column, 7);
+        }
+        let text = MINIMAL.replace("uri = \"test:ball\"", "uri = [\"test:ball\"]");
+        assert_invalid(&text, "stream[0].uri", 6, "expected a string, got an array");
+    }
+
+    #[test]
+    fn every_test_pattern_is_accepted() {
+        assert_eq!(TEST_PATTERNS.len(), 26);
+        for pattern in TEST_PATTERNS {
+            let c = parse(&MINIMAL.replace("ball", pattern)).unwrap();
+            assert_eq!(c.streams[0].source, SourceKind::Test(pattern.to_string()));
+        }
+    }
+
+    #[test]
+    fn relative_paths_resolve_against_the_config_directory() {
+        let text = r#"
+[runtime]
+onnxruntime = "libonnxruntime.so.1"
+[model]
+path = "./models/x/model.onnx"
+[output]
+socket = "run/p.sock"
+[[stream]]
+name = "a"
+uri = "../clips/a.mp4"
+[[stream]]
+name = "b"
+uri = "/abs/b.mp4"
+"#;
+        let c = parse(text).unwrap();
+        // A bare library name is left for the dynamic loader to find.
+        assert_eq!(
+            c.runtime.onnxruntime.as_deref(),
+            Some(Path::new("libonnxruntime.so.1"))
+        );
+        assert_eq!(c.model.path, Path::new("/etc/actiond/models/x/model.onnx"));
+        assert_eq!(c.output.socket, Path::new("/etc/actiond/run/p.sock"));
+        assert_eq!(
+            c.streams[0].source,
+            SourceKind::File("/etc/actiond/../clips/a.mp4".into())
+        );
+        assert_eq!(c.streams[1].source, SourceKind::File("/abs/b.mp4".into()));
+
+        // An origin without a directory leaves relative paths relative.
+        let c = Config::parse(MINIMAL, Path::new("actiond.toml")).unwrap();
+        assert_eq!(c.model.path, Path::new("m.onnx"));
+        let c = Config::parse(MINIMAL, Path::new("conf/actiond.toml")).unwrap();
+        assert_eq!(c.model.path, Path::new("conf/m.onnx"));
+    }
+
+    #[test]
+    fn load_reads_the_file_and_resolves_against_its_directory() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("actiond.toml");
+        std::fs::write(&path, MINIMAL).unwrap();
+        let c = Config::load(&path).unwrap();
+        assert_eq!(c.source_path.as_deref(), Some(path.as_path()));
+        assert_eq!(c.model.path, dir.path().join("m.onnx"));
+
+        std::fs::write(&path, in_section("smoothing", "window = 0")).unwrap();
+        match Config::load(&path) {
+            Err(ConfigError::Invalid {
+                file, line, key, ..
+            }) => {
+                assert_eq!(
+                    (file, line, key.as_str()),
+                    (path.clone(), 9, "smoothing.window")
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+
+        let missing = dir.path().join("nope.toml");
+        let err = Config::load(&missing).unwrap_err();
+        assert!(
+            matches!(&err, ConfigError::Io { file, .. } if *file == missing),
+            "{err:?}"
+        );
+        assert!(err
+            .to_string()
+            .starts_with(&format!("{}: cannot read: ", missing.display())));
+    }
+
+    #[test]
+    fn columns_count_characters_not_bytes() {
+        // `x` is the 30th character but the 32nd byte of its line.
+        let text = "model.path = \"m\"\nstream = [{ pipeline = \"ää\", x = 1 }]\n";
+        let (column, _) = assert_invalid(text, "stream[0].x", 2, "unknown key `x`");
+        assert_eq!(column, 30);
+        let text = "model.path = \"ää\" # ä\nstream = [{ name = \"ää\", uri = \"test:ball\" }]\n";
+        let (column, _) = assert_invalid(text, "stream[0].name", 2, "invalid stream name");
+        assert_eq!(column, 20);
+    }
+
+    #[test]
+    fn debug_output_hides_credentials() {
+        let text =
+            in_stream("").replace("uri = \"test:snow\"", "uri = \"rtsp://bob:hunter2@cam/x\"");
+        let c = parse(&text).unwrap();
+        let debug = format!("{c:?}");
+        assert!(
+            !debug.contains("hunter2") && !debug.contains("bob"),
+            "{debug}"
+        );
+        assert!(debug.contains("rtsp://***@cam/x"), "{debug}");
+        let p = SourceKind::Pipeline("rtspsrc location=rtsp://u:secret@cam ! fakesink".into());
+        assert!(!format!("{p:?}").contains("secret"));
+    }
+
+    #[test]
+    fn names_display_as_in_toml() {
+        let names: Vec<String> = Provider::ALL.iter().map(ToString::to_string).collect();
+        assert_eq!(names, ["cpu", "cuda", "tensorrt", "openvino"]);
+        assert_eq!(SmoothingMethod::Ema.to_string(), "ema");
+        assert_eq!(RtspTransport::Auto.to_string(), "auto");
+    }
+}
