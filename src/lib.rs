@@ -1,1 +1,3 @@
 //! actiond: real-time action recognition on live video.
+
+pub mod smooth;
