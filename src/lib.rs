@@ -1,3 +1,4 @@
 //! actiond: real-time action recognition on live video.
 
+pub mod preprocess;
 pub mod smooth;
