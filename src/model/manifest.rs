@@ -1,0 +1,341 @@
+//! The model manifest: labels, input geometry, normalisation and output kind.
+//!
+//! Read from `model.toml` beside the ONNX file, or from the ONNX metadata key
+//! [`METADATA_KEY`] holding the same TOML text.
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::preprocess::Layout;
+
+/// ONNX metadata key whose value is the manifest's TOML text.
+pub const METADATA_KEY: &str = "actiond.manifest";
+
+/// Channel order of the pixels the model expects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+pub enum ChannelOrder {
+    /// Red, green, blue.
+    #[serde(rename = "RGB")]
+    Rgb,
+    /// Blue, green, red.
+    #[serde(rename = "BGR")]
+    Bgr,
+}
+
+/// How a frame is fitted to the model's input size.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Resize {
+    /// Scale both axes independently to the input size.
+    Stretch,
+    /// Crop the centre to the input's aspect ratio, then scale.
+    CenterCrop,
+    /// Scale to fit inside the input, padding with black borders.
+    Letterbox,
+}
+
+/// What the output tensor holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OutputKind {
+    /// Raw scores: softmax is applied by the daemon.
+    Logits,
+    /// Class probabilities (softmax already applied in the model).
+    Probabilities,
+}
+
+/// The `[input]` table of a manifest.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InputSpec {
+    /// Name of the input tensor in the ONNX graph.
+    pub name: String,
+    /// Tensor layout: "NCHW" or "NHWC".
+    #[serde(deserialize_with = "de_layout")]
+    pub layout: Layout,
+    /// Input width in pixels.
+    pub width: usize,
+    /// Input height in pixels.
+    pub height: usize,
+    /// Channel order of the pixels.
+    #[serde(default = "default_channel_order")]
+    pub channel_order: ChannelOrder,
+    /// How frames are fitted to width×height.
+    #[serde(default = "default_resize")]
+    pub resize: Resize,
+    /// Pixel divisor: x = (pixel / scale − mean) / std.
+    #[serde(default = "default_scale")]
+    pub scale: f32,
+    /// Per-channel mean (after dividing by `scale`).
+    #[serde(default = "default_mean")]
+    pub mean: [f32; 3],
+    /// Per-channel standard deviation (after dividing by `scale`).
+    #[serde(default = "default_std")]
+    pub std: [f32; 3],
+}
+
+/// The `[output]` table of a manifest.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OutputSpec {
+    /// Name of the output tensor in the ONNX graph.
+    pub name: String,
+    /// Whether the output holds logits or probabilities.
+    pub kind: OutputKind,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawManifest {
+    name: String,
+    labels: Option<Vec<String>>,
+    labels_file: Option<PathBuf>,
+    input: InputSpec,
+    output: OutputSpec,
+    #[serde(default, rename = "state")]
+    states: Vec<toml::Value>,
+}
+
+/// A validated model manifest.
+#[derive(Debug, Clone)]
+pub struct Manifest {
+    /// Model name, reported in messages.
+    pub name: String,
+    /// Class labels, index = output position.
+    pub labels: Vec<String>,
+    /// Input tensor description.
+    pub input: InputSpec,
+    /// Output tensor description.
+    pub output: OutputSpec,
+}
+
+/// Why a manifest could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ManifestError {
+    /// A file could not be read.
+    #[error("{path}: cannot read: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// The TOML is malformed or has wrong keys.
+    #[error("{origin}:{line}:{column}: {message}")]
+    Parse {
+        /// File (or metadata) the text came from.
+        origin: String,
+        /// 1-based line.
+        line: usize,
+        /// 1-based column.
+        column: usize,
+        /// What is wrong.
+        message: String,
+    },
+    /// The values are inconsistent.
+    #[error("{origin}: {message}")]
+    Invalid {
+        /// File (or metadata) the text came from.
+        origin: String,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+fn default_channel_order() -> ChannelOrder {
+    ChannelOrder::Rgb
+}
+fn default_resize() -> Resize {
+    Resize::Stretch
+}
+fn default_scale() -> f32 {
+    255.0
+}
+fn default_mean() -> [f32; 3] {
+    [0.485, 0.456, 0.406]
+}
+fn default_std() -> [f32; 3] {
+    [0.229, 0.224, 0.225]
+}
+
+fn de_layout<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Layout, D::Error> {
+    let s = String::deserialize(d)?;
+    match s.as_str() {
+        "NCHW" => Ok(Layout::Nchw),
+        "NHWC" => Ok(Layout::Nhwc),
+        "NTCHW" | "NCTHW" | "NTCHW_STACKED" => Err(serde::de::Error::custom(format!(
+            "layout `{s}` (clip models) is not supported by this version; use NCHW or NHWC"
+        ))),
+        other => Err(serde::de::Error::custom(format!(
+            "unknown layout `{other}`; expected NCHW or NHWC"
+        ))),
+    }
+}
+
+/// Byte offset → 1-based (line, column).
+pub(crate) fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let before = &text[..offset.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let column = before
+        .rfind('\n')
+        .map_or(before.len(), |nl| before.len() - nl - 1)
+        + 1;
+    (line, column)
+}
+
+impl Manifest {
+    /// Reads `model.toml` beside `model_path`, if it exists.
+    pub fn beside(model_path: &Path) -> Option<PathBuf> {
+        let p = model_path.with_file_name("model.toml");
+        p.is_file().then_some(p)
+    }
+
+    /// Loads and validates a manifest file; `labels_file` is relative to it.
+    pub fn load(path: &Path) -> Result<Self, ManifestError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ManifestError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let dir = path.parent().unwrap_or(Path::new("."));
+        Self::parse(&text, &path.display().to_string(), dir)
+    }
+
+    /// Parses manifest text; `origin` names it in errors, `dir` resolves `labels_file`.
+    pub fn parse(text: &str, origin: &str, dir: &Path) -> Result<Self, ManifestError> {
+        let raw: RawManifest = toml::from_str(text).map_err(|e| {
+            let (line, column) = e.span().map_or((1, 1), |s| line_col(text, s.start));
+            ManifestError::Parse {
+                origin: origin.to_string(),
+                line,
+                column,
+                message: e.message().to_string(),
+            }
+        })?;
+        let invalid = |message: String| ManifestError::Invalid {
+            origin: origin.to_string(),
+            message,
+        };
+        if !raw.states.is_empty() {
+            return Err(invalid(
+                "[[state]] (stateful models) is not supported by this version".into(),
+            ));
+        }
+        let labels = match (raw.labels, raw.labels_file) {
+            (Some(l), None) => l,
+            (None, Some(f)) => {
+                let p = dir.join(f);
+                let t = std::fs::read_to_string(&p)
+                    .map_err(|source| ManifestError::Io { path: p, source })?;
+                t.lines()
+                    .map(str::trim)
+                    .filter(|l| !l.is_empty())
+                    .map(String::from)
+                    .collect()
+            }
+            (Some(_), Some(_)) => {
+                return Err(invalid("give `labels` or `labels_file`, not both".into()))
+            }
+            (None, None) => return Err(invalid("missing `labels` (or `labels_file`)".into())),
+        };
+        if labels.is_empty() {
+            return Err(invalid("`labels` is empty".into()));
+        }
+        let i = &raw.input;
+        if i.width == 0 || i.height == 0 || i.width > 8192 || i.height > 8192 {
+            return Err(invalid(format!(
+                "input.width/height must be 1..=8192, got {}x{}",
+                i.width, i.height
+            )));
+        }
+        if !(i.scale.is_finite() && i.scale > 0.0) {
+            return Err(invalid(format!("input.scale must be > 0, got {}", i.scale)));
+        }
+        if i.std.iter().any(|s| !s.is_finite() || *s == 0.0)
+            || i.mean.iter().any(|m| !m.is_finite())
+        {
+            return Err(invalid(format!(
+                "input.mean must be finite and input.std finite and non-zero, got mean {:?} std {:?}",
+                i.mean, i.std
+            )));
+        }
+        Ok(Manifest {
+            name: raw.name,
+            labels,
+            input: raw.input,
+            output: raw.output,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = r#"
+name = "m"
+labels = ["a", "b"]
+[input]
+name = "input"
+layout = "NCHW"
+width = 224
+height = 160
+[output]
+name = "logits"
+kind = "logits"
+"#;
+
+    #[test]
+    fn parses_with_defaults() {
+        let m = Manifest::parse(GOOD, "t", Path::new(".")).unwrap();
+        assert_eq!(m.labels, ["a", "b"]);
+        assert_eq!(m.input.layout, Layout::Nchw);
+        assert_eq!((m.input.width, m.input.height), (224, 160));
+        assert_eq!(m.input.channel_order, ChannelOrder::Rgb);
+        assert_eq!(m.input.resize, Resize::Stretch);
+        assert_eq!(m.input.scale, 255.0);
+        assert_eq!(m.output.kind, OutputKind::Logits);
+    }
+
+    #[test]
+    fn unknown_key_names_line() {
+        let text = GOOD.replace("height = 160", "height = 160\nhieght = 3");
+        let e = Manifest::parse(&text, "x/model.toml", Path::new(".")).unwrap_err();
+        let s = e.to_string();
+        assert!(s.starts_with("x/model.toml:9:"), "{s}");
+        assert!(s.contains("hieght"), "{s}");
+    }
+
+    #[test]
+    fn clip_layout_is_refused_clearly() {
+        let text = GOOD.replace("\"NCHW\"", "\"NTCHW\"");
+        let s = Manifest::parse(&text, "t", Path::new("."))
+            .unwrap_err()
+            .to_string();
+        assert!(s.contains("not supported"), "{s}");
+    }
+
+    #[test]
+    fn labels_file_is_read_relative() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("labels.txt"), "x\n\ny\n").unwrap();
+        let text = GOOD.replace("labels = [\"a\", \"b\"]", "labels_file = \"labels.txt\"");
+        let m = Manifest::parse(&text, "t", dir.path()).unwrap();
+        assert_eq!(m.labels, ["x", "y"]);
+    }
+
+    #[test]
+    fn zero_std_rejected() {
+        let text = GOOD.replace("height = 160", "height = 160\nstd = [1.0, 0.0, 1.0]");
+        let s = Manifest::parse(&text, "t", Path::new("."))
+            .unwrap_err()
+            .to_string();
+        assert!(s.contains("std"), "{s}");
+    }
+
+    #[test]
+    fn line_col_counts_from_one() {
+        assert_eq!(line_col("ab\ncd", 0), (1, 1));
+        assert_eq!(line_col("ab\ncd", 4), (2, 2));
+    }
+}

@@ -1,0 +1,455 @@
+//! ONNX Runtime: loading the library, the model and its manifest, checking them
+//! against each other, and running batches.
+
+pub mod manifest;
+pub mod runtime;
+
+use std::path::{Path, PathBuf};
+
+use ort::ep::{self, ExecutionProvider};
+use ort::session::builder::{GraphOptimizationLevel, SessionBuilder};
+use ort::session::Session;
+use ort::value::{TensorElementType, TensorRef, ValueType};
+
+use crate::config::{Provider, RuntimeConfig};
+use crate::preprocess::{Layout, Normalizer, PreprocessError};
+use crate::smooth::softmax_in_place;
+pub use manifest::{ChannelOrder, Manifest, ManifestError, OutputKind, Resize};
+
+/// Why the model could not be loaded or run.
+#[derive(Debug, thiserror::Error)]
+pub enum ModelError {
+    /// No candidate ONNX Runtime library could be loaded.
+    #[error("could not load the ONNX Runtime library; tried:{}\n(set [runtime] onnxruntime or ORT_DYLIB_PATH, or run scripts/setup.sh)", fmt_tried(.tried))]
+    RuntimeNotFound {
+        /// Each path tried and why it failed.
+        tried: Vec<(PathBuf, String)>,
+    },
+    /// The model file does not exist.
+    #[error("model file {0}: not found")]
+    ModelMissing(PathBuf),
+    /// The manifest is missing or invalid.
+    #[error("model {model}: {source}")]
+    Manifest {
+        /// The model file.
+        model: PathBuf,
+        /// The manifest problem.
+        source: ManifestError,
+    },
+    /// Neither model.toml nor ONNX metadata holds a manifest.
+    #[error("model {0}: no manifest: put model.toml beside it or the key `actiond.manifest` in its ONNX metadata")]
+    NoManifest(PathBuf),
+    /// ONNX Runtime refused the model or a setting.
+    #[error("model {model}: ONNX Runtime: {message}")]
+    Session {
+        /// The model file.
+        model: PathBuf,
+        /// ONNX Runtime's message.
+        message: String,
+    },
+    /// The model's tensors disagree with the manifest.
+    #[error("model {model}: {tensor_kind} `{tensor}`: {message}")]
+    Mismatch {
+        /// The model file.
+        model: PathBuf,
+        /// "input" or "output".
+        tensor_kind: &'static str,
+        /// The tensor's name.
+        tensor: String,
+        /// What disagrees, with both shapes.
+        message: String,
+    },
+    /// A frame could not be preprocessed.
+    #[error("preprocessing: {0}")]
+    Preprocess(#[from] PreprocessError),
+    /// Running the model failed.
+    #[error("inference: {0}")]
+    Run(String),
+}
+
+fn fmt_tried(tried: &[(PathBuf, String)]) -> String {
+    tried
+        .iter()
+        .map(|(p, why)| format!("\n  {}: {why}", p.display()))
+        .collect()
+}
+
+/// Formats an ONNX shape with symbolic dimensions shown as `?`.
+fn fmt_shape(dims: &[i64]) -> String {
+    let parts: Vec<String> = dims
+        .iter()
+        .map(|d| {
+            if *d < 0 {
+                "?".to_string()
+            } else {
+                d.to_string()
+            }
+        })
+        .collect();
+    format!("[{}]", parts.join(", "))
+}
+
+/// A loaded, checked classifier: one ONNX Runtime session and its reused buffers.
+pub struct Classifier {
+    session: Session,
+    _env: ort::environment::Environment,
+    /// The validated manifest.
+    pub manifest: Manifest,
+    /// The model file.
+    pub model_path: PathBuf,
+    /// The ONNX Runtime library that was loaded.
+    pub runtime_path: PathBuf,
+    /// Name of the execution provider that runs the model.
+    pub provider: String,
+    normalizer: Normalizer,
+    max_batch: usize,
+    frame_len: usize,
+    classes: usize,
+    input: Vec<f32>,
+    probs: Vec<f32>,
+}
+
+impl Classifier {
+    /// Loads ONNX Runtime and the model, checks it against its manifest and prepares buffers.
+    pub fn load(rt: &RuntimeConfig, model_path: &Path) -> Result<Self, ModelError> {
+        if !model_path.is_file() {
+            return Err(ModelError::ModelMissing(model_path.to_path_buf()));
+        }
+        let (env, runtime_path) = runtime::init(rt.onnxruntime.as_deref())?;
+        tracing::info!(library = %runtime_path.display(), "loaded ONNX Runtime");
+        let sess_err = |e: &dyn std::fmt::Display| ModelError::Session {
+            model: model_path.to_path_buf(),
+            message: e.to_string(),
+        };
+        let mut builder = Session::builder(&env)
+            .and_then(|b| Ok(b.with_optimization_level(GraphOptimizationLevel::All)?))
+            .and_then(|b| Ok(b.with_parallel_execution(false)?))
+            .and_then(|b| Ok(b.with_intra_op_spinning(rt.allow_spinning)?))
+            .and_then(|b| Ok(b.with_inter_op_spinning(false)?))
+            .and_then(|b| Ok(b.with_memory_pattern(true)?))
+            .map_err(|e| sess_err(&e))?;
+        if rt.intra_threads > 0 {
+            builder = builder
+                .with_intra_threads(rt.intra_threads)
+                .map_err(|e| sess_err(&e))?;
+        }
+        let provider = register_providers(&mut builder, rt);
+        let session = builder
+            .commit_from_file(model_path)
+            .map_err(|e| sess_err(&e))?;
+
+        let manifest = match Manifest::beside(model_path) {
+            Some(p) => Manifest::load(&p),
+            None => {
+                let text = session
+                    .metadata()
+                    .ok()
+                    .and_then(|m| m.custom(manifest::METADATA_KEY));
+                match text {
+                    Some(t) => Manifest::parse(
+                        &t,
+                        &format!(
+                            "{} metadata `{}`",
+                            model_path.display(),
+                            manifest::METADATA_KEY
+                        ),
+                        model_path.parent().unwrap_or(Path::new(".")),
+                    ),
+                    None => return Err(ModelError::NoManifest(model_path.to_path_buf())),
+                }
+            }
+        }
+        .map_err(|source| ModelError::Manifest {
+            model: model_path.to_path_buf(),
+            source,
+        })?;
+
+        let dynamic_batch = check_input(&session, &manifest, model_path)?;
+        let classes = check_output(&session, &manifest, model_path)?;
+        let i = &manifest.input;
+        let normalizer = Normalizer::new(i.scale, i.mean, i.std)?;
+        let max_batch = if dynamic_batch {
+            rt.max_batch.max(1)
+        } else {
+            1
+        };
+        let frame_len = 3 * i.width * i.height;
+        tracing::info!(
+            model = %model_path.display(),
+            name = %manifest.name,
+            classes,
+            max_batch,
+            provider = %provider,
+            "model ready"
+        );
+        Ok(Classifier {
+            session,
+            _env: env,
+            model_path: model_path.to_path_buf(),
+            runtime_path,
+            provider,
+            normalizer,
+            max_batch,
+            frame_len,
+            classes,
+            input: vec![0.0; max_batch * frame_len],
+            probs: vec![0.0; max_batch * classes],
+            manifest,
+        })
+    }
+
+    /// Largest number of frames one run takes.
+    pub fn max_batch(&self) -> usize {
+        self.max_batch
+    }
+
+    /// Number of classes (= labels).
+    pub fn classes(&self) -> usize {
+        self.classes
+    }
+
+    /// Preprocesses one frame (packed 3-byte pixels at the model's size) into batch slot `slot`.
+    pub fn fill(&mut self, slot: usize, pixels: &[u8], stride: usize) -> Result<(), ModelError> {
+        let i = &self.manifest.input;
+        let dst = &mut self.input[slot * self.frame_len..(slot + 1) * self.frame_len];
+        self.normalizer
+            .fill(i.layout, i.width, i.height, pixels, stride, dst)?;
+        Ok(())
+    }
+
+    /// Runs the first `n` filled slots; returns `n × classes` probabilities.
+    pub fn run(&mut self, n: usize) -> Result<&[f32], ModelError> {
+        assert!(
+            n >= 1 && n <= self.max_batch,
+            "batch {n} out of 1..={}",
+            self.max_batch
+        );
+        let i = &self.manifest.input;
+        let shape = match i.layout {
+            Layout::Nchw => [n, 3, i.height, i.width],
+            Layout::Nhwc => [n, i.height, i.width, 3],
+        };
+        let data = &self.input[..n * self.frame_len];
+        let tensor = TensorRef::from_array_view((shape, data))
+            .map_err(|e| ModelError::Run(e.to_string()))?;
+        let outputs = self
+            .session
+            .run(ort::inputs![i.name.as_str() => tensor])
+            .map_err(|e| ModelError::Run(e.to_string()))?;
+        let out_name = self.manifest.output.name.as_str();
+        let value = outputs
+            .get(out_name)
+            .ok_or_else(|| ModelError::Run(format!("output `{out_name}` missing")))?;
+        let (shape, values) = value
+            .try_extract_tensor::<f32>()
+            .map_err(|e| ModelError::Run(e.to_string()))?;
+        if values.len() != n * self.classes {
+            return Err(ModelError::Mismatch {
+                model: self.model_path.clone(),
+                tensor_kind: "output",
+                tensor: out_name.to_string(),
+                message: format!(
+                    "produced shape {} for a batch of {n}, expected {n}×{} values (one per label)",
+                    fmt_shape(shape),
+                    self.classes
+                ),
+            });
+        }
+        let probs = &mut self.probs[..n * self.classes];
+        probs.copy_from_slice(values);
+        if self.manifest.output.kind == OutputKind::Logits {
+            for row in probs.chunks_exact_mut(self.classes) {
+                softmax_in_place(row);
+            }
+        }
+        Ok(&self.probs[..n * self.classes])
+    }
+}
+
+/// Registers the configured execution providers in order; returns the name of the first that took.
+fn register_providers(builder: &mut SessionBuilder, rt: &RuntimeConfig) -> String {
+    let mut active: Option<String> = None;
+    for p in &rt.providers {
+        let (name, available, dispatch) = match p {
+            Provider::Cpu => (
+                ep::CPU::NAME,
+                Ok(true),
+                ep::CPU::default()
+                    .with_arena_allocator(rt.cpu_arena)
+                    .build(),
+            ),
+            Provider::Cuda => (
+                ep::CUDA::NAME,
+                ep::CUDA::is_available(),
+                ep::CUDA::default().build(),
+            ),
+            Provider::TensorRt => (
+                ep::TensorRT::NAME,
+                ep::TensorRT::is_available(),
+                ep::TensorRT::default().build(),
+            ),
+            Provider::OpenVino => (
+                ep::OpenVINO::NAME,
+                ep::OpenVINO::is_available(),
+                ep::OpenVINO::default().build(),
+            ),
+        };
+        match available {
+            Ok(true) => {}
+            Ok(false) => {
+                tracing::warn!(provider = %p, "execution provider skipped: this ONNX Runtime build does not include {name}");
+                continue;
+            }
+            Err(e) => {
+                tracing::warn!(provider = %p, "execution provider skipped: {e}");
+                continue;
+            }
+        }
+        match dispatch.register(builder) {
+            Ok(()) => {
+                if active.is_none() {
+                    tracing::info!(provider = %p, "execution provider {name} runs the model");
+                    active = Some(p.to_string());
+                } else {
+                    tracing::info!(provider = %p, "execution provider {name} registered as a fallback");
+                }
+            }
+            Err(e) => tracing::warn!(provider = %p, "execution provider skipped: {e}"),
+        }
+        if *p == Provider::Cpu {
+            break;
+        }
+    }
+    active.unwrap_or_else(|| {
+        tracing::warn!("none of the configured execution providers could be used; ONNX Runtime falls back to cpu");
+        "cpu".to_string()
+    })
+}
+
+fn tensor_shape(t: &ValueType) -> Option<(TensorElementType, Vec<i64>)> {
+    match t {
+        ValueType::Tensor { ty, shape, .. } => Some((*ty, shape.iter().copied().collect())),
+        _ => None,
+    }
+}
+
+fn list_outlets(outlets: &[ort::value::Outlet]) -> String {
+    outlets
+        .iter()
+        .map(|o| match tensor_shape(o.dtype()) {
+            Some((_, s)) => format!("`{}` {}", o.name(), fmt_shape(&s)),
+            None => format!("`{}` (not a tensor)", o.name()),
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Checks the input tensor against the manifest; returns whether the batch dimension is dynamic.
+fn check_input(session: &Session, m: &Manifest, model: &Path) -> Result<bool, ModelError> {
+    let i = &m.input;
+    let mismatch = |message: String| ModelError::Mismatch {
+        model: model.to_path_buf(),
+        tensor_kind: "input",
+        tensor: i.name.clone(),
+        message,
+    };
+    let Some(outlet) = session.inputs().iter().find(|o| o.name() == i.name) else {
+        return Err(mismatch(format!(
+            "not in the model; its inputs are {}",
+            list_outlets(session.inputs())
+        )));
+    };
+    if session.inputs().len() != 1 {
+        return Err(mismatch(format!(
+            "the model has {} inputs ({}); only single-input models are supported",
+            session.inputs().len(),
+            list_outlets(session.inputs())
+        )));
+    }
+    let Some((ty, dims)) = tensor_shape(outlet.dtype()) else {
+        return Err(mismatch("is not a tensor".into()));
+    };
+    let (expected, layout) = match i.layout {
+        Layout::Nchw => (vec![-1, 3, i.height as i64, i.width as i64], "NCHW"),
+        Layout::Nhwc => (vec![-1, i.height as i64, i.width as i64, 3], "NHWC"),
+    };
+    let agree = dims.len() == 4
+        && dims
+            .iter()
+            .zip(&expected)
+            .skip(1)
+            .all(|(d, e)| *d < 0 || d == e);
+    if !agree {
+        return Err(mismatch(format!(
+            "the manifest expects {} ({layout}, {}x{}) but the model declares {}",
+            fmt_shape(&expected),
+            i.width,
+            i.height,
+            fmt_shape(&dims)
+        )));
+    }
+    if ty != TensorElementType::Float32 {
+        return Err(mismatch(format!(
+            "element type is {ty:?}; only float32 inputs are supported"
+        )));
+    }
+    match dims[0] {
+        d if d < 0 => Ok(true),
+        1 => Ok(false),
+        d => Err(mismatch(format!(
+            "fixed batch size {d} in {}; export the model with batch 1 or a dynamic batch",
+            fmt_shape(&dims)
+        ))),
+    }
+}
+
+/// Checks the output tensor against the manifest's labels; returns the class count.
+fn check_output(session: &Session, m: &Manifest, model: &Path) -> Result<usize, ModelError> {
+    let o = &m.output;
+    let mismatch = |message: String| ModelError::Mismatch {
+        model: model.to_path_buf(),
+        tensor_kind: "output",
+        tensor: o.name.clone(),
+        message,
+    };
+    let Some(outlet) = session.outputs().iter().find(|x| x.name() == o.name) else {
+        return Err(mismatch(format!(
+            "not in the model; its outputs are {}",
+            list_outlets(session.outputs())
+        )));
+    };
+    let Some((ty, dims)) = tensor_shape(outlet.dtype()) else {
+        return Err(mismatch("is not a tensor".into()));
+    };
+    if ty != TensorElementType::Float32 {
+        return Err(mismatch(format!(
+            "element type is {ty:?}; only float32 outputs are supported"
+        )));
+    }
+    let labels = m.labels.len();
+    let expected = vec![-1, labels as i64];
+    let per_item: Vec<i64> = dims.iter().skip(1).copied().filter(|d| *d != 1).collect();
+    let classes_ok = match per_item.as_slice() {
+        [c] => *c < 0 || *c as usize == labels,
+        [] => labels == 1,
+        _ => false,
+    };
+    if dims.is_empty() || !classes_ok {
+        return Err(mismatch(format!(
+            "the manifest's {labels} labels expect {} but the model declares {}",
+            fmt_shape(&expected),
+            fmt_shape(&dims)
+        )));
+    }
+    Ok(labels)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shapes_show_symbolic_dims() {
+        assert_eq!(fmt_shape(&[-1, 3, 224, 224]), "[?, 3, 224, 224]");
+    }
+}

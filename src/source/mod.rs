@@ -1,0 +1,10 @@
+//! Video sources: one GStreamer pipeline per stream, its supervisor, and the
+//! latest-frame hand-off to inference.
+
+pub mod hub;
+pub mod pipeline;
+pub mod supervisor;
+
+pub use hub::{Frame, FrameHub, StreamStats};
+pub use pipeline::Target;
+pub use supervisor::{StatusFn, StatusUpdate, StreamState, Supervisor};

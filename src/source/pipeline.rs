@@ -1,0 +1,327 @@
+//! Building one stream's GStreamer pipeline: source → decode → sample → convert
+//! and scale to the model's input → appsink holding at most one frame.
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use gstreamer as gst;
+use gstreamer::prelude::*;
+use gstreamer_app as gst_app;
+
+use super::hub::{Frame, FrameHub};
+use crate::config::{RtspTransport, SourceKind, StreamConfig};
+use crate::model::{ChannelOrder, Resize};
+
+/// What the model wants from every frame.
+#[derive(Debug, Clone, Copy)]
+pub struct Target {
+    /// Width in pixels.
+    pub width: usize,
+    /// Height in pixels.
+    pub height: usize,
+    /// Byte order of each pixel.
+    pub channel_order: ChannelOrder,
+    /// How frames are fitted to width×height.
+    pub resize: Resize,
+}
+
+/// Why a pipeline could not be built.
+#[derive(Debug, thiserror::Error)]
+pub enum PipelineError {
+    /// A GStreamer element is not installed.
+    #[error("GStreamer element `{0}` is not available (install the GStreamer plugin packages)")]
+    MissingElement(&'static str),
+    /// The user's pipeline fragment does not parse.
+    #[error("pipeline fragment does not parse: {0}")]
+    Fragment(String),
+    /// Linking or configuring elements failed.
+    #[error("building the pipeline failed: {0}")]
+    Build(String),
+}
+
+impl PipelineError {
+    /// True when retrying cannot help (the configuration or installation must change).
+    pub fn is_permanent(&self) -> bool {
+        matches!(
+            self,
+            PipelineError::MissingElement(_) | PipelineError::Fragment(_)
+        )
+    }
+}
+
+/// A running stream pipeline.
+pub struct StreamPipeline {
+    /// The pipeline.
+    pub pipeline: gst::Pipeline,
+    /// Whether the source is live (camera, RTSP, test) rather than a file.
+    pub live: bool,
+}
+
+fn make(factory: &'static str) -> Result<gst::Element, PipelineError> {
+    gst::ElementFactory::make(factory)
+        .build()
+        .map_err(|_| PipelineError::MissingElement(factory))
+}
+
+/// Approximates `fps` as a fraction with a small denominator.
+pub fn fps_fraction(fps: f64) -> gst::Fraction {
+    for den in [1, 2, 3, 4, 5, 6, 8, 10, 12, 16, 25, 100, 1000] {
+        let num = fps * den as f64;
+        if (num - num.round()).abs() < 1e-6 {
+            return gst::Fraction::new(num.round() as i32, den);
+        }
+    }
+    gst::Fraction::new((fps * 1000.0).round() as i32, 1000)
+}
+
+/// The caps delivered to the appsink.
+pub fn output_caps(target: &Target) -> gst::Caps {
+    let format = match target.channel_order {
+        ChannelOrder::Rgb => "RGB",
+        ChannelOrder::Bgr => "BGR",
+    };
+    gst::Caps::builder("video/x-raw")
+        .field("format", format)
+        .field("width", target.width as i32)
+        .field("height", target.height as i32)
+        .field("pixel-aspect-ratio", gst::Fraction::new(1, 1))
+        .build()
+}
+
+/// The elements after decoding: sampling first, so dropped frames are never converted.
+fn tail(
+    stream: &StreamConfig,
+    target: &Target,
+) -> Result<(gst::Element, gst_app::AppSink, Vec<gst::Element>), PipelineError> {
+    let mut chain = Vec::new();
+    if stream.sample_fps > 0.0 {
+        let rate = make("videorate")?;
+        rate.set_property("drop-only", true);
+        // Timestamps alone decide what is dropped; no frames are ever duplicated.
+        rate.set_property("skip-to-first", true);
+        let caps = make("capsfilter")?;
+        caps.set_property(
+            "caps",
+            gst::Caps::builder("video/x-raw")
+                .field("framerate", fps_fraction(stream.sample_fps))
+                .build(),
+        );
+        chain.push(rate);
+        chain.push(caps);
+    }
+    if target.resize == Resize::CenterCrop {
+        let crop = make("aspectratiocrop")?;
+        crop.set_property(
+            "aspect-ratio",
+            gst::Fraction::new(target.width as i32, target.height as i32),
+        );
+        chain.push(crop);
+    }
+    let convert = make("videoconvertscale")?;
+    convert.set_property("add-borders", target.resize == Resize::Letterbox);
+    chain.push(convert);
+    let caps = make("capsfilter")?;
+    caps.set_property("caps", output_caps(target));
+    chain.push(caps);
+    let sink = gst_app::AppSink::builder()
+        .max_buffers(1)
+        .drop(true)
+        .build();
+    let first = chain[0].clone();
+    chain.push(sink.clone().upcast());
+    Ok((first, sink, chain))
+}
+
+fn rtsp_protocols(t: RtspTransport) -> &'static str {
+    match t {
+        RtspTransport::Tcp => "tcp",
+        RtspTransport::Udp => "udp-mcast+udp",
+        RtspTransport::Auto => "tcp+udp-mcast+udp",
+    }
+}
+
+/// Builds the pipeline for `stream`; frames go to slot `index` of `hub` tagged with `generation`.
+pub fn build(
+    stream: &StreamConfig,
+    target: &Target,
+    hub: &Arc<FrameHub>,
+    index: usize,
+    generation: u64,
+) -> Result<StreamPipeline, PipelineError> {
+    let pipeline = gst::Pipeline::with_name(&format!("stream-{}", stream.name));
+    let (first, sink, chain) = tail(stream, target)?;
+    let build_err = |e: &dyn std::fmt::Display| PipelineError::Build(e.to_string());
+
+    // The head: an element whose src pad (static or dynamic) carries raw video.
+    let (head, live, dynamic): (gst::Element, bool, bool) = match &stream.source {
+        SourceKind::Test(pattern) => {
+            let desc = format!(
+                "videotestsrc is-live=true pattern={pattern} ! capsfilter caps=\"video/x-raw,width=640,height=480,framerate=30/1\""
+            );
+            let bin = gst::parse::bin_from_description(&desc, true)
+                .map_err(|e| PipelineError::Build(e.to_string()))?;
+            (bin.upcast(), true, false)
+        }
+        SourceKind::Pipeline(fragment) => {
+            let bin = gst::parse::bin_from_description(fragment, true)
+                .map_err(|e| PipelineError::Fragment(e.to_string()))?;
+            if bin.static_pad("src").is_none() {
+                return Err(PipelineError::Fragment(
+                    "the fragment has no unlinked source pad to take video from".into(),
+                ));
+            }
+            (bin.upcast(), false, false)
+        }
+        SourceKind::V4l2(device) => {
+            let src = make("v4l2src")?;
+            src.set_property("device", device.to_string_lossy().as_ref());
+            let decode = make("decodebin")?;
+            pipeline
+                .add_many([&src, &decode])
+                .map_err(|e| build_err(&e))?;
+            src.link(&decode).map_err(|e| build_err(&e))?;
+            (decode, true, true)
+        }
+        SourceKind::Rtsp(uri) | SourceKind::Http(uri) => {
+            let live = matches!(stream.source, SourceKind::Rtsp(_));
+            (uridecodebin(uri, stream)?, live, true)
+        }
+        SourceKind::File(path) => {
+            let uri = gst::glib::filename_to_uri(path, None).map_err(|e| build_err(&e))?;
+            (uridecodebin(uri.as_str(), stream)?, false, true)
+        }
+    };
+    if head.parent().is_none() {
+        pipeline.add(&head).map_err(|e| build_err(&e))?;
+    }
+    pipeline.add_many(&chain).map_err(|e| build_err(&e))?;
+    gst::Element::link_many(&chain).map_err(|e| build_err(&e))?;
+    if dynamic {
+        let sinkpad = first
+            .static_pad("sink")
+            .expect("first tail element has a sink pad");
+        head.connect_pad_added(move |_, pad| {
+            if sinkpad.is_linked() {
+                return;
+            }
+            let is_video = pad
+                .current_caps()
+                .or_else(|| Some(pad.query_caps(None)))
+                .and_then(|c| c.structure(0).map(|s| s.name().starts_with("video/")))
+                .unwrap_or(false);
+            if is_video {
+                if let Err(e) = pad.link(&sinkpad) {
+                    tracing::warn!("linking decoded video failed: {e:?}");
+                }
+            }
+        });
+    } else {
+        head.link(&first).map_err(|e| build_err(&e))?;
+    }
+    // Live sources: deliver at once. Files and fragments: play at their own pace.
+    sink.set_property("sync", !live);
+    attach_sink(&sink, hub.clone(), index, generation);
+    Ok(StreamPipeline { pipeline, live })
+}
+
+fn uridecodebin(uri: &str, stream: &StreamConfig) -> Result<gst::Element, PipelineError> {
+    let dec = make("uridecodebin")?;
+    dec.set_property("uri", uri);
+    dec.set_property(
+        "caps",
+        gst::Caps::builder("video/x-raw").any_features().build(),
+    );
+    dec.set_property("expose-all-streams", false);
+    let transport = rtsp_protocols(stream.rtsp_transport);
+    let latency = stream.latency_ms;
+    dec.connect("source-setup", false, move |args| {
+        let source = args[1]
+            .get::<gst::Element>()
+            .expect("source-setup passes an element");
+        let factory = source
+            .factory()
+            .map(|f| f.name().to_string())
+            .unwrap_or_default();
+        if factory == "rtspsrc" {
+            source.set_property_from_str("protocols", transport);
+            source.set_property("latency", latency);
+            source.set_property("drop-on-latency", true);
+        }
+        None
+    });
+    Ok(dec)
+}
+
+/// Wall-clock capture estimate: now minus how long ago, on the pipeline clock, the frame's
+/// running time was reached (decode and pipeline latency count as latency).
+fn capture_time(
+    sink: &gst_app::AppSink,
+    sample: &gst::Sample,
+    pts: Option<gst::ClockTime>,
+) -> SystemTime {
+    let now = SystemTime::now();
+    let (Some(clock), Some(base), Some(pts)) = (sink.clock(), sink.base_time(), pts) else {
+        return now;
+    };
+    let Some(segment) = sample.segment() else {
+        return now;
+    };
+    let Some(segment) = segment.downcast_ref::<gst::ClockTime>() else {
+        return now;
+    };
+    let Some(running) = segment.to_running_time(pts) else {
+        return now;
+    };
+    let age = clock.time().saturating_sub(base + running);
+    now.checked_sub(Duration::from_nanos(age.nseconds().min(10_000_000_000)))
+        .unwrap_or(now)
+}
+
+fn attach_sink(sink: &gst_app::AppSink, hub: Arc<FrameHub>, index: usize, generation: u64) {
+    sink.set_callbacks(
+        gst_app::AppSinkCallbacks::builder()
+            .new_sample(move |sink| {
+                let sample = sink.pull_sample().map_err(|_| gst::FlowError::Eos)?;
+                let pts = sample.buffer().and_then(|b| b.pts());
+                let capture = capture_time(sink, &sample, pts);
+                hub.offer(
+                    index,
+                    Frame {
+                        sample,
+                        pts_ns: pts.map(|p| p.nseconds()),
+                        capture,
+                        generation,
+                    },
+                );
+                Ok(gst::FlowSuccess::Ok)
+            })
+            .build(),
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fps_fractions() {
+        assert_eq!(fps_fraction(5.0), gst::Fraction::new(5, 1));
+        assert_eq!(fps_fraction(2.5), gst::Fraction::new(5, 2));
+        assert_eq!(fps_fraction(0.2), gst::Fraction::new(1, 5));
+    }
+
+    #[test]
+    fn output_caps_follow_channel_order() {
+        gst::init().unwrap();
+        let t = Target {
+            width: 160,
+            height: 120,
+            channel_order: ChannelOrder::Bgr,
+            resize: Resize::Stretch,
+        };
+        let caps = output_caps(&t);
+        let s = caps.structure(0).unwrap();
+        assert_eq!(s.get::<&str>("format").unwrap(), "BGR");
+        assert_eq!(s.get::<i32>("width").unwrap(), 160);
+    }
+}
