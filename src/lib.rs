@@ -7,6 +7,7 @@
 
 pub mod config;
 pub mod daemon;
+pub mod extract;
 pub mod infer;
 pub mod model;
 pub mod notify;

@@ -55,6 +55,23 @@ pub struct StreamPipeline {
     pub pipeline: gst::Pipeline,
     /// Whether the source is live (camera, RTSP, test) rather than a file.
     pub live: bool,
+    /// The appsink delivering frames at the model's size.
+    pub sink: gst_app::AppSink,
+}
+
+/// Where a pipeline's frames go.
+pub enum Delivery {
+    /// The daemon: the latest frame replaces an unclaimed one in `hub` slot `index`.
+    Latest {
+        /// The hub.
+        hub: Arc<FrameHub>,
+        /// The stream's slot.
+        index: usize,
+        /// Pipeline generation to tag frames with.
+        generation: u64,
+    },
+    /// Offline extraction: the caller pulls every sampled frame from the sink, as fast as it can.
+    Pull,
 }
 
 fn make(factory: &'static str) -> Result<gst::Element, PipelineError> {
@@ -92,6 +109,7 @@ pub fn output_caps(target: &Target) -> gst::Caps {
 fn tail(
     stream: &StreamConfig,
     target: &Target,
+    drop: bool,
 ) -> Result<(gst::Element, gst_app::AppSink, Vec<gst::Element>), PipelineError> {
     let mut chain = Vec::new();
     if stream.sample_fps > 0.0 {
@@ -125,7 +143,7 @@ fn tail(
     chain.push(caps);
     let sink = gst_app::AppSink::builder()
         .max_buffers(1)
-        .drop(true)
+        .drop(drop)
         .build();
     let first = chain[0].clone();
     chain.push(sink.clone().upcast());
@@ -140,16 +158,15 @@ fn rtsp_protocols(t: RtspTransport) -> &'static str {
     }
 }
 
-/// Builds the pipeline for `stream`; frames go to slot `index` of `hub` tagged with `generation`.
+/// Builds the pipeline for `stream`, delivering frames as `delivery` says.
 pub fn build(
     stream: &StreamConfig,
     target: &Target,
-    hub: &Arc<FrameHub>,
-    index: usize,
-    generation: u64,
+    delivery: Delivery,
 ) -> Result<StreamPipeline, PipelineError> {
     let pipeline = gst::Pipeline::with_name(&format!("stream-{}", stream.name));
-    let (first, sink, chain) = tail(stream, target)?;
+    let pull = matches!(delivery, Delivery::Pull);
+    let (first, sink, chain) = tail(stream, target, !pull)?;
     let build_err = |e: &dyn std::fmt::Display| PipelineError::Build(e.to_string());
 
     // The head: an element whose src pad (static or dynamic) carries raw video.
@@ -218,10 +235,23 @@ pub fn build(
     } else {
         head.link(&first).map_err(|e| build_err(&e))?;
     }
-    // Live sources: deliver at once. Files and fragments: play at their own pace.
-    sink.set_property("sync", !live);
-    attach_sink(&sink, hub.clone(), index, generation);
-    Ok(StreamPipeline { pipeline, live })
+    match delivery {
+        Delivery::Latest {
+            hub,
+            index,
+            generation,
+        } => {
+            // Live sources: deliver at once. Files and fragments: play at their own pace.
+            sink.set_property("sync", !live);
+            attach_sink(&sink, hub, index, generation);
+        }
+        Delivery::Pull => sink.set_property("sync", false),
+    }
+    Ok(StreamPipeline {
+        pipeline,
+        live,
+        sink,
+    })
 }
 
 fn uridecodebin(uri: &str, stream: &StreamConfig) -> Result<gst::Element, PipelineError> {

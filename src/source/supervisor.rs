@@ -181,7 +181,12 @@ fn supervise(
     loop {
         let generation = stats.generation.fetch_add(1, Ordering::Relaxed) + 1;
         report(StreamState::Starting, reason.clone());
-        let outcome = match pipeline::build(s, target, hub, index, generation) {
+        let delivery = pipeline::Delivery::Latest {
+            hub: hub.clone(),
+            index,
+            generation,
+        };
+        let outcome = match pipeline::build(s, target, delivery) {
             Ok(p) => {
                 let out = watch(s, &p, hub, index, stop, &report, &mut attempt);
                 teardown(p.pipeline, &s.name);
