@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# README command #2 (and CI's): install what is missing, then check formatting,
+# lint, and run the tests. Extra arguments go to `cargo test`.
+set -euo pipefail
+
+# shellcheck source=scripts/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+cd "$ACTIOND_ROOT"
+
+bash scripts/setup.sh
+add_cargo_to_path
+cargo fmt --all -- --check
+cargo clippy --all-targets -- -D warnings
+cargo test "$@"
