@@ -35,6 +35,7 @@ readonly APT_PACKAGES=(
     gstreamer1.0-plugins-ugly
     gstreamer1.0-libav
     socat
+    systemd
 )
 
 # Runs a command as root: directly when we are root, else through sudo.
