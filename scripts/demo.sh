@@ -10,5 +10,5 @@ cd "$ACTIOND_ROOT"
 
 bash scripts/setup.sh
 add_cargo_to_path
-cargo build --release
+cargo build --release --locked
 exec target/release/actiond run --config config/demo.toml "$@"

@@ -10,5 +10,5 @@ cd "$ACTIOND_ROOT"
 bash scripts/setup.sh
 add_cargo_to_path
 cargo fmt --all -- --check
-cargo clippy --all-targets -- -D warnings
-cargo test "$@"
+cargo clippy --locked --all-targets -- -D warnings
+cargo test --locked "$@"
