@@ -14,7 +14,7 @@ use gstreamer_video::prelude::*;
 
 use crate::model::Classifier;
 use crate::publish::{rfc3339, Message, Publisher, Scored, VERSION};
-use crate::smooth::{Clip, FrameTimes, Smoother, SmootherSettings};
+use crate::smooth::{top_k, Clip, FrameTimes, Smoother, SmootherSettings};
 use crate::source::{Frame, FrameHub};
 
 /// What the worker needs besides the classifier.
@@ -34,14 +34,6 @@ struct StreamCtx {
     smoother: Smoother,
     generation: u64,
     info: Option<(gst::Caps, gst_video::VideoInfo)>,
-}
-
-/// Indices and scores of the `k` largest values, descending, ties by lower index.
-pub fn top_k(probs: &[f32], k: usize) -> Vec<(usize, f32)> {
-    let mut idx: Vec<usize> = (0..probs.len()).collect();
-    idx.sort_by(|&a, &b| probs[b].total_cmp(&probs[a]).then(a.cmp(&b)));
-    idx.truncate(k.min(probs.len()));
-    idx.into_iter().map(|i| (i, probs[i])).collect()
 }
 
 /// Starts the worker thread; it runs until the hub shuts down.
@@ -229,19 +221,5 @@ fn publish_clip(publisher: &Publisher, stream: &str, model: &str, labels: &[Stri
             to: labels[change.to].clone(),
             score: change.score,
         });
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn top_k_orders_and_breaks_ties_by_index() {
-        assert_eq!(
-            top_k(&[0.1, 0.5, 0.5, 0.2], 3),
-            vec![(1, 0.5), (2, 0.5), (3, 0.2)]
-        );
-        assert_eq!(top_k(&[1.0], 5), vec![(0, 1.0)]);
     }
 }

@@ -333,18 +333,7 @@ impl Smoother {
         let label = (0..self.classes).min_by(cmp).expect("at least one class");
         let score = probs[label];
 
-        let k = self.settings.top_k.min(self.classes);
-        let top = if k == 0 {
-            Vec::new()
-        } else {
-            self.order.clear();
-            self.order.extend(0..self.classes);
-            if k < self.classes {
-                self.order.select_nth_unstable_by(k - 1, cmp);
-            }
-            self.order[..k].sort_unstable_by(cmp);
-            self.order[..k].iter().map(|&i| (i, probs[i])).collect()
-        };
+        let top = top_k_with(probs, self.settings.top_k, &mut self.order);
 
         let change = self.hysteresis(label, score);
         Clip {
@@ -397,6 +386,27 @@ impl Smoother {
 }
 
 /// Ranking of labels `a` and `b`: higher probability first (NaN last), then lower index.
+/// The `k` best classes as `(index, score)`, by descending score, ties by lower index, NaN last.
+pub fn top_k(probs: &[f32], k: usize) -> Vec<(usize, f32)> {
+    top_k_with(probs, k, &mut Vec::with_capacity(probs.len()))
+}
+
+/// [`top_k`] with a caller-kept index buffer (no allocation but the result).
+fn top_k_with(probs: &[f32], k: usize, order: &mut Vec<usize>) -> Vec<(usize, f32)> {
+    let k = k.min(probs.len());
+    if k == 0 {
+        return Vec::new();
+    }
+    let cmp = |a: &usize, b: &usize| rank(probs, *a, *b);
+    order.clear();
+    order.extend(0..probs.len());
+    if k < probs.len() {
+        order.select_nth_unstable_by(k - 1, cmp);
+    }
+    order[..k].sort_unstable_by(cmp);
+    order[..k].iter().map(|&i| (i, probs[i])).collect()
+}
+
 fn rank(probs: &[f32], a: usize, b: usize) -> Ordering {
     let key = |i: usize| {
         let p = probs[i];
@@ -681,6 +691,18 @@ mod tests {
     }
 
     // ---- top-k ----
+
+    #[test]
+    fn free_top_k_orders_ties_by_index_and_nan_last() {
+        assert_eq!(
+            top_k(&[0.1, 0.5, 0.5, 0.2], 3),
+            vec![(1, 0.5), (2, 0.5), (3, 0.2)]
+        );
+        assert_eq!(top_k(&[1.0], 5), vec![(0, 1.0)]);
+        let t = top_k(&[f32::NAN, 0.3], 2);
+        assert_eq!(t[0], (1, 0.3));
+        assert_eq!(t[1].0, 0);
+    }
 
     #[test]
     fn top_k_ordering_and_ties() {
