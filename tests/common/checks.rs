@@ -435,6 +435,20 @@ pub fn check_live_cadence(preds: &[Received], e: &Expect) {
         0.5,
         1.6,
     );
+    for (r, p) in preds.iter().zip(&decoded) {
+        let age = r.wall - p.clip_end;
+        assert!(
+            (-1.0..=5.0).contains(&age),
+            "clip_end is {age:.3} s before arrival (want 0..5 s for a live source): {}",
+            r.msg
+        );
+        assert!(
+            p.latency_ms <= 5000.0,
+            "latency_ms {} is too high for a live source on localhost: {}",
+            p.latency_ms,
+            r.msg
+        );
+    }
     let first = preds.first().unwrap().at;
     let last = preds.last().unwrap().at;
     let mean_arrival = (last - first).as_secs_f64() / (preds.len() - 1) as f64;

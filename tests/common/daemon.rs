@@ -197,6 +197,7 @@ impl DaemonConfig {
 #[derive(Debug, Default)]
 pub struct DaemonBuilder {
     pub config: DaemonConfig,
+    dir: Option<tempfile::TempDir>,
 }
 
 impl DaemonBuilder {
@@ -265,6 +266,12 @@ impl DaemonBuilder {
         self.config.per_frame = b;
         self
     }
+    /// Write the config (and logs) into `dir` instead of a new temporary
+    /// directory: relative paths in the config resolve against it.
+    pub fn in_dir(mut self, dir: tempfile::TempDir) -> Self {
+        self.dir = Some(dir);
+        self
+    }
     /// Raw TOML appended to the config.
     pub fn extra_toml(mut self, toml: &str) -> Self {
         self.config.extra.push_str(toml);
@@ -281,7 +288,7 @@ impl DaemonBuilder {
 
     /// Starts the daemon without waiting for anything (for runs expected to fail).
     pub fn spawn_unready(self) -> Daemon {
-        let dir = super::tempdir();
+        let dir = self.dir.unwrap_or_else(super::tempdir);
         let socket = self
             .config
             .socket
@@ -289,6 +296,8 @@ impl DaemonBuilder {
             .unwrap_or_else(|| dir.path().join("p.sock"));
         let config_path = dir.path().join("actiond.toml");
         std::fs::write(&config_path, self.config.to_toml(&socket)).expect("write config");
+        // A relative socket path is relative to the config file's directory.
+        let socket = dir.path().join(socket);
         let stdout_path = dir.path().join("stdout.log");
         let stderr_path = dir.path().join("stderr.log");
         let child = Command::new(super::actiond_bin())

@@ -12,6 +12,8 @@ use serde_json::Value;
 #[derive(Clone, Debug)]
 pub struct Received {
     pub at: Instant,
+    /// Wall-clock arrival time, seconds since the Unix epoch.
+    pub wall: f64,
     pub msg: Value,
 }
 
@@ -85,6 +87,7 @@ impl Subscriber {
                     };
                     let r = Received {
                         at: Instant::now(),
+                        wall: super::checks::now_unix(),
                         msg,
                     };
                     self.history.push(r.clone());
