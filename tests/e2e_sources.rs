@@ -150,8 +150,8 @@ fn looping_h264_file_keeps_predicting() {
             "median pts_end_ns step (s)",
             checks::median(steps),
             e.clip_interval_s(),
-            0.5,
-            1.6,
+            checks::TOL_LO,
+            checks::TOL_HI,
         );
     }
     daemon_still_running(daemon);

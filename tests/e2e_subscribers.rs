@@ -119,7 +119,13 @@ fn per_frame_publishes_frames_at_sample_fps() {
     }
     let span = (frames.last().unwrap().at - frames[0].at).as_secs_f64();
     let rate = (frames.len() - 1) as f64 / span;
-    checks::assert_near("frame messages per second", rate, 5.0, 0.5, 1.6);
+    checks::assert_near(
+        "frame messages per second",
+        rate,
+        5.0,
+        checks::TOL_LO,
+        checks::TOL_HI,
+    );
     if pts.len() == frames.len() {
         assert!(
             pts.windows(2).all(|w| w[1] > w[0]),
@@ -130,8 +136,8 @@ fn per_frame_publishes_frames_at_sample_fps() {
             "median frame pts step (s)",
             checks::median(steps),
             0.2,
-            0.5,
-            1.6,
+            checks::TOL_LO,
+            checks::TOL_HI,
         );
     }
     // Predictions go on beside frames.

@@ -395,6 +395,12 @@ pub fn median(mut xs: Vec<f64>) -> f64 {
     }
 }
 
+/// Relative tolerance of cadence checks: tight enough that stride 1 (half
+/// the interval) or stride 3 fails for stride 2, loose enough for a busy
+/// two-core machine.
+pub const TOL_LO: f64 = 0.75;
+pub const TOL_HI: f64 = 1.35;
+
 /// Asserts `x` is within [lo·want, hi·want].
 pub fn assert_near(what: &str, x: f64, want: f64, lo: f64, hi: f64) {
     assert!(
@@ -407,7 +413,9 @@ pub fn assert_near(what: &str, x: f64, want: f64, lo: f64, hi: f64) {
 
 /// Cadence of one live stream's consecutive predictions (all from one
 /// stream, in order): `frames` == window, clip span ≈ (window−1)/fps, clip
-/// ends and arrivals ≈ stride/fps apart, pts (when present) agree.
+/// ends ≈ stride/fps apart (medians, within TOL_LO..TOL_HI), arrivals
+/// ≈ stride/fps apart on average (looser: CPU contention), pts (when
+/// present) agree, clip_end 0–5 s before arrival, latency_ms ≤ 5000.
 pub fn check_live_cadence(preds: &[Received], e: &Expect) {
     assert!(preds.len() >= 4, "need at least 4 predictions for cadence");
     let decoded: Vec<Prediction> = preds.iter().map(|r| check_prediction(&r.msg, e)).collect();
@@ -421,8 +429,8 @@ pub fn check_live_cadence(preds: &[Received], e: &Expect) {
         "median clip_end - clip_start (s)",
         median(spans),
         span,
-        0.5,
-        1.6,
+        TOL_LO,
+        TOL_HI,
     );
     let ends: Vec<f64> = decoded
         .windows(2)
@@ -432,8 +440,8 @@ pub fn check_live_cadence(preds: &[Received], e: &Expect) {
         "median interval between clip_end (s)",
         median(ends),
         interval,
-        0.5,
-        1.6,
+        TOL_LO,
+        TOL_HI,
     );
     for (r, p) in preds.iter().zip(&decoded) {
         let age = r.wall - p.clip_end;
@@ -456,7 +464,7 @@ pub fn check_live_cadence(preds: &[Received], e: &Expect) {
         "mean interval between arrivals (s)",
         mean_arrival,
         interval,
-        0.5,
+        0.6,
         1.6,
     );
     let pts_spans: Vec<f64> = decoded
@@ -472,8 +480,8 @@ pub fn check_live_cadence(preds: &[Received], e: &Expect) {
             "median pts_end_ns - pts_start_ns (s)",
             median(pts_spans),
             span,
-            0.5,
-            1.6,
+            TOL_LO,
+            TOL_HI,
         );
     }
 }

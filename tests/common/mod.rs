@@ -30,9 +30,12 @@ pub fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// The daemon binary Cargo built for these tests.
+/// The daemon binary Cargo built for these tests, or `$ACTIOND_TEST_BIN`
+/// when set (to test an installed or release build).
 pub fn actiond_bin() -> PathBuf {
-    PathBuf::from(env!("CARGO_BIN_EXE_actiond"))
+    std::env::var_os("ACTIOND_TEST_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_actiond")))
 }
 
 /// `models/provisional/model.onnx` (absolute).
