@@ -174,25 +174,84 @@ pub fn extract(
 mod tests {
     use super::*;
 
-    #[test]
-    fn extracts_sampled_frames_at_model_size() {
+    /// Renders `source` (a gst-launch fragment) as lossless raw RGB in Matroska.
+    fn render(dir: &Path, name: &str, source: &str) -> PathBuf {
         gst::init().unwrap();
-        let dir = tempfile::tempdir().unwrap();
-        let video = dir.path().join("clip.mkv");
-        // 2 s of 30 fps lossless (raw RGB in Matroska) video.
+        let video = dir.join(name);
         let desc = format!(
-            "videotestsrc num-buffers=60 pattern=red ! video/x-raw,width=64,height=48,framerate=30/1,format=RGB ! matroskamux ! filesink location={}",
+            "{source} ! videoconvert ! video/x-raw,format=RGB ! matroskamux ! filesink location={}",
             video.display()
         );
         let pipeline = gst::parse::launch(&desc).unwrap();
         pipeline.set_state(gst::State::Playing).unwrap();
         let bus = pipeline.bus().unwrap();
-        bus.timed_pop_filtered(
-            gst::ClockTime::from_seconds(20),
-            &[gst::MessageType::Eos, gst::MessageType::Error],
-        )
-        .unwrap();
+        let msg = bus
+            .timed_pop_filtered(
+                gst::ClockTime::from_seconds(20),
+                &[gst::MessageType::Eos, gst::MessageType::Error],
+            )
+            .unwrap();
+        assert!(
+            matches!(msg.view(), gst::MessageView::Eos(_)),
+            "rendering failed: {msg:?}"
+        );
         pipeline.set_state(gst::State::Null).unwrap();
+        video
+    }
+
+    /// Pixel (x, y) of the first frame of an extraction `w` pixels wide.
+    fn pixel(bytes: &[u8], w: usize, x: usize, y: usize) -> [u8; 3] {
+        let i = (y * w + x) * 3;
+        [bytes[i], bytes[i + 1], bytes[i + 2]]
+    }
+
+    #[test]
+    fn resize_modes_stretch_crop_and_letterbox() {
+        let dir = tempfile::tempdir().unwrap();
+        // 80×40: a green 40×40 square with 20 px red bands left and right.
+        let video = render(
+            dir.path(),
+            "wide.mkv",
+            "videotestsrc num-buffers=2 pattern=solid-color foreground-color=0xff00ff00 ! \
+             video/x-raw,width=40,height=40,framerate=10/1 ! videobox left=-20 right=-20 fill=red",
+        );
+        let run = |resize: Resize| {
+            let target = Target {
+                width: 20,
+                height: 20,
+                channel_order: ChannelOrder::Rgb,
+                resize,
+            };
+            let out = dir.path().join(format!("{resize:?}"));
+            extract(&video, &out, &target, 0.0).unwrap();
+            std::fs::read(out.join("wide.rgb")).unwrap()
+        };
+        let (red, green, black) = ([255, 0, 0], [0, 255, 0], [0, 0, 0]);
+        let s = run(Resize::Stretch);
+        assert_eq!(pixel(&s, 20, 0, 10), red, "stretch keeps the red bands");
+        assert_eq!(pixel(&s, 20, 10, 0), green, "stretch has no borders");
+        let c = run(Resize::CenterCrop);
+        assert_eq!(
+            pixel(&c, 20, 0, 10),
+            green,
+            "center crop cuts the bands off"
+        );
+        assert_eq!(pixel(&c, 20, 19, 19), green);
+        let l = run(Resize::Letterbox);
+        assert_eq!(pixel(&l, 20, 10, 0), black, "letterbox pads top and bottom");
+        assert_eq!(pixel(&l, 20, 0, 10), red);
+        assert_eq!(pixel(&l, 20, 10, 10), green);
+    }
+
+    #[test]
+    fn extracts_sampled_frames_at_model_size() {
+        let dir = tempfile::tempdir().unwrap();
+        // 2 s of 30 fps lossless video.
+        let video = render(
+            dir.path(),
+            "clip.mkv",
+            "videotestsrc num-buffers=60 pattern=red ! video/x-raw,width=64,height=48,framerate=30/1",
+        );
 
         let target = Target {
             width: 10,

@@ -123,3 +123,21 @@ fn socket_gets_the_configured_mode() {
         .mode();
     assert_eq!(mode & 0o777, 0o600, "socket mode is {:o}", mode & 0o777);
 }
+
+#[test]
+fn a_regular_file_at_the_socket_path_is_never_deleted() {
+    let dir = common::tempdir();
+    let path = dir.path().join("data.txt");
+    std::fs::write(&path, "precious").unwrap();
+    let mut daemon = builder().socket(&path).spawn_unready();
+    let status = daemon
+        .wait_exit(Duration::from_secs(20))
+        .expect("the daemon must refuse to start");
+    assert!(!status.success());
+    let err = daemon.stderr();
+    assert!(
+        err.contains("not a socket") && err.contains("data.txt"),
+        "{err}"
+    );
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), "precious");
+}

@@ -198,6 +198,7 @@ impl DaemonConfig {
 pub struct DaemonBuilder {
     pub config: DaemonConfig,
     dir: Option<tempfile::TempDir>,
+    envs: Vec<(String, String)>,
 }
 
 impl DaemonBuilder {
@@ -272,6 +273,11 @@ impl DaemonBuilder {
         self.dir = Some(dir);
         self
     }
+    /// An environment variable for the daemon process.
+    pub fn env(mut self, key: &str, value: impl Into<String>) -> Self {
+        self.envs.push((key.to_string(), value.into()));
+        self
+    }
     /// Raw TOML appended to the config.
     pub fn extra_toml(mut self, toml: &str) -> Self {
         self.config.extra.push_str(toml);
@@ -308,6 +314,7 @@ impl DaemonBuilder {
             .stdout(File::create(&stdout_path).expect("create stdout.log"))
             .stderr(File::create(&stderr_path).expect("create stderr.log"))
             .env("RUST_BACKTRACE", "1")
+            .envs(self.envs.iter().map(|(k, v)| (k, v)))
             .spawn()
             .unwrap_or_else(|e| panic!("spawn {}: {e}", super::actiond_bin().display()));
         Daemon {
