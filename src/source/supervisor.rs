@@ -32,6 +32,26 @@ pub enum StreamState {
     Stopped,
 }
 
+impl StreamState {
+    /// The state's name as published (`starting`, `running`, …).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StreamState::Starting => "starting",
+            StreamState::Running => "running",
+            StreamState::Stalled => "stalled",
+            StreamState::Reconnecting => "reconnecting",
+            StreamState::Failed => "failed",
+            StreamState::Stopped => "stopped",
+        }
+    }
+}
+
+impl std::fmt::Display for StreamState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// A state change of one stream.
 #[derive(Debug, Clone)]
 pub struct StatusUpdate {
@@ -165,9 +185,9 @@ fn supervise(
     let report = |state: StreamState, reason: String| {
         match state {
             StreamState::Running | StreamState::Starting | StreamState::Stopped => {
-                tracing::info!(state = ?state, "{reason}")
+                tracing::info!(state = %state, "{reason}")
             }
-            _ => tracing::warn!(state = ?state, "{reason}"),
+            _ => tracing::warn!(state = %state, "{reason}"),
         }
         status(StatusUpdate {
             stream: s.name.clone(),
@@ -342,6 +362,14 @@ mod tests {
             (hi - 2.4).abs() < 1e-9 && (lo - 1.6).abs() < 1e-9,
             "{hi} {lo}"
         );
+    }
+
+    #[test]
+    fn state_names_match_the_protocol() {
+        use StreamState::*;
+        for s in [Starting, Running, Stalled, Reconnecting, Failed, Stopped] {
+            assert_eq!(serde_json::to_value(s).unwrap(), s.to_string());
+        }
     }
 
     #[test]
