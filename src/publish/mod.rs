@@ -1,6 +1,7 @@
 //! Publishing: the message schema, the fan-out to subscribers, the Unix socket
 //! server and the stdout printer.
 
+pub mod input;
 pub mod message;
 pub mod socket;
 pub mod stdout;

@@ -11,10 +11,19 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{UnixListener, UnixStream};
 use tokio::sync::{broadcast, watch};
 
+use super::input::{InputBudget, Verdict, INPUT_BURST, INPUT_RATE};
 use super::{Message, Publisher, VERSION};
 
 /// A write that takes longer than this disconnects the subscriber.
 pub const WRITE_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long a `goodbye` may wait for room in the socket of a subscriber that is
+/// not known to be stuck (too slow, or sending input).
+pub const GOODBYE_TIMEOUT: Duration = Duration::from_secs(2);
+/// How long a subscriber whose write timed out keeps its connection while the
+/// daemon tries to finish the cut line and deliver the `goodbye`.
+pub const LINGER: Duration = Duration::from_secs(20);
+/// Most subscribers at once (each holds a file descriptor, which cameras need too).
+pub const MAX_SUBSCRIBERS: usize = 512;
 
 /// Why the socket could not be set up.
 #[derive(Debug, thiserror::Error)]
@@ -87,21 +96,70 @@ pub fn bind(
     Ok(listener)
 }
 
+/// How the server treats its subscribers.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// A write that waits longer than this (the subscriber stopped reading) ends the subscription.
+    pub write_timeout: Duration,
+    /// After that, how long the daemon keeps trying to finish the cut line and
+    /// deliver the `goodbye` (in case the subscriber reads again) before closing.
+    pub linger: Duration,
+    /// Connections beyond this many are told so (a `goodbye`) and closed at once.
+    pub max_subscribers: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            write_timeout: WRITE_TIMEOUT,
+            linger: LINGER,
+            max_subscribers: MAX_SUBSCRIBERS,
+        }
+    }
+}
+
 /// Accepts subscribers until `shutdown` turns true.
 pub async fn serve(
     listener: UnixListener,
     publisher: Arc<Publisher>,
+    shutdown: watch::Receiver<bool>,
+) {
+    serve_with(listener, publisher, shutdown, Limits::default()).await
+}
+
+/// [`serve`] with explicit limits.
+pub async fn serve_with(
+    listener: UnixListener,
+    publisher: Arc<Publisher>,
     mut shutdown: watch::Receiver<bool>,
+    limits: Limits,
 ) {
     let mut tasks = tokio::task::JoinSet::new();
+    let mut refused = 0u64;
     loop {
         tokio::select! {
             accepted = listener.accept() => match accepted {
+                Ok((stream, _)) if tasks.len() >= limits.max_subscribers => {
+                    refused += 1;
+                    if refused.is_power_of_two() {
+                        tracing::warn!(
+                            "refusing a subscriber: {} are connected, the most allowed ({refused} refused so far)",
+                            tasks.len()
+                        );
+                    }
+                    let line = Message::Goodbye {
+                        v: VERSION,
+                        reason: format!("too many subscribers (at most {})", limits.max_subscribers),
+                    }
+                    .to_line();
+                    let _ = stream.try_write(line.as_bytes());
+                }
                 Ok((stream, _)) => {
                     let (initial, rx) = publisher.subscribe();
-                    tasks.spawn(subscriber(stream, initial, rx, shutdown.clone()));
+                    tasks.spawn(subscriber(stream, initial, rx, shutdown.clone(), limits));
                 }
                 Err(e) => {
+                    // E.g. out of file descriptors: wait rather than spin.
                     tracing::warn!("accepting a subscriber failed: {e}");
                     tokio::time::sleep(Duration::from_millis(100)).await;
                 }
@@ -117,17 +175,34 @@ pub async fn serve(
     .await;
 }
 
-async fn write(stream: &mut UnixStream, line: &str) -> bool {
-    matches!(
-        tokio::time::timeout(WRITE_TIMEOUT, stream.write_all(line.as_bytes())).await,
-        Ok(Ok(()))
-    )
+/// Writes `bytes` within `limit`. On failure, returns how many of them reached
+/// the socket (0: the stream still ends at a line boundary).
+async fn write_all(stream: &mut UnixStream, bytes: &[u8], limit: Duration) -> Result<(), usize> {
+    let mut written = 0;
+    let deadline = tokio::time::Instant::now() + limit;
+    while written < bytes.len() {
+        match tokio::time::timeout_at(deadline, stream.write(&bytes[written..])).await {
+            Ok(Ok(0)) | Ok(Err(_)) | Err(_) => return Err(written),
+            Ok(Ok(n)) => written += n,
+        }
+    }
+    Ok(())
 }
 
-async fn goodbye(stream: &mut UnixStream, reason: String) {
+/// Ends a subscription with a `goodbye`: first the rest of a line cut off by a
+/// timed-out write (so the subscriber never sees half a message), then the
+/// notice, waiting at most `limit` for the subscriber to make room.
+async fn goodbye(stream: &mut UnixStream, unfinished: &[u8], reason: String, limit: Duration) {
     tracing::warn!("disconnecting a subscriber: {reason}");
+    let deadline = tokio::time::Instant::now() + limit;
     let line = Message::Goodbye { v: VERSION, reason }.to_line();
-    let _ = stream.try_write(line.as_bytes());
+    for bytes in [unfinished, line.as_bytes()] {
+        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+        if write_all(stream, bytes, left).await.is_err() {
+            return;
+        }
+    }
+    let _ = tokio::time::timeout(GOODBYE_TIMEOUT, stream.shutdown()).await;
 }
 
 async fn subscriber(
@@ -135,36 +210,61 @@ async fn subscriber(
     initial: Vec<Arc<str>>,
     mut rx: broadcast::Receiver<Arc<str>>,
     mut shutdown: watch::Receiver<bool>,
+    limits: Limits,
 ) {
     for line in initial {
-        if !write(&mut stream, &line).await {
+        if write_all(&mut stream, line.as_bytes(), limits.write_timeout)
+            .await
+            .is_err()
+        {
             return;
         }
     }
-    let mut scratch = [0u8; 1024];
+    let started = tokio::time::Instant::now();
+    let mut budget = InputBudget::new(0);
+    let mut scratch = [0u8; 4096];
     loop {
         tokio::select! {
             biased;
             msg = rx.recv() => match msg {
                 Ok(line) => {
-                    if !write(&mut stream, &line).await {
-                        goodbye(&mut stream, "subscriber not reading (write timed out)".into()).await;
+                    if let Err(n) = write_all(&mut stream, line.as_bytes(), limits.write_timeout).await {
+                        // Release this subscriber's hold on the shared queue at once.
+                        drop(rx);
+                        let reason = format!(
+                            "subscriber not reading: a write waited {:.0} s",
+                            limits.write_timeout.as_secs_f64()
+                        );
+                        goodbye(&mut stream, &line.as_bytes()[n..], reason, limits.linger).await;
                         return;
                     }
                 }
                 Err(broadcast::error::RecvError::Lagged(n)) => {
-                    goodbye(&mut stream, format!("subscriber too slow: {n} messages overflowed its queue")).await;
+                    drop(rx);
+                    let reason = format!("subscriber too slow: {n} messages overflowed its queue");
+                    goodbye(&mut stream, &[], reason, limits.linger).await;
                     return;
                 }
                 Err(broadcast::error::RecvError::Closed) => return,
             },
             read = stream.read(&mut scratch) => match read {
                 Ok(0) | Err(_) => return, // the subscriber hung up
-                Ok(_) => {}               // input from subscribers is ignored
+                Ok(n) => {
+                    let now_ms = started.elapsed().as_millis() as u64;
+                    if let Verdict::Flood { total } = budget.feed(n, now_ms) {
+                        drop(rx);
+                        let reason = format!(
+                            "subscriber sent {total} bytes; this socket is read-only \
+                             (at most {INPUT_BURST} bytes, then {INPUT_RATE} bytes/s, are ignored)"
+                        );
+                        goodbye(&mut stream, &[], reason, GOODBYE_TIMEOUT).await;
+                        return;
+                    }
+                }
             },
             _ = shutdown.changed() => {
                 while let Ok(line) = rx.try_recv() {
-                    if !write(&mut stream, &line).await {
+                    if write_all(&mut stream, line.as_bytes(), limits.write_timeout).await.is_err() {
                         return;
                     }
                 }
@@ -172,5 +272,153 @@ async fn subscriber(
                 return;
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::source::StreamState;
+
+    fn publisher(buffer: usize) -> Arc<Publisher> {
+        let hello = Message::Hello {
+            v: VERSION,
+            version: "test".into(),
+            model: "m".into(),
+            labels: vec!["x".into()],
+            streams: vec!["s".into()],
+        };
+        Publisher::new(&hello, vec!["s".into()], buffer)
+    }
+
+    fn status(i: usize, pad: usize) -> Message {
+        Message::Status {
+            v: VERSION,
+            stream: "s".into(),
+            state: StreamState::Running,
+            reason: format!("{i} {}", "x".repeat(pad)),
+        }
+    }
+
+    async fn read_all(mut client: UnixStream) -> Vec<serde_json::Value> {
+        let mut bytes = Vec::new();
+        tokio::time::timeout(Duration::from_secs(10), client.read_to_end(&mut bytes))
+            .await
+            .expect("the daemon side closes the connection")
+            .unwrap();
+        assert_eq!(bytes.last(), Some(&b'\n'), "a cut line at the end");
+        bytes
+            .split(|&b| b == b'\n')
+            .filter(|l| !l.is_empty())
+            .map(|l| serde_json::from_slice(l).expect("whole JSON lines"))
+            .collect()
+    }
+
+    fn limits() -> Limits {
+        Limits {
+            write_timeout: Duration::from_millis(300),
+            linger: Duration::from_secs(5),
+            max_subscribers: 2,
+        }
+    }
+
+    #[tokio::test]
+    async fn a_lagging_subscriber_gets_goodbye_then_eof() {
+        let p = publisher(16);
+        let (server, client) = UnixStream::pair().unwrap();
+        let (initial, rx) = p.subscribe();
+        for i in 0..50 {
+            p.publish(&status(i, 0));
+        }
+        let (_tx, shutdown) = watch::channel(false);
+        let task = tokio::spawn(subscriber(server, initial, rx, shutdown, limits()));
+        let msgs = read_all(client).await;
+        task.await.unwrap();
+        assert_eq!(msgs[0]["type"], "hello");
+        let last = msgs.last().unwrap();
+        assert_eq!(last["type"], "goodbye", "{msgs:?}");
+        assert!(
+            last["reason"].as_str().unwrap().contains("too slow"),
+            "{last}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_stuck_subscriber_that_reads_again_gets_whole_lines_and_goodbye() {
+        let p = publisher(64);
+        let (server, client) = UnixStream::pair().unwrap();
+        let (initial, rx) = p.subscribe();
+        let (_tx, shutdown) = watch::channel(false);
+        let task = tokio::spawn(subscriber(server, initial, rx, shutdown, limits()));
+        // 40 × 32 KiB: far more than a socket buffer holds.
+        for i in 0..40 {
+            p.publish(&status(i, 32 * 1024));
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        // The write times out (0.3 s); then the subscriber reads again.
+        tokio::time::sleep(Duration::from_millis(800)).await;
+        let msgs = read_all(client).await;
+        task.await.unwrap();
+        assert_eq!(msgs[0]["type"], "hello");
+        let last = msgs.last().unwrap();
+        assert_eq!(last["type"], "goodbye", "{last}");
+        assert!(
+            last["reason"].as_str().unwrap().contains("not reading"),
+            "{last}"
+        );
+        assert!(
+            msgs.len() < 40,
+            "it was not cut off: {} messages",
+            msgs.len()
+        );
+    }
+
+    #[tokio::test]
+    async fn input_beyond_the_budget_gets_goodbye() {
+        let p = publisher(64);
+        let (server, mut client) = UnixStream::pair().unwrap();
+        let (initial, rx) = p.subscribe();
+        let (_tx, shutdown) = watch::channel(false);
+        let task = tokio::spawn(subscriber(server, initial, rx, shutdown, limits()));
+        let junk = vec![b'x'; INPUT_BURST as usize + 4096];
+        let _ = client.write_all(&junk).await;
+        let msgs = read_all(client).await;
+        task.await.unwrap();
+        let last = msgs.last().unwrap();
+        assert!(
+            last["reason"].as_str().unwrap().contains("read-only"),
+            "{last}"
+        );
+    }
+
+    #[tokio::test]
+    async fn subscribers_beyond_the_limit_are_refused_with_goodbye() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.sock");
+        let listener = UnixListener::bind(&path).unwrap();
+        let p = publisher(64);
+        let (tx, shutdown) = watch::channel(false);
+        let server = tokio::spawn(serve_with(listener, p, shutdown, limits()));
+        let mut kept = Vec::new();
+        for _ in 0..2 {
+            let mut c = UnixStream::connect(&path).await.unwrap();
+            let mut buf = [0u8; 256];
+            let n = c.read(&mut buf).await.unwrap();
+            assert!(std::str::from_utf8(&buf[..n]).unwrap().contains("hello"));
+            kept.push(c);
+        }
+        let third = UnixStream::connect(&path).await.unwrap();
+        let msgs = read_all(third).await;
+        assert_eq!(msgs.len(), 1, "{msgs:?}");
+        assert!(msgs[0]["reason"].as_str().unwrap().contains("too many"));
+        // One leaves: there is room again.
+        drop(kept.pop());
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let mut again = UnixStream::connect(&path).await.unwrap();
+        let mut buf = [0u8; 256];
+        let n = again.read(&mut buf).await.unwrap();
+        assert!(std::str::from_utf8(&buf[..n]).unwrap().contains("hello"));
+        tx.send(true).unwrap();
+        server.await.unwrap();
     }
 }

@@ -122,6 +122,8 @@ pub struct DaemonConfig {
     pub socket_mode: String,
     pub stdout: bool,
     pub per_frame: bool,
+    /// `[output] subscriber_buffer` (None: the daemon's default).
+    pub subscriber_buffer: Option<u32>,
     pub streams: Vec<StreamSpec>,
     /// Raw TOML appended at the end (e.g. extra tables).
     pub extra: String,
@@ -145,6 +147,7 @@ impl Default for DaemonConfig {
             socket_mode: "0660".into(),
             stdout: false,
             per_frame: false,
+            subscriber_buffer: None,
             streams: Vec::new(),
             extra: String::new(),
         }
@@ -181,6 +184,9 @@ impl DaemonConfig {
         writeln!(s, "socket_mode = {}", toml_str(&self.socket_mode)).unwrap();
         writeln!(s, "stdout = {}", self.stdout).unwrap();
         writeln!(s, "per_frame = {}", self.per_frame).unwrap();
+        if let Some(n) = self.subscriber_buffer {
+            writeln!(s, "subscriber_buffer = {n}").unwrap();
+        }
         for stream in &self.streams {
             stream.write_toml(&mut s);
         }
@@ -265,6 +271,10 @@ impl DaemonBuilder {
     }
     pub fn per_frame(mut self, b: bool) -> Self {
         self.config.per_frame = b;
+        self
+    }
+    pub fn subscriber_buffer(mut self, n: u32) -> Self {
+        self.config.subscriber_buffer = Some(n);
         self
     }
     /// Write the config (and logs) into `dir` instead of a new temporary

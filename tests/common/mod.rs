@@ -10,12 +10,14 @@
 pub mod checks;
 pub mod daemon;
 pub mod media;
+pub mod proxy;
 pub mod rtsp;
 pub mod subscriber;
 
 pub use checks::Expect;
 pub use daemon::{run_actiond, Daemon, DaemonBuilder, DaemonConfig, Finished, StreamSpec};
 pub use media::{encode_h264, file_uri, Container, EncodeSpec};
+pub use proxy::TcpProxy;
 pub use rtsp::RtspServer;
 pub use subscriber::{Received, Subscriber};
 
