@@ -1,4 +1,4 @@
-//! Wiring: model, sources, inference, publishing, systemd notify and shutdown.
+//! Wiring: model, sources, inference, publishing, systemd notify, reload and shutdown.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -6,44 +6,78 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use tokio::signal::unix::{signal, SignalKind};
 
-use crate::config::Config;
+use crate::config::{Config, StreamConfig};
 use crate::infer::{self, WorkerSettings};
-use crate::model::Classifier;
+use crate::model::{Classifier, Manifest};
 use crate::notify::{watchdog_interval, Notifier};
 use crate::publish::{socket, stdout, Message, Publisher, VERSION};
 use crate::smooth::{Method, SmootherSettings};
-use crate::source::{FrameHub, StatusFn, Supervisor, Target};
+use crate::source::{FrameHub, StatusFn, StreamSlot, Supervisor, Target, TEARDOWN_LIMIT};
 
 /// How long stopping may take in all before the daemon exits anyway.
 const STOP_LIMIT: Duration = Duration::from_secs(4);
+/// How long a reload waits for a removed or changed stream to stop. A supervisor
+/// abandons a pipeline that does not stop within [`TEARDOWN_LIMIT`], so this is
+/// only exceeded if GStreamer hangs while building or starting one.
+const RELOAD_STOP_LIMIT: Duration = Duration::from_secs(TEARDOWN_LIMIT.as_secs() + 2);
+/// How often the per-stream counters and the resident memory are logged (also on SIGUSR1).
+const STATS_INTERVAL: Duration = Duration::from_secs(600);
 
-/// Runs the daemon until SIGTERM or SIGINT.
-pub fn run(config: Config) -> anyhow::Result<()> {
-    gstreamer::init().context("initialising GStreamer")?;
-    let classifier = Classifier::load(&config.runtime, &config.model.path)?;
-    let manifest = classifier.manifest.clone();
-    let target = Target {
-        width: manifest.input.width,
-        height: manifest.input.height,
-        channel_order: manifest.input.channel_order,
-        resize: manifest.input.resize,
-    };
-    let streams: Vec<_> = config
-        .streams
-        .iter()
-        .filter(|s| s.enabled)
-        .cloned()
-        .collect();
-    let names: Vec<String> = streams.iter().map(|s| s.name.clone()).collect();
-    let hello = Message::Hello {
+/// The process's resident memory in KiB (`VmRSS` of /proc/self/status).
+pub fn rss_kib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// Logs each stream's counters and the resident memory.
+fn log_stats(fleet: &Fleet) {
+    let rss = rss_kib().map_or_else(
+        || "unknown".into(),
+        |k| format!("{:.1} MiB", k as f64 / 1024.0),
+    );
+    tracing::info!(
+        "stats: resident memory {rss}, {} stream(s)",
+        fleet.streams.len()
+    );
+    for r in &fleet.streams {
+        tracing::info!(stream = %r.config.name, "stats: {}", r.slot.stats.summary());
+    }
+}
+
+/// The `hello` every new subscriber gets first.
+fn hello(manifest: &Manifest, streams: Vec<String>) -> Message {
+    Message::Hello {
         v: VERSION,
         version: env!("CARGO_PKG_VERSION").to_string(),
         model: manifest.name.clone(),
         labels: manifest.labels.clone(),
-        streams: names.clone(),
-    };
+        streams,
+    }
+}
+
+/// The streams the daemon runs: enabled ones, in file order.
+fn enabled(config: &Config) -> Vec<StreamConfig> {
+    config
+        .streams
+        .iter()
+        .filter(|s| s.enabled)
+        .cloned()
+        .collect()
+}
+
+/// Runs the daemon until SIGTERM or SIGINT; SIGHUP reloads the configuration.
+pub fn run(config: Config) -> anyhow::Result<()> {
+    gstreamer::init().context("initialising GStreamer")?;
+    let classifier = Classifier::load(&config.runtime, &config.model.path)?;
+    let manifest = classifier.manifest.clone();
+    let names: Vec<String> = enabled(&config).into_iter().map(|s| s.name).collect();
     let out = &config.output;
-    let publisher = Publisher::new(&hello, names.clone(), out.subscriber_buffer);
+    let publisher = Publisher::new(
+        &hello(&manifest, names.clone()),
+        names,
+        out.subscriber_buffer,
+    );
     let listener = socket::bind(&out.socket, out.socket_mode, out.socket_group.as_deref())?;
     tracing::info!(socket = %out.socket.display(), "publishing predictions");
 
@@ -53,26 +87,88 @@ pub fn run(config: Config) -> anyhow::Result<()> {
         .thread_name("actiond-io")
         .build()
         .context("starting the async runtime")?;
-    let result = runtime.block_on(serve(
-        config.clone(),
-        classifier,
-        target,
-        streams,
-        names,
-        publisher,
-        listener,
-    ));
+    let result = runtime.block_on(serve(config.clone(), classifier, publisher, listener));
     let _ = std::fs::remove_file(&out.socket);
     runtime.shutdown_timeout(Duration::from_millis(500));
     result
 }
 
-async fn serve(
-    config: Config,
-    classifier: Classifier,
+/// One running stream.
+struct Running {
+    config: StreamConfig,
+    slot: StreamSlot,
+    supervisor: Supervisor,
+}
+
+/// The running streams and what starting one needs.
+struct Fleet {
     target: Target,
-    streams: Vec<crate::config::StreamConfig>,
-    names: Vec<String>,
+    hub: Arc<FrameHub>,
+    worker: infer::Worker,
+    status: StatusFn,
+    streams: Vec<Running>,
+}
+
+impl Fleet {
+    /// Starts a new stream in a slot of its own.
+    fn add(&mut self, config: StreamConfig) {
+        let slot = self.hub.attach();
+        self.worker.attach(&slot, &config.name);
+        self.spawn(config, slot);
+    }
+
+    /// Starts the supervisor of `config` on `slot` (new, or kept from the stream's previous config).
+    fn spawn(&mut self, config: StreamConfig, slot: StreamSlot) {
+        let supervisor = Supervisor::spawn(
+            config.clone(),
+            self.target,
+            self.hub.clone(),
+            slot.clone(),
+            self.status.clone(),
+        );
+        self.streams.push(Running {
+            config,
+            slot,
+            supervisor,
+        });
+    }
+
+    fn names(&self) -> Vec<String> {
+        self.streams.iter().map(|r| r.config.name.clone()).collect()
+    }
+}
+
+/// A stream that was asked to stop: its config, its slot, and whether it stopped in time.
+struct Stopped {
+    config: StreamConfig,
+    slot: StreamSlot,
+    in_time: bool,
+}
+
+/// Stops `streams` in parallel, off the async runtime, waiting at most `limit` in all.
+async fn stop_all(streams: Vec<(Running, &'static str)>, limit: Duration) -> Vec<Stopped> {
+    for (r, why) in &streams {
+        r.supervisor.request_stop_with(why);
+    }
+    let deadline = Instant::now() + limit;
+    let joined = tokio::task::spawn_blocking(move || {
+        streams
+            .into_iter()
+            .map(|(r, _)| Stopped {
+                in_time: r
+                    .supervisor
+                    .join(deadline.saturating_duration_since(Instant::now())),
+                config: r.config,
+                slot: r.slot,
+            })
+            .collect::<Vec<_>>()
+    });
+    joined.await.unwrap_or_default()
+}
+
+async fn serve(
+    mut config: Config,
+    classifier: Classifier,
     publisher: Arc<Publisher>,
     listener: std::os::unix::net::UnixListener,
 ) -> anyhow::Result<()> {
@@ -93,10 +189,16 @@ async fn serve(
             .context("starting the stdout printer")?;
     }
 
-    let hub = FrameHub::new(streams.len());
+    let manifest = classifier.manifest.clone();
+    let target = Target {
+        width: manifest.input.width,
+        height: manifest.input.height,
+        channel_order: manifest.input.channel_order,
+        resize: manifest.input.resize,
+    };
+    let hub = FrameHub::new();
     let s = &config.smoothing;
     let settings = WorkerSettings {
-        streams: names.clone(),
         smoothing: SmootherSettings {
             method: match s.method {
                 crate::config::SmoothingMethod::Mean => Method::Mean,
@@ -122,14 +224,19 @@ async fn serve(
             reason: u.reason,
         })
     });
-    let supervisors: Vec<Supervisor> = streams
-        .into_iter()
-        .enumerate()
-        .map(|(i, s)| Supervisor::spawn(s, target, hub.clone(), i, status.clone()))
-        .collect();
+    let mut fleet = Fleet {
+        target,
+        hub: hub.clone(),
+        worker,
+        status,
+        streams: Vec::new(),
+    };
+    for s in enabled(&config) {
+        fleet.add(s);
+    }
     notifier.send(&format!(
         "READY=1\nSTATUS=running {} stream(s)",
-        supervisors.len()
+        fleet.streams.len()
     ));
     let watchdog = tokio::spawn(watchdog(
         Notifier::from_env(),
@@ -140,38 +247,163 @@ async fn serve(
     let mut term = signal(SignalKind::terminate()).context("installing the SIGTERM handler")?;
     let mut int = signal(SignalKind::interrupt()).context("installing the SIGINT handler")?;
     let mut hup = signal(SignalKind::hangup()).context("installing the SIGHUP handler")?;
+    let mut usr1 = signal(SignalKind::user_defined1()).context("installing the SIGUSR1 handler")?;
+    let mut stats_tick =
+        tokio::time::interval_at(tokio::time::Instant::now() + STATS_INTERVAL, STATS_INTERVAL);
     loop {
         tokio::select! {
             _ = term.recv() => { tracing::info!("SIGTERM: stopping"); break; }
             _ = int.recv() => { tracing::info!("SIGINT: stopping"); break; }
             _ = hup.recv() => {
-                tracing::warn!("SIGHUP: reloading the configuration is not supported yet; restart the service to apply changes");
+                tracing::info!("SIGHUP: reloading the configuration");
+                notifier.send("RELOADING=1\nSTATUS=reloading the configuration");
+                let summary = reload(&mut fleet, &mut config, &manifest, &publisher).await;
+                notifier.send(&format!("READY=1\nSTATUS={summary}"));
             }
+            _ = usr1.recv() => log_stats(&fleet),
+            _ = stats_tick.tick() => log_stats(&fleet),
         }
     }
 
     // Stop: tell systemd, stop every pipeline (bounded, in parallel), drain subscribers.
     notifier.send("STOPPING=1");
     watchdog.abort();
-    let deadline = Instant::now() + STOP_LIMIT;
-    for s in &supervisors {
-        s.request_stop();
-    }
-    let joins = tokio::task::spawn_blocking(move || {
-        for s in supervisors {
-            let name = s.name.clone();
-            if !s.join(deadline.saturating_duration_since(Instant::now())) {
-                tracing::error!(stream = %name, "stream did not stop in time; abandoned");
-            }
+    let Fleet {
+        streams, worker, ..
+    } = fleet;
+    let streams = streams
+        .into_iter()
+        .map(|r| (r, "daemon stopping"))
+        .collect();
+    for r in stop_all(streams, STOP_LIMIT).await {
+        if !r.in_time {
+            tracing::error!(stream = %r.config.name, "stream did not stop in time; abandoned");
         }
-    });
-    let _ = tokio::time::timeout(STOP_LIMIT + Duration::from_millis(200), joins).await;
+        tracing::info!(stream = %r.config.name, "stats: {}", r.slot.stats.summary());
+    }
+    if let Some(k) = rss_kib() {
+        tracing::info!("stats: resident memory {:.1} MiB", k as f64 / 1024.0);
+    }
     hub.shutdown();
     let _ = tokio::task::spawn_blocking(move || worker.join()).await;
     let _ = shutdown_tx.send(true);
     let _ = tokio::time::timeout(Duration::from_secs(3), server).await;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Re-reads the configuration file and applies what changed in `[[stream]]`, stream
+/// by stream: removed ones stop, changed ones restart with their new settings (keeping
+/// their `seq`), added ones start, and unchanged ones are not touched. Other sections
+/// take effect only at the next restart; a change there is logged. An invalid file is
+/// rejected as a whole and the running configuration stays. Returns a one-line summary.
+async fn reload(
+    fleet: &mut Fleet,
+    current: &mut Config,
+    manifest: &Manifest,
+    publisher: &Publisher,
+) -> String {
+    let Some(path) = current.source_path.clone() else {
+        tracing::error!("reload: the configuration did not come from a file; nothing to re-read");
+        return "reload impossible: no configuration file".into();
+    };
+    let new = match Config::load(&path) {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::error!("reload rejected, still running the previous configuration: {e}");
+            return format!(
+                "reload rejected ({e}); running {} stream(s)",
+                fleet.streams.len()
+            );
+        }
+    };
+    let needs_restart = [
+        ("[runtime]", new.runtime != current.runtime),
+        ("[model]", new.model != current.model),
+        ("[smoothing]", new.smoothing != current.smoothing),
+        ("[output]", new.output != current.output),
+    ];
+    for (section, changed) in needs_restart {
+        if changed {
+            tracing::warn!(
+                "reload: {section} changed; it takes effect only when the daemon restarts (still running with the previous {section})"
+            );
+        }
+    }
+
+    let wanted = enabled(&new);
+    let mut kept = Vec::new();
+    let mut to_stop = Vec::new();
+    for r in std::mem::take(&mut fleet.streams) {
+        match wanted.iter().find(|w| w.name == r.config.name) {
+            None => to_stop.push((r, "removed from the configuration")),
+            Some(w) if *w != r.config => to_stop.push((r, "configuration changed; restarting")),
+            Some(_) => kept.push(r),
+        }
+    }
+    fleet.streams = kept;
+    let (mut removed, mut changed, mut added) = (Vec::new(), Vec::new(), Vec::new());
+    for r in stop_all(to_stop, RELOAD_STOP_LIMIT).await {
+        let stopped = r.in_time;
+        let name = r.config.name.clone();
+        tracing::info!(stream = %name, "stats: {}", r.slot.stats.summary());
+        match wanted.iter().find(|w| w.name == name).cloned() {
+            None => {
+                fleet.hub.detach(&r.slot);
+                fleet.worker.detach(&r.slot);
+                if !stopped {
+                    tracing::error!(stream = %name, "did not stop within {RELOAD_STOP_LIMIT:?}; abandoned");
+                }
+                tracing::info!(stream = %name, "reload: stream removed");
+                removed.push(name);
+            }
+            Some(w) if stopped => {
+                // Same slot and counters: the worker sees a new pipeline generation,
+                // restarts the stream's window and carries its seq on.
+                fleet.hub.clear(&r.slot);
+                tracing::info!(stream = %name, "reload: stream restarted with its new settings");
+                fleet.spawn(w, r.slot);
+                changed.push(name);
+            }
+            Some(w) => {
+                // The old supervisor is still running somewhere: keep it away from
+                // the new one (a slot of its own; seq starts again).
+                tracing::error!(stream = %name, "did not stop within {RELOAD_STOP_LIMIT:?}; abandoned, starting the new one beside it");
+                fleet.hub.detach(&r.slot);
+                fleet.worker.detach(&r.slot);
+                fleet.add(w);
+                changed.push(name);
+            }
+        }
+    }
+    for w in &wanted {
+        if !fleet.streams.iter().any(|r| r.config.name == w.name) {
+            tracing::info!(stream = %w.name, "reload: stream added");
+            fleet.add(w.clone());
+            added.push(w.name.clone());
+        }
+    }
+    // Keep the file's order (it is the order of `hello` and of status replays).
+    fleet.streams.sort_by_key(|r| {
+        wanted
+            .iter()
+            .position(|w| w.name == r.config.name)
+            .unwrap_or(usize::MAX)
+    });
+    let names = fleet.names();
+    publisher.set_streams(&hello(manifest, names.clone()), &names);
+    current.streams = new.streams;
+
+    let unchanged = names.len() - changed.len() - added.len();
+    let summary = format!(
+        "reloaded: {} stream(s) running; added {:?}, removed {:?}, changed {:?}, {unchanged} unchanged",
+        names.len(),
+        added,
+        removed,
+        changed
+    );
+    tracing::info!("{summary}");
+    summary
 }
 
 /// Pings systemd's watchdog while inference makes progress; stops pinging (so systemd

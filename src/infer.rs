@@ -4,6 +4,7 @@
 //! publishes.
 
 use std::sync::atomic::Ordering;
+use std::sync::mpsc;
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, SystemTime};
@@ -15,12 +16,10 @@ use gstreamer_video::prelude::*;
 use crate::model::Classifier;
 use crate::publish::{rfc3339, Message, Publisher, Scored, VERSION};
 use crate::smooth::{top_k, Clip, FrameTimes, Smoother, SmootherSettings};
-use crate::source::{Frame, FrameHub};
+use crate::source::{Frame, FrameHub, StreamSlot, StreamStats};
 
 /// What the worker needs besides the classifier.
 pub struct WorkerSettings {
-    /// Stream names, by hub index.
-    pub streams: Vec<String>,
     /// Smoothing settings applied to every stream.
     pub smoothing: SmootherSettings,
     /// Top-k size for frame messages.
@@ -31,22 +30,62 @@ pub struct WorkerSettings {
 
 struct StreamCtx {
     name: String,
+    stats: Arc<StreamStats>,
     smoother: Smoother,
     generation: u64,
     info: Option<(gst::Caps, gst_video::VideoInfo)>,
 }
 
-/// Starts the worker thread; it runs until the hub shuts down.
+/// A change to the set of streams, applied by the worker before it looks at the
+/// frames it took next (so a stream is always known before its first frame).
+enum Command {
+    /// A stream now owns `slot`: a fresh smoother (seq from 1).
+    Attach { slot: StreamSlot, name: String },
+    /// The stream of `slot` is gone: its smoother is dropped.
+    Detach { slot: StreamSlot },
+}
+
+/// The running inference worker.
+pub struct Worker {
+    thread: JoinHandle<()>,
+    commands: mpsc::Sender<Command>,
+}
+
+impl Worker {
+    /// Introduces a stream; call before its pipeline can deliver frames.
+    pub fn attach(&self, slot: &StreamSlot, name: &str) {
+        let _ = self.commands.send(Command::Attach {
+            slot: slot.clone(),
+            name: name.to_string(),
+        });
+    }
+
+    /// Forgets a stream; call after it was detached from the hub.
+    pub fn detach(&self, slot: &StreamSlot) {
+        let _ = self.commands.send(Command::Detach { slot: slot.clone() });
+    }
+
+    /// Waits for the worker to end (after the hub shut down).
+    pub fn join(self) {
+        let _ = self.thread.join();
+    }
+}
+
+/// Starts the worker thread; it runs until the hub shuts down. Streams are
+/// introduced with [`Worker::attach`]. The command channel carries only
+/// configuration changes (a few per reload), never frames.
 pub fn spawn(
     classifier: Classifier,
     hub: Arc<FrameHub>,
     settings: WorkerSettings,
     publisher: Arc<Publisher>,
-) -> JoinHandle<()> {
-    std::thread::Builder::new()
+) -> Worker {
+    let (commands, rx) = mpsc::channel();
+    let thread = std::thread::Builder::new()
         .name("inference".into())
-        .spawn(move || run(classifier, &hub, settings, &publisher))
-        .expect("spawning the inference thread")
+        .spawn(move || run(classifier, &hub, settings, &publisher, &rx))
+        .expect("spawning the inference thread");
+    Worker { thread, commands }
 }
 
 fn scored(labels: &[String], top: &[(usize, f32)]) -> Vec<Scored> {
@@ -93,28 +132,50 @@ fn fill(
         .map_err(|e| e.to_string())
 }
 
+fn apply(
+    ctxs: &mut Vec<Option<StreamCtx>>,
+    cmd: Command,
+    settings: &WorkerSettings,
+    classes: usize,
+) {
+    match cmd {
+        Command::Attach { slot, name } => {
+            if ctxs.len() <= slot.index {
+                ctxs.resize_with(slot.index + 1, || None);
+            }
+            ctxs[slot.index] = Some(StreamCtx {
+                name,
+                stats: slot.stats,
+                smoother: Smoother::new(settings.smoothing.clone(), classes),
+                generation: 0,
+                info: None,
+            });
+        }
+        Command::Detach { slot } => {
+            if let Some(c) = ctxs.get_mut(slot.index) {
+                if c.as_ref().is_some_and(|c| c.stats.id == slot.stats.id) {
+                    *c = None;
+                }
+            }
+        }
+    }
+}
+
 fn run(
     mut classifier: Classifier,
     hub: &FrameHub,
     settings: WorkerSettings,
     publisher: &Publisher,
+    commands: &mpsc::Receiver<Command>,
 ) {
     let labels = classifier.manifest.labels.clone();
     let model_name = classifier.manifest.name.clone();
     let classes = classifier.classes();
     let max_batch = classifier.max_batch();
-    let mut ctxs: Vec<StreamCtx> = settings
-        .streams
-        .iter()
-        .map(|name| StreamCtx {
-            name: name.clone(),
-            smoother: Smoother::new(settings.smoothing.clone(), classes),
-            generation: 0,
-            info: None,
-        })
-        .collect();
+    // By hub slot; a slot's context belongs to the stream whose id it holds.
+    let mut ctxs: Vec<Option<StreamCtx>> = Vec::new();
     let mut batch: Vec<(usize, Frame)> = Vec::with_capacity(max_batch);
-    let mut used: Vec<(usize, usize)> = Vec::with_capacity(max_batch); // (batch index, stream)
+    let mut used: Vec<(usize, usize)> = Vec::with_capacity(max_batch); // (batch index, slot)
     let mut cursor = 0usize;
     let mut failures = 0u64;
     while hub.take(
@@ -123,16 +184,31 @@ fn run(
         &mut cursor,
         Duration::from_millis(200),
     ) {
+        while let Ok(cmd) = commands.try_recv() {
+            apply(&mut ctxs, cmd, &settings, classes);
+        }
         if batch.is_empty() {
             hub.note_progress();
             continue;
         }
         used.clear();
-        for (k, (stream, frame)) in batch.iter().enumerate() {
-            let ctx = &mut ctxs[*stream];
+        for (k, (slot, frame)) in batch.iter().enumerate() {
+            // A frame taken just before its stream was removed (or its slot reused).
+            let Some(ctx) = ctxs
+                .get_mut(*slot)
+                .and_then(Option::as_mut)
+                .filter(|c| c.stats.id == frame.stream_id)
+            else {
+                continue;
+            };
             match fill(&mut classifier, ctx, used.len(), frame) {
-                Ok(()) => used.push((k, *stream)),
-                Err(e) => tracing::warn!(stream = %ctx.name, "frame skipped: {e}"),
+                Ok(()) => used.push((k, *slot)),
+                Err(e) => {
+                    let n = ctx.stats.skipped.fetch_add(1, Ordering::Relaxed) + 1;
+                    if n.is_power_of_two() {
+                        tracing::warn!(stream = %ctx.name, "frame skipped ({n} so far): {e}");
+                    }
+                }
             }
         }
         if used.is_empty() {
@@ -152,17 +228,25 @@ fn run(
                 continue;
             }
         };
-        for (slot, &(k, stream)) in used.iter().enumerate() {
+        for (row, &(k, slot)) in used.iter().enumerate() {
             let frame = &batch[k].1;
-            let ctx = &mut ctxs[stream];
-            hub.stats(stream).classified.fetch_add(1, Ordering::Relaxed);
+            let Some(ctx) = ctxs[slot].as_mut() else {
+                continue;
+            };
+            ctx.stats.classified.fetch_add(1, Ordering::Relaxed);
+            // Its pipeline was torn down while the model ran (stream stopping,
+            // reconnecting or removed): nothing of it may follow its status.
+            if frame.generation != ctx.stats.generation.load(Ordering::Relaxed) {
+                ctx.stats.stale.fetch_add(1, Ordering::Relaxed);
+                continue;
+            }
             if ctx.generation != frame.generation {
                 if ctx.generation != 0 {
                     ctx.smoother.reset();
                 }
                 ctx.generation = frame.generation;
             }
-            let p = &probs[slot * classes..(slot + 1) * classes];
+            let p = &probs[row * classes..(row + 1) * classes];
             if settings.per_frame {
                 publisher.publish(&Message::Frame {
                     v: VERSION,

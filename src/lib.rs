@@ -8,6 +8,8 @@
 pub mod config;
 pub mod daemon;
 pub mod extract;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod infer;
 pub mod model;
 pub mod notify;

@@ -62,6 +62,22 @@ pub fn redact_uri(text: &str) -> String {
     out
 }
 
+/// [`redact_uri`] for a value that failed to parse as a URI: a typo such as
+/// `rtsp:/admin:pw@host` or `rtspadmin:pw@host` has no `://` for `redact_uri`
+/// to find, so whatever still stands before an `@` after the scheme is hidden too.
+fn redact_malformed(text: &str) -> String {
+    let r = redact_uri(text);
+    let start = r.find(':').map_or(0, |i| i + 1);
+    // An `@` that redact_uri did not already put behind `***`.
+    let exposed = r
+        .match_indices('@')
+        .any(|(i, _)| i > start && !r[..i].ends_with("***"));
+    match r.rfind('@') {
+        Some(at) if exposed => format!("{}***{}", &r[..start], &r[at..]),
+        _ => r,
+    }
+}
+
 /// Where a URI token ends inside a longer text.
 fn ends_token(c: char) -> bool {
     c.is_whitespace() || c == '"' || c == '\''
@@ -123,7 +139,7 @@ pub(super) fn parse_uri(uri: &str, base: &Path) -> Result<SourceKind, String> {
         return Ok(SourceKind::File(resolve(base, Path::new(uri))));
     };
     let rest = &uri[scheme.len() + 1..];
-    let redacted = || redact_uri(uri);
+    let redacted = || redact_malformed(uri);
     match scheme.to_ascii_lowercase().as_str() {
         s @ ("rtsp" | "rtsps" | "http" | "https") => {
             let host = rest.strip_prefix("//").unwrap_or("");
@@ -159,7 +175,7 @@ pub(super) fn parse_uri(uri: &str, base: &Path) -> Result<SourceKind, String> {
             } else {
                 Err(format!(
                     "unknown test pattern `{}`; expected one of: {}",
-                    redact_uri(rest),
+                    redact_malformed(rest),
                     TEST_PATTERNS.join(", ")
                 ))
             }
@@ -174,6 +190,28 @@ pub(super) fn parse_uri(uri: &str, base: &Path) -> Result<SourceKind, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn malformed_uris_in_errors_hide_what_may_be_a_password() {
+        for (typo, shown) in [
+            ("rtspmin:pw-x@10.0.0.5:554/s", "rtspmin:***@10.0.0.5:554/s"),
+            ("rtsp:/admin:pw-x@host/s", "rtsp:***@host/s"),
+        ] {
+            assert_eq!(redact_malformed(typo), shown);
+            let err = parse_uri(typo, Path::new("/etc")).map(|_| ()).unwrap_err();
+            assert!(!err.contains("pw-x"), "{err}");
+        }
+        assert_eq!(
+            redact_malformed("rtsp//admin:pw-x@host"),
+            "rtsp//admin:***@host"
+        );
+        assert_eq!(
+            redact_malformed("rtsp://u:pw@h/x"),
+            "rtsp://***@h/x",
+            "well-formed userinfo is redacted as usual"
+        );
+        assert_eq!(redact_malformed("ftp://host/a"), "ftp://host/a");
+    }
 
     #[test]
     fn redact_uri_hides_user_and_password() {

@@ -16,9 +16,13 @@ pub use message::{rfc3339, Message, Scored, VERSION};
 /// so that a new subscriber learns the current state right after `hello`.
 pub struct Publisher {
     tx: broadcast::Sender<Arc<str>>,
+    state: Mutex<State>,
+}
+
+struct State {
     hello: Arc<str>,
-    streams: Vec<String>,
-    last_status: Mutex<Vec<Option<Arc<str>>>>,
+    /// The configured streams, in order, with their last `status` line.
+    streams: Vec<(String, Option<Arc<str>>)>,
 }
 
 impl Publisher {
@@ -27,34 +31,111 @@ impl Publisher {
         let (tx, _) = broadcast::channel(buffer.max(1));
         Arc::new(Publisher {
             tx,
-            hello: hello.to_line().into(),
-            last_status: Mutex::new(vec![None; streams.len()]),
-            streams,
+            state: Mutex::new(State {
+                hello: hello.to_line().into(),
+                streams: streams.into_iter().map(|s| (s, None)).collect(),
+            }),
         })
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// After a reload: the new `hello` for new subscribers and the streams now
+    /// configured. Statuses of streams no longer configured are no longer replayed;
+    /// those of streams still configured are kept.
+    pub fn set_streams(&self, hello: &Message, streams: &[String]) {
+        let mut state = self.lock();
+        state.hello = hello.to_line().into();
+        let old = std::mem::take(&mut state.streams);
+        state.streams = streams
+            .iter()
+            .map(|name| {
+                let last = old
+                    .iter()
+                    .find(|(n, _)| n == name)
+                    .and_then(|(_, l)| l.clone());
+                (name.clone(), last)
+            })
+            .collect();
     }
 
     /// Publishes one message to every current subscriber; never blocks.
     pub fn publish(&self, msg: &Message) {
         let line: Arc<str> = msg.to_line().into();
         if let Message::Status { stream, .. } = msg {
-            if let Some(i) = self.streams.iter().position(|s| s == stream) {
-                self.last_status.lock().unwrap_or_else(|p| p.into_inner())[i] = Some(line.clone());
+            // Under the lock, so that a subscriber joining now gets this status
+            // either in its replay or live, exactly once.
+            let mut state = self.lock();
+            if let Some((_, last)) = state.streams.iter_mut().find(|(n, _)| n == stream) {
+                *last = Some(line.clone());
             }
+            let _ = self.tx.send(line);
+            return;
         }
         let _ = self.tx.send(line);
     }
 
     /// A new subscription: the lines to send first (hello, current statuses) and the live feed.
     pub fn subscribe(&self) -> (Vec<Arc<str>>, broadcast::Receiver<Arc<str>>) {
-        let statuses = self.last_status.lock().unwrap_or_else(|p| p.into_inner());
+        let state = self.lock();
         let rx = self.tx.subscribe();
-        let mut initial = vec![self.hello.clone()];
-        initial.extend(statuses.iter().flatten().cloned());
+        let mut initial = vec![state.hello.clone()];
+        initial.extend(state.streams.iter().filter_map(|(_, l)| l.clone()));
         (initial, rx)
     }
 
     /// Number of connected subscribers (the stdout printer counts as one).
     pub fn subscribers(&self) -> usize {
         self.tx.receiver_count()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::source::StreamState;
+
+    fn hello(streams: &[&str]) -> Message {
+        Message::Hello {
+            v: VERSION,
+            version: "t".into(),
+            model: "m".into(),
+            labels: vec!["x".into()],
+            streams: streams.iter().map(|s| s.to_string()).collect(),
+        }
+    }
+
+    fn status(stream: &str, reason: &str) -> Message {
+        Message::Status {
+            v: VERSION,
+            stream: stream.into(),
+            state: StreamState::Running,
+            reason: reason.into(),
+        }
+    }
+
+    #[test]
+    fn replay_follows_the_configured_streams() {
+        let p = Publisher::new(&hello(&["a", "b"]), vec!["a".into(), "b".into()], 16);
+        p.publish(&status("b", "b1"));
+        p.publish(&status("a", "a1"));
+        p.publish(&status("a", "a2"));
+        let (initial, _rx) = p.subscribe();
+        let text: Vec<&str> = initial.iter().map(|l| &**l).collect();
+        assert!(text[0].contains("hello"));
+        assert!(text[1].contains("a2") && text[2].contains("b1"), "{text:?}");
+        assert_eq!(text.len(), 3);
+
+        // Reload: b removed, c added. A late status of b is published but not replayed.
+        p.set_streams(&hello(&["a", "c"]), &["a".into(), "c".into()]);
+        p.publish(&status("b", "b-late"));
+        p.publish(&status("c", "c1"));
+        let (initial, _rx) = p.subscribe();
+        let text: Vec<&str> = initial.iter().map(|l| &**l).collect();
+        assert!(text[0].contains("\"c\""), "new hello: {}", text[0]);
+        assert_eq!(text.len(), 3, "{text:?}");
+        assert!(text[1].contains("a2") && text[2].contains("c1"), "{text:?}");
     }
 }

@@ -16,20 +16,31 @@ pub struct Frame {
     pub capture: SystemTime,
     /// Pipeline generation the frame came from (changes on every rebuild).
     pub generation: u64,
+    /// The stream it belongs to ([`StreamStats::id`]); a slot may be reused by
+    /// another stream after a reload, and this tells them apart.
+    pub stream_id: u64,
 }
 
 /// Counters and liveness of one stream, shared between its pipeline, supervisor and the worker.
 #[derive(Debug)]
 pub struct StreamStats {
+    /// Unique (per daemon run) id of this stream; a stream changed by a reload keeps it.
+    pub id: u64,
     /// Frames that reached the appsink (after sampling).
     pub received: AtomicU64,
-    /// Frames replaced in the slot before inference took them.
+    /// Frames replaced in the slot before inference took them (inference busy).
     pub dropped: AtomicU64,
+    /// Frames from a pipeline already replaced (torn down or abandoned), discarded.
+    pub stale: AtomicU64,
+    /// Frames inference could not use (unusable caps or size), skipped.
+    pub skipped: AtomicU64,
     /// Frames classified.
     pub classified: AtomicU64,
     /// Pipeline rebuilds after a failure.
     pub reconnects: AtomicU64,
-    /// Current pipeline generation.
+    /// Pipelines that did not stop within the teardown limit and were abandoned.
+    pub abandoned: AtomicU64,
+    /// Current pipeline generation; frames of any other generation are stale.
     pub generation: AtomicU64,
     /// Milliseconds since `epoch` of the latest frame (0 = none yet).
     last_frame_ms: AtomicU64,
@@ -37,12 +48,16 @@ pub struct StreamStats {
 }
 
 impl StreamStats {
-    fn new() -> Self {
+    fn new(id: u64) -> Self {
         StreamStats {
+            id,
             received: AtomicU64::new(0),
             dropped: AtomicU64::new(0),
+            stale: AtomicU64::new(0),
+            skipped: AtomicU64::new(0),
             classified: AtomicU64::new(0),
             reconnects: AtomicU64::new(0),
+            abandoned: AtomicU64::new(0),
             generation: AtomicU64::new(0),
             last_frame_ms: AtomicU64::new(0),
             epoch: Instant::now(),
@@ -66,71 +81,146 @@ impl StreamStats {
             ),
         }
     }
+
+    /// One line of counters for logs.
+    pub fn summary(&self) -> String {
+        let n = |a: &AtomicU64| a.load(Ordering::Relaxed);
+        format!(
+            "{} frames received, {} classified, {} dropped (inference busy), {} stale (from a replaced pipeline), \
+             {} skipped (unusable), {} reconnects, {} pipelines abandoned",
+            n(&self.received),
+            n(&self.classified),
+            n(&self.dropped),
+            n(&self.stale),
+            n(&self.skipped),
+            n(&self.reconnects),
+            n(&self.abandoned),
+        )
+    }
+}
+
+/// A stream's place in the hub: its slot index and its counters.
+#[derive(Debug, Clone)]
+pub struct StreamSlot {
+    /// Slot index (reused after the stream is removed).
+    pub index: usize,
+    /// The stream's counters; `stats.id` owns the slot.
+    pub stats: Arc<StreamStats>,
 }
 
 struct Slots {
     frames: Vec<Option<Frame>>,
+    /// Id of the stream owning each slot; 0 = free.
+    owners: Vec<u64>,
     shutdown: bool,
 }
 
-/// The set of latest-frame slots, one per stream, and a condition variable for the worker.
+/// The latest-frame slots, one per stream, and a condition variable for the worker.
+/// Streams are attached and detached at run time (configuration reload); slots of
+/// removed streams are reused, so the hub never grows beyond the most streams
+/// configured at once. Offering a frame never allocates.
 pub struct FrameHub {
     slots: Mutex<Slots>,
     ready: Condvar,
-    stats: Vec<Arc<StreamStats>>,
     progress: AtomicU64,
+    next_id: AtomicU64,
 }
 
 impl FrameHub {
-    /// A hub for `streams` streams.
-    pub fn new(streams: usize) -> Arc<Self> {
+    /// An empty hub.
+    pub fn new() -> Arc<Self> {
         Arc::new(FrameHub {
             slots: Mutex::new(Slots {
-                frames: (0..streams).map(|_| None).collect(),
+                frames: Vec::new(),
+                owners: Vec::new(),
                 shutdown: false,
             }),
             ready: Condvar::new(),
-            stats: (0..streams).map(|_| Arc::new(StreamStats::new())).collect(),
             progress: AtomicU64::new(0),
+            next_id: AtomicU64::new(1),
         })
     }
 
-    /// Counters of stream `index`.
-    pub fn stats(&self, index: usize) -> &Arc<StreamStats> {
-        &self.stats[index]
+    fn lock(&self) -> std::sync::MutexGuard<'_, Slots> {
+        self.slots.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Number of streams.
+    /// Gives a new stream a slot (a free one if any) and fresh counters.
+    pub fn attach(&self) -> StreamSlot {
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let mut slots = self.lock();
+        let index = match slots.owners.iter().position(|&o| o == 0) {
+            Some(i) => i,
+            None => {
+                slots.owners.push(0);
+                slots.frames.push(None);
+                slots.owners.len() - 1
+            }
+        };
+        slots.owners[index] = id;
+        slots.frames[index] = None;
+        StreamSlot {
+            index,
+            stats: Arc::new(StreamStats::new(id)),
+        }
+    }
+
+    /// Frees a stream's slot; its pending frame is discarded and later offers are ignored.
+    pub fn detach(&self, slot: &StreamSlot) {
+        let mut slots = self.lock();
+        if slots.owners.get(slot.index) == Some(&slot.stats.id) {
+            slots.owners[slot.index] = 0;
+            slots.frames[slot.index] = None;
+        }
+    }
+
+    /// Number of slots in use.
     pub fn len(&self) -> usize {
-        self.stats.len()
+        self.lock().owners.iter().filter(|&&o| o != 0).count()
     }
 
-    /// True when there are no streams.
+    /// True when no stream is attached.
     pub fn is_empty(&self) -> bool {
-        self.stats.is_empty()
+        self.len() == 0
     }
 
-    /// Offers a frame from stream `index`; an unclaimed older frame is dropped and counted.
-    pub fn offer(&self, index: usize, frame: Frame) {
-        let stats = &self.stats[index];
+    /// Offers a frame of `slot`'s stream. An unclaimed older frame is replaced (counted as
+    /// dropped); a frame from a replaced pipeline generation, or for a slot the stream no
+    /// longer owns, is discarded (counted as stale).
+    pub fn offer(&self, slot: &StreamSlot, frame: Frame) {
+        let stats = &slot.stats;
+        if frame.generation != stats.generation.load(Ordering::Relaxed) {
+            stats.stale.fetch_add(1, Ordering::Relaxed);
+            return;
+        }
         stats.received.fetch_add(1, Ordering::Relaxed);
         stats.touch();
-        let mut slots = self.slots.lock().unwrap_or_else(|p| p.into_inner());
-        if slots.frames[index].replace(frame).is_some() {
+        let mut slots = self.lock();
+        if slots.owners.get(slot.index) != Some(&stats.id) {
+            drop(slots);
+            stats.stale.fetch_add(1, Ordering::Relaxed);
+            return;
+        }
+        let old = slots.frames[slot.index].replace(frame);
+        drop(slots);
+        if old.is_some() {
             stats.dropped.fetch_add(1, Ordering::Relaxed);
         }
-        drop(slots);
+        drop(old);
         self.ready.notify_one();
     }
 
-    /// Discards a pending frame of stream `index` (its pipeline is going away).
-    pub fn clear(&self, index: usize) {
-        let mut slots = self.slots.lock().unwrap_or_else(|p| p.into_inner());
-        slots.frames[index] = None;
+    /// Discards a pending frame of `slot` (its pipeline is going away).
+    pub fn clear(&self, slot: &StreamSlot) {
+        let mut slots = self.lock();
+        if slots.owners.get(slot.index) == Some(&slot.stats.id) {
+            slots.frames[slot.index] = None;
+        }
     }
 
-    /// Waits up to `timeout` for frames, then moves up to `out.capacity()` of them into `out`,
-    /// starting after stream `*cursor` (round robin). Returns false once shut down.
+    /// Waits up to `timeout` for frames, then moves up to `max` of them into `out` as
+    /// (slot index, frame), starting after slot `*cursor` (round robin). Returns false
+    /// once shut down.
     pub fn take(
         &self,
         out: &mut Vec<(usize, Frame)>,
@@ -138,7 +228,7 @@ impl FrameHub {
         cursor: &mut usize,
         timeout: Duration,
     ) -> bool {
-        let mut slots = self.slots.lock().unwrap_or_else(|p| p.into_inner());
+        let mut slots = self.lock();
         if !slots.shutdown && slots.frames.iter().all(Option::is_none) {
             slots = self
                 .ready
@@ -167,8 +257,7 @@ impl FrameHub {
 
     /// True if any frame is waiting for inference.
     pub fn pending(&self) -> bool {
-        let slots = self.slots.lock().unwrap_or_else(|p| p.into_inner());
-        slots.frames.iter().any(Option::is_some)
+        self.lock().frames.iter().any(Option::is_some)
     }
 
     /// Records that the worker finished a batch.
@@ -183,7 +272,7 @@ impl FrameHub {
 
     /// Wakes the worker and makes `take` return false from now on.
     pub fn shutdown(&self) {
-        let mut slots = self.slots.lock().unwrap_or_else(|p| p.into_inner());
+        let mut slots = self.lock();
         slots.shutdown = true;
         for f in slots.frames.iter_mut() {
             *f = None;
@@ -197,24 +286,27 @@ impl FrameHub {
 mod tests {
     use super::*;
 
-    fn frame(generation: u64) -> Frame {
+    fn frame(slot: &StreamSlot, pts: u64) -> Frame {
         gstreamer::init().unwrap();
         let buffer = gstreamer::Buffer::with_size(3).unwrap();
         Frame {
             sample: gstreamer::Sample::builder().buffer(&buffer).build(),
-            pts_ns: Some(generation),
+            pts_ns: Some(pts),
             capture: SystemTime::now(),
-            generation,
+            generation: slot.stats.generation.load(Ordering::Relaxed),
+            stream_id: slot.stats.id,
         }
     }
 
     #[test]
     fn newer_frame_replaces_and_counts_drop() {
-        let hub = FrameHub::new(2);
-        hub.offer(0, frame(1));
-        hub.offer(0, frame(2));
-        assert_eq!(hub.stats(0).received.load(Ordering::Relaxed), 2);
-        assert_eq!(hub.stats(0).dropped.load(Ordering::Relaxed), 1);
+        let hub = FrameHub::new();
+        let s = hub.attach();
+        let _other = hub.attach();
+        hub.offer(&s, frame(&s, 1));
+        hub.offer(&s, frame(&s, 2));
+        assert_eq!(s.stats.received.load(Ordering::Relaxed), 2);
+        assert_eq!(s.stats.dropped.load(Ordering::Relaxed), 1);
         let mut out = Vec::new();
         let mut cursor = 0;
         assert!(hub.take(&mut out, 4, &mut cursor, Duration::from_millis(1)));
@@ -225,9 +317,10 @@ mod tests {
 
     #[test]
     fn take_is_round_robin_and_bounded() {
-        let hub = FrameHub::new(3);
-        for i in 0..3 {
-            hub.offer(i, frame(i as u64));
+        let hub = FrameHub::new();
+        let slots: Vec<_> = (0..3).map(|_| hub.attach()).collect();
+        for (i, s) in slots.iter().enumerate() {
+            hub.offer(s, frame(s, i as u64));
         }
         let mut out = Vec::new();
         let mut cursor = 0;
@@ -240,8 +333,51 @@ mod tests {
     }
 
     #[test]
+    fn frames_of_a_replaced_generation_are_stale() {
+        let hub = FrameHub::new();
+        let s = hub.attach();
+        let old = frame(&s, 1);
+        s.stats.generation.fetch_add(1, Ordering::Relaxed);
+        hub.offer(&s, old);
+        assert!(!hub.pending());
+        assert_eq!(s.stats.stale.load(Ordering::Relaxed), 1);
+        assert_eq!(s.stats.received.load(Ordering::Relaxed), 0);
+        hub.offer(&s, frame(&s, 2));
+        assert!(hub.pending());
+    }
+
+    #[test]
+    fn a_detached_slot_is_reused_and_ignores_its_old_owner() {
+        let hub = FrameHub::new();
+        let a = hub.attach();
+        let b = hub.attach();
+        hub.offer(&a, frame(&a, 1));
+        hub.detach(&a);
+        assert!(!hub.pending(), "detach discards the pending frame");
+        assert_eq!(hub.len(), 1);
+        let c = hub.attach();
+        assert_eq!(c.index, a.index, "the free slot is reused");
+        assert_ne!(c.stats.id, a.stats.id);
+        hub.offer(&a, frame(&a, 2));
+        assert!(
+            !hub.pending(),
+            "the old owner cannot write into the reused slot"
+        );
+        assert_eq!(a.stats.stale.load(Ordering::Relaxed), 1);
+        hub.offer(&c, frame(&c, 3));
+        let mut out = Vec::new();
+        hub.take(&mut out, 4, &mut 0, Duration::ZERO);
+        assert_eq!(out.len(), 1);
+        assert_eq!(out[0].1.stream_id, c.stats.id);
+        let d = hub.attach();
+        assert_eq!(d.index, 2, "a new slot only when none is free");
+        drop(b);
+    }
+
+    #[test]
     fn shutdown_wakes_and_stops() {
-        let hub = FrameHub::new(1);
+        let hub = FrameHub::new();
+        hub.attach();
         let h2 = hub.clone();
         let t = std::thread::spawn(move || {
             let mut out = Vec::new();

@@ -5,6 +5,6 @@ pub mod hub;
 pub mod pipeline;
 pub mod supervisor;
 
-pub use hub::{Frame, FrameHub, StreamStats};
+pub use hub::{Frame, FrameHub, StreamSlot, StreamStats};
 pub use pipeline::Target;
-pub use supervisor::{StatusFn, StatusUpdate, StreamState, Supervisor};
+pub use supervisor::{StatusFn, StatusUpdate, StreamState, Supervisor, TEARDOWN_LIMIT};

@@ -8,7 +8,7 @@ use gstreamer as gst;
 use gstreamer::prelude::*;
 use gstreamer_app as gst_app;
 
-use super::hub::{Frame, FrameHub};
+use super::hub::{Frame, FrameHub, StreamSlot};
 use crate::config::{RtspTransport, SourceKind, StreamConfig};
 use crate::model::{ChannelOrder, Resize};
 
@@ -61,12 +61,12 @@ pub struct StreamPipeline {
 
 /// Where a pipeline's frames go.
 pub enum Delivery {
-    /// The daemon: the latest frame replaces an unclaimed one in `hub` slot `index`.
+    /// The daemon: the latest frame replaces an unclaimed one in the stream's `slot` of `hub`.
     Latest {
         /// The hub.
         hub: Arc<FrameHub>,
         /// The stream's slot.
-        index: usize,
+        slot: StreamSlot,
         /// Pipeline generation to tag frames with.
         generation: u64,
     },
@@ -238,12 +238,12 @@ pub fn build(
     match delivery {
         Delivery::Latest {
             hub,
-            index,
+            slot,
             generation,
         } => {
             // Live sources: deliver at once. Files and fragments: play at their own pace.
             sink.set_property("sync", !live);
-            attach_sink(&sink, hub, index, generation);
+            attach_sink(&sink, hub, slot, generation);
         }
         Delivery::Pull => sink.set_property("sync", false),
     }
@@ -307,20 +307,22 @@ fn capture_time(
         .unwrap_or(now)
 }
 
-fn attach_sink(sink: &gst_app::AppSink, hub: Arc<FrameHub>, index: usize, generation: u64) {
+fn attach_sink(sink: &gst_app::AppSink, hub: Arc<FrameHub>, slot: StreamSlot, generation: u64) {
     sink.set_callbacks(
         gst_app::AppSinkCallbacks::builder()
             .new_sample(move |sink| {
                 let sample = sink.pull_sample().map_err(|_| gst::FlowError::Eos)?;
                 let pts = sample.buffer().and_then(|b| b.pts());
                 let capture = capture_time(sink, &sample, pts);
+                let stream_id = slot.stats.id;
                 hub.offer(
-                    index,
+                    &slot,
                     Frame {
                         sample,
                         pts_ns: pts.map(|p| p.nseconds()),
                         capture,
                         generation,
+                        stream_id,
                     },
                 );
                 Ok(gst::FlowSuccess::Ok)

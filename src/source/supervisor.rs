@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use gstreamer as gst;
 use gstreamer::prelude::*;
 
-use super::hub::FrameHub;
+use super::hub::{FrameHub, StreamSlot};
 use super::pipeline::{self, StreamPipeline, Target};
 use crate::config::{redact_uri, SourceKind, StreamConfig};
 
@@ -66,23 +66,45 @@ pub struct StatusUpdate {
 /// Where status updates go.
 pub type StatusFn = Arc<dyn Fn(StatusUpdate) + Send + Sync>;
 
-/// A stop request that also interrupts backoff sleeps.
+/// A stop request, with the reason given in the stream's final `status`, that
+/// also interrupts backoff sleeps.
 #[derive(Default)]
 pub struct StopSignal {
-    stopped: Mutex<bool>,
+    /// Some(reason) once stop was requested.
+    stopped: Mutex<Option<String>>,
     cv: Condvar,
 }
 
 impl StopSignal {
-    /// Requests the stop.
+    /// Requests the stop because the daemon is stopping.
     pub fn stop(&self) {
-        *self.stopped.lock().unwrap_or_else(|p| p.into_inner()) = true;
+        self.stop_with("daemon stopping");
+    }
+
+    /// Requests the stop with `reason` (the first reason given wins).
+    pub fn stop_with(&self, reason: &str) {
+        let mut s = self.stopped.lock().unwrap_or_else(|p| p.into_inner());
+        if s.is_none() {
+            *s = Some(reason.to_string());
+        }
+        drop(s);
         self.cv.notify_all();
     }
 
     /// True once stop was requested.
     pub fn is_stopped(&self) -> bool {
-        *self.stopped.lock().unwrap_or_else(|p| p.into_inner())
+        self.stopped
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .is_some()
+    }
+
+    /// Why the stop was requested, if it was.
+    pub fn reason(&self) -> Option<String> {
+        self.stopped
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     /// Sleeps up to `d`; returns true if stopped meanwhile.
@@ -90,9 +112,9 @@ impl StopSignal {
         let guard = self.stopped.lock().unwrap_or_else(|p| p.into_inner());
         let (guard, _) = self
             .cv
-            .wait_timeout_while(guard, d, |s| !*s)
+            .wait_timeout_while(guard, d, |s| s.is_none())
             .unwrap_or_else(|p| p.into_inner());
-        *guard
+        guard.is_some()
     }
 }
 
@@ -108,12 +130,12 @@ pub struct Supervisor {
 }
 
 impl Supervisor {
-    /// Starts supervising `stream`, delivering frames to slot `index` of `hub`.
+    /// Starts supervising `stream`, delivering frames to its `slot` of `hub`.
     pub fn spawn(
         stream: StreamConfig,
         target: Target,
         hub: Arc<FrameHub>,
-        index: usize,
+        slot: StreamSlot,
         status: StatusFn,
     ) -> Self {
         let stop = Arc::new(StopSignal::default());
@@ -121,7 +143,7 @@ impl Supervisor {
         let s2 = stop.clone();
         let thread = std::thread::Builder::new()
             .name(format!("stream-{}", stream.name))
-            .spawn(move || supervise(&stream, &target, &hub, index, &status, &s2))
+            .spawn(move || supervise(&stream, &target, &hub, &slot, &status, &s2))
             .expect("spawning a stream thread");
         Supervisor {
             name,
@@ -133,6 +155,11 @@ impl Supervisor {
     /// Asks the supervisor to stop (non-blocking).
     pub fn request_stop(&self) {
         self.stop.stop();
+    }
+
+    /// Asks the supervisor to stop (non-blocking); `reason` goes into the final `status`.
+    pub fn request_stop_with(&self, reason: &str) {
+        self.stop.stop_with(reason);
     }
 
     /// Waits up to `limit` for the supervisor to finish; returns false if it did not.
@@ -177,7 +204,7 @@ fn supervise(
     s: &StreamConfig,
     target: &Target,
     hub: &Arc<FrameHub>,
-    index: usize,
+    slot: &StreamSlot,
     status: &StatusFn,
     stop: &StopSignal,
 ) {
@@ -195,22 +222,30 @@ fn supervise(
             reason,
         });
     };
-    let stats = hub.stats(index).clone();
+    let stats = slot.stats.clone();
     let mut attempt: u32 = 0;
     let mut reason = format!("opening {}", describe_source(s));
     loop {
+        if stop.is_stopped() {
+            break;
+        }
         let generation = stats.generation.fetch_add(1, Ordering::Relaxed) + 1;
         report(StreamState::Starting, reason.clone());
         let delivery = pipeline::Delivery::Latest {
             hub: hub.clone(),
-            index,
+            slot: slot.clone(),
             generation,
         };
         let outcome = match pipeline::build(s, target, delivery) {
             Ok(p) => {
-                let out = watch(s, &p, hub, index, stop, &report, &mut attempt);
-                teardown(p.pipeline, &s.name);
-                hub.clear(index);
+                let out = watch(s, &p, &stats, stop, &report, &mut attempt);
+                // From here on, frames of this pipeline are stale, even if it
+                // must be abandoned and still delivers some.
+                stats.generation.fetch_add(1, Ordering::Relaxed);
+                if !teardown(p.pipeline, &s.name) {
+                    stats.abandoned.fetch_add(1, Ordering::Relaxed);
+                }
+                hub.clear(slot);
                 out
             }
             Err(e) if e.is_permanent() => Outcome::Failed(e.to_string()),
@@ -221,12 +256,12 @@ fn supervise(
             Outcome::Ended(why) => {
                 report(StreamState::Stopped, why);
                 while !stop.sleep(Duration::from_secs(3600)) {}
-                return;
+                break;
             }
             Outcome::Failed(why) => {
                 report(StreamState::Failed, why);
                 while !stop.sleep(Duration::from_secs(3600)) {}
-                return;
+                break;
             }
             Outcome::Retry(why) => {
                 let delay = backoff(
@@ -248,19 +283,18 @@ fn supervise(
             }
         }
     }
-    report(StreamState::Stopped, "daemon stopping".into());
+    let why = stop.reason().unwrap_or_else(|| "daemon stopping".into());
+    report(StreamState::Stopped, why);
 }
 
 fn watch(
     s: &StreamConfig,
     p: &StreamPipeline,
-    hub: &Arc<FrameHub>,
-    index: usize,
+    stats: &super::StreamStats,
     stop: &StopSignal,
     report: &dyn Fn(StreamState, String),
     attempt: &mut u32,
 ) -> Outcome {
-    let stats = hub.stats(index);
     let bus = p.pipeline.bus().expect("a pipeline has a bus");
     if let Err(e) = p.pipeline.set_state(gst::State::Playing) {
         let detail = bus
@@ -333,8 +367,9 @@ fn watch(
     }
 }
 
-/// Stops a pipeline off the caller's thread; abandons it if it takes longer than [`TEARDOWN_LIMIT`].
-fn teardown(pipeline: gst::Pipeline, name: &str) {
+/// Stops a pipeline off the caller's thread; abandons it if it takes longer than
+/// [`TEARDOWN_LIMIT`]. Returns false if it was abandoned.
+fn teardown(pipeline: gst::Pipeline, name: &str) -> bool {
     let (tx, rx) = std::sync::mpsc::channel();
     let spawned = std::thread::Builder::new()
         .name("teardown".into())
@@ -344,7 +379,9 @@ fn teardown(pipeline: gst::Pipeline, name: &str) {
         });
     if spawned.is_err() || rx.recv_timeout(TEARDOWN_LIMIT).is_err() {
         tracing::error!(stream = %name, "pipeline did not stop within {:?}; abandoned", TEARDOWN_LIMIT);
+        return false;
     }
+    true
 }
 
 #[cfg(test)]

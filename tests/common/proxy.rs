@@ -7,13 +7,15 @@
 
 use std::io::{ErrorKind, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
 struct Shared {
     frozen: AtomicBool,
+    /// Pumps between deciding to write and having written.
+    busy: AtomicUsize,
     stop: AtomicBool,
     /// Bytes copied, both directions together.
     bytes: AtomicU64,
@@ -38,6 +40,7 @@ impl TcpProxy {
         listener.set_nonblocking(true).unwrap();
         let shared = Arc::new(Shared {
             frozen: AtomicBool::new(false),
+            busy: AtomicUsize::new(0),
             stop: AtomicBool::new(false),
             bytes: AtomicU64::new(0),
             accepted: AtomicU64::new(0),
@@ -60,9 +63,14 @@ impl TcpProxy {
         self.port
     }
 
-    /// Stops every byte in both directions; nothing is closed.
+    /// Stops every byte in both directions; nothing is closed. When it returns,
+    /// no byte moves any more (a write already under way is waited for).
     pub fn freeze(&self) {
         self.shared.frozen.store(true, Ordering::SeqCst);
+        let deadline = std::time::Instant::now() + Duration::from_secs(2);
+        while self.shared.busy.load(Ordering::SeqCst) > 0 && std::time::Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(1));
+        }
     }
 
     /// Lets traffic flow again.
@@ -151,10 +159,28 @@ fn pump(mut from: TcpStream, mut to: TcpStream, shared: &Shared) {
         match from.read(&mut buf) {
             Ok(0) => break,
             Ok(n) => {
-                if to.write_all(&buf[..n]).is_err() {
+                // Frozen meanwhile? Then hold the bytes until it thaws. (busy is
+                // raised before frozen is read, and freeze() raises frozen before
+                // it reads busy: one of the two always sees the other.)
+                loop {
+                    shared.busy.fetch_add(1, Ordering::SeqCst);
+                    if !shared.frozen.load(Ordering::SeqCst) {
+                        break;
+                    }
+                    shared.busy.fetch_sub(1, Ordering::SeqCst);
+                    if shared.stop.load(Ordering::SeqCst) {
+                        return;
+                    }
+                    std::thread::sleep(Duration::from_millis(10));
+                }
+                let ok = to.write_all(&buf[..n]).is_ok();
+                if ok {
+                    shared.bytes.fetch_add(n as u64, Ordering::SeqCst);
+                }
+                shared.busy.fetch_sub(1, Ordering::SeqCst);
+                if !ok {
                     break;
                 }
-                shared.bytes.fetch_add(n as u64, Ordering::SeqCst);
             }
             Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {}
             Err(e) if e.kind() == ErrorKind::Interrupted => {}
