@@ -11,4 +11,6 @@ bash scripts/setup.sh
 add_cargo_to_path
 cargo fmt --all -- --check
 cargo clippy --locked --all-targets -- -D warnings
-cargo test --locked "$@"
+# One test at a time: the integration tests run real daemons doing real-time
+# inference, and several at once on a two-core machine would starve each other.
+RUST_TEST_THREADS="${RUST_TEST_THREADS:-1}" cargo test --locked "$@"
