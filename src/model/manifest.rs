@@ -173,6 +173,39 @@ fn de_layout<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Layout, D::Error>
     }
 }
 
+/// Largest labels file read (a million labels of one byte; anything bigger is a mistake).
+pub const MAX_LABELS_FILE: u64 = 1 << 20;
+
+/// Reads a labels file defensively: a regular file (not a FIFO that would block,
+/// nor a device that never ends) of at most [`MAX_LABELS_FILE`] bytes.
+fn read_labels_file(p: &Path) -> Result<String, ManifestError> {
+    use std::io::Read;
+    let io = |source| ManifestError::Io {
+        path: p.to_path_buf(),
+        source,
+    };
+    let meta = std::fs::metadata(p).map_err(io)?;
+    let invalid = |message: String| ManifestError::Invalid {
+        origin: p.display().to_string(),
+        message,
+    };
+    if !meta.is_file() {
+        return Err(invalid("labels_file is not a regular file".into()));
+    }
+    let mut text = String::new();
+    std::fs::File::open(p)
+        .map_err(io)?
+        .take(MAX_LABELS_FILE + 1)
+        .read_to_string(&mut text)
+        .map_err(io)?;
+    if text.len() as u64 > MAX_LABELS_FILE {
+        return Err(invalid(format!(
+            "labels_file is larger than {MAX_LABELS_FILE} bytes"
+        )));
+    }
+    Ok(text)
+}
+
 /// Byte offset → 1-based (line, column).
 pub(crate) fn line_col(text: &str, offset: usize) -> (usize, usize) {
     let before = &text[..offset.min(text.len())];
@@ -225,8 +258,7 @@ impl Manifest {
             (Some(l), None) => l,
             (None, Some(f)) => {
                 let p = dir.join(f);
-                let t = std::fs::read_to_string(&p)
-                    .map_err(|source| ManifestError::Io { path: p, source })?;
+                let t = read_labels_file(&p)?;
                 t.lines()
                     .map(str::trim)
                     .filter(|l| !l.is_empty())
@@ -322,6 +354,26 @@ kind = "logits"
         let text = GOOD.replace("labels = [\"a\", \"b\"]", "labels_file = \"labels.txt\"");
         let m = Manifest::parse(&text, "t", dir.path()).unwrap();
         assert_eq!(m.labels, ["x", "y"]);
+    }
+
+    #[test]
+    fn labels_file_must_be_a_small_regular_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let big = dir.path().join("big.txt");
+        std::fs::write(&big, "x\n".repeat(MAX_LABELS_FILE as usize)).unwrap();
+        for (file, want) in [
+            ("big.txt", "larger than"),
+            ("/dev/zero", "not a regular file"),
+        ] {
+            let text = GOOD.replace(
+                "labels = [\"a\", \"b\"]",
+                &format!("labels_file = \"{file}\""),
+            );
+            let err = Manifest::parse(&text, "t", dir.path())
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains(want), "{file}: {err}");
+        }
     }
 
     #[test]
