@@ -94,6 +94,9 @@ async fn serve(
     }
 
     let hub = FrameHub::new(streams.len());
+    let services =
+        crate::services::Services::start(&config, &publisher, &hub, &names, shutdown_rx.clone())
+            .await?;
     let s = &config.smoothing;
     let settings = WorkerSettings {
         streams: names.clone(),
@@ -170,6 +173,7 @@ async fn serve(
     let _ = tokio::task::spawn_blocking(move || worker.join()).await;
     let _ = shutdown_tx.send(true);
     let _ = tokio::time::timeout(Duration::from_secs(3), server).await;
+    services.stop().await;
     tracing::info!("stopped");
     Ok(())
 }

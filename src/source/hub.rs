@@ -21,6 +21,8 @@ pub struct Frame {
 /// Counters and liveness of one stream, shared between its pipeline, supervisor and the worker.
 #[derive(Debug)]
 pub struct StreamStats {
+    /// Decoded frames that reached the sampler (before `sample_fps` drops any).
+    pub decoded: AtomicU64,
     /// Frames that reached the appsink (after sampling).
     pub received: AtomicU64,
     /// Frames replaced in the slot before inference took them.
@@ -39,6 +41,7 @@ pub struct StreamStats {
 impl StreamStats {
     fn new() -> Self {
         StreamStats {
+            decoded: AtomicU64::new(0),
             received: AtomicU64::new(0),
             dropped: AtomicU64::new(0),
             classified: AtomicU64::new(0),

@@ -243,6 +243,7 @@ pub fn build(
         } => {
             // Live sources: deliver at once. Files and fragments: play at their own pace.
             sink.set_property("sync", !live);
+            count_decoded(&first, &hub, index);
             attach_sink(&sink, hub, index, generation);
         }
         Delivery::Pull => sink.set_property("sync", false),
@@ -305,6 +306,20 @@ fn capture_time(
     let age = clock.time().saturating_sub(base + running);
     now.checked_sub(Duration::from_nanos(age.nseconds().min(10_000_000_000)))
         .unwrap_or(now)
+}
+
+/// Counts the decoded frames entering `first` (the sampler) in the stream's `decoded` counter.
+fn count_decoded(first: &gst::Element, hub: &Arc<FrameHub>, index: usize) {
+    let Some(pad) = first.static_pad("sink") else {
+        return;
+    };
+    let stats = hub.stats(index).clone();
+    pad.add_probe(gst::PadProbeType::BUFFER, move |_, _| {
+        stats
+            .decoded
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        gst::PadProbeReturn::Ok
+    });
 }
 
 fn attach_sink(sink: &gst_app::AppSink, hub: Arc<FrameHub>, index: usize, generation: u64) {
