@@ -631,6 +631,65 @@ queue = 50"#;
         assert_eq!(MqttPassword::File(f).read().unwrap(), "s3cret");
     }
 
+    /// The reference config with its commented `[mqtt]` and `[http]` sections switched on
+    /// (every `# key = value` line under them, except keys in `skip`).
+    fn reference_with_sections_on(skip: &[&str]) -> String {
+        let text = include_str!("../../config/actiond.toml");
+        let mut out = String::new();
+        let mut on = false;
+        for line in text.lines() {
+            let t = line.trim();
+            if t == "# [mqtt]" || t == "# [http]" {
+                on = true;
+                out.push_str(&t[2..]);
+            } else if on && t.starts_with("# ") && t[2..].contains(" = ") {
+                let key = t[2..].split(" = ").next().unwrap();
+                if key.chars().all(|c| c.is_ascii_lowercase() || c == '_') {
+                    if !skip.contains(&key) {
+                        out.push_str(&t[2..]);
+                    }
+                } else {
+                    out.push_str(line);
+                }
+            } else {
+                if t.is_empty() {
+                    on = false;
+                }
+                out.push_str(line);
+            }
+            out.push('\n');
+        }
+        out
+    }
+
+    #[test]
+    fn reference_config_documents_every_key_with_its_default() {
+        let text = include_str!("../../config/actiond.toml");
+        for key in MQTT_KEYS.iter().chain(HTTP_KEYS) {
+            assert!(
+                text.contains(&format!("# {key} = ")),
+                "config/actiond.toml does not document {key}"
+            );
+        }
+        // Shipped with both sections commented out: off.
+        let c = parse(text).unwrap();
+        assert_eq!((c.mqtt, c.http), (None, None));
+        // Switched on, the documented values are the defaults (plus the examples).
+        let on = reference_with_sections_on(&["password", "ca_file", "cert_file", "key_file"]);
+        let c = parse(&on).unwrap_or_else(|e| panic!("{e}\n{on}"));
+        let m = c.mqtt.expect("[mqtt] switched on");
+        let d = MqttConfig::with_defaults();
+        assert_eq!(
+            (m.url.as_str(), m.host.as_str(), m.port),
+            (d.url.as_str(), "127.0.0.1", 1883)
+        );
+        assert_eq!(
+            (m.qos, m.keep_alive_s, m.queue),
+            (d.qos, d.keep_alive_s, d.queue)
+        );
+        assert_eq!(c.http, Some(HttpConfig::default()));
+    }
+
     #[test]
     fn http_listen() {
         for (s, expected) in [
