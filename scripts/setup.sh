@@ -36,6 +36,7 @@ readonly APT_PACKAGES=(
     gstreamer1.0-plugins-ugly
     gstreamer1.0-libav
     socat
+    jq
     systemd
     mosquitto
     mosquitto-clients

@@ -357,8 +357,9 @@ pub struct ProcessStats {
     pub threads: u64,
     /// Open file descriptors.
     pub open_fds: u64,
-    /// Start time, seconds since the Unix epoch.
-    pub start_time_s: f64,
+    /// Start time, seconds since the Unix epoch (None where /proc/stat is hidden,
+    /// as under the shipped unit's `ProcSubset=pid`).
+    pub start_time_s: Option<f64>,
 }
 
 /// Clock ticks per second of /proc/<pid>/stat times (USER_HZ, 100 on every Linux ABI).
@@ -379,10 +380,10 @@ pub fn process_stats() -> Option<ProcessStats> {
     // f[0] is field 3 (state); utime = 14, stime = 15, num_threads = 20, starttime = 22.
     let field = |n: usize| -> Option<f64> { f.get(n - 3)?.parse().ok() };
     let cpu = (field(14)? + field(15)?) / USER_HZ;
-    let boot = std::fs::read_to_string("/proc/stat")
-        .ok()?
-        .lines()
-        .find_map(|l| l.strip_prefix("btime ")?.trim().parse::<f64>().ok())?;
+    let boot = std::fs::read_to_string("/proc/stat").ok().and_then(|t| {
+        t.lines()
+            .find_map(|l| l.strip_prefix("btime ")?.trim().parse::<f64>().ok())
+    });
     let open_fds = std::fs::read_dir("/proc/self/fd")
         .map(|d| d.count() as u64)
         .unwrap_or(0);
@@ -392,7 +393,7 @@ pub fn process_stats() -> Option<ProcessStats> {
         cpu_seconds: cpu,
         threads: field(20)? as u64,
         open_fds,
-        start_time_s: boot + field(22)? / USER_HZ,
+        start_time_s: boot.and_then(|b| Some(b + field(22)? / USER_HZ)),
     })
 }
 
@@ -435,13 +436,16 @@ fn encode_process(encoder: &mut DescriptorEncoder) -> Result<(), fmt::Error> {
         None,
         &[(vec![], p.open_fds as i64)],
     )?;
-    gauge_family(
-        encoder,
-        "process_start_time",
-        "Start time of the process since the Unix epoch",
-        Some(&Unit::Seconds),
-        &[(vec![], p.start_time_s)],
-    )
+    match p.start_time_s {
+        Some(t) => gauge_family(
+            encoder,
+            "process_start_time",
+            "Start time of the process since the Unix epoch",
+            Some(&Unit::Seconds),
+            &[(vec![], t)],
+        ),
+        None => Ok(()),
+    }
 }
 
 /// A registry with every instrument of [`global`] and a scrape-time collector over `source`.
@@ -538,9 +542,7 @@ mod tests {
             .duration_since(std::time::UNIX_EPOCH)
             .unwrap()
             .as_secs_f64();
-        assert!(
-            p.start_time_s <= now + 1.0 && p.start_time_s > now - 3600.0,
-            "{p:?}"
-        );
+        let start = p.start_time_s.expect("/proc/stat is readable here");
+        assert!(start <= now + 1.0 && start > now - 3600.0, "{p:?}");
     }
 }

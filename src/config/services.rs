@@ -29,14 +29,23 @@ pub(super) const HTTP_KEYS: &[&str] = &["listen"];
 /// The default `[http] listen` address.
 pub const DEFAULT_HTTP_LISTEN: &str = "127.0.0.1:9464";
 
-/// This machine's host name as used in MQTT defaults: `/proc/sys/kernel/hostname`
-/// (else `/etc/hostname`, else `localhost`), with characters that are not
-/// `[A-Za-z0-9_.-]` replaced by `-`, so it is safe in topics and client ids.
+/// This machine's host name as used in MQTT defaults (`gethostname(2)`, which works
+/// under the unit's /proc restrictions; else `/etc/hostname`, else `localhost`), with
+/// characters that are not `[A-Za-z0-9_.-]` replaced by `-`, so it is safe in topics
+/// and client ids.
 pub fn hostname() -> String {
-    let raw = ["/proc/sys/kernel/hostname", "/etc/hostname"]
-        .iter()
-        .find_map(|p| {
-            let s = std::fs::read_to_string(p).ok()?;
+    let mut buf = [0u8; 256];
+    // SAFETY: the buffer is valid for its length; gethostname NUL-terminates what fits.
+    let ok = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) } == 0;
+    let from_call = ok
+        .then(|| {
+            let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
+            String::from_utf8_lossy(&buf[..end]).trim().to_string()
+        })
+        .filter(|s| !s.is_empty());
+    let raw = from_call
+        .or_else(|| {
+            let s = std::fs::read_to_string("/etc/hostname").ok()?;
             let s = s.trim().to_string();
             (!s.is_empty()).then_some(s)
         })
@@ -429,6 +438,14 @@ mod tests {
     #[test]
     fn hostname_is_topic_safe() {
         let h = hostname();
+        let kernel = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default();
+        if kernel
+            .trim()
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-')
+        {
+            assert_eq!(h, kernel.trim());
+        }
         assert!(h
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-')));
