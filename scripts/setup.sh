@@ -37,6 +37,7 @@ readonly APT_PACKAGES=(
     gstreamer1.0-libav
     socat
     jq
+    openssl
     systemd
     mosquitto
     mosquitto-clients

@@ -299,3 +299,149 @@ fn metric_value(text: &str, name: &str) -> f64 {
         .parse()
         .unwrap()
 }
+
+/// Runs openssl with `args` in `dir`.
+fn openssl(dir: &std::path::Path, args: &[&str]) {
+    let out = std::process::Command::new("openssl")
+        .current_dir(dir)
+        .args(args)
+        .output()
+        .expect("run openssl (scripts/setup.sh installs it)");
+    assert!(
+        out.status.success(),
+        "openssl {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// A CA, a server certificate for 127.0.0.1 and a client certificate, in `dir`:
+/// ca.pem, server.pem/server.key, client.pem/client.key (EC P-256, one day).
+fn make_pki(dir: &std::path::Path) {
+    let ec = [
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:prime256v1",
+        "-nodes",
+    ];
+    openssl(
+        dir,
+        &[
+            &["req", "-x509"][..],
+            &ec,
+            &[
+                "-keyout",
+                "ca.key",
+                "-out",
+                "ca.pem",
+                "-days",
+                "1",
+                "-subj",
+                "/CN=actiond test CA",
+            ],
+        ]
+        .concat(),
+    );
+    std::fs::write(dir.join("server.ext"), "subjectAltName=IP:127.0.0.1\n").unwrap();
+    std::fs::write(dir.join("client.ext"), "extendedKeyUsage=clientAuth\n").unwrap();
+    for who in ["server", "client"] {
+        let key = format!("{who}.key");
+        let csr = format!("{who}.csr");
+        let pem = format!("{who}.pem");
+        let ext = format!("{who}.ext");
+        let subj = format!("/CN={who}");
+        openssl(
+            dir,
+            &[
+                &["req"][..],
+                &ec,
+                &["-keyout", &key, "-out", &csr, "-subj", &subj],
+            ]
+            .concat(),
+        );
+        openssl(
+            dir,
+            &[
+                "x509",
+                "-req",
+                "-in",
+                &csr,
+                "-CA",
+                "ca.pem",
+                "-CAkey",
+                "ca.key",
+                "-CAcreateserial",
+                "-out",
+                &pem,
+                "-days",
+                "1",
+                "-extfile",
+                &ext,
+            ],
+        );
+    }
+}
+
+#[test]
+fn mqtts_with_a_private_ca_and_a_client_certificate() {
+    let pki = common::tempdir();
+    make_pki(pki.path());
+    let f = |name: &str| pki.path().join(name).display().to_string();
+    let broker = Broker::start_with(
+        common::free_port(),
+        &format!(
+            "cafile {}\ncertfile {}\nkeyfile {}\nrequire_certificate true\n",
+            f("ca.pem"),
+            f("server.pem"),
+            f("server.key")
+        ),
+    );
+    let p = prefix("tls");
+    let url = format!("mqtts://127.0.0.1:{}", broker.port);
+    let tls = format!(
+        "ca_file = \"{}\"\ncert_file = \"{}\"\nkey_file = \"{}\"",
+        f("ca.pem"),
+        f("client.pem"),
+        f("client.key")
+    );
+    let _d = daemon(&url, &p, &tls).spawn();
+    let (ca, cert, key) = (f("ca.pem"), f("client.pem"), f("client.key"));
+    let mut sub = broker.subscribe_as(
+        &format!("{p}/#"),
+        &["--cafile", &ca, "--cert", &cert, "--key", &key],
+    );
+    let online = sub.expect(&format!("{p}/available"), FIRST);
+    assert_eq!(online.payload, "online");
+    sub.expect(&format!("{p}/cam1/prediction"), FIRST);
+}
+
+#[test]
+fn mqtts_refuses_a_broker_its_ca_did_not_sign() {
+    let pki = common::tempdir();
+    make_pki(pki.path());
+    let other = common::tempdir();
+    make_pki(other.path());
+    let f = |name: &str| pki.path().join(name).display().to_string();
+    let broker = Broker::start_with(
+        common::free_port(),
+        &format!(
+            "cafile {}\ncertfile {}\nkeyfile {}\n",
+            f("ca.pem"),
+            f("server.pem"),
+            f("server.key")
+        ),
+    );
+    let p = prefix("tlsbad");
+    let url = format!("mqtts://127.0.0.1:{}", broker.port);
+    let wrong_ca = other.path().join("ca.pem");
+    let mut d = daemon(&url, &p, &format!("ca_file = \"{}\"", wrong_ca.display())).spawn();
+    let mut sock = d.subscribe();
+    sock.hello(HELLO);
+    sock.collect_predictions(2, FIRST);
+    d.assert_running();
+    let err = d.stderr();
+    assert!(
+        err.contains("MQTT: cannot connect") && err.to_lowercase().contains("certificate"),
+        "the TLS refusal is not logged clearly:\n{err}"
+    );
+}

@@ -88,7 +88,9 @@ impl Broker {
         std::fs::write(
             &conf,
             format!(
-                "listener {} 127.0.0.1\nallow_anonymous {allow_anonymous}\npersistence false\n{}\n",
+                // `user root`: started as root, mosquitto would switch to its own user
+                // and could not read the test's key files (no effect for other users).
+                "listener {} 127.0.0.1\nallow_anonymous {allow_anonymous}\npersistence false\nuser root\n{}\n",
                 self.port, self.extra
             ),
         )
