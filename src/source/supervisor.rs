@@ -211,10 +211,11 @@ fn supervise(
     let _span = tracing::info_span!("stream", stream = %s.name).entered();
     let report = |state: StreamState, reason: String| {
         match state {
+            // The stream's name is in the span and, for journal and log readers, the text.
             StreamState::Running | StreamState::Starting | StreamState::Stopped => {
-                tracing::info!(state = %state, "{reason}")
+                tracing::info!(state = %state, "{} is {state}: {reason}", s.name)
             }
-            _ => tracing::warn!(state = %state, "{reason}"),
+            _ => tracing::warn!(state = %state, "{} is {state}: {reason}", s.name),
         }
         status(StatusUpdate {
             stream: s.name.clone(),
