@@ -132,7 +132,10 @@ fn run(
             let ctx = &mut ctxs[*stream];
             match fill(&mut classifier, ctx, used.len(), frame) {
                 Ok(()) => used.push((k, *stream)),
-                Err(e) => tracing::warn!(stream = %ctx.name, "frame skipped: {e}"),
+                Err(e) => {
+                    hub.stats(*stream).unusable.fetch_add(1, Ordering::Relaxed);
+                    tracing::warn!(stream = %ctx.name, "frame skipped: {e}")
+                }
             }
         }
         if used.is_empty() {

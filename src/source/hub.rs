@@ -27,6 +27,10 @@ pub struct StreamStats {
     pub received: AtomicU64,
     /// Frames replaced in the slot before inference took them.
     pub dropped: AtomicU64,
+    /// Frames discarded from the slot because their pipeline was torn down.
+    pub flushed: AtomicU64,
+    /// Frames inference could not use (unexpected size or format).
+    pub unusable: AtomicU64,
     /// Frames classified.
     pub classified: AtomicU64,
     /// Pipeline rebuilds after a failure.
@@ -44,6 +48,8 @@ impl StreamStats {
             decoded: AtomicU64::new(0),
             received: AtomicU64::new(0),
             dropped: AtomicU64::new(0),
+            flushed: AtomicU64::new(0),
+            unusable: AtomicU64::new(0),
             classified: AtomicU64::new(0),
             reconnects: AtomicU64::new(0),
             generation: AtomicU64::new(0),
@@ -129,7 +135,9 @@ impl FrameHub {
     /// Discards a pending frame of stream `index` (its pipeline is going away).
     pub fn clear(&self, index: usize) {
         let mut slots = self.slots.lock().unwrap_or_else(|p| p.into_inner());
-        slots.frames[index] = None;
+        if slots.frames[index].take().is_some() {
+            self.stats[index].flushed.fetch_add(1, Ordering::Relaxed);
+        }
     }
 
     /// Waits up to `timeout` for frames, then moves up to `out.capacity()` of them into `out`,
@@ -223,6 +231,17 @@ mod tests {
         assert!(hub.take(&mut out, 4, &mut cursor, Duration::from_millis(1)));
         assert_eq!(out.len(), 1);
         assert_eq!(out[0].1.pts_ns, Some(2), "the latest frame wins");
+        assert!(!hub.pending());
+    }
+
+    #[test]
+    fn clearing_a_pending_frame_counts_it_as_flushed() {
+        let hub = FrameHub::new(1);
+        hub.clear(0);
+        assert_eq!(hub.stats(0).flushed.load(Ordering::Relaxed), 0);
+        hub.offer(0, frame(1));
+        hub.clear(0);
+        assert_eq!(hub.stats(0).flushed.load(Ordering::Relaxed), 1);
         assert!(!hub.pending());
     }
 
