@@ -185,6 +185,10 @@ pub struct StreamSnapshot {
     pub sampled: u64,
     /// Sampled frames replaced before inference took them.
     pub dropped_busy: u64,
+    /// Sampled frames discarded when their pipeline was torn down.
+    pub dropped_flushed: u64,
+    /// Sampled frames inference could not use.
+    pub dropped_unusable: u64,
     /// Frames classified.
     pub classified: u64,
     /// Pipeline rebuilds.
@@ -270,19 +274,20 @@ impl Collector for ScrapeCollector {
             "Frames kept by sampling (sample_fps) and offered to inference",
             &per(&|s| s.sampled),
         )?;
-        let dropped: Vec<(Vec<(&str, &str)>, u64)> = streams
-            .iter()
-            .map(|s| {
-                (
-                    vec![("stream", s.name.as_str()), ("reason", "inference_busy")],
-                    s.dropped_busy,
-                )
-            })
-            .collect();
+        let mut dropped: Vec<(Vec<(&str, &str)>, u64)> = Vec::new();
+        for s in &streams {
+            for (reason, n) in [
+                ("inference_busy", s.dropped_busy),
+                ("pipeline_restart", s.dropped_flushed),
+                ("unusable", s.dropped_unusable),
+            ] {
+                dropped.push((vec![("stream", s.name.as_str()), ("reason", reason)], n));
+            }
+        }
         counter_family(
             &mut encoder,
             "actiond_stream_frames_dropped",
-            "Sampled frames not classified, by reason (inference_busy: a newer frame replaced it before inference was free)",
+            "Sampled frames not classified, by reason: inference_busy (a newer frame replaced it before inference was free), pipeline_restart (its pipeline was torn down), unusable (unexpected size or format)",
             &dropped,
         )?;
         counter_family(
@@ -485,6 +490,8 @@ mod tests {
                 received: 30,
                 sampled: 5,
                 dropped_busy: 1,
+                dropped_flushed: 0,
+                dropped_unusable: 0,
                 classified: 4,
                 reconnects: 2,
                 since_last_frame_s: Some(0.25),
@@ -506,6 +513,7 @@ mod tests {
             "actiond_stream_frames_received_total{stream=\"cam-1\"} 30",
             "actiond_stream_frames_sampled_total{stream=\"cam-1\"} 5",
             "actiond_stream_frames_dropped_total{stream=\"cam-1\",reason=\"inference_busy\"} 1",
+            "actiond_stream_frames_dropped_total{stream=\"cam-1\",reason=\"pipeline_restart\"} 0",
             "actiond_stream_frames_classified_total{stream=\"cam-1\"} 4",
             "actiond_stream_reconnects_total{stream=\"cam-1\"} 2",
             "actiond_stream_state{stream=\"cam-1\",state=\"running\"} 1",

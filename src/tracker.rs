@@ -238,7 +238,7 @@ impl Tracker {
                     "frames": {
                         "received": c.received,
                         "sampled": c.sampled,
-                        "dropped": c.dropped_busy,
+                        "dropped": c.dropped_busy + c.dropped_flushed + c.dropped_unusable,
                         "classified": c.classified,
                     },
                     "reconnects": c.reconnects,
@@ -270,6 +270,8 @@ impl Tracker {
                 received: s.decoded.load(Ordering::Relaxed),
                 sampled: s.received.load(Ordering::Relaxed),
                 dropped_busy: s.dropped.load(Ordering::Relaxed),
+                dropped_flushed: s.stale.load(Ordering::Relaxed),
+                dropped_unusable: s.skipped.load(Ordering::Relaxed),
                 classified: s.classified.load(Ordering::Relaxed),
                 reconnects: s.reconnects.load(Ordering::Relaxed),
                 since_last_frame_s: s.since_last_frame().map(|d| d.as_secs_f64()),

@@ -77,6 +77,14 @@ fn under_systemd_state_changes_are_journal_entries_with_the_stream() {
         eprintln!("SKIPPED: no journald is running and systemd-journald could not be started here");
         return;
     };
+    let probe = Command::new("journalctl")
+        .args(["--no-pager", "-n", "1"])
+        .output()
+        .expect("run journalctl");
+    if String::from_utf8_lossy(&probe.stderr).contains("insufficient permissions") {
+        eprintln!("SKIPPED: this user cannot read the system journal (run as root or in group systemd-journal)");
+        return;
+    }
     // What systemd does: stderr goes to the journal and JOURNAL_STREAM names it.
     let dir = common::tempdir();
     let stderr = dir.path().join("stderr.log");

@@ -228,8 +228,10 @@ impl FrameHub {
     /// Discards a pending frame of `slot` (its pipeline is going away).
     pub fn clear(&self, slot: &StreamSlot) {
         let mut slots = self.lock();
-        if slots.owners.get(slot.index) == Some(&slot.stats.id) {
-            slots.frames[slot.index] = None;
+        if slots.owners.get(slot.index) == Some(&slot.stats.id)
+            && slots.frames[slot.index].take().is_some()
+        {
+            slot.stats.stale.fetch_add(1, Ordering::Relaxed);
         }
     }
 
