@@ -6,6 +6,7 @@
   recipe.py render-demo --out demo.mp4 --seed N      render a scheduled demo video
   recipe.py compare --out FILE.md RUN_DIR...         backbone comparison table from runs
   recipe.py params                                    Keras parameter counts of the backbones
+  recipe.py reference / variant                       parity-test helpers (ONNX Runtime reference)
 
 Run it with the recipe's environment (scripts/python-env.sh makes .venv/):
   .venv/bin/python models/recipe/recipe.py train --data my_clips --out runs/mine
@@ -61,7 +62,7 @@ def cmd_train(a):
     cfg = json.loads(Path(a.config).read_text()) if a.config else {}
     for key in ("name", "backbone", "alpha", "head", "dropout", "weights", "size", "resize", "channel_order",
                 "sample_fps", "train_frame_step", "normalization", "epochs", "batch_size", "learning_rate", "max_minutes", "seed",
-                "layout", "output", "threads", "split_dir", "split_index"):
+                "layout", "output", "threads", "split_dir", "split_index", "init_from"):
         v = getattr(a, key)
         if v is not None:
             cfg[key] = v
@@ -83,6 +84,18 @@ def cmd_compare(a):
     text = table([Path(r) for r in a.runs], a.note)
     Path(a.out).write_text(text)
     print(text)
+
+
+def cmd_reference(a):
+    from actiond_recipe import parity
+
+    parity.reference(Path(a.model), Path(a.frames), Path(a.out))
+
+
+def cmd_variant(a):
+    from actiond_recipe import parity
+
+    print(parity.variant(Path(a.model), a.layout, a.kind, Path(a.out)))
 
 
 def cmd_params(a):
@@ -126,6 +139,8 @@ def main(argv=None):
     t.add_argument("--head", choices=["gap", "flatten"])
     t.add_argument("--dropout", type=float)
     t.add_argument("--weights", help="local no-top weights file (e.g. ImageNet); default: from scratch")
+    t.add_argument("--init-from", dest="init_from",
+                   help="continue from an earlier run's weights (<run>/cache/model.weights.h5, same settings)")
     t.add_argument("--size", type=int, help="input width = height in pixels (128)")
     t.add_argument("--resize", choices=["stretch", "center_crop", "letterbox"])
     t.add_argument("--channel-order", dest="channel_order", choices=["RGB", "BGR"])
@@ -155,6 +170,19 @@ def main(argv=None):
     c.add_argument("--note", default="")
     c.add_argument("runs", nargs="+")
     c.set_defaults(fn=cmd_compare)
+
+    f = sub.add_parser("reference", help="ONNX Runtime (Python) outputs for raw RGB frames (parity tests)")
+    f.add_argument("--model", required=True)
+    f.add_argument("--frames", required=True, help="H×W×3 uint8 frames back to back at the model's size")
+    f.add_argument("--out", required=True, help="JSON file to write")
+    f.set_defaults(fn=cmd_reference)
+
+    v = sub.add_parser("variant", help="NCHW-input and/or logits-output copy of an NHWC probabilities model")
+    v.add_argument("--model", required=True)
+    v.add_argument("--layout", choices=["NHWC", "NCHW"], default="NCHW")
+    v.add_argument("--kind", choices=["probabilities", "logits"], default="logits")
+    v.add_argument("--out", required=True)
+    v.set_defaults(fn=cmd_variant)
 
     q = sub.add_parser("params", help="print Keras' parameter counts of the backbones")
     q.add_argument("--size", type=int, default=224)

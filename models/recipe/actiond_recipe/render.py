@@ -254,7 +254,7 @@ def demo_schedule(seed: int, scenes: int, seconds: float, labels: list[str] | No
 
 
 def render_demo(path: Path, seed: int, scenes: int = 12, seconds: float = 6.0,
-                bitrate: int = 600, log=print) -> dict:
+                bitrate: int = 300, log=print) -> dict:
     """Renders a demo video (H.264 in MP4) of consecutive scenes, and its schedule as a
     sidecar JSON (`<path>.json`: each scene's label and start/end in seconds and
     nanoseconds of presentation time)."""

@@ -29,6 +29,7 @@ DEFAULTS = {
     "hidden": 256,
     "dropout": 0.3,
     "weights": None,  # a local no-top weights file (e.g. ImageNet); nothing is downloaded
+    "init_from": None,  # a whole-model weights file of an earlier run (<run>/cache/model.weights.h5)
     "size": 128,
     "resize": "stretch",
     "channel_order": "RGB",
@@ -149,6 +150,9 @@ def train(data: Path, out: Path, cfg: dict, actiond: str | None = None, log=prin
         for layer in nets._layers(model):
             if isinstance(layer, keras.layers.BatchNormalization):
                 layer.momentum = cfg["bn_momentum"]
+    if cfg["init_from"]:
+        model.load_weights(str(cfg["init_from"]))
+        log(f"continuing from {cfg['init_from']}")
     params = {"backbone": int(backbone.count_params()), "total": int(model.count_params())}
     macs = nets.count_macs(model)
     log(f"{cfg['backbone']} (alpha {cfg['alpha']}, head {cfg['head']}, {cfg['size']}px): "
@@ -218,6 +222,7 @@ def train(data: Path, out: Path, cfg: dict, actiond: str | None = None, log=prin
     train_s = time.time() - t_train
     model.set_weights(keep.weights)
     log(f"trained in {train_s:.0f} s; kept epoch {keep.best_epoch}")
+    model.save_weights(str(out / "cache" / "model.weights.h5"))
 
     # Export.
     name = cfg["name"] or f"{cfg['backbone'].replace('_', '')}-{data.name}"
@@ -226,6 +231,7 @@ def train(data: Path, out: Path, cfg: dict, actiond: str | None = None, log=prin
                                 comment=f"Written by models/recipe ({cfg['backbone']}, trained on {data.name}).")
     train_cfg = {k: v for k, v in cfg.items() if k != "threads"}
     train_cfg["weights"] = str(cfg["weights"]) if cfg["weights"] else None
+    train_cfg["init_from"] = str(cfg["init_from"]) if cfg["init_from"] else None
     meta = {ex.METADATA_MANIFEST: man_text, "actiond.training_config": json.dumps(train_cfg, sort_keys=True),
             "actiond.data_fingerprint": fp, "actiond.labels": json.dumps(labels)}
     onnx_path = out / "model.onnx"
