@@ -6,6 +6,7 @@
   recipe.py render-demo --out demo.mp4 --seed N      render a scheduled demo video
   recipe.py compare --out FILE.md RUN_DIR...         backbone comparison table from runs
   recipe.py params                                    Keras parameter counts of the backbones
+  recipe.py demo-eval --model M --seeds 100-104      clip accuracy on fresh demo streams
   recipe.py reference / variant                       parity-test helpers (ONNX Runtime reference)
 
 Run it with the recipe's environment (scripts/python-env.sh makes .venv/):
@@ -84,6 +85,16 @@ def cmd_compare(a):
     text = table([Path(r) for r in a.runs], a.note)
     Path(a.out).write_text(text)
     print(text)
+
+
+def cmd_demo_eval(a):
+    from actiond_recipe import dataset, demo_eval
+
+    res = demo_eval.evaluate_demo(Path(a.model), int_list(a.seeds), dataset.find_actiond(a.actiond),
+                                  a.scenes, a.seconds, log=log)
+    log(f"all seeds: {res['correct']}/{res['clips']} clips correct ({100 * res['accuracy']:.1f} %)")
+    if a.out:
+        Path(a.out).write_text(json.dumps(res, indent=1) + "\n")
 
 
 def cmd_reference(a):
@@ -170,6 +181,15 @@ def main(argv=None):
     c.add_argument("--note", default="")
     c.add_argument("runs", nargs="+")
     c.set_defaults(fn=cmd_compare)
+
+    e = sub.add_parser("demo-eval", help="clip accuracy on freshly rendered demo streams (offline)")
+    e.add_argument("--model", required=True)
+    e.add_argument("--seeds", default="100-104")
+    e.add_argument("--scenes", type=int, default=8)
+    e.add_argument("--seconds", type=float, default=5.0)
+    e.add_argument("--out", help="JSON file for the results")
+    e.add_argument("--actiond")
+    e.set_defaults(fn=cmd_demo_eval)
 
     f = sub.add_parser("reference", help="ONNX Runtime (Python) outputs for raw RGB frames (parity tests)")
     f.add_argument("--model", required=True)
