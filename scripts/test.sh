@@ -8,6 +8,9 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$ACTIOND_ROOT"
 
 bash scripts/setup.sh
+# The training recipe's pinned Python packages (TensorFlow CPU, ONNX Runtime, ...) in
+# .venv/: the recipe, parity and default-model tests run them.
+bash scripts/python-env.sh
 add_cargo_to_path
 cargo fmt --all -- --check
 cargo clippy --locked --all-targets -- -D warnings
