@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what actiond needs to build, run and test, when it is missing:
-#   - Debian packages (GStreamer and its plugins, build tools, socat, Python),
+#   - Debian packages (GStreamer and its plugins, build tools, socat, Python,
+#     Mosquitto for the MQTT tests),
 #   - a check that Rust >= 1.95 with rustfmt and clippy is there,
 #   - ONNX Runtime's shared library in .ort/ (from the official PyPI wheel).
 # Idempotent: when everything is present it changes nothing and takes a second.
@@ -35,7 +36,11 @@ readonly APT_PACKAGES=(
     gstreamer1.0-plugins-ugly
     gstreamer1.0-libav
     socat
+    jq
+    openssl
     systemd
+    mosquitto
+    mosquitto-clients
 )
 
 # Runs a command as root: directly when we are root, else through sudo.

@@ -8,7 +8,12 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$ACTIOND_ROOT"
 
 bash scripts/setup.sh
+# The training recipe's pinned Python packages (TensorFlow CPU, ONNX Runtime, ...) in
+# .venv/: the recipe, parity and default-model tests run them.
+bash scripts/python-env.sh
 add_cargo_to_path
 cargo fmt --all -- --check
 cargo clippy --locked --all-targets -- -D warnings
-cargo test --locked "$@"
+# One test at a time: the integration tests run real daemons doing real-time
+# inference, and several at once on a two-core machine would starve each other.
+RUST_TEST_THREADS="${RUST_TEST_THREADS:-1}" cargo test --locked "$@"

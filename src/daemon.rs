@@ -112,7 +112,7 @@ struct Fleet {
 impl Fleet {
     /// Starts a new stream in a slot of its own.
     fn add(&mut self, config: StreamConfig) {
-        let slot = self.hub.attach();
+        let slot = self.hub.attach(&config.name);
         self.worker.attach(&slot, &config.name);
         self.spawn(config, slot);
     }
@@ -197,6 +197,8 @@ async fn serve(
         resize: manifest.input.resize,
     };
     let hub = FrameHub::new();
+    let services =
+        crate::services::Services::start(&config, &publisher, &hub, shutdown_rx.clone()).await?;
     let s = &config.smoothing;
     let settings = WorkerSettings {
         smoothing: SmootherSettings {
@@ -288,6 +290,7 @@ async fn serve(
     let _ = tokio::task::spawn_blocking(move || worker.join()).await;
     let _ = shutdown_tx.send(true);
     let _ = tokio::time::timeout(Duration::from_secs(3), server).await;
+    services.stop().await;
     tracing::info!("stopped");
     Ok(())
 }

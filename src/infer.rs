@@ -216,9 +216,14 @@ fn run(
             hub.note_progress();
             continue;
         }
+        let started = std::time::Instant::now();
         let probs = match classifier.run(used.len()) {
-            Ok(p) => p,
+            Ok(p) => {
+                crate::metrics::global().inference(used.len(), started.elapsed());
+                p
+            }
             Err(e) => {
+                crate::metrics::global().inference_failed();
                 failures += 1;
                 if failures.is_power_of_two() {
                     tracing::error!("inference failed ({failures} times so far): {e}");

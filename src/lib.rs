@@ -10,10 +10,18 @@ pub mod daemon;
 pub mod extract;
 #[doc(hidden)]
 pub mod fuzzing;
+pub mod http;
 pub mod infer;
+pub mod inspect;
+pub mod logging;
+pub mod metrics;
 pub mod model;
+pub mod mqtt;
 pub mod notify;
+pub mod onnx;
 pub mod preprocess;
 pub mod publish;
+pub mod services;
 pub mod smooth;
 pub mod source;
+pub mod tracker;

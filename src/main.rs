@@ -25,6 +25,9 @@ enum Command {
         /// Configuration file (TOML).
         #[arg(long, short)]
         config: PathBuf,
+        /// Log format; default: $ACTIOND_LOG_FORMAT, else `auto` (the journal under systemd, else text).
+        #[arg(long, value_enum)]
+        log_format: Option<actiond::logging::LogFormat>,
     },
     /// Check a configuration file and exit (0 = valid).
     CheckConfig {
@@ -60,28 +63,74 @@ enum Command {
         /// The daemon's socket.
         #[arg(long, default_value = "/run/actiond/predictions.sock")]
         socket: PathBuf,
+        /// Only messages of this stream (repeat for several).
+        #[arg(long = "stream", value_name = "NAME")]
+        streams: Vec<String>,
+        /// Only messages of this type: hello, prediction, frame, event, status, goodbye (repeat for several).
+        #[arg(long = "type", value_name = "TYPE", value_parser = ["hello", "prediction", "frame", "event", "status", "goodbye"])]
+        types: Vec<String>,
+        /// Print the JSON lines as received, even on a terminal.
+        #[arg(long, conflicts_with = "table")]
+        json: bool,
+        /// A live table: one row per stream with its state and latest prediction.
+        #[arg(long)]
+        table: bool,
     },
+    /// Describe an ONNX model: inputs, outputs, shapes, parameters, multiply-adds, manifest.
+    InspectModel {
+        /// The .onnx file.
+        path: PathBuf,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print the reference configuration: every key with its default and a comment.
+    PrintConfig,
 }
 
-fn init_logging() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal())
-        .init();
+/// The reference configuration, as shipped in config/actiond.toml.
+const REFERENCE_CONFIG: &str = include_str!("../config/actiond.toml");
+
+/// Which messages `subscribe` prints.
+struct Filter {
+    streams: Vec<String>,
+    types: Vec<String>,
 }
 
-fn subscribe(socket: &PathBuf) -> anyhow::Result<()> {
+impl Filter {
+    /// True when `msg` passes: its type is wanted, and it is not of another stream.
+    fn pass(&self, msg: &serde_json::Value) -> bool {
+        let ty = msg["type"].as_str().unwrap_or("");
+        if !self.types.is_empty() && !self.types.iter().any(|t| t == ty) {
+            return false;
+        }
+        match msg["stream"].as_str() {
+            Some(s) => self.streams.is_empty() || self.streams.iter().any(|x| x == s),
+            None => true,
+        }
+    }
+}
+
+fn subscribe(socket: &PathBuf, filter: &Filter, json: bool, table: bool) -> anyhow::Result<()> {
     use anyhow::Context;
     let stream = std::os::unix::net::UnixStream::connect(socket)
         .with_context(|| format!("connecting to {}", socket.display()))?;
-    let human = std::io::stdout().is_terminal();
+    let human = !json && std::io::stdout().is_terminal();
     let mut out = std::io::stdout().lock();
+    let mut rows = actiond::publish::stdout::Table::default();
     for line in std::io::BufReader::new(stream).lines() {
         let line = line.context("reading from the daemon")?;
-        let text = if human {
+        let Ok(msg) = serde_json::from_str::<serde_json::Value>(&line) else {
+            continue;
+        };
+        if !filter.pass(&msg) {
+            continue;
+        }
+        let text = if table {
+            rows.update(&msg);
+            // Clear the screen and home the cursor, then draw.
+            format!("\x1b[2J\x1b[H{}", rows.render())
+        } else if human {
             actiond::publish::stdout::readable(&line).unwrap_or(line)
         } else {
             line
@@ -89,6 +138,16 @@ fn subscribe(socket: &PathBuf) -> anyhow::Result<()> {
         if writeln!(out, "{text}").and_then(|_| out.flush()).is_err() {
             break;
         }
+    }
+    Ok(())
+}
+
+fn inspect_model(path: &std::path::Path, json: bool) -> anyhow::Result<()> {
+    let report = actiond::inspect::inspect(path)?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print!("{}", actiond::inspect::render(&report));
     }
     Ok(())
 }
@@ -167,13 +226,24 @@ fn main() -> ExitCode {
             }
             Err(e) => Err(e.into()),
         },
-        Command::Run { config } => {
-            init_logging();
+        Command::Run { config, log_format } => {
+            actiond::logging::init(log_format);
             Config::load(&config)
                 .map_err(anyhow::Error::from)
                 .and_then(actiond::daemon::run)
         }
-        Command::Subscribe { socket } => subscribe(&socket),
+        Command::Subscribe {
+            socket,
+            streams,
+            types,
+            json,
+            table,
+        } => subscribe(&socket, &Filter { streams, types }, json, table),
+        Command::InspectModel { path, json } => inspect_model(&path, json),
+        Command::PrintConfig => {
+            print!("{REFERENCE_CONFIG}");
+            Ok(())
+        }
         Command::ExtractFrames {
             manifest,
             size,

@@ -12,9 +12,13 @@ use std::path::{Path, PathBuf};
 use toml::de::DeTable;
 
 mod raw;
+mod services;
 mod source;
 
 use raw::{Ctx, Table, Value};
+pub use services::{
+    hostname, HttpConfig, MqttConfig, MqttPassword, MqttScheme, DEFAULT_HTTP_LISTEN,
+};
 pub use source::{redact_uri, TEST_PATTERNS};
 
 /// A configuration problem, always naming the file it is in.
@@ -57,6 +61,10 @@ pub struct Config {
     pub output: OutputConfig,
     /// `[[stream]]`: the video streams, in file order (at least one).
     pub streams: Vec<StreamConfig>,
+    /// `[mqtt]`: publish to an MQTT broker (off unless the table is present).
+    pub mqtt: Option<MqttConfig>,
+    /// `[http]`: metrics, health and status over HTTP (off unless the table is present).
+    pub http: Option<HttpConfig>,
     /// The file the configuration came from (not a TOML key).
     pub source_path: Option<PathBuf>,
 }
@@ -377,7 +385,15 @@ impl Config {
 }
 
 /// Keys allowed at the top level.
-const TOP_KEYS: &[&str] = &["runtime", "model", "smoothing", "output", "stream"];
+const TOP_KEYS: &[&str] = &[
+    "runtime",
+    "model",
+    "smoothing",
+    "output",
+    "stream",
+    "mqtt",
+    "http",
+];
 /// Keys allowed in `[runtime]`.
 const RUNTIME_KEYS: &[&str] = &[
     "onnxruntime",
@@ -454,12 +470,22 @@ fn parse_with_base(text: &str, origin: &Path, base: &Path) -> Result<Config, Con
         Some(v) => streams(&v, base)?,
         None => return Err(root.error("stream", "at least one [[stream]] is required")),
     };
+    let mqtt = match root.get("mqtt") {
+        Some(v) => Some(services::mqtt(&v.table(services::MQTT_KEYS)?, base)?),
+        None => None,
+    };
+    let http = match root.get("http") {
+        Some(v) => Some(services::http(&v.table(services::HTTP_KEYS)?)?),
+        None => None,
+    };
     Ok(Config {
         runtime,
         model,
         smoothing,
         output,
         streams,
+        mqtt,
+        http,
         source_path: Some(origin.to_path_buf()),
     })
 }
@@ -1302,11 +1328,11 @@ uri = "file:///srv/b.mkv"
         assert_eq!(column, 1);
         assert_eq!(
             message,
-            "unknown key `colour`; expected one of: runtime, model, smoothing, output, stream"
+            "unknown key `colour`; expected one of: runtime, model, smoothing, output, stream, mqtt, http"
         );
         // An unknown table (here one the config does not have) points at its header.
-        let text = format!("{MINIMAL}\n[mqtt]\nurl = \"mqtt://x\"\n");
-        let (column, _) = assert_invalid(&text, "mqtt", 8, "unknown key `mqtt`");
+        let text = format!("{MINIMAL}\n[kafka]\nurl = \"kafka://x\"\n");
+        let (column, _) = assert_invalid(&text, "kafka", 8, "unknown key `kafka`");
         assert_eq!(column, 2);
     }
 

@@ -148,6 +148,103 @@ mod tests {
         assert!(m.to_line().ends_with('\n'));
     }
 
+    /// The published schema (schema/messages.schema.json).
+    fn schema() -> jsonschema::Validator {
+        let text = include_str!("../../schema/messages.schema.json");
+        jsonschema::validator_for(&serde_json::from_str(text).unwrap()).unwrap()
+    }
+
+    fn scored(label: &str, score: f32) -> Scored {
+        Scored {
+            label: label.into(),
+            score,
+        }
+    }
+
+    /// One message of every variant, as the daemon builds them.
+    fn every_variant() -> Vec<Message> {
+        let t = rfc3339(SystemTime::now());
+        vec![
+            Message::Hello {
+                v: VERSION,
+                version: "0.1.0".into(),
+                model: "m".into(),
+                labels: vec!["a".into(), "b".into()],
+                streams: vec!["cam-1".into()],
+            },
+            Message::Prediction {
+                v: VERSION,
+                stream: "cam-1".into(),
+                seq: 1,
+                label: "a".into(),
+                score: 0.75,
+                top: vec![scored("a", 0.75), scored("b", 0.25)],
+                frames: 16,
+                clip_start: t.clone(),
+                clip_end: t,
+                pts_start_ns: Some(0),
+                pts_end_ns: None,
+                latency_ms: 12.5,
+                model: "m".into(),
+            },
+            Message::Frame {
+                v: VERSION,
+                stream: "cam-1".into(),
+                pts_ns: Some(33_000_000),
+                top: vec![scored("b", 1.0)],
+            },
+            Message::Event {
+                v: VERSION,
+                stream: "cam-1".into(),
+                event: "label_changed",
+                from: None,
+                to: "a".into(),
+                score: 0.9,
+            },
+            Message::Status {
+                v: VERSION,
+                stream: "cam-1".into(),
+                state: StreamState::Stalled,
+                reason: "no frame for 10.0 s".into(),
+            },
+            Message::Goodbye {
+                v: VERSION,
+                reason: "too slow".into(),
+            },
+        ]
+    }
+
+    #[test]
+    fn every_variant_matches_the_published_schema() {
+        let schema = schema();
+        for m in every_variant() {
+            let value: serde_json::Value = serde_json::from_str(&m.to_line()).unwrap();
+            let errors: Vec<String> = schema.iter_errors(&value).map(|e| e.to_string()).collect();
+            assert!(errors.is_empty(), "{value}\n{errors:#?}");
+        }
+    }
+
+    #[test]
+    fn the_schema_rejects_drift() {
+        let schema = schema();
+        let good: serde_json::Value = serde_json::from_str(&every_variant()[1].to_line()).unwrap();
+        let mut extra = good.clone();
+        extra["colour"] = "red".into();
+        let mut missing = good.clone();
+        missing.as_object_mut().unwrap().remove("label");
+        let mut version = good.clone();
+        version["v"] = 2.into();
+        let mut kind = good.clone();
+        kind["type"] = "predictions".into();
+        let mut score = good.clone();
+        score["score"] = 1.5.into();
+        let mut time = good;
+        time["clip_end"] = "yesterday".into();
+        for bad in [extra, missing, version, kind, score, time] {
+            assert!(!schema.is_valid(&bad), "accepted {bad}");
+        }
+    }
+
     #[test]
     fn rfc3339_round_trips() {
         let t = SystemTime::UNIX_EPOCH + std::time::Duration::from_millis(1_700_000_000_123);

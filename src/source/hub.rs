@@ -26,6 +26,10 @@ pub struct Frame {
 pub struct StreamStats {
     /// Unique (per daemon run) id of this stream; a stream changed by a reload keeps it.
     pub id: u64,
+    /// The stream's name.
+    pub name: String,
+    /// Decoded frames that reached the sampler (before `sample_fps` drops any).
+    pub decoded: AtomicU64,
     /// Frames that reached the appsink (after sampling).
     pub received: AtomicU64,
     /// Frames replaced in the slot before inference took them (inference busy).
@@ -48,9 +52,11 @@ pub struct StreamStats {
 }
 
 impl StreamStats {
-    fn new(id: u64) -> Self {
+    fn new(id: u64, name: &str) -> Self {
         StreamStats {
             id,
+            name: name.to_string(),
+            decoded: AtomicU64::new(0),
             received: AtomicU64::new(0),
             dropped: AtomicU64::new(0),
             stale: AtomicU64::new(0),
@@ -112,6 +118,8 @@ struct Slots {
     frames: Vec<Option<Frame>>,
     /// Id of the stream owning each slot; 0 = free.
     owners: Vec<u64>,
+    /// Counters of the stream owning each slot.
+    stats: Vec<Option<Arc<StreamStats>>>,
     shutdown: bool,
 }
 
@@ -133,6 +141,7 @@ impl FrameHub {
             slots: Mutex::new(Slots {
                 frames: Vec::new(),
                 owners: Vec::new(),
+                stats: Vec::new(),
                 shutdown: false,
             }),
             ready: Condvar::new(),
@@ -146,7 +155,7 @@ impl FrameHub {
     }
 
     /// Gives a new stream a slot (a free one if any) and fresh counters.
-    pub fn attach(&self) -> StreamSlot {
+    pub fn attach(&self, name: &str) -> StreamSlot {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let mut slots = self.lock();
         let index = match slots.owners.iter().position(|&o| o == 0) {
@@ -154,15 +163,20 @@ impl FrameHub {
             None => {
                 slots.owners.push(0);
                 slots.frames.push(None);
+                slots.stats.push(None);
                 slots.owners.len() - 1
             }
         };
+        let stats = Arc::new(StreamStats::new(id, name));
         slots.owners[index] = id;
         slots.frames[index] = None;
-        StreamSlot {
-            index,
-            stats: Arc::new(StreamStats::new(id)),
-        }
+        slots.stats[index] = Some(stats.clone());
+        StreamSlot { index, stats }
+    }
+
+    /// Counters of every attached stream, in slot order.
+    pub fn streams(&self) -> Vec<Arc<StreamStats>> {
+        self.lock().stats.iter().flatten().cloned().collect()
     }
 
     /// Frees a stream's slot; its pending frame is discarded and later offers are ignored.
@@ -171,6 +185,7 @@ impl FrameHub {
         if slots.owners.get(slot.index) == Some(&slot.stats.id) {
             slots.owners[slot.index] = 0;
             slots.frames[slot.index] = None;
+            slots.stats[slot.index] = None;
         }
     }
 
@@ -213,8 +228,10 @@ impl FrameHub {
     /// Discards a pending frame of `slot` (its pipeline is going away).
     pub fn clear(&self, slot: &StreamSlot) {
         let mut slots = self.lock();
-        if slots.owners.get(slot.index) == Some(&slot.stats.id) {
-            slots.frames[slot.index] = None;
+        if slots.owners.get(slot.index) == Some(&slot.stats.id)
+            && slots.frames[slot.index].take().is_some()
+        {
+            slot.stats.stale.fetch_add(1, Ordering::Relaxed);
         }
     }
 
@@ -299,10 +316,30 @@ mod tests {
     }
 
     #[test]
+    fn attached_streams_are_listed_until_detached() {
+        let hub = FrameHub::new();
+        let a = hub.attach("a");
+        let b = hub.attach("b");
+        let names = |h: &FrameHub| {
+            h.streams()
+                .iter()
+                .map(|s| s.name.clone())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(names(&hub), ["a", "b"]);
+        hub.detach(&a);
+        assert_eq!(names(&hub), ["b"]);
+        let c = hub.attach("c");
+        assert_eq!(c.index, a.index, "the freed slot is reused");
+        assert_eq!(names(&hub), ["c", "b"]);
+        drop(b);
+    }
+
+    #[test]
     fn newer_frame_replaces_and_counts_drop() {
         let hub = FrameHub::new();
-        let s = hub.attach();
-        let _other = hub.attach();
+        let s = hub.attach("s");
+        let _other = hub.attach("s");
         hub.offer(&s, frame(&s, 1));
         hub.offer(&s, frame(&s, 2));
         assert_eq!(s.stats.received.load(Ordering::Relaxed), 2);
@@ -318,7 +355,7 @@ mod tests {
     #[test]
     fn take_is_round_robin_and_bounded() {
         let hub = FrameHub::new();
-        let slots: Vec<_> = (0..3).map(|_| hub.attach()).collect();
+        let slots: Vec<_> = (0..3).map(|_| hub.attach("s")).collect();
         for (i, s) in slots.iter().enumerate() {
             hub.offer(s, frame(s, i as u64));
         }
@@ -335,7 +372,7 @@ mod tests {
     #[test]
     fn frames_of_a_replaced_generation_are_stale() {
         let hub = FrameHub::new();
-        let s = hub.attach();
+        let s = hub.attach("s");
         let old = frame(&s, 1);
         s.stats.generation.fetch_add(1, Ordering::Relaxed);
         hub.offer(&s, old);
@@ -349,13 +386,13 @@ mod tests {
     #[test]
     fn a_detached_slot_is_reused_and_ignores_its_old_owner() {
         let hub = FrameHub::new();
-        let a = hub.attach();
-        let b = hub.attach();
+        let a = hub.attach("s");
+        let b = hub.attach("s");
         hub.offer(&a, frame(&a, 1));
         hub.detach(&a);
         assert!(!hub.pending(), "detach discards the pending frame");
         assert_eq!(hub.len(), 1);
-        let c = hub.attach();
+        let c = hub.attach("s");
         assert_eq!(c.index, a.index, "the free slot is reused");
         assert_ne!(c.stats.id, a.stats.id);
         hub.offer(&a, frame(&a, 2));
@@ -369,7 +406,7 @@ mod tests {
         hub.take(&mut out, 4, &mut 0, Duration::ZERO);
         assert_eq!(out.len(), 1);
         assert_eq!(out[0].1.stream_id, c.stats.id);
-        let d = hub.attach();
+        let d = hub.attach("s");
         assert_eq!(d.index, 2, "a new slot only when none is free");
         drop(b);
     }
@@ -377,7 +414,7 @@ mod tests {
     #[test]
     fn shutdown_wakes_and_stops() {
         let hub = FrameHub::new();
-        hub.attach();
+        hub.attach("s");
         let h2 = hub.clone();
         let t = std::thread::spawn(move || {
             let mut out = Vec::new();

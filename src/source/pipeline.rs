@@ -8,7 +8,7 @@ use gstreamer as gst;
 use gstreamer::prelude::*;
 use gstreamer_app as gst_app;
 
-use super::hub::{Frame, FrameHub, StreamSlot};
+use super::hub::{Frame, FrameHub, StreamSlot, StreamStats};
 use crate::config::{RtspTransport, SourceKind, StreamConfig};
 use crate::model::{ChannelOrder, Resize};
 
@@ -243,6 +243,7 @@ pub fn build(
         } => {
             // Live sources: deliver at once. Files and fragments: play at their own pace.
             sink.set_property("sync", !live);
+            count_decoded(&first, &slot.stats);
             attach_sink(&sink, hub, slot, generation);
         }
         Delivery::Pull => sink.set_property("sync", false),
@@ -305,6 +306,20 @@ fn capture_time(
     let age = clock.time().saturating_sub(base + running);
     now.checked_sub(Duration::from_nanos(age.nseconds().min(10_000_000_000)))
         .unwrap_or(now)
+}
+
+/// Counts the decoded frames entering `first` (the sampler) in the stream's `decoded` counter.
+fn count_decoded(first: &gst::Element, stats: &Arc<StreamStats>) {
+    let Some(pad) = first.static_pad("sink") else {
+        return;
+    };
+    let stats = stats.clone();
+    pad.add_probe(gst::PadProbeType::BUFFER, move |_, _| {
+        stats
+            .decoded
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        gst::PadProbeReturn::Ok
+    });
 }
 
 fn attach_sink(sink: &gst_app::AppSink, hub: Arc<FrameHub>, slot: StreamSlot, generation: u64) {

@@ -32,6 +32,26 @@ pub enum StreamState {
     Stopped,
 }
 
+impl StreamState {
+    /// The state's name as published (`starting`, `running`, …).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StreamState::Starting => "starting",
+            StreamState::Running => "running",
+            StreamState::Stalled => "stalled",
+            StreamState::Reconnecting => "reconnecting",
+            StreamState::Failed => "failed",
+            StreamState::Stopped => "stopped",
+        }
+    }
+}
+
+impl std::fmt::Display for StreamState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// A state change of one stream.
 #[derive(Debug, Clone)]
 pub struct StatusUpdate {
@@ -191,10 +211,11 @@ fn supervise(
     let _span = tracing::info_span!("stream", stream = %s.name).entered();
     let report = |state: StreamState, reason: String| {
         match state {
+            // The stream's name is in the span and, for journal and log readers, the text.
             StreamState::Running | StreamState::Starting | StreamState::Stopped => {
-                tracing::info!(state = ?state, "{reason}")
+                tracing::info!(state = %state, "{} is {state}: {reason}", s.name)
             }
-            _ => tracing::warn!(state = ?state, "{reason}"),
+            _ => tracing::warn!(state = %state, "{} is {state}: {reason}", s.name),
         }
         status(StatusUpdate {
             stream: s.name.clone(),
@@ -379,6 +400,14 @@ mod tests {
             (hi - 2.4).abs() < 1e-9 && (lo - 1.6).abs() < 1e-9,
             "{hi} {lo}"
         );
+    }
+
+    #[test]
+    fn state_names_match_the_protocol() {
+        use StreamState::*;
+        for s in [Starting, Running, Stalled, Reconnecting, Failed, Stopped] {
+            assert_eq!(serde_json::to_value(s).unwrap(), s.to_string());
+        }
     }
 
     #[test]

@@ -9,14 +9,18 @@
 
 pub mod checks;
 pub mod daemon;
+pub mod http;
 pub mod media;
+pub mod mqtt;
 pub mod proxy;
 pub mod rtsp;
+pub mod schema;
 pub mod subscriber;
 
 pub use checks::Expect;
 pub use daemon::{run_actiond, Daemon, DaemonBuilder, DaemonConfig, Finished, StreamSpec};
 pub use media::{encode_h264, file_uri, Container, EncodeSpec};
+pub use mqtt::{free_port, Broker, MqttSub};
 pub use proxy::TcpProxy;
 pub use rtsp::RtspServer;
 pub use subscriber::{Received, Subscriber};

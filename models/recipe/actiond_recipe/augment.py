@@ -1,0 +1,312 @@
+"""Training-time image augmentations and input normalization.
+
+Every augmentation takes and returns an RGB image as a uint8 array of shape (H, W, 3)
+and keeps its shape and dtype (geometric ops that change the canvas resize back). Each
+has a deterministic form with explicit parameters (`hflip`, `rotate`, ...) and a random
+form drawn from a configuration (`Augmenter`), so the tests can check exactly what each
+one does.
+
+The daemon never augments or denoises: these run only while training. Normalization
+is the one step shared with serving: x = (pixel / scale - mean) / std per channel, the
+formula of src/preprocess.rs, with the mean/std written into the model's manifest.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+
+# ImageNet's per-channel statistics on [0, 1] pixels (RGB).
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+
+cv2.setNumThreads(1)
+
+
+def _check(img: np.ndarray) -> None:
+    if img.dtype != np.uint8 or img.ndim != 3 or img.shape[2] != 3:
+        raise ValueError(f"expected an (H, W, 3) uint8 image, got {img.dtype} {img.shape}")
+
+
+def _u8(x: np.ndarray) -> np.ndarray:
+    return np.clip(np.rint(x), 0, 255).astype(np.uint8)
+
+
+# ---------------------------------------------------------------- normalization
+
+def dataset_mean_std(frames: np.ndarray, scale: float = 255.0) -> tuple[list[float], list[float]]:
+    """Per-channel mean and std of `frames` (N, H, W, 3) uint8 on pixel / scale."""
+    x = frames.reshape(-1, 3).astype(np.float64) / scale
+    return x.mean(axis=0).tolist(), x.std(axis=0).tolist()
+
+
+def normalization(kind: str, frames: np.ndarray | None = None) -> dict:
+    """The manifest's scale/mean/std for "imagenet", "dataset" (from `frames`) or
+    "unit" (x = pixel / 127.5 - 1, Keras' MobileNet convention)."""
+    if kind == "imagenet":
+        return {"scale": 255.0, "mean": list(IMAGENET_MEAN), "std": list(IMAGENET_STD)}
+    if kind == "unit":
+        return {"scale": 255.0, "mean": [0.5] * 3, "std": [0.5] * 3}
+    if kind == "dataset":
+        if frames is None:
+            raise ValueError("dataset normalization needs the training frames")
+        mean, std = dataset_mean_std(frames)
+        return {"scale": 255.0, "mean": mean, "std": [max(s, 1e-3) for s in std]}
+    raise ValueError(f"unknown normalization {kind!r} (imagenet, dataset or unit)")
+
+
+def normalize(batch: np.ndarray, norm: dict) -> np.ndarray:
+    """(…, 3) uint8 → float32 with the daemon's formula x = (pixel / scale − mean) / std."""
+    mean = np.asarray(norm["mean"], np.float32)
+    std = np.asarray(norm["std"], np.float32)
+    return ((batch.astype(np.float32) / np.float32(norm["scale"])) - mean) / std
+
+
+# ---------------------------------------------------------------- denoising
+
+def denoise(img: np.ndarray, method: str, strength: float = 1.0) -> np.ndarray:
+    """Gaussian blur, median, bilateral filter or non-local means (`strength` ~ sigma
+    in pixels for gaussian/bilateral space, kernel size for median, h/10 for nlm)."""
+    _check(img)
+    if method == "gaussian":
+        return cv2.GaussianBlur(img, (0, 0), sigmaX=max(strength, 0.1))
+    if method == "median":
+        k = max(3, int(round(strength)) * 2 + 1)
+        return cv2.medianBlur(img, k)
+    if method == "bilateral":
+        return cv2.bilateralFilter(img, d=-1, sigmaColor=40.0 * strength, sigmaSpace=max(strength, 0.5) * 2)
+    if method == "nlm":
+        h = 10.0 * strength
+        return cv2.fastNlMeansDenoisingColored(img, None, h, h, 5, 15)
+    raise ValueError(f"unknown denoising method {method!r} (gaussian, median, bilateral, nlm)")
+
+
+# ---------------------------------------------------------------- geometry
+
+def hflip(img: np.ndarray) -> np.ndarray:
+    _check(img)
+    return np.ascontiguousarray(img[:, ::-1])
+
+
+def vflip(img: np.ndarray) -> np.ndarray:
+    _check(img)
+    return np.ascontiguousarray(img[::-1])
+
+
+def affine(img: np.ndarray, angle: float = 0.0, translate: tuple[float, float] = (0.0, 0.0),
+           scale: float = 1.0, shear: float = 0.0, fill: int = 0) -> np.ndarray:
+    """Rotation (degrees, counter-clockwise) and scale about the centre, shear (degrees,
+    along x), then translation (fractions of width and height); same canvas."""
+    _check(img)
+    h, w = img.shape[:2]
+    cx, cy = (w - 1) / 2, (h - 1) / 2
+    rot = cv2.getRotationMatrix2D((cx, cy), angle, scale)
+    m = np.vstack([rot, [0, 0, 1]])
+    sh = math.tan(math.radians(shear))
+    shear_m = np.array([[1, sh, -sh * cy], [0, 1, 0], [0, 0, 1]])
+    m = shear_m @ m
+    m[0, 2] += translate[0] * w
+    m[1, 2] += translate[1] * h
+    return cv2.warpAffine(img, m[:2], (w, h), flags=cv2.INTER_LINEAR,
+                          borderMode=cv2.BORDER_CONSTANT, borderValue=(fill, fill, fill))
+
+
+def resized_crop(img: np.ndarray, top: int, left: int, height: int, width: int) -> np.ndarray:
+    """Crops the box and scales it back to the image's size."""
+    _check(img)
+    h, w = img.shape[:2]
+    crop = img[top:top + height, left:left + width]
+    if crop.shape[0] < 1 or crop.shape[1] < 1:
+        raise ValueError("empty crop")
+    return cv2.resize(crop, (w, h), interpolation=cv2.INTER_LINEAR)
+
+
+def random_crop_box(h: int, w: int, rng: np.random.Generator, scale=(0.5, 1.0),
+                    ratio=(3 / 4, 4 / 3)) -> tuple[int, int, int, int]:
+    """A box covering `scale` of the area with aspect ratio in `ratio` (as torchvision)."""
+    area = h * w
+    for _ in range(10):
+        target = area * rng.uniform(*scale)
+        aspect = math.exp(rng.uniform(math.log(ratio[0]), math.log(ratio[1])))
+        cw = int(round(math.sqrt(target * aspect)))
+        ch = int(round(math.sqrt(target / aspect)))
+        if 0 < cw <= w and 0 < ch <= h:
+            return int(rng.integers(0, h - ch + 1)), int(rng.integers(0, w - cw + 1)), ch, cw
+    return 0, 0, h, w
+
+
+def perspective(img: np.ndarray, offsets: np.ndarray, fill: int = 0) -> np.ndarray:
+    """Moves the four corners (top-left, top-right, bottom-right, bottom-left) by
+    `offsets` (4×2 pixels) and warps the image accordingly."""
+    _check(img)
+    h, w = img.shape[:2]
+    src = np.float32([[0, 0], [w - 1, 0], [w - 1, h - 1], [0, h - 1]])
+    dst = src + np.asarray(offsets, np.float32)
+    m = cv2.getPerspectiveTransform(src, dst)
+    return cv2.warpPerspective(img, m, (w, h), flags=cv2.INTER_LINEAR,
+                               borderMode=cv2.BORDER_CONSTANT, borderValue=(fill, fill, fill))
+
+
+def rotate(img: np.ndarray, angle: float, expand: bool = True, fill: int = 0) -> np.ndarray:
+    """Rotates by `angle` degrees counter-clockwise. With `expand`, the canvas grows to
+    hold the whole rotated image (nothing is cut off) and is then scaled back to the
+    original size; without it, corners are cut as by `affine`."""
+    _check(img)
+    if not expand:
+        return affine(img, angle=angle, fill=fill)
+    h, w = img.shape[:2]
+    a = math.radians(angle)
+    cos, sin = abs(math.cos(a)), abs(math.sin(a))
+    nw = int(math.ceil(w * cos + h * sin - 1e-9))
+    nh = int(math.ceil(w * sin + h * cos - 1e-9))
+    m = cv2.getRotationMatrix2D(((w - 1) / 2, (h - 1) / 2), angle, 1.0)
+    m[0, 2] += (nw - w) / 2
+    m[1, 2] += (nh - h) / 2
+    big = cv2.warpAffine(img, m, (nw, nh), flags=cv2.INTER_LINEAR,
+                         borderMode=cv2.BORDER_CONSTANT, borderValue=(fill, fill, fill))
+    return cv2.resize(big, (w, h), interpolation=cv2.INTER_AREA)
+
+
+# ---------------------------------------------------------------- colour
+
+def grayscale(img: np.ndarray) -> np.ndarray:
+    """ITU-R BT.601 luma in all three channels."""
+    _check(img)
+    y = img.astype(np.float32) @ np.float32([0.299, 0.587, 0.114])
+    return np.repeat(_u8(y)[..., None], 3, axis=2)
+
+
+def adjust_brightness(img: np.ndarray, factor: float) -> np.ndarray:
+    _check(img)
+    return _u8(img.astype(np.float32) * factor)
+
+
+def adjust_contrast(img: np.ndarray, factor: float) -> np.ndarray:
+    """Blends with the image's mean gray level (factor 0: flat gray, 1: unchanged)."""
+    _check(img)
+    mean = float(grayscale(img)[..., 0].mean())
+    return _u8(mean + (img.astype(np.float32) - mean) * factor)
+
+
+def adjust_saturation(img: np.ndarray, factor: float) -> np.ndarray:
+    """Blends with the grayscale image (factor 0: gray, 1: unchanged)."""
+    _check(img)
+    gray = grayscale(img).astype(np.float32)
+    return _u8(gray + (img.astype(np.float32) - gray) * factor)
+
+
+def adjust_hue(img: np.ndarray, shift: float) -> np.ndarray:
+    """Rotates the hue by `shift` turns (−0.5 … 0.5)."""
+    _check(img)
+    hsv = cv2.cvtColor(img, cv2.COLOR_RGB2HSV_FULL)  # hue 0..255 for a full turn
+    hsv[..., 0] = ((hsv[..., 0].astype(np.int32) + int(round(shift * 256))) % 256).astype(np.uint8)
+    return cv2.cvtColor(hsv, cv2.COLOR_HSV2RGB_FULL)
+
+
+def color_jitter(img: np.ndarray, brightness: float = 1.0, contrast: float = 1.0,
+                 saturation: float = 1.0, hue: float = 0.0) -> np.ndarray:
+    out = adjust_brightness(img, brightness)
+    out = adjust_contrast(out, contrast)
+    out = adjust_saturation(out, saturation)
+    return adjust_hue(out, hue) if hue else out
+
+
+# ---------------------------------------------------------------- random forms
+
+def _random_op(name: str, cfg: dict, img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    h, w = img.shape[:2]
+    if name == "hflip":
+        return hflip(img)
+    if name == "vflip":
+        return vflip(img)
+    if name == "affine":
+        d = cfg.get("degrees", 15.0)
+        t = cfg.get("translate", 0.1)
+        s = cfg.get("scale", [0.85, 1.15])
+        sh = cfg.get("shear", 8.0)
+        return affine(img, angle=rng.uniform(-d, d), translate=(rng.uniform(-t, t), rng.uniform(-t, t)),
+                      scale=rng.uniform(*s), shear=rng.uniform(-sh, sh))
+    if name == "resized_crop":
+        top, left, ch, cw = random_crop_box(h, w, rng, tuple(cfg.get("scale", [0.5, 1.0])),
+                                            tuple(cfg.get("ratio", [3 / 4, 4 / 3])))
+        return resized_crop(img, top, left, ch, cw)
+    if name == "grayscale":
+        return grayscale(img)
+    if name == "perspective":
+        d = cfg.get("distortion", 0.2)
+        off = rng.uniform(-d, d, (4, 2)) * np.float32([w, h]) / 2
+        return perspective(img, off)
+    if name == "rotation":
+        d = cfg.get("degrees", 30.0)
+        return rotate(img, rng.uniform(-d, d), expand=cfg.get("expand", True))
+    if name == "color_jitter":
+        b, c, s, hu = (cfg.get(k, v) for k, v in
+                       (("brightness", 0.3), ("contrast", 0.3), ("saturation", 0.4), ("hue", 0.05)))
+        return color_jitter(img, rng.uniform(1 - b, 1 + b), rng.uniform(1 - c, 1 + c),
+                            rng.uniform(max(0, 1 - s), 1 + s), rng.uniform(-hu, hu))
+    if name == "denoise":
+        methods = cfg.get("methods", ["gaussian", "median", "bilateral", "nlm"])
+        return denoise(img, methods[int(rng.integers(len(methods)))], cfg.get("strength", 1.0))
+    raise ValueError(f"unknown augmentation {name!r}")
+
+
+OP_NAMES = ["hflip", "vflip", "affine", "resized_crop", "grayscale", "perspective", "rotation",
+            "color_jitter", "denoise"]
+
+
+@dataclass
+class Augmenter:
+    """Applies configured augmentations to one image at a time.
+
+    `ops`: list of {"name": …, "p": probability, …parameters}. With `choose = k > 0`,
+    each sample gets k ops drawn at random (without replacement) from the list, each
+    then applied with its probability; with `choose = 0` every op is tried in order."""
+
+    ops: list[dict] = field(default_factory=list)
+    choose: int = 0
+
+    def __post_init__(self):
+        for op in self.ops:
+            if op.get("name") not in OP_NAMES:
+                raise ValueError(f"unknown augmentation {op.get('name')!r}; known: {', '.join(OP_NAMES)}")
+            p = op.get("p", 1.0)
+            if not 0.0 <= p <= 1.0:
+                raise ValueError(f"augmentation {op['name']}: p must be in [0, 1], got {p}")
+        if self.choose < 0 or self.choose > len(self.ops):
+            raise ValueError(f"choose must be between 0 and the number of ops ({len(self.ops)})")
+
+    def chosen(self, rng: np.random.Generator) -> list[dict]:
+        if self.choose:
+            idx = sorted(rng.choice(len(self.ops), size=self.choose, replace=False).tolist())
+            return [self.ops[i] for i in idx]
+        return list(self.ops)
+
+    def __call__(self, img: np.ndarray, rng: np.random.Generator, applied: list | None = None) -> np.ndarray:
+        _check(img)
+        out = img
+        for op in self.chosen(rng):
+            if rng.random() < op.get("p", 1.0):
+                out = _random_op(op["name"], op, out, rng)
+                if applied is not None:
+                    applied.append(op["name"])
+        assert out.shape == img.shape and out.dtype == np.uint8
+        return out
+
+
+DEFAULT_AUGMENT = {
+    "choose": 4,
+    "ops": [
+        {"name": "hflip", "p": 0.5},
+        {"name": "vflip", "p": 0.5},
+        {"name": "affine", "p": 0.6, "degrees": 15.0, "translate": 0.1, "scale": [0.85, 1.15], "shear": 8.0},
+        {"name": "resized_crop", "p": 0.6, "scale": [0.5, 1.0]},
+        {"name": "grayscale", "p": 0.2},
+        {"name": "perspective", "p": 0.5, "distortion": 0.2},
+        {"name": "rotation", "p": 0.5, "degrees": 30.0, "expand": True},
+        {"name": "color_jitter", "p": 0.8, "brightness": 0.3, "contrast": 0.3, "saturation": 0.4, "hue": 0.05},
+        {"name": "denoise", "p": 0.3, "methods": ["gaussian", "median", "bilateral", "nlm"], "strength": 1.0},
+    ],
+}

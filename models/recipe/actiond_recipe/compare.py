@@ -1,0 +1,46 @@
+"""The backbone comparison table (Markdown + JSON) from training runs' report.json."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+
+def _pct(x):
+    return "n/a" if x is None else f"{100 * x:.1f} %"
+
+
+def table(runs: list[Path], note: str = "") -> str:
+    rows = []
+    for run in runs:
+        r = json.loads((run / "report.json").read_text())
+        m = r["model"]
+        cfg = r["training"]["config"]
+        test = r["results"].get("test", {})
+        rows.append({
+            "run": run.name, "backbone": m["backbone"], "alpha": m["alpha"], "head": m["head"],
+            "input": m["input_size"], "backbone_params": m["params"]["backbone"], "params": m["params"]["total"],
+            "macs": m["macs"], "epochs": m["epochs_run"], "planned_epochs": cfg["epochs"],
+            "budget_min": cfg.get("max_minutes"), "train_s": m["train_seconds"],
+            "frame_acc": test.get("frame", {}).get("accuracy"), "clip_acc": test.get("clip", {}).get("accuracy"),
+            "lat1": m["latency_ms"]["threads_1_ms"], "lat2": m["latency_ms"]["threads_2_ms"],
+            "mb": m["bytes"] / 1e6,
+        })
+    lines = [
+        "| backbone | head | input | backbone params | total params | multiply-adds | training | "
+        "test frame acc. | test clip acc. | CPU latency 1 / 2 threads | ONNX size |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for x in rows:
+        budget = f"{x['epochs']} of {x['planned_epochs']} epochs, {x['train_s'] / 60:.0f} min"
+        if x["budget_min"]:
+            budget += f" (budget {x['budget_min']:g} min)"
+        name = x["backbone"] + (f" α{x['alpha']:g}" if x["alpha"] != 1.0 else "")
+        lines.append(
+            f"| {name} | {x['head']} | {x['input']}² | {x['backbone_params']:,} | {x['params']:,} | "
+            f"{x['macs'] / 1e6:,.0f} M | {budget} | {_pct(x['frame_acc'])} | {_pct(x['clip_acc'])} | "
+            f"{x['lat1']:.1f} / {x['lat2']:.1f} ms | {x['mb']:.1f} MB |")
+    text = "\n".join(lines) + "\n"
+    if note:
+        text += "\n" + note.strip() + "\n"
+    return text

@@ -1,0 +1,216 @@
+#!/usr/bin/env python3
+"""actiond's training recipe: labelled videos (UCF101 layout) → ONNX model + manifest + report.
+
+  recipe.py train --data DIR --out DIR [options]    train, export, evaluate, report
+  recipe.py render --out DIR --groups 1-8 ...        render a synthetic dataset (GStreamer)
+  recipe.py render-demo --out demo.mp4 --seed N      render a scheduled demo video
+  recipe.py compare --out FILE.md RUN_DIR...         backbone comparison table from runs
+  recipe.py params                                    Keras parameter counts of the backbones
+  recipe.py demo-eval --model M --seeds 100-104      clip accuracy on fresh demo streams
+  recipe.py reference / variant                       parity-test helpers (ONNX Runtime reference)
+
+Run it with the recipe's environment (scripts/python-env.sh makes .venv/):
+  .venv/bin/python models/recipe/recipe.py train --data my_clips --out runs/mine
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ.setdefault("CUDA_VISIBLE_DEVICES", "")
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+
+def int_list(text: str) -> list[int]:
+    out = []
+    for part in text.split(","):
+        if "-" in part:
+            a, b = part.split("-")
+            out += list(range(int(a), int(b) + 1))
+        elif part:
+            out.append(int(part))
+    return out
+
+
+def log(msg: str) -> None:
+    print(msg, flush=True)
+
+
+def cmd_render(a):
+    from actiond_recipe import render
+
+    render.require_gstreamer()
+    render.render_dataset(Path(a.out), int_list(a.groups), a.clips, a.seed, a.profile,
+                          (a.seconds[0], a.seconds[1]), a.labels.split(",") if a.labels else None, a.jobs, log=log)
+
+
+def cmd_render_demo(a):
+    from actiond_recipe import render
+
+    render.require_gstreamer()
+    render.render_demo(Path(a.out), a.seed, a.scenes, a.seconds, log=log)
+
+
+def cmd_train(a):
+    from actiond_recipe import train
+
+    cfg = json.loads(Path(a.config).read_text()) if a.config else {}
+    for key in ("name", "backbone", "alpha", "head", "dropout", "weights", "size", "resize", "channel_order",
+                "sample_fps", "train_frame_step", "normalization", "epochs", "batch_size", "learning_rate", "max_minutes", "seed",
+                "layout", "output", "threads", "split_dir", "split_index", "init_from"):
+        v = getattr(a, key)
+        if v is not None:
+            cfg[key] = v
+    if a.test_groups is not None:
+        cfg["test_groups"] = int_list(a.test_groups)
+    if a.val_groups is not None:
+        cfg["val_groups"] = int_list(a.val_groups)
+    if a.no_augment:
+        cfg["augment"] = None
+    if a.smoothing:
+        method, window, stride = a.smoothing.split(":")
+        cfg["smoothing"] = {"method": method, "window": int(window), "stride": int(stride)}
+    train.train(Path(a.data), Path(a.out), cfg, a.actiond, log=log)
+
+
+def cmd_compare(a):
+    from actiond_recipe.compare import table
+
+    text = table([Path(r) for r in a.runs], a.note)
+    Path(a.out).write_text(text)
+    print(text)
+
+
+def cmd_demo_eval(a):
+    from actiond_recipe import dataset, demo_eval
+
+    res = demo_eval.evaluate_demo(Path(a.model), int_list(a.seeds), dataset.find_actiond(a.actiond),
+                                  a.scenes, a.seconds, log=log)
+    log(f"all seeds: {res['correct']}/{res['clips']} clips correct ({100 * res['accuracy']:.1f} %)")
+    if a.out:
+        Path(a.out).write_text(json.dumps(res, indent=1) + "\n")
+
+
+def cmd_reference(a):
+    from actiond_recipe import parity
+
+    parity.reference(Path(a.model), Path(a.frames), Path(a.out))
+
+
+def cmd_variant(a):
+    from actiond_recipe import parity
+
+    print(parity.variant(Path(a.model), a.layout, a.kind, Path(a.out)))
+
+
+def cmd_params(a):
+    from actiond_recipe import nets
+
+    for name in nets.BACKBONES:
+        net = nets.backbone(name, a.size)
+        print(f"{name}: {net.count_params():,} (published {nets.PUBLISHED_PARAMS[name]:,})")
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0],
+                                formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
+    sub = p.add_subparsers(dest="cmd", required=True)
+
+    r = sub.add_parser("render", help="render a synthetic dataset in UCF101 layout")
+    r.add_argument("--out", required=True)
+    r.add_argument("--groups", default="1-8", help="group numbers, e.g. 1-8 or 9,10")
+    r.add_argument("--clips", type=int, default=3, help="clips per class and group")
+    r.add_argument("--seed", type=int, default=1)
+    r.add_argument("--profile", choices=["train", "test"], default="train")
+    r.add_argument("--seconds", type=float, nargs=2, default=[4.0, 6.0], metavar=("MIN", "MAX"))
+    r.add_argument("--labels", help="comma-separated subset of the classes")
+    r.add_argument("--jobs", type=int, default=2)
+    r.set_defaults(fn=cmd_render)
+
+    d = sub.add_parser("render-demo", help="render a scheduled demo video and its schedule (.json)")
+    d.add_argument("--out", required=True)
+    d.add_argument("--seed", type=int, default=7)
+    d.add_argument("--scenes", type=int, default=12)
+    d.add_argument("--seconds", type=float, default=6.0)
+    d.set_defaults(fn=cmd_render_demo)
+
+    t = sub.add_parser("train", help="train, export and evaluate a model")
+    t.add_argument("--data", required=True, help="folder of <Class>/v_<Class>_gXX_cYY.<ext> videos")
+    t.add_argument("--out", required=True, help="output folder (model.onnx, model.toml, report)")
+    t.add_argument("--config", help="JSON file with training settings (see actiond_recipe/train.py DEFAULTS)")
+    t.add_argument("--name")
+    t.add_argument("--backbone", choices=["mobilenet_v2", "mobilenet_v1", "vgg16"])
+    t.add_argument("--alpha", type=float, help="width multiplier of the MobileNets (1.0)")
+    t.add_argument("--head", choices=["gap", "flatten"])
+    t.add_argument("--dropout", type=float)
+    t.add_argument("--weights", help="local no-top weights file (e.g. ImageNet); default: from scratch")
+    t.add_argument("--init-from", dest="init_from",
+                   help="continue from an earlier run's weights (<run>/cache/model.weights.h5, same settings)")
+    t.add_argument("--size", type=int, help="input width = height in pixels (128)")
+    t.add_argument("--resize", choices=["stretch", "center_crop", "letterbox"])
+    t.add_argument("--channel-order", dest="channel_order", choices=["RGB", "BGR"])
+    t.add_argument("--sample-fps", dest="sample_fps", type=float, help="frames per second taken from each video (5)")
+    t.add_argument("--train-frame-step", dest="train_frame_step", type=int,
+                   help="train on every n-th extracted frame (1)")
+    t.add_argument("--normalization", choices=["imagenet", "dataset", "unit"])
+    t.add_argument("--no-augment", action="store_true")
+    t.add_argument("--epochs", type=int)
+    t.add_argument("--batch-size", dest="batch_size", type=int)
+    t.add_argument("--learning-rate", dest="learning_rate", type=float)
+    t.add_argument("--max-minutes", dest="max_minutes", type=float, help="training time budget")
+    t.add_argument("--seed", type=int)
+    t.add_argument("--test-groups", help="groups held out for testing, e.g. 9,10 (default: 20 %% drawn)")
+    t.add_argument("--val-groups", help="groups for validation (default: 15 %% drawn)")
+    t.add_argument("--split-dir", dest="split_dir", help="folder with UCF101 trainlist0N.txt/testlist0N.txt")
+    t.add_argument("--split-index", dest="split_index", type=int, help="N of the split files (1)")
+    t.add_argument("--smoothing", help="METHOD:WINDOW:STRIDE for clip accuracy (mean:8:4)")
+    t.add_argument("--layout", choices=["NHWC", "NCHW"])
+    t.add_argument("--output", choices=["probabilities", "logits"])
+    t.add_argument("--threads", type=int, help="TensorFlow threads (2)")
+    t.add_argument("--actiond", help="actiond binary used for frame extraction")
+    t.set_defaults(fn=cmd_train)
+
+    c = sub.add_parser("compare", help="backbone comparison table (Markdown) from training runs")
+    c.add_argument("--out", required=True)
+    c.add_argument("--note", default="")
+    c.add_argument("runs", nargs="+")
+    c.set_defaults(fn=cmd_compare)
+
+    e = sub.add_parser("demo-eval", help="clip accuracy on freshly rendered demo streams (offline)")
+    e.add_argument("--model", required=True)
+    e.add_argument("--seeds", default="100-104")
+    e.add_argument("--scenes", type=int, default=8)
+    e.add_argument("--seconds", type=float, default=5.0)
+    e.add_argument("--out", help="JSON file for the results")
+    e.add_argument("--actiond")
+    e.set_defaults(fn=cmd_demo_eval)
+
+    f = sub.add_parser("reference", help="ONNX Runtime (Python) outputs for raw RGB frames (parity tests)")
+    f.add_argument("--model", required=True)
+    f.add_argument("--frames", required=True, help="H×W×3 uint8 frames back to back at the model's size")
+    f.add_argument("--out", required=True, help="JSON file to write")
+    f.set_defaults(fn=cmd_reference)
+
+    v = sub.add_parser("variant", help="NCHW-input and/or logits-output copy of an NHWC probabilities model")
+    v.add_argument("--model", required=True)
+    v.add_argument("--layout", choices=["NHWC", "NCHW"], default="NCHW")
+    v.add_argument("--kind", choices=["probabilities", "logits"], default="logits")
+    v.add_argument("--out", required=True)
+    v.set_defaults(fn=cmd_variant)
+
+    q = sub.add_parser("params", help="print Keras' parameter counts of the backbones")
+    q.add_argument("--size", type=int, default=224)
+    q.set_defaults(fn=cmd_params)
+
+    a = p.parse_args(argv)
+    a.fn(a)
+
+
+if __name__ == "__main__":
+    main()

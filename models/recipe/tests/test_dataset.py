@@ -1,0 +1,89 @@
+"""Splits are by video group; UCF101 split files are honoured; the smoothing mirror
+follows the daemon's documented formulas."""
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from actiond_recipe import dataset as ds  # noqa: E402
+from actiond_recipe.evaluate import smooth  # noqa: E402
+
+
+def make_tree(root: Path, classes=("Run", "Jump"), groups=range(1, 11), clips=3):
+    for c in classes:
+        (root / c).mkdir(parents=True)
+        for g in groups:
+            for k in range(1, clips + 1):
+                (root / c / f"v_{c}_g{g:02d}_c{k:02d}.avi").write_bytes(f"{c}{g}{k}".encode())
+    return root
+
+
+def test_scan_reads_ucf101_layout(tmp_path):
+    labels, videos = ds.scan(make_tree(tmp_path))
+    assert labels == ["Jump", "Run"]
+    assert len(videos) == 60
+    v = next(v for v in videos if v.rel == "Run/v_Run_g03_c02.avi")
+    assert (v.label, v.group, v.clip) == ("Run", 3, 2)
+
+
+def test_scan_rejects_unnamed_videos(tmp_path):
+    make_tree(tmp_path)
+    (tmp_path / "Run" / "holiday.mp4").write_bytes(b"x")
+    with pytest.raises(SystemExit, match="v_<Class>_gXX_cYY"):
+        ds.scan(tmp_path)
+
+
+def test_split_keeps_groups_whole(tmp_path):
+    _, videos = ds.scan(make_tree(tmp_path))
+    s = ds.split_by_group(videos, None, None, seed=3)
+    parts = {p: {v.group for v in s[p]} for p in ("train", "val", "test")}
+    assert not (parts["train"] & parts["val"]) and not (parts["train"] & parts["test"])
+    assert not (parts["val"] & parts["test"])
+    assert len(s["train"]) + len(s["val"]) + len(s["test"]) == len(videos)
+    assert len(parts["test"]) == 2 and len(parts["val"]) == 2  # 20 % and 15 % of 10 groups
+    assert s == ds.split_by_group(videos, None, None, seed=3)  # deterministic
+    fixed = ds.split_by_group(videos, [9, 10], [8], seed=3)
+    assert fixed["test_groups"] == [9, 10] and fixed["val_groups"] == [8]
+    assert {v.group for v in fixed["train"]} == set(range(1, 8))
+    with pytest.raises(SystemExit):
+        ds.split_by_group(videos, [1, 2], [2], seed=0)
+
+
+def test_split_files(tmp_path):
+    root = make_tree(tmp_path / "data", groups=range(1, 6), clips=1)
+    _, videos = ds.scan(root)
+    split = tmp_path / "splits"
+    split.mkdir()
+    train = [v.rel for v in videos if v.group > 2]
+    test = [v.rel for v in videos if v.group <= 2]
+    (split / "trainlist01.txt").write_text("".join(f"{r} 1\n" for r in train))
+    (split / "testlist01.txt").write_text("".join(f"{r}\n" for r in test))
+    s = ds.split_from_files(videos, split, 1, [5], seed=0)
+    assert s["test_groups"] == [1, 2] and s["val_groups"] == [5] and s["train_groups"] == [3, 4]
+    assert len(s["test"]) == 4 and len(s["val"]) == 2 and len(s["train"]) == 4
+
+
+def test_fingerprint_changes_with_content(tmp_path):
+    _, videos = ds.scan(make_tree(tmp_path))
+    a = ds.fingerprint(videos)
+    videos[0].path.write_bytes(b"changed")
+    assert ds.fingerprint(videos) != a
+
+
+def test_smoothing_mirror_matches_the_documented_formulas():
+    rng = np.random.default_rng(0)
+    p = rng.dirichlet(np.ones(4), size=20).astype(np.float64)
+    clips = smooth(p, "mean", 8, 4)
+    assert [n for n, _ in clips] == [8, 12, 16, 20]
+    assert np.allclose(clips[1][1], p[4:12].mean(axis=0))
+    ema = smooth(p, "ema", 3, 5)
+    assert [n for n, _ in ema] == [5, 10, 15, 20]
+    q = p[0].copy()
+    for x in p[1:5]:
+        q = 0.5 * x + 0.5 * q  # alpha = 2 / (3 + 1)
+    assert np.allclose(ema[0][1], q)
+    assert smooth(p[:5], "mean", 8, 4) == []

@@ -1,0 +1,748 @@
+//! `[mqtt]` and `[http]`: the optional outputs for fleets and monitoring. Each is
+//! off unless its table is present.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use super::raw::Table;
+use super::{source, ConfigError};
+
+/// Keys allowed in `[mqtt]`.
+pub(super) const MQTT_KEYS: &[&str] = &[
+    "url",
+    "client_id",
+    "topic_prefix",
+    "qos",
+    "username",
+    "password",
+    "password_file",
+    "ca_file",
+    "cert_file",
+    "key_file",
+    "keep_alive_s",
+    "queue",
+];
+/// Keys allowed in `[http]`.
+pub(super) const HTTP_KEYS: &[&str] = &["listen"];
+
+/// The default `[http] listen` address.
+pub const DEFAULT_HTTP_LISTEN: &str = "127.0.0.1:9464";
+
+/// This machine's host name as used in MQTT defaults (`gethostname(2)`, which works
+/// under the unit's /proc restrictions; else `/etc/hostname`, else `localhost`), with
+/// characters that are not `[A-Za-z0-9_.-]` replaced by `-`, so it is safe in topics
+/// and client ids.
+pub fn hostname() -> String {
+    let mut buf = [0u8; 256];
+    // SAFETY: the buffer is valid for its length; gethostname NUL-terminates what fits.
+    let ok = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) } == 0;
+    let from_call = ok
+        .then(|| {
+            let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
+            String::from_utf8_lossy(&buf[..end]).trim().to_string()
+        })
+        .filter(|s| !s.is_empty());
+    let raw = from_call
+        .or_else(|| {
+            let s = std::fs::read_to_string("/etc/hostname").ok()?;
+            let s = s.trim().to_string();
+            (!s.is_empty()).then_some(s)
+        })
+        .unwrap_or_else(|| "localhost".to_string());
+    raw.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-') {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect()
+}
+
+/// `mqtt://` (plain TCP) or `mqtts://` (TLS).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MqttScheme {
+    /// Plain TCP, default port 1883.
+    Mqtt,
+    /// TLS, default port 8883.
+    Mqtts,
+}
+
+/// `[mqtt]`: publish messages to an MQTT broker. `Debug` hides the password.
+#[derive(Clone, PartialEq)]
+pub struct MqttConfig {
+    /// The `url` as written (`mqtt://host[:port]` or `mqtts://host[:port]`).
+    pub url: String,
+    /// Plain or TLS.
+    pub scheme: MqttScheme,
+    /// Broker host name or address (IPv6 without brackets).
+    pub host: String,
+    /// Broker port (default 1883, or 8883 for `mqtts://`).
+    pub port: u16,
+    /// MQTT client id (default `actiond-<hostname>`).
+    pub client_id: String,
+    /// Topic prefix without a trailing `/` (default `actiond/<hostname>`).
+    pub topic_prefix: String,
+    /// QoS of every publish, 0..=2 (default 1).
+    pub qos: u8,
+    /// User name (optional).
+    pub username: Option<String>,
+    /// Password: from `password`, or read at start from `password_file` (one line).
+    pub password: Option<MqttPassword>,
+    /// CA certificates (PEM) that sign the broker's certificate; default: the system's roots.
+    pub ca_file: Option<PathBuf>,
+    /// Client certificate chain (PEM) for TLS client authentication.
+    pub cert_file: Option<PathBuf>,
+    /// Private key (PEM) of `cert_file`.
+    pub key_file: Option<PathBuf>,
+    /// MQTT keep-alive in seconds, 5..=3600 (default 30).
+    pub keep_alive_s: u64,
+    /// Messages held while the broker is unreachable before the oldest are dropped (default 1000).
+    pub queue: usize,
+}
+
+/// Where the MQTT password comes from.
+#[derive(Clone, PartialEq)]
+pub enum MqttPassword {
+    /// Written in the config.
+    Inline(String),
+    /// A file read when the daemon starts (e.g. a systemd credential).
+    File(PathBuf),
+}
+
+impl MqttPassword {
+    /// The password itself (the file's first line for [`MqttPassword::File`]).
+    pub fn read(&self) -> std::io::Result<String> {
+        match self {
+            MqttPassword::Inline(s) => Ok(s.clone()),
+            MqttPassword::File(p) => {
+                let text = std::fs::read_to_string(p)?;
+                Ok(text.lines().next().unwrap_or("").to_string())
+            }
+        }
+    }
+}
+
+impl fmt::Debug for MqttPassword {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            MqttPassword::Inline(_) => f.write_str("Inline(\"***\")"),
+            MqttPassword::File(p) => f.debug_tuple("File").field(p).finish(),
+        }
+    }
+}
+
+impl fmt::Debug for MqttConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MqttConfig")
+            .field("url", &self.url)
+            .field("client_id", &self.client_id)
+            .field("topic_prefix", &self.topic_prefix)
+            .field("qos", &self.qos)
+            .field("username", &self.username)
+            .field("password", &self.password)
+            .field("ca_file", &self.ca_file)
+            .field("cert_file", &self.cert_file)
+            .field("key_file", &self.key_file)
+            .field("keep_alive_s", &self.keep_alive_s)
+            .field("queue", &self.queue)
+            .finish()
+    }
+}
+
+impl MqttConfig {
+    /// The defaults for this host: `mqtt://127.0.0.1:1883`, client id `actiond-<host>`,
+    /// topic prefix `actiond/<host>`, QoS 1.
+    pub fn with_defaults() -> Self {
+        let host = hostname();
+        MqttConfig {
+            url: "mqtt://127.0.0.1:1883".into(),
+            scheme: MqttScheme::Mqtt,
+            host: "127.0.0.1".into(),
+            port: 1883,
+            client_id: format!("actiond-{host}"),
+            topic_prefix: format!("actiond/{host}"),
+            qos: 1,
+            username: None,
+            password: None,
+            ca_file: None,
+            cert_file: None,
+            key_file: None,
+            keep_alive_s: 30,
+            queue: 1000,
+        }
+    }
+
+    /// True for `mqtts://`.
+    pub fn tls(&self) -> bool {
+        self.scheme == MqttScheme::Mqtts
+    }
+}
+
+/// `[http]`: metrics, health and status over HTTP.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HttpConfig {
+    /// Address to listen on (default `127.0.0.1:9464`, loopback only).
+    pub listen: SocketAddr,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        HttpConfig {
+            listen: DEFAULT_HTTP_LISTEN.parse().expect("a valid address"),
+        }
+    }
+}
+
+/// Splits an `mqtt://` or `mqtts://` URL into scheme, host and port.
+fn parse_mqtt_url(url: &str) -> Result<(MqttScheme, String, u16), String> {
+    let (scheme, rest) = if let Some(r) = url.strip_prefix("mqtt://") {
+        (MqttScheme::Mqtt, r)
+    } else if let Some(r) = url.strip_prefix("mqtts://") {
+        (MqttScheme::Mqtts, r)
+    } else {
+        let shown = url.split_once("://").map(|(s, _)| s).unwrap_or(url);
+        return Err(format!(
+            "unsupported broker URL `{shown}…`; use mqtt://HOST[:PORT] or mqtts://HOST[:PORT] (TLS)"
+        ));
+    };
+    let rest = rest.strip_suffix('/').unwrap_or(rest);
+    if rest.contains('@') {
+        return Err(
+            "credentials in the URL are not supported; use the `username` and `password` (or `password_file`) keys"
+                .into(),
+        );
+    }
+    if rest.contains(['/', '?', '#']) {
+        return Err(format!(
+            "`{url}` has a path or query; write only mqtt://HOST[:PORT]"
+        ));
+    }
+    let default_port = match scheme {
+        MqttScheme::Mqtt => 1883,
+        MqttScheme::Mqtts => 8883,
+    };
+    let (host, port) = if let Some(v6) = rest.strip_prefix('[') {
+        let (h, after) = v6
+            .split_once(']')
+            .ok_or_else(|| format!("`{url}`: unclosed `[` in an IPv6 address"))?;
+        match after {
+            "" => (h, None),
+            p if p.starts_with(':') => (h, Some(&p[1..])),
+            _ => return Err(format!("`{url}`: unexpected text after `]`")),
+        }
+    } else {
+        match rest.rsplit_once(':') {
+            Some((h, p)) => (h, Some(p)),
+            None => (rest, None),
+        }
+    };
+    if host.is_empty() {
+        return Err(format!("`{url}` has no host"));
+    }
+    let port = match port {
+        None => default_port,
+        Some(p) => match p.parse::<u16>() {
+            Ok(n) if n > 0 => n,
+            _ => return Err(format!("`{url}`: port must be 1 to 65535, got `{p}`")),
+        },
+    };
+    Ok((scheme, host.to_string(), port))
+}
+
+/// Why `prefix` cannot be an MQTT topic prefix, if it cannot.
+fn topic_prefix_problem(prefix: &str) -> Option<&'static str> {
+    if prefix.is_empty() {
+        Some("must not be empty")
+    } else if prefix.contains(['+', '#']) {
+        Some("must not contain the wildcards `+` or `#`")
+    } else if prefix.starts_with('$') {
+        Some("must not start with `$` (reserved for the broker)")
+    } else if prefix.starts_with('/') || prefix.ends_with('/') {
+        Some("must not start or end with `/`")
+    } else if prefix.contains("//") {
+        Some("must not contain empty levels (`//`)")
+    } else if prefix.chars().any(char::is_control) {
+        Some("must not contain control characters")
+    } else if prefix.len() > 1024 {
+        Some("is longer than 1024 bytes")
+    } else {
+        None
+    }
+}
+
+/// Builds `[mqtt]`.
+pub(super) fn mqtt(t: &Table<'_>, base: &Path) -> Result<MqttConfig, ConfigError> {
+    let mut m = MqttConfig::with_defaults();
+    if let Some(v) = t.get("url") {
+        let s = v.non_empty_str()?;
+        let (scheme, host, port) = parse_mqtt_url(s).map_err(|msg| v.error(msg))?;
+        m.url = s.to_string();
+        m.scheme = scheme;
+        m.host = host;
+        m.port = port;
+    }
+    if let Some(v) = t.get("client_id") {
+        let s = v.non_empty_str()?;
+        if s.chars().any(|c| c.is_whitespace() || c.is_control()) || s.len() > 256 {
+            return Err(v.error("must be 1 to 256 characters without spaces or control characters"));
+        }
+        m.client_id = s.to_string();
+    }
+    if let Some(v) = t.get("topic_prefix") {
+        let s = v.str()?;
+        if let Some(problem) = topic_prefix_problem(s) {
+            return Err(v.error(format!("topic prefix `{s}` {problem}")));
+        }
+        m.topic_prefix = s.to_string();
+    }
+    if let Some(v) = t.get("qos") {
+        m.qos = v.usize_in(0, 2)? as u8;
+    }
+    if let Some(v) = t.get("username") {
+        m.username = Some(v.non_empty_str()?.to_string());
+    }
+    match (t.get("password"), t.get("password_file")) {
+        (Some(p), Some(f)) => {
+            let later = if f.span.start > p.span.start { f } else { p };
+            return Err(later.error("set either `password` or `password_file`, not both"));
+        }
+        (Some(p), None) => m.password = Some(MqttPassword::Inline(p.str()?.to_string())),
+        (None, Some(f)) => {
+            let path = source::resolve(base, Path::new(f.non_empty_str()?));
+            m.password = Some(MqttPassword::File(path));
+        }
+        (None, None) => {}
+    }
+    if m.password.is_some() && m.username.is_none() {
+        let v = t
+            .get("password")
+            .or_else(|| t.get("password_file"))
+            .expect("one of them is set");
+        return Err(v.error("a password needs a `username` too"));
+    }
+    for key in ["ca_file", "cert_file", "key_file"] {
+        let Some(v) = t.get(key) else { continue };
+        if !m.tls() {
+            return Err(v.error(format!(
+                "`{key}` is for TLS; the broker URL must start with mqtts://"
+            )));
+        }
+        let path = Some(source::resolve(base, Path::new(v.non_empty_str()?)));
+        match key {
+            "ca_file" => m.ca_file = path,
+            "cert_file" => m.cert_file = path,
+            _ => m.key_file = path,
+        }
+    }
+    match (t.get("cert_file"), t.get("key_file")) {
+        (Some(c), None) => return Err(c.error("`cert_file` needs `key_file` too")),
+        (None, Some(k)) => return Err(k.error("`key_file` needs `cert_file` too")),
+        _ => {}
+    }
+    if let Some(v) = t.get("keep_alive_s") {
+        m.keep_alive_s = v.usize_in(5, 3600)? as u64;
+    }
+    if let Some(v) = t.get("queue") {
+        m.queue = v.usize_in(1, 1_000_000)?;
+    }
+    Ok(m)
+}
+
+/// Builds `[http]`.
+pub(super) fn http(t: &Table<'_>) -> Result<HttpConfig, ConfigError> {
+    let mut h = HttpConfig::default();
+    if let Some(v) = t.get("listen") {
+        let s = v.non_empty_str()?;
+        h.listen = s.parse().map_err(|_| {
+            v.error(format!(
+                "`{s}` is not an address with a port, like \"127.0.0.1:9464\" or \"[::1]:9464\""
+            ))
+        })?;
+    }
+    Ok(h)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{Config, ConfigError};
+    use super::*;
+
+    const ORIGIN: &str = "/etc/actiond/actiond.toml";
+    /// Six lines; a section added after it starts on line 8.
+    const MINIMAL: &str =
+        "[model]\npath = \"m.onnx\"\n\n[[stream]]\nname = \"a\"\nuri = \"test:ball\"\n";
+
+    fn parse(text: &str) -> Result<Config, ConfigError> {
+        Config::parse(text, Path::new(ORIGIN))
+    }
+
+    fn with(section: &str, body: &str) -> String {
+        format!("{MINIMAL}\n[{section}]\n{body}\n")
+    }
+
+    /// Asserts the error is at `line` for `key` with a message containing `fragment`;
+    /// returns the column and the message.
+    fn invalid(text: &str, key: &str, line: usize, fragment: &str) -> (usize, String) {
+        match parse(text) {
+            Err(ConfigError::Invalid {
+                line: l,
+                column,
+                key: k,
+                message,
+                ..
+            }) => {
+                assert_eq!((k.as_str(), l), (key, line), "{message}\nin\n{text}");
+                assert!(message.contains(fragment), "{message:?} lacks {fragment:?}");
+                (column, message)
+            }
+            other => panic!("expected an Invalid error for\n{text}\ngot {other:?}"),
+        }
+    }
+
+    #[test]
+    fn both_are_off_unless_present() {
+        let c = parse(MINIMAL).unwrap();
+        assert_eq!(c.mqtt, None);
+        assert_eq!(c.http, None);
+    }
+
+    #[test]
+    fn empty_tables_get_every_default() {
+        let c = parse(&with("mqtt", "")).unwrap();
+        let m = c.mqtt.expect("[mqtt] present");
+        let host = hostname();
+        assert!(!host.is_empty());
+        assert_eq!(m.url, "mqtt://127.0.0.1:1883");
+        assert_eq!(
+            (m.scheme, m.host.as_str(), m.port),
+            (MqttScheme::Mqtt, "127.0.0.1", 1883)
+        );
+        assert_eq!(m.client_id, format!("actiond-{host}"));
+        assert_eq!(m.topic_prefix, format!("actiond/{host}"));
+        assert_eq!(m.qos, 1);
+        assert_eq!(m.username, None);
+        assert_eq!(m.password, None);
+        assert_eq!((m.ca_file, m.cert_file, m.key_file), (None, None, None));
+        assert_eq!(m.keep_alive_s, 30);
+        assert_eq!(m.queue, 1000);
+
+        let c = parse(&with("http", "")).unwrap();
+        let h = c.http.expect("[http] present");
+        assert_eq!(h.listen, "127.0.0.1:9464".parse().unwrap());
+        assert_eq!(h, HttpConfig::default());
+    }
+
+    #[test]
+    fn hostname_is_topic_safe() {
+        let h = hostname();
+        let kernel = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default();
+        if kernel
+            .trim()
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-')
+        {
+            assert_eq!(h, kernel.trim());
+        }
+        assert!(h
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-')));
+    }
+
+    #[test]
+    fn every_mqtt_key() {
+        let body = r#"url = "mqtts://broker.example.com:18883"
+client_id = "box-7"
+topic_prefix = "site/hall-2"
+qos = 2
+username = "edge"
+password_file = "secrets/mqtt.pw"
+ca_file = "/etc/ssl/ca.pem"
+cert_file = "tls/client.pem"
+key_file = "tls/client.key"
+keep_alive_s = 60
+queue = 50"#;
+        let m = parse(&with("mqtt", body)).unwrap().mqtt.unwrap();
+        assert_eq!(m.scheme, MqttScheme::Mqtts);
+        assert!(m.tls());
+        assert_eq!((m.host.as_str(), m.port), ("broker.example.com", 18883));
+        assert_eq!(m.client_id, "box-7");
+        assert_eq!(m.topic_prefix, "site/hall-2");
+        assert_eq!(m.qos, 2);
+        assert_eq!(m.username.as_deref(), Some("edge"));
+        assert_eq!(
+            m.password,
+            Some(MqttPassword::File("/etc/actiond/secrets/mqtt.pw".into()))
+        );
+        assert_eq!(m.ca_file.as_deref(), Some(Path::new("/etc/ssl/ca.pem")));
+        assert_eq!(
+            m.cert_file.as_deref(),
+            Some(Path::new("/etc/actiond/tls/client.pem"))
+        );
+        assert_eq!(
+            m.key_file.as_deref(),
+            Some(Path::new("/etc/actiond/tls/client.key"))
+        );
+        assert_eq!(m.keep_alive_s, 60);
+        assert_eq!(m.queue, 50);
+    }
+
+    #[test]
+    fn broker_urls() {
+        let ok = [
+            ("mqtt://10.0.0.5", MqttScheme::Mqtt, "10.0.0.5", 1883),
+            ("mqtts://broker", MqttScheme::Mqtts, "broker", 8883),
+            ("mqtt://broker:1884/", MqttScheme::Mqtt, "broker", 1884),
+            ("mqtt://[::1]:1885", MqttScheme::Mqtt, "::1", 1885),
+            ("mqtts://[fe80::1]", MqttScheme::Mqtts, "fe80::1", 8883),
+        ];
+        for (url, scheme, host, port) in ok {
+            let m = parse(&with("mqtt", &format!("url = \"{url}\"")))
+                .unwrap()
+                .mqtt
+                .unwrap();
+            assert_eq!(
+                (m.scheme, m.host.as_str(), m.port),
+                (scheme, host, port),
+                "{url}"
+            );
+            assert_eq!(m.url, url);
+        }
+        let bad = [
+            ("tcp://broker:1883", "unsupported broker URL `tcp…`"),
+            ("broker:1883", "unsupported broker URL"),
+            ("mqtt://", "has no host"),
+            ("mqtt://:1883", "has no host"),
+            ("mqtt://broker:0", "port must be 1 to 65535"),
+            ("mqtt://broker:99999", "port must be 1 to 65535"),
+            ("mqtt://broker:x", "port must be 1 to 65535"),
+            ("mqtt://broker/topic", "has a path or query"),
+            ("mqtt://[::1", "unclosed `[`"),
+            ("", "must not be empty"),
+        ];
+        for (url, fragment) in bad {
+            let (column, _) = invalid(
+                &with("mqtt", &format!("url = \"{url}\"")),
+                "mqtt.url",
+                9,
+                fragment,
+            );
+            assert_eq!(column, 7, "{url}");
+        }
+    }
+
+    #[test]
+    fn credentials_in_the_url_are_refused_without_echoing_them() {
+        let text = with("mqtt", "url = \"mqtt://bob:hunter2@broker\"");
+        let (_, message) = invalid(&text, "mqtt.url", 9, "use the `username` and `password`");
+        assert!(!message.contains("hunter2"), "{message}");
+    }
+
+    #[test]
+    fn bad_values() {
+        let cases = [
+            ("qos = 3", "mqtt.qos", "must be at most 2, got 3"),
+            ("qos = -1", "mqtt.qos", "must be at least 0"),
+            ("qos = \"1\"", "mqtt.qos", "expected an integer"),
+            ("client_id = \"\"", "mqtt.client_id", "must not be empty"),
+            ("client_id = \"a b\"", "mqtt.client_id", "without spaces"),
+            (
+                "topic_prefix = \"\"",
+                "mqtt.topic_prefix",
+                "must not be empty",
+            ),
+            ("topic_prefix = \"a/+/b\"", "mqtt.topic_prefix", "wildcards"),
+            ("topic_prefix = \"a/#\"", "mqtt.topic_prefix", "wildcards"),
+            (
+                "topic_prefix = \"$SYS/x\"",
+                "mqtt.topic_prefix",
+                "must not start with `$`",
+            ),
+            (
+                "topic_prefix = \"a/\"",
+                "mqtt.topic_prefix",
+                "must not start or end with `/`",
+            ),
+            (
+                "topic_prefix = \"/a\"",
+                "mqtt.topic_prefix",
+                "must not start or end with `/`",
+            ),
+            (
+                "topic_prefix = \"a//b\"",
+                "mqtt.topic_prefix",
+                "empty levels",
+            ),
+            ("username = \"\"", "mqtt.username", "must not be empty"),
+            ("password = \"x\"", "mqtt.password", "needs a `username`"),
+            (
+                "password_file = \"pw\"",
+                "mqtt.password_file",
+                "needs a `username`",
+            ),
+            (
+                "ca_file = \"ca.pem\"",
+                "mqtt.ca_file",
+                "must start with mqtts://",
+            ),
+            (
+                "keep_alive_s = 2",
+                "mqtt.keep_alive_s",
+                "must be at least 5",
+            ),
+            (
+                "keep_alive_s = 4000",
+                "mqtt.keep_alive_s",
+                "must be at most 3600",
+            ),
+            ("queue = 0", "mqtt.queue", "must be at least 1"),
+            (
+                "retain = true",
+                "mqtt.retain",
+                "unknown key `retain`; expected one of: url, client_id,",
+            ),
+        ];
+        for (line, key, fragment) in cases {
+            invalid(&with("mqtt", line), key, 9, fragment);
+        }
+    }
+
+    #[test]
+    fn password_and_password_file_are_exclusive() {
+        let text = with(
+            "mqtt",
+            "username = \"u\"\npassword = \"p\"\npassword_file = \"f\"",
+        );
+        invalid(
+            &text,
+            "mqtt.password_file",
+            11,
+            "either `password` or `password_file`",
+        );
+    }
+
+    #[test]
+    fn client_certificate_needs_both_files() {
+        let text = with("mqtt", "url = \"mqtts://b\"\ncert_file = \"c.pem\"");
+        invalid(&text, "mqtt.cert_file", 10, "needs `key_file` too");
+        let text = with("mqtt", "url = \"mqtts://b\"\nkey_file = \"k.pem\"");
+        invalid(&text, "mqtt.key_file", 10, "needs `cert_file` too");
+    }
+
+    #[test]
+    fn debug_hides_the_password() {
+        let text = with("mqtt", "username = \"u\"\npassword = \"hunter2\"");
+        let c = parse(&text).unwrap();
+        let m = c.mqtt.as_ref().unwrap();
+        assert_eq!(m.password.as_ref().unwrap().read().unwrap(), "hunter2");
+        assert!(!format!("{c:?}").contains("hunter2"));
+    }
+
+    #[test]
+    fn password_file_gives_its_first_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("pw");
+        std::fs::write(&f, "s3cret\nignored\n").unwrap();
+        assert_eq!(MqttPassword::File(f).read().unwrap(), "s3cret");
+    }
+
+    /// The reference config with its commented `[mqtt]` and `[http]` sections switched on
+    /// (every `# key = value` line under them, except keys in `skip`).
+    fn reference_with_sections_on(skip: &[&str]) -> String {
+        let text = include_str!("../../config/actiond.toml");
+        let mut out = String::new();
+        let mut on = false;
+        for line in text.lines() {
+            let t = line.trim();
+            if t == "# [mqtt]" || t == "# [http]" {
+                on = true;
+                out.push_str(&t[2..]);
+            } else if on && t.starts_with("# ") && t[2..].contains(" = ") {
+                let key = t[2..].split(" = ").next().unwrap();
+                if key.chars().all(|c| c.is_ascii_lowercase() || c == '_') {
+                    if !skip.contains(&key) {
+                        out.push_str(&t[2..]);
+                    }
+                } else {
+                    out.push_str(line);
+                }
+            } else {
+                if t.is_empty() {
+                    on = false;
+                }
+                out.push_str(line);
+            }
+            out.push('\n');
+        }
+        out
+    }
+
+    #[test]
+    fn reference_config_documents_every_key_with_its_default() {
+        let text = include_str!("../../config/actiond.toml");
+        for key in MQTT_KEYS.iter().chain(HTTP_KEYS) {
+            assert!(
+                text.contains(&format!("# {key} = ")),
+                "config/actiond.toml does not document {key}"
+            );
+        }
+        // Shipped with both sections commented out: off.
+        let c = parse(text).unwrap();
+        assert_eq!((c.mqtt, c.http), (None, None));
+        // Switched on, the documented values are the defaults (plus the examples).
+        let on = reference_with_sections_on(&["password", "ca_file", "cert_file", "key_file"]);
+        let c = parse(&on).unwrap_or_else(|e| panic!("{e}\n{on}"));
+        let m = c.mqtt.expect("[mqtt] switched on");
+        let d = MqttConfig::with_defaults();
+        assert_eq!(
+            (m.url.as_str(), m.host.as_str(), m.port),
+            (d.url.as_str(), "127.0.0.1", 1883)
+        );
+        assert_eq!(
+            (m.qos, m.keep_alive_s, m.queue),
+            (d.qos, d.keep_alive_s, d.queue)
+        );
+        assert_eq!(c.http, Some(HttpConfig::default()));
+    }
+
+    #[test]
+    fn http_listen() {
+        for (s, expected) in [
+            ("127.0.0.1:9100", "127.0.0.1:9100"),
+            ("[::1]:9464", "[::1]:9464"),
+            ("0.0.0.0:0", "0.0.0.0:0"),
+        ] {
+            let c = parse(&with("http", &format!("listen = \"{s}\""))).unwrap();
+            assert_eq!(c.http.unwrap().listen, expected.parse().unwrap());
+        }
+        for bad in ["localhost:9464", "127.0.0.1", ":9464", "127.0.0.1:70000"] {
+            let (column, _) = invalid(
+                &with("http", &format!("listen = \"{bad}\"")),
+                "http.listen",
+                9,
+                "is not an address with a port",
+            );
+            assert_eq!(column, 10);
+        }
+        invalid(
+            &with("http", "listen = 9464"),
+            "http.listen",
+            9,
+            "expected a string",
+        );
+        invalid(
+            &with("http", "port = 1"),
+            "http.port",
+            9,
+            "unknown key `port`; expected one of: listen",
+        );
+        invalid(
+            &format!("http = true\n{MINIMAL}"),
+            "http",
+            1,
+            "expected a table",
+        );
+    }
+}

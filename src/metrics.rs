@@ -1,0 +1,556 @@
+//! Prometheus metrics: process-wide instruments that the pipeline updates as it
+//! works (inference time, batch sizes, MQTT traffic, prediction latency), and a
+//! [`Collector`] that reads per-stream counters, states and process figures at
+//! scrape time. Encoded with `prometheus-client`.
+
+use std::fmt;
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use prometheus_client::collector::Collector;
+use prometheus_client::encoding::{
+    DescriptorEncoder, EncodeGaugeValue, EncodeLabelSet, EncodeMetric,
+};
+use prometheus_client::metrics::counter::{ConstCounter, Counter};
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::{ConstGauge, Gauge};
+use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::metrics::MetricType;
+use prometheus_client::registry::{Registry, Unit};
+
+/// Label set `{stream="…"}`.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct StreamLabel {
+    /// Stream name.
+    pub stream: String,
+}
+
+/// Label set `{result="…"}` for MQTT messages.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ResultLabel {
+    /// `published` (handed to the broker connection) or `dropped`.
+    pub result: &'static str,
+}
+
+/// Instruments updated while the daemon runs. One per process: [`global`].
+#[derive(Debug)]
+pub struct Metrics {
+    /// Seconds per ONNX Runtime run (one batch).
+    pub inference_seconds: Histogram,
+    /// Frames per ONNX Runtime run.
+    pub batch_size: Histogram,
+    /// ONNX Runtime runs that failed.
+    pub inference_failures: Counter,
+    /// Capture of a clip's last frame → publish, seconds, per stream.
+    pub prediction_latency: Family<StreamLabel, Histogram>,
+    /// Clip predictions published, per stream.
+    pub predictions: Family<StreamLabel, Counter>,
+    /// Label-change events published, per stream.
+    pub events: Family<StreamLabel, Counter>,
+    /// 1 while connected to the MQTT broker.
+    pub mqtt_connected: Gauge,
+    /// Successful connections to the MQTT broker (the first and every reconnection).
+    pub mqtt_connections: Counter,
+    /// MQTT messages by result: `published` or `dropped` (queue full).
+    pub mqtt_messages: Family<ResultLabel, Counter>,
+    /// Messages waiting for the MQTT broker.
+    pub mqtt_queue: Gauge,
+}
+
+fn latency_histogram() -> Histogram {
+    // 5 ms … ~20 s
+    Histogram::new([
+        0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 20.0,
+    ])
+}
+
+impl Metrics {
+    fn new() -> Self {
+        Metrics {
+            inference_seconds: Histogram::new([
+                0.001, 0.0025, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0,
+            ]),
+            batch_size: Histogram::new([1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0]),
+            inference_failures: Counter::default(),
+            prediction_latency: Family::new_with_constructor(latency_histogram),
+            predictions: Family::default(),
+            events: Family::default(),
+            mqtt_connected: Gauge::default(),
+            mqtt_connections: Counter::default(),
+            mqtt_messages: Family::default(),
+            mqtt_queue: Gauge::default(),
+        }
+    }
+
+    /// Records one ONNX Runtime run of `batch` frames that took `took`.
+    pub fn inference(&self, batch: usize, took: Duration) {
+        self.inference_seconds.observe(took.as_secs_f64());
+        self.batch_size.observe(batch as f64);
+    }
+
+    /// Records a failed ONNX Runtime run.
+    pub fn inference_failed(&self) {
+        self.inference_failures.inc();
+    }
+
+    /// Records an MQTT message handed to the broker connection (`true`) or dropped (`false`).
+    pub fn mqtt_message(&self, published: bool) {
+        let result = if published { "published" } else { "dropped" };
+        self.mqtt_messages
+            .get_or_create(&ResultLabel { result })
+            .inc();
+    }
+
+    /// MQTT messages dropped so far.
+    pub fn mqtt_dropped(&self) -> u64 {
+        self.mqtt_messages
+            .get(&ResultLabel { result: "dropped" })
+            .map(|c| c.get())
+            .unwrap_or(0)
+    }
+
+    /// Registers every instrument in `registry`.
+    pub fn register(&self, registry: &mut Registry) {
+        registry.register_with_unit(
+            "actiond_inference",
+            "Time of one ONNX Runtime run (one batch of frames)",
+            Unit::Seconds,
+            self.inference_seconds.clone(),
+        );
+        registry.register(
+            "actiond_inference_batch_frames",
+            "Frames per ONNX Runtime run",
+            self.batch_size.clone(),
+        );
+        registry.register(
+            "actiond_inference_failures",
+            "ONNX Runtime runs that failed",
+            self.inference_failures.clone(),
+        );
+        registry.register_with_unit(
+            "actiond_prediction_latency",
+            "Capture of a clip's last frame to publishing its prediction",
+            Unit::Seconds,
+            self.prediction_latency.clone(),
+        );
+        registry.register(
+            "actiond_predictions",
+            "Clip predictions published",
+            self.predictions.clone(),
+        );
+        registry.register(
+            "actiond_events",
+            "Label-change events published",
+            self.events.clone(),
+        );
+        registry.register(
+            "actiond_mqtt_connected",
+            "1 while connected to the MQTT broker",
+            self.mqtt_connected.clone(),
+        );
+        registry.register(
+            "actiond_mqtt_connections",
+            "Successful connections to the MQTT broker",
+            self.mqtt_connections.clone(),
+        );
+        registry.register(
+            "actiond_mqtt_messages",
+            "MQTT messages handed to the broker connection or dropped because the queue was full",
+            self.mqtt_messages.clone(),
+        );
+        registry.register(
+            "actiond_mqtt_queue_messages",
+            "Messages waiting for the MQTT broker",
+            self.mqtt_queue.clone(),
+        );
+    }
+}
+
+/// The process's instruments.
+pub fn global() -> &'static Metrics {
+    static METRICS: OnceLock<Metrics> = OnceLock::new();
+    METRICS.get_or_init(Metrics::new)
+}
+
+/// One stream's figures at scrape time.
+#[derive(Debug, Clone, Default)]
+pub struct StreamSnapshot {
+    /// Stream name.
+    pub name: String,
+    /// Current state name (`running`, …).
+    pub state: String,
+    /// Decoded frames that reached the sampler.
+    pub received: u64,
+    /// Frames kept by sampling (`sample_fps`).
+    pub sampled: u64,
+    /// Sampled frames replaced before inference took them.
+    pub dropped_busy: u64,
+    /// Sampled frames discarded when their pipeline was torn down.
+    pub dropped_flushed: u64,
+    /// Sampled frames inference could not use.
+    pub dropped_unusable: u64,
+    /// Frames classified.
+    pub classified: u64,
+    /// Pipeline rebuilds.
+    pub reconnects: u64,
+    /// Seconds since the latest frame, if any arrived.
+    pub since_last_frame_s: Option<f64>,
+}
+
+/// What the scrape-time collector reads.
+pub trait Source: Send + Sync + 'static {
+    /// Every stream's figures.
+    fn streams(&self) -> Vec<StreamSnapshot>;
+    /// Connected socket subscribers.
+    fn subscribers(&self) -> u64;
+    /// Daemon version and model name.
+    fn info(&self) -> (String, String);
+}
+
+/// Every state a stream can be in, for the `actiond_stream_state` gauge.
+pub const STATES: [&str; 6] = [
+    "starting",
+    "running",
+    "stalled",
+    "reconnecting",
+    "failed",
+    "stopped",
+];
+
+/// Reads per-stream and process figures at scrape time.
+pub struct ScrapeCollector(pub Arc<dyn Source>);
+
+impl fmt::Debug for ScrapeCollector {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ScrapeCollector")
+    }
+}
+
+fn counter_family(
+    encoder: &mut DescriptorEncoder,
+    name: &str,
+    help: &str,
+    rows: &[(Vec<(&str, &str)>, u64)],
+) -> Result<(), fmt::Error> {
+    let mut family = encoder.encode_descriptor(name, help, None, MetricType::Counter)?;
+    for (labels, v) in rows {
+        ConstCounter::new(*v).encode(family.encode_family(labels)?)?;
+    }
+    Ok(())
+}
+
+fn gauge_family<N: EncodeGaugeValue + Copy>(
+    encoder: &mut DescriptorEncoder,
+    name: &str,
+    help: &str,
+    unit: Option<&Unit>,
+    rows: &[(Vec<(&str, &str)>, N)],
+) -> Result<(), fmt::Error> {
+    let mut family = encoder.encode_descriptor(name, help, unit, MetricType::Gauge)?;
+    for (labels, v) in rows {
+        ConstGauge::new(*v).encode(family.encode_family(labels)?)?;
+    }
+    Ok(())
+}
+
+impl Collector for ScrapeCollector {
+    fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), fmt::Error> {
+        let streams = self.0.streams();
+        let per = |f: &dyn Fn(&StreamSnapshot) -> u64| -> Vec<(Vec<(&str, &str)>, u64)> {
+            streams
+                .iter()
+                .map(|s| (vec![("stream", s.name.as_str())], f(s)))
+                .collect()
+        };
+        counter_family(
+            &mut encoder,
+            "actiond_stream_frames_received",
+            "Decoded frames that reached the sampler",
+            &per(&|s| s.received),
+        )?;
+        counter_family(
+            &mut encoder,
+            "actiond_stream_frames_sampled",
+            "Frames kept by sampling (sample_fps) and offered to inference",
+            &per(&|s| s.sampled),
+        )?;
+        let mut dropped: Vec<(Vec<(&str, &str)>, u64)> = Vec::new();
+        for s in &streams {
+            for (reason, n) in [
+                ("inference_busy", s.dropped_busy),
+                ("pipeline_restart", s.dropped_flushed),
+                ("unusable", s.dropped_unusable),
+            ] {
+                dropped.push((vec![("stream", s.name.as_str()), ("reason", reason)], n));
+            }
+        }
+        counter_family(
+            &mut encoder,
+            "actiond_stream_frames_dropped",
+            "Sampled frames not classified, by reason: inference_busy (a newer frame replaced it before inference was free), pipeline_restart (its pipeline was torn down), unusable (unexpected size or format)",
+            &dropped,
+        )?;
+        counter_family(
+            &mut encoder,
+            "actiond_stream_frames_classified",
+            "Frames classified by the model",
+            &per(&|s| s.classified),
+        )?;
+        counter_family(
+            &mut encoder,
+            "actiond_stream_reconnects",
+            "Pipeline rebuilds after an error, end of a live stream or a stall",
+            &per(&|s| s.reconnects),
+        )?;
+        let mut states = Vec::new();
+        for s in &streams {
+            for st in STATES {
+                let v: i64 = if s.state == st { 1 } else { 0 };
+                states.push((vec![("stream", s.name.as_str()), ("state", st)], v));
+            }
+        }
+        gauge_family(
+            &mut encoder,
+            "actiond_stream_state",
+            "1 for the stream's current state, 0 for the others",
+            None,
+            &states,
+        )?;
+        let ages: Vec<(Vec<(&str, &str)>, f64)> = streams
+            .iter()
+            .filter_map(|s| Some((vec![("stream", s.name.as_str())], s.since_last_frame_s?)))
+            .collect();
+        gauge_family(
+            &mut encoder,
+            "actiond_stream_last_frame_age",
+            "Seconds since the stream's latest sampled frame",
+            Some(&Unit::Seconds),
+            &ages,
+        )?;
+        gauge_family(
+            &mut encoder,
+            "actiond_socket_subscribers",
+            "Clients connected to the Unix socket",
+            None,
+            &[(vec![], self.0.subscribers() as i64)],
+        )?;
+        let (version, model) = self.0.info();
+        gauge_family(
+            &mut encoder,
+            "actiond_build_info",
+            "Always 1; the daemon's version and model as labels",
+            None,
+            &[(
+                vec![("version", version.as_str()), ("model", model.as_str())],
+                1i64,
+            )],
+        )?;
+        encode_process(&mut encoder)
+    }
+}
+
+/// Figures of this process from /proc.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ProcessStats {
+    /// Resident set size, bytes.
+    pub rss_bytes: u64,
+    /// Virtual memory size, bytes.
+    pub virtual_bytes: u64,
+    /// User + system CPU time, seconds.
+    pub cpu_seconds: f64,
+    /// Threads.
+    pub threads: u64,
+    /// Open file descriptors.
+    pub open_fds: u64,
+    /// Start time, seconds since the Unix epoch (None where /proc/stat is hidden,
+    /// as under the shipped unit's `ProcSubset=pid`).
+    pub start_time_s: Option<f64>,
+}
+
+/// Clock ticks per second of /proc/<pid>/stat times (USER_HZ, 100 on every Linux ABI).
+const USER_HZ: f64 = 100.0;
+
+/// Reads this process's figures from /proc (None off Linux).
+pub fn process_stats() -> Option<ProcessStats> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let kb = |key: &str| -> Option<u64> {
+        let line = status.lines().find(|l| l.starts_with(key))?;
+        let n = line[key.len()..].trim().trim_end_matches("kB").trim();
+        n.parse::<u64>().ok().map(|k| k * 1024)
+    };
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // Fields after the command name, which is in parentheses and may hold spaces.
+    let after = &stat[stat.rfind(')')? + 2..];
+    let f: Vec<&str> = after.split_whitespace().collect();
+    // f[0] is field 3 (state); utime = 14, stime = 15, num_threads = 20, starttime = 22.
+    let field = |n: usize| -> Option<f64> { f.get(n - 3)?.parse().ok() };
+    let cpu = (field(14)? + field(15)?) / USER_HZ;
+    let boot = std::fs::read_to_string("/proc/stat").ok().and_then(|t| {
+        t.lines()
+            .find_map(|l| l.strip_prefix("btime ")?.trim().parse::<f64>().ok())
+    });
+    let open_fds = std::fs::read_dir("/proc/self/fd")
+        .map(|d| d.count() as u64)
+        .unwrap_or(0);
+    Some(ProcessStats {
+        rss_bytes: kb("VmRSS:").unwrap_or(0),
+        virtual_bytes: kb("VmSize:").unwrap_or(0),
+        cpu_seconds: cpu,
+        threads: field(20)? as u64,
+        open_fds,
+        start_time_s: boot.and_then(|b| Some(b + field(22)? / USER_HZ)),
+    })
+}
+
+fn encode_process(encoder: &mut DescriptorEncoder) -> Result<(), fmt::Error> {
+    let Some(p) = process_stats() else {
+        return Ok(());
+    };
+    gauge_family(
+        encoder,
+        "process_resident_memory",
+        "Resident memory size",
+        Some(&Unit::Bytes),
+        &[(vec![], p.rss_bytes as i64)],
+    )?;
+    gauge_family(
+        encoder,
+        "process_virtual_memory",
+        "Virtual memory size",
+        Some(&Unit::Bytes),
+        &[(vec![], p.virtual_bytes as i64)],
+    )?;
+    let mut family = encoder.encode_descriptor(
+        "process_cpu",
+        "User and system CPU time",
+        Some(&Unit::Seconds),
+        MetricType::Counter,
+    )?;
+    ConstCounter::new(p.cpu_seconds).encode(family.encode_family(&Vec::<(&str, &str)>::new())?)?;
+    gauge_family(
+        encoder,
+        "process_threads",
+        "OS threads",
+        None,
+        &[(vec![], p.threads as i64)],
+    )?;
+    gauge_family(
+        encoder,
+        "process_open_fds",
+        "Open file descriptors",
+        None,
+        &[(vec![], p.open_fds as i64)],
+    )?;
+    match p.start_time_s {
+        Some(t) => gauge_family(
+            encoder,
+            "process_start_time",
+            "Start time of the process since the Unix epoch",
+            Some(&Unit::Seconds),
+            &[(vec![], t)],
+        ),
+        None => Ok(()),
+    }
+}
+
+/// A registry with every instrument of [`global`] and a scrape-time collector over `source`.
+pub fn registry(source: Arc<dyn Source>) -> Registry {
+    let mut registry = Registry::default();
+    global().register(&mut registry);
+    registry.register_collector(Box::new(ScrapeCollector(source)));
+    registry
+}
+
+/// Encodes `registry` in the Prometheus text format 0.0.4.
+pub fn encode_prometheus(registry: &Registry) -> String {
+    let mut out = String::with_capacity(8192);
+    prometheus_client::encoding::prometheus_text::encode(&mut out, registry)
+        .expect("writing to a String cannot fail");
+    out
+}
+
+/// Encodes `registry` in the OpenMetrics text format 1.0.
+pub fn encode_openmetrics(registry: &Registry) -> String {
+    let mut out = String::with_capacity(8192);
+    prometheus_client::encoding::text::encode(&mut out, registry)
+        .expect("writing to a String cannot fail");
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct Fake;
+    impl Source for Fake {
+        fn streams(&self) -> Vec<StreamSnapshot> {
+            vec![StreamSnapshot {
+                name: "cam-1".into(),
+                state: "running".into(),
+                received: 30,
+                sampled: 5,
+                dropped_busy: 1,
+                dropped_flushed: 0,
+                dropped_unusable: 0,
+                classified: 4,
+                reconnects: 2,
+                since_last_frame_s: Some(0.25),
+            }]
+        }
+        fn subscribers(&self) -> u64 {
+            3
+        }
+        fn info(&self) -> (String, String) {
+            ("0.1.0".into(), "m".into())
+        }
+    }
+
+    #[test]
+    fn scrape_has_stream_process_and_instrument_families() {
+        global().inference(2, Duration::from_millis(7));
+        let text = encode_prometheus(&registry(Arc::new(Fake)));
+        for line in [
+            "actiond_stream_frames_received_total{stream=\"cam-1\"} 30",
+            "actiond_stream_frames_sampled_total{stream=\"cam-1\"} 5",
+            "actiond_stream_frames_dropped_total{stream=\"cam-1\",reason=\"inference_busy\"} 1",
+            "actiond_stream_frames_dropped_total{stream=\"cam-1\",reason=\"pipeline_restart\"} 0",
+            "actiond_stream_frames_classified_total{stream=\"cam-1\"} 4",
+            "actiond_stream_reconnects_total{stream=\"cam-1\"} 2",
+            "actiond_stream_state{stream=\"cam-1\",state=\"running\"} 1",
+            "actiond_stream_state{stream=\"cam-1\",state=\"stalled\"} 0",
+            "actiond_socket_subscribers 3",
+            "actiond_build_info{version=\"0.1.0\",model=\"m\"} 1",
+        ] {
+            assert!(
+                text.lines().any(|l| l == line),
+                "no line {line:?} in\n{text}"
+            );
+        }
+        for prefix in [
+            "actiond_inference_seconds_bucket{le=\"0.01\"} ",
+            "actiond_inference_batch_frames_count ",
+            "process_resident_memory_bytes ",
+            "process_cpu_seconds_total ",
+            "process_start_time_seconds ",
+        ] {
+            assert!(
+                text.lines().any(|l| l.starts_with(prefix)),
+                "no {prefix:?} in\n{text}"
+            );
+        }
+    }
+
+    #[test]
+    fn process_stats_are_plausible() {
+        let p = process_stats().expect("/proc is readable");
+        assert!(p.rss_bytes > 1 << 20, "{p:?}");
+        assert!(p.virtual_bytes >= p.rss_bytes, "{p:?}");
+        assert!(p.threads >= 1 && p.open_fds >= 3, "{p:?}");
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs_f64();
+        let start = p.start_time_s.expect("/proc/stat is readable here");
+        assert!(start <= now + 1.0 && start > now - 3600.0, "{p:?}");
+    }
+}

@@ -1,0 +1,500 @@
+//! The MQTT output (off unless `[mqtt]` is configured): every message the daemon
+//! publishes goes to a broker, one topic per stream and message type.
+//!
+//! | topic | payload | retained |
+//! |---|---|---|
+//! | `<prefix>/available` | `online`; `offline` on a clean exit and as the last will | yes |
+//! | `<prefix>/hello` | the `hello` message | yes |
+//! | `<prefix>/<stream>/status` | each `status` message | yes |
+//! | `<prefix>/<stream>/prediction` | each `prediction` message | no |
+//! | `<prefix>/<stream>/event` | each `event` message | no |
+//! | `<prefix>/<stream>/frame` | each `frame` message (only with `per_frame`) | no |
+//!
+//! The broker never slows the pipeline: messages wait in a bounded queue while the
+//! broker is away (the oldest are dropped and counted when it is full), the
+//! connection is retried with capped exponential backoff, and on every
+//! (re)connection `online`, `hello` and each stream's current status are published
+//! again before the queued messages.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use rumqttc::{
+    AsyncClient, ClientError, Event, EventLoop, LastWill, MqttOptions, Outgoing, Packet, QoS,
+    TlsConfiguration, Transport,
+};
+use tokio::sync::{broadcast, watch};
+use tokio::task::JoinHandle;
+
+use crate::config::MqttConfig;
+use crate::publish::Publisher;
+
+/// Requests handed to the MQTT client at once; the bounded queue in front holds the rest.
+const CLIENT_CAPACITY: usize = 32;
+/// Largest MQTT packet sent or accepted.
+const MAX_PACKET: usize = 256 * 1024;
+/// Longest wait between connection attempts.
+const BACKOFF_MAX_S: f64 = 30.0;
+/// Time given to deliver what is queued when the daemon stops.
+const FLUSH_LIMIT: Duration = Duration::from_secs(2);
+
+/// One message for the broker.
+#[derive(Debug, Clone, PartialEq)]
+struct Item {
+    topic: String,
+    payload: Vec<u8>,
+    retain: bool,
+    /// For `status` messages: the stream (a newer status supersedes a queued one).
+    status_of: Option<String>,
+}
+
+/// Where a published line goes: `None` for messages that have no topic (goodbye).
+fn route(prefix: &str, line: &str) -> Option<Item> {
+    #[derive(serde::Deserialize)]
+    struct Head<'a> {
+        #[serde(rename = "type", borrow)]
+        kind: &'a str,
+        #[serde(borrow)]
+        stream: Option<&'a str>,
+    }
+    let payload = line.trim_end_matches('\n');
+    let head: Head<'_> = serde_json::from_str(payload).ok()?;
+    let item = |topic: String, retain: bool, status_of: Option<String>| Item {
+        topic,
+        payload: payload.as_bytes().to_vec(),
+        retain,
+        status_of,
+    };
+    match (head.kind, head.stream) {
+        ("hello", _) => Some(item(format!("{prefix}/hello"), true, None)),
+        ("status", Some(s)) => Some(item(
+            format!("{prefix}/{s}/status"),
+            true,
+            Some(s.to_string()),
+        )),
+        (kind @ ("prediction" | "event" | "frame"), Some(s)) => {
+            Some(item(format!("{prefix}/{s}/{kind}"), false, None))
+        }
+        _ => None,
+    }
+}
+
+fn qos(n: u8) -> QoS {
+    match n {
+        0 => QoS::AtMostOnce,
+        1 => QoS::AtLeastOnce,
+        _ => QoS::ExactlyOnce,
+    }
+}
+
+/// The rustls configuration for `mqtts://`: the CA file's certificates or the
+/// system's, and the client certificate when configured.
+fn tls_config(cfg: &MqttConfig) -> anyhow::Result<Arc<rustls::ClientConfig>> {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    let mut roots = rustls::RootCertStore::empty();
+    match &cfg.ca_file {
+        Some(ca) => {
+            let certs = CertificateDer::pem_file_iter(ca)
+                .and_then(|it| it.collect::<Result<Vec<_>, _>>())
+                .with_context(|| format!("[mqtt] ca_file {}", ca.display()))?;
+            for c in certs {
+                roots
+                    .add(c)
+                    .with_context(|| format!("[mqtt] ca_file {}", ca.display()))?;
+            }
+            if roots.is_empty() {
+                anyhow::bail!("[mqtt] ca_file {}: no certificate in it", ca.display());
+            }
+        }
+        None => {
+            for c in rustls_native_certs::load_native_certs().certs {
+                let _ = roots.add(c);
+            }
+            if roots.is_empty() {
+                anyhow::bail!("[mqtt] no system CA certificates found for mqtts://; set ca_file");
+            }
+        }
+    }
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let builder = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .context("[mqtt] TLS setup")?
+        .with_root_certificates(roots);
+    let config = match (&cfg.cert_file, &cfg.key_file) {
+        (Some(cert), Some(key)) => {
+            let chain = CertificateDer::pem_file_iter(cert)
+                .and_then(|it| it.collect::<Result<Vec<_>, _>>())
+                .with_context(|| format!("[mqtt] cert_file {}", cert.display()))?;
+            let key = PrivateKeyDer::from_pem_file(key)
+                .with_context(|| format!("[mqtt] key_file {}", key.display()))?;
+            builder
+                .with_client_auth_cert(chain, key)
+                .context("[mqtt] cert_file/key_file")?
+        }
+        _ => builder.with_no_client_auth(),
+    };
+    Ok(Arc::new(config))
+}
+
+/// The client options: broker, id, keep-alive, credentials, TLS and the last will.
+fn options(cfg: &MqttConfig) -> anyhow::Result<MqttOptions> {
+    let mut o = MqttOptions::new(cfg.client_id.clone(), cfg.host.clone(), cfg.port);
+    o.set_keep_alive(Duration::from_secs(cfg.keep_alive_s));
+    o.set_max_packet_size(MAX_PACKET, MAX_PACKET);
+    // A persistent session: QoS 1/2 messages in flight when the link drops are sent again.
+    o.set_clean_session(false);
+    o.set_last_will(LastWill::new(
+        format!("{}/available", cfg.topic_prefix),
+        "offline",
+        qos(cfg.qos),
+        true,
+    ));
+    if let Some(user) = &cfg.username {
+        let password = match &cfg.password {
+            Some(p) => p.read().context("[mqtt] reading password_file")?,
+            None => String::new(),
+        };
+        o.set_credentials(user.clone(), password);
+    }
+    if cfg.tls() {
+        o.set_transport(Transport::tls_with_config(TlsConfiguration::Rustls(
+            tls_config(cfg)?,
+        )));
+    }
+    Ok(o)
+}
+
+/// The MQTT output task; stop it by turning `shutdown` true and awaiting the handle.
+pub struct Mqtt {
+    /// The task; it ends after publishing `offline` and disconnecting (bounded).
+    pub task: JoinHandle<()>,
+}
+
+/// Starts the MQTT output: reads every message from `publisher` and sends it to the broker.
+/// Fails only for local problems (unreadable TLS or password files); an unreachable
+/// broker is retried forever.
+pub fn spawn(
+    cfg: MqttConfig,
+    publisher: &Publisher,
+    shutdown: watch::Receiver<bool>,
+) -> anyhow::Result<Mqtt> {
+    let options = options(&cfg)?;
+    let (client, eventloop) = AsyncClient::new(options, CLIENT_CAPACITY);
+    let (initial, rx) = publisher.subscribe();
+    tracing::info!(
+        broker = %cfg.url,
+        client_id = %cfg.client_id,
+        topic_prefix = %cfg.topic_prefix,
+        "MQTT output"
+    );
+    let task = tokio::spawn(run(cfg, client, eventloop, initial, rx, shutdown));
+    Ok(Mqtt { task })
+}
+
+/// Connection state shared between the event-loop driver and the sender.
+struct Link {
+    connected: AtomicBool,
+    stopping: AtomicBool,
+}
+
+async fn run(
+    cfg: MqttConfig,
+    client: AsyncClient,
+    eventloop: EventLoop,
+    initial: Vec<Arc<str>>,
+    mut rx: broadcast::Receiver<Arc<str>>,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let m = crate::metrics::global();
+    let prefix = cfg.topic_prefix.clone();
+    let q = qos(cfg.qos);
+    let link = Arc::new(Link {
+        connected: AtomicBool::new(false),
+        stopping: AtomicBool::new(false),
+    });
+    let (gen_tx, mut gen_rx) = watch::channel(0u64);
+    let driver = tokio::spawn(drive(eventloop, link.clone(), gen_tx, cfg.url.clone()));
+
+    let mut queue = Queue::new(cfg.queue);
+    let mut hello: Option<Item> = None;
+    let mut statuses: BTreeMap<String, Item> = BTreeMap::new();
+    for line in &initial {
+        if let Some(item) = route(&prefix, line) {
+            remember(&item, &mut hello, &mut statuses);
+        }
+    }
+    let mut seen_gen = 0u64;
+    loop {
+        // A new connection: availability, hello and current statuses go first.
+        let gen = *gen_rx.borrow_and_update();
+        if gen != seen_gen && link.connected.load(Ordering::Relaxed) {
+            seen_gen = gen;
+            let mut first = vec![Item {
+                topic: format!("{prefix}/available"),
+                payload: b"online".to_vec(),
+                retain: true,
+                status_of: None,
+            }];
+            first.extend(hello.clone());
+            first.extend(statuses.values().cloned());
+            queue.put_first(first);
+        }
+        let blocked = link.connected.load(Ordering::Relaxed) && !queue.feed(&client, q);
+        tokio::select! {
+            msg = rx.recv() => match msg {
+                Ok(line) => {
+                    if let Some(item) = route(&prefix, &line) {
+                        remember(&item, &mut hello, &mut statuses);
+                        queue.push(item);
+                    }
+                }
+                Err(broadcast::error::RecvError::Lagged(n)) => {
+                    for _ in 0..n {
+                        m.mqtt_message(false);
+                    }
+                    tracing::warn!("MQTT output fell behind: {n} messages dropped");
+                }
+                Err(broadcast::error::RecvError::Closed) => break,
+            },
+            _ = gen_rx.changed() => {}
+            _ = tokio::time::sleep(Duration::from_millis(20)), if blocked => {}
+            _ = shutdown.changed() => break,
+        }
+    }
+
+    // Stopping: deliver what was published before the stop (bounded), then say offline.
+    while let Ok(line) = rx.try_recv() {
+        if let Some(item) = route(&prefix, &line) {
+            queue.push(item);
+        }
+    }
+    let deadline = Instant::now() + FLUSH_LIMIT;
+    while link.connected.load(Ordering::Relaxed) && !queue.is_empty() && Instant::now() < deadline {
+        if !queue.feed(&client, q) {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+    if !queue.is_empty() {
+        tracing::warn!(
+            "MQTT: {} queued messages not delivered at exit",
+            queue.len()
+        );
+    }
+    link.stopping.store(true, Ordering::Relaxed);
+    if link.connected.load(Ordering::Relaxed) {
+        let _ = client.try_publish(format!("{prefix}/available"), q, true, "offline");
+        let _ = client.try_disconnect();
+    }
+    let mut driver = driver;
+    if tokio::time::timeout(FLUSH_LIMIT, &mut driver)
+        .await
+        .is_err()
+    {
+        driver.abort();
+    }
+    m.mqtt_connected.set(0);
+    tracing::debug!("MQTT output stopped");
+}
+
+/// Keeps the latest hello and each stream's latest status, for republishing on reconnect.
+fn remember(item: &Item, hello: &mut Option<Item>, statuses: &mut BTreeMap<String, Item>) {
+    if let Some(s) = &item.status_of {
+        statuses.insert(s.clone(), item.clone());
+    } else if item.retain && item.topic.ends_with("/hello") {
+        *hello = Some(item.clone());
+    }
+}
+
+/// The bounded queue in front of the client.
+struct Queue {
+    items: VecDeque<Item>,
+    bound: usize,
+}
+
+impl Queue {
+    fn new(bound: usize) -> Self {
+        Queue {
+            items: VecDeque::with_capacity(bound.min(4096)),
+            bound,
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.items.len()
+    }
+
+    fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+
+    /// Appends; when full, the oldest message is dropped and counted.
+    fn push(&mut self, item: Item) {
+        if self.items.len() >= self.bound {
+            self.items.pop_front();
+            crate::metrics::global().mqtt_message(false);
+        }
+        self.items.push_back(item);
+        crate::metrics::global()
+            .mqtt_queue
+            .set(self.items.len() as i64);
+    }
+
+    /// Puts `first` in front, in order; queued statuses are dropped (they are superseded).
+    fn put_first(&mut self, first: Vec<Item>) {
+        self.items.retain(|i| i.status_of.is_none());
+        for item in first.into_iter().rev() {
+            self.items.push_front(item);
+        }
+        while self.items.len() > self.bound {
+            self.items.pop_back();
+            crate::metrics::global().mqtt_message(false);
+        }
+        crate::metrics::global()
+            .mqtt_queue
+            .set(self.items.len() as i64);
+    }
+
+    /// Hands queued messages to the client until it is full; false if it was.
+    fn feed(&mut self, client: &AsyncClient, q: QoS) -> bool {
+        let m = crate::metrics::global();
+        let mut ok = true;
+        while let Some(item) = self.items.front() {
+            match client.try_publish(item.topic.clone(), q, item.retain, item.payload.clone()) {
+                Ok(()) => {
+                    self.items.pop_front();
+                    m.mqtt_message(true);
+                }
+                Err(ClientError::TryRequest(_)) | Err(ClientError::Request(_)) => {
+                    ok = false;
+                    break;
+                }
+            }
+        }
+        m.mqtt_queue.set(self.items.len() as i64);
+        ok
+    }
+}
+
+/// Polls the client's event loop forever: reconnects with backoff, tracks the link.
+async fn drive(mut eventloop: EventLoop, link: Arc<Link>, gen_tx: watch::Sender<u64>, url: String) {
+    let m = crate::metrics::global();
+    let mut failures: u32 = 0;
+    loop {
+        match eventloop.poll().await {
+            Ok(Event::Incoming(Packet::ConnAck(_))) => {
+                failures = 0;
+                link.connected.store(true, Ordering::Relaxed);
+                m.mqtt_connected.set(1);
+                m.mqtt_connections.inc();
+                gen_tx.send_modify(|g| *g += 1);
+                tracing::info!(broker = %url, "MQTT: connected");
+            }
+            Ok(Event::Outgoing(Outgoing::Disconnect)) => {
+                if link.stopping.load(Ordering::Relaxed) {
+                    // Let the DISCONNECT reach the socket before the task ends.
+                    let _ =
+                        tokio::time::timeout(Duration::from_millis(200), eventloop.poll()).await;
+                    return;
+                }
+            }
+            Ok(_) => {}
+            Err(e) => {
+                let was = link.connected.swap(false, Ordering::Relaxed);
+                m.mqtt_connected.set(0);
+                if link.stopping.load(Ordering::Relaxed) {
+                    return;
+                }
+                let delay = crate::source::supervisor::backoff(
+                    1.0,
+                    BACKOFF_MAX_S,
+                    failures,
+                    rand::random::<f64>() * 2.0 - 1.0,
+                );
+                failures = failures.saturating_add(1);
+                if was {
+                    tracing::warn!(broker = %url, "MQTT: connection lost: {e}; reconnecting in {:.1} s", delay.as_secs_f64());
+                } else if failures.is_power_of_two() {
+                    tracing::warn!(broker = %url, "MQTT: cannot connect (attempt {failures}): {e}; retrying in {:.1} s", delay.as_secs_f64());
+                }
+                let deadline = Instant::now() + delay;
+                while Instant::now() < deadline && !link.stopping.load(Ordering::Relaxed) {
+                    tokio::time::sleep(Duration::from_millis(100).min(delay)).await;
+                }
+                if link.stopping.load(Ordering::Relaxed) {
+                    return;
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn routes_by_type_and_stream() {
+        let p = "actiond/box";
+        let r = route(p, "{\"type\":\"prediction\",\"v\":1,\"stream\":\"cam\"}\n").unwrap();
+        assert_eq!(r.topic, "actiond/box/cam/prediction");
+        assert!(!r.retain);
+        assert_eq!(
+            r.payload,
+            b"{\"type\":\"prediction\",\"v\":1,\"stream\":\"cam\"}"
+        );
+        let r = route(
+            p,
+            "{\"type\":\"status\",\"v\":1,\"stream\":\"cam\",\"state\":\"running\"}",
+        )
+        .unwrap();
+        assert_eq!(
+            (r.topic.as_str(), r.retain),
+            ("actiond/box/cam/status", true)
+        );
+        assert_eq!(r.status_of.as_deref(), Some("cam"));
+        let r = route(p, "{\"type\":\"event\",\"v\":1,\"stream\":\"cam\"}").unwrap();
+        assert_eq!(r.topic, "actiond/box/cam/event");
+        let r = route(p, "{\"type\":\"frame\",\"v\":1,\"stream\":\"cam\"}").unwrap();
+        assert_eq!(r.topic, "actiond/box/cam/frame");
+        let r = route(p, "{\"type\":\"hello\",\"v\":1,\"streams\":[]}").unwrap();
+        assert_eq!((r.topic.as_str(), r.retain), ("actiond/box/hello", true));
+        assert_eq!(route(p, "{\"type\":\"goodbye\",\"v\":1}"), None);
+        assert_eq!(route(p, "not json"), None);
+    }
+
+    fn item(n: u8, status: Option<&str>) -> Item {
+        Item {
+            topic: format!("t/{n}"),
+            payload: vec![n],
+            retain: status.is_some(),
+            status_of: status.map(str::to_string),
+        }
+    }
+
+    #[test]
+    fn a_full_queue_drops_the_oldest_and_counts() {
+        let before = crate::metrics::global().mqtt_dropped();
+        let mut q = Queue::new(3);
+        for n in 0..5 {
+            q.push(item(n, None));
+        }
+        let kept: Vec<u8> = q.items.iter().map(|i| i.payload[0]).collect();
+        assert_eq!(kept, [2, 3, 4]);
+        assert!(crate::metrics::global().mqtt_dropped() >= before + 2);
+    }
+
+    #[test]
+    fn reconnect_state_goes_first_and_replaces_queued_statuses() {
+        let mut q = Queue::new(10);
+        q.push(item(1, None));
+        q.push(item(2, Some("cam")));
+        q.push(item(3, None));
+        q.put_first(vec![item(7, None), item(8, Some("cam"))]);
+        let order: Vec<u8> = q.items.iter().map(|i| i.payload[0]).collect();
+        assert_eq!(order, [7, 8, 1, 3]);
+    }
+}

@@ -1,0 +1,63 @@
+//! The optional outputs started beside the socket: MQTT (`[mqtt]`) and HTTP
+//! (`[http]`). Both read the same published messages as any subscriber; neither
+//! can slow the pipeline.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use crate::config::Config;
+use crate::publish::Publisher;
+use crate::source::FrameHub;
+
+/// The running optional outputs.
+#[derive(Default)]
+pub struct Services {
+    mqtt: Option<crate::mqtt::Mqtt>,
+    http: Option<JoinHandle<()>>,
+}
+
+impl Services {
+    /// Starts what `config` asks for; `shutdown` turns true when the daemon stops.
+    pub async fn start(
+        config: &Config,
+        publisher: &Arc<Publisher>,
+        hub: &Arc<FrameHub>,
+        shutdown: watch::Receiver<bool>,
+    ) -> anyhow::Result<Services> {
+        let mut services = Services::default();
+        if let Some(mqtt) = &config.mqtt {
+            services.mqtt = Some(crate::mqtt::spawn(
+                mqtt.clone(),
+                publisher,
+                shutdown.clone(),
+            )?);
+        }
+        if let Some(http) = &config.http {
+            let listener = crate::http::bind(http.listen).await?;
+            let others = usize::from(config.mqtt.is_some()) + usize::from(config.output.stdout);
+            let tracker = crate::tracker::Tracker::spawn(
+                publisher.clone(),
+                hub.clone(),
+                Duration::from_secs_f64(config.runtime.inference_stall_s),
+                others,
+            );
+            let app = crate::http::App::new(tracker);
+            services.http = Some(tokio::spawn(crate::http::serve(listener, app, shutdown)));
+        }
+        Ok(services)
+    }
+
+    /// Waits (bounded) for the outputs to finish after `shutdown` turned true: MQTT
+    /// delivers what is queued and publishes `offline`.
+    pub async fn stop(self) {
+        if let Some(m) = self.mqtt {
+            let _ = tokio::time::timeout(Duration::from_secs(5), m.task).await;
+        }
+        if let Some(h) = self.http {
+            let _ = tokio::time::timeout(Duration::from_secs(1), h).await;
+        }
+    }
+}

@@ -1,0 +1,448 @@
+//! The training recipe and the shipped default model, through the real binary:
+//! the recipe end to end on a tiny generated dataset, the shipped model on a freshly
+//! rendered held-out demo stream, prediction parity with ONNX Runtime's Python API,
+//! and the recipe's Python unit tests (augmentations, parameter counts, splits).
+//!
+//! They need the recipe's environment: `scripts/python-env.sh` (makes `.venv/`).
+
+mod recipe_support;
+
+use std::path::Path;
+use std::process::Command;
+use std::sync::{Mutex, MutexGuard};
+use std::time::Duration;
+
+use recipe_support::{gst_launch, manifest_labels, python, recipe, root, scores, Daemon};
+use serde_json::Value;
+
+const DEFAULT_MODEL: &str = "models/default";
+
+/// These tests run one at a time: training and real-time playback share two cores, and
+/// a daemon starved by a parallel training run would drop frames.
+fn serial() -> MutexGuard<'static, ()> {
+    static LOCK: Mutex<()> = Mutex::new(());
+    LOCK.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// The recipe's own pytest suite: every augmentation (changes the image as specified,
+/// keeps shape and dtype), normalization, Keras parameter counts of the backbones
+/// against Keras' published summaries, multiply-add counts, group splits.
+#[test]
+fn recipe_python_unit_tests() {
+    let _serial = serial();
+    let out = Command::new(python())
+        .args(["-m", "pytest", "-q", "-p", "no:cacheprovider", "models/recipe/tests"])
+        .current_dir(root())
+        .env("TF_CPP_MIN_LOG_LEVEL", "2")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "pytest failed:\n{text}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(text.contains(" passed"), "{text}");
+}
+
+/// render → extract (actiond extract-frames) → train one short epoch → export → the
+/// daemon loads the result unchanged and publishes predictions with its labels.
+#[test]
+fn recipe_end_to_end_on_a_tiny_dataset() {
+    let _serial = serial();
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let run = tmp.path().join("run");
+    let d = data.to_str().unwrap();
+    recipe(&[
+        "render", "--out", d, "--groups", "1-3", "--clips", "1", "--seed", "11", "--seconds", "2",
+        "2.5", "--labels", "ball,smpte,snow",
+    ]);
+    for label in ["ball", "smpte", "snow"] {
+        for g in 1..=3 {
+            let f = data.join(label).join(format!("v_{label}_g{g:02}_c01.mp4"));
+            assert!(f.is_file(), "{} not rendered", f.display());
+        }
+    }
+    let log = recipe(&[
+        "train", "--data", d, "--out", run.to_str().unwrap(), "--name", "tiny", "--size", "32",
+        "--alpha", "0.35", "--epochs", "1", "--test-groups", "3", "--val-groups", "2",
+        "--smoothing", "mean:4:2", "--threads", "1",
+    ]);
+    assert!(log.contains("split by group: train [1], val [2], test [3]"), "{log}");
+    for f in [
+        "model.onnx",
+        "model.toml",
+        "report.json",
+        "REPORT.md",
+        "confusion.json",
+        "confusion.png",
+        "training_config.json",
+    ] {
+        assert!(run.join(f).is_file(), "{f} missing from the run folder");
+    }
+    let report: Value =
+        serde_json::from_str(&std::fs::read_to_string(run.join("report.json")).unwrap()).unwrap();
+    assert_eq!(report["data"]["labels"], serde_json::json!(["ball", "smpte", "snow"]));
+    assert_eq!(report["data"]["split"]["test_groups"], serde_json::json!([3]));
+    assert_eq!(report["data"]["extraction"]["tool"], "actiond extract-frames");
+    let test = &report["results"]["test"];
+    for level in ["frame", "clip", "video"] {
+        assert!(test[level]["accuracy"].as_f64().is_some(), "{level} accuracy missing");
+    }
+    assert_eq!(test["clip"]["confusion"].as_array().unwrap().len(), 3);
+    let png = std::fs::read(run.join("confusion.png")).unwrap();
+    assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
+
+    // The daemon runs the exported model as it is.
+    let config = format!(
+        "[model]\npath = \"{}\"\n[smoothing]\nwindow = 4\nstride = 2\ntop_k = 3\n\
+         [output]\nsocket = \"{}\"\nstdout = true\n\
+         [[stream]]\nname = \"cam\"\nuri = \"test:ball\"\nsample_fps = 10\n",
+        run.join("model.onnx").display(),
+        tmp.path().join("p.sock").display()
+    );
+    let check = Command::new(env!("CARGO_BIN_EXE_actiond"))
+        .arg("check-config")
+        .arg({
+            std::fs::write(tmp.path().join("check.toml"), &config).unwrap();
+            tmp.path().join("check.toml")
+        })
+        .current_dir(root())
+        .output()
+        .unwrap();
+    assert!(
+        check.status.success(),
+        "check-config: {}",
+        String::from_utf8_lossy(&check.stderr)
+    );
+    let mut daemon = Daemon::start(tmp.path(), &config);
+    let got = daemon.collect_until(Duration::from_secs(60), |m| {
+        m["type"] == "prediction" && m["seq"].as_u64() >= Some(2)
+    });
+    assert!(got, "no predictions: {:?}", daemon.messages);
+    let preds = daemon.of_type("prediction");
+    assert!(preds.iter().all(|p| p["model"] == "tiny"));
+    assert!(preds
+        .iter()
+        .all(|p| ["ball", "smpte", "snow"].contains(&p["label"].as_str().unwrap())));
+    daemon.stop();
+}
+
+/// Writes `frames` frames of each pattern, RGB at `size`×`size`, back to back into
+/// `raw`, and the same bytes as lossless raw-RGB Matroska at 5 fps into `mkv`.
+fn lossless_video(raw: &Path, mkv: &Path, size: usize, frames: usize) {
+    let patterns = ["ball", "smpte", "snow", "pinwheel", "checkers-4", "circular"];
+    for (i, p) in patterns.iter().enumerate() {
+        // Non-default colours for half of them, and horizontal motion.
+        let colours = if i % 2 == 1 {
+            "foreground-color=4294934272 background-color=4278190240"
+        } else {
+            ""
+        };
+        gst_launch(&format!(
+            "videotestsrc num-buffers={frames} pattern={p} horizontal-speed=3 {colours} \
+             ! video/x-raw,format=RGB,width={size},height={size},framerate=5/1 \
+             ! filesink append=true location={}",
+            raw.display()
+        ));
+    }
+    assert_eq!(
+        std::fs::metadata(raw).unwrap().len() as usize,
+        patterns.len() * frames * size * size * 3
+    );
+    gst_launch(&format!(
+        "filesrc location={} ! rawvideoparse format=rgb width={size} height={size} framerate=5/1 \
+         ! matroskamux ! filesink location={}",
+        raw.display(),
+        mkv.display()
+    ));
+}
+
+/// The daemon's per-frame outputs on lossless input equal ONNX Runtime (Python) on
+/// the same frames within 1e-4, and its clips equal the mean formula on those frames.
+fn parity(model_dir: &Path, tmp: &Path) {
+    let labels = manifest_labels(model_dir);
+    let man: toml::Table = std::fs::read_to_string(model_dir.join("model.toml"))
+        .unwrap()
+        .parse()
+        .unwrap();
+    let size = man["input"]["width"].as_integer().unwrap() as usize;
+    let raw = tmp.join("frames.rgb");
+    let mkv = tmp.join("frames.mkv");
+    let per_pattern = 8;
+    lossless_video(&raw, &mkv, size, per_pattern);
+    let n_frames = 6 * per_pattern;
+
+    let reference = tmp.join("reference.json");
+    recipe(&[
+        "reference",
+        "--model",
+        model_dir.join("model.onnx").to_str().unwrap(),
+        "--frames",
+        raw.to_str().unwrap(),
+        "--out",
+        reference.to_str().unwrap(),
+    ]);
+    let reference: Value =
+        serde_json::from_str(&std::fs::read_to_string(&reference).unwrap()).unwrap();
+    let want: Vec<Vec<f64>> = reference["probabilities"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r.as_array().unwrap().iter().map(|x| x.as_f64().unwrap()).collect())
+        .collect();
+    assert_eq!(want.len(), n_frames);
+
+    let (window, stride) = (4usize, 2usize);
+    let config = format!(
+        "[model]\npath = \"{}\"\n[smoothing]\nmethod = \"mean\"\nwindow = {window}\nstride = {stride}\n\
+         top_k = {}\n[output]\nsocket = \"{}\"\nstdout = true\nper_frame = true\n\
+         [[stream]]\nname = \"lossless\"\nuri = \"{}\"\nsample_fps = 0\n",
+        model_dir.join("model.onnx").display(),
+        labels.len(),
+        tmp.join("p.sock").display(),
+        mkv.display()
+    );
+    let mut daemon = Daemon::start(tmp, &config);
+    daemon.until_stream_stopped("lossless", Duration::from_secs(90));
+    let frames: Vec<Value> = daemon.of_type("frame").into_iter().cloned().collect();
+    let preds: Vec<Value> = daemon.of_type("prediction").into_iter().cloned().collect();
+    daemon.stop();
+
+    // Every frame the daemon classified matches the reference at its index (pts / 200 ms).
+    assert!(
+        frames.len() >= n_frames * 9 / 10,
+        "only {} of {n_frames} frames were classified",
+        frames.len()
+    );
+    let mut worst = 0.0f64;
+    let mut seen = Vec::new();
+    for f in &frames {
+        let pts = f["pts_ns"].as_u64().expect("pts_ns");
+        let index = ((pts as f64) / 2e8).round() as usize;
+        assert_eq!(pts, index as u64 * 200_000_000, "frame pts {pts} off the 5 fps grid");
+        seen.push(index);
+        let got = scores(f, &labels);
+        for (g, w) in got.iter().zip(&want[index]) {
+            worst = worst.max((g - w).abs());
+        }
+    }
+    assert!(
+        worst < 1e-4,
+        "daemon and ONNX Runtime differ by up to {worst:e} (must be < 1e-4)"
+    );
+    assert!(seen.windows(2).all(|w| w[1] > w[0]), "frames out of order: {seen:?}");
+    // The reference's top-1 varies across the patterns: the comparison covers more than one class.
+    let distinct: std::collections::HashSet<usize> = want
+        .iter()
+        .map(|p| (0..p.len()).max_by(|&a, &b| p[a].total_cmp(&p[b])).unwrap())
+        .collect();
+    eprintln!(
+        "parity {}: {} frames, max |daemon - onnxruntime| = {worst:e}, {} distinct top-1 labels",
+        model_dir.display(),
+        frames.len(),
+        distinct.len()
+    );
+
+    // Clips: the mean of the last `window` frame outputs, first at frame `window`, then every `stride`.
+    let frame_scores: Vec<Vec<f64>> = frames.iter().map(|f| scores(f, &labels)).collect();
+    let expected_clips = (frames.len() - window) / stride + 1;
+    assert_eq!(preds.len(), expected_clips, "clip count");
+    for (k, p) in preds.iter().enumerate() {
+        let end = window + k * stride; // 1-based index of the clip's last frame
+        let slice = &frame_scores[end - window..end];
+        let got = scores(p, &labels);
+        for c in 0..labels.len() {
+            let mean = slice.iter().map(|s| s[c]).sum::<f64>() / window as f64;
+            assert!(
+                (got[c] - mean).abs() < 1e-5,
+                "clip {k} label {}: {} vs mean {mean}",
+                labels[c],
+                got[c]
+            );
+        }
+        assert_eq!(p["frames"].as_u64(), Some(window as u64));
+        assert_eq!(p["pts_start_ns"], frames[end - window]["pts_ns"]);
+        assert_eq!(p["pts_end_ns"], frames[end - 1]["pts_ns"]);
+    }
+}
+
+/// The shipped model as it is: NHWC input, probabilities output.
+#[test]
+fn parity_nhwc_probabilities_model() {
+    let _serial = serial();
+    let tmp = tempfile::tempdir().unwrap();
+    parity(&root().join(DEFAULT_MODEL), tmp.path());
+}
+
+/// The same network with an NCHW input and logits output (made by graph surgery):
+/// the daemon transposes and applies softmax itself.
+#[test]
+fn parity_nchw_logits_model() {
+    let _serial = serial();
+    let tmp = tempfile::tempdir().unwrap();
+    let variant = tmp.path().join("nchw");
+    recipe(&[
+        "variant",
+        "--model",
+        root().join(DEFAULT_MODEL).join("model.onnx").to_str().unwrap(),
+        "--layout",
+        "NCHW",
+        "--kind",
+        "logits",
+        "--out",
+        variant.to_str().unwrap(),
+    ]);
+    let text = std::fs::read_to_string(variant.join("model.toml")).unwrap();
+    assert!(text.contains("layout = \"NCHW\"") && text.contains("kind = \"logits\""));
+    parity(&variant, tmp.path());
+}
+
+/// The shipped model through the real daemon on a demo stream rendered now, with a
+/// seed used neither for training nor for the committed demo video: clip-level accuracy
+/// ≥ 95 % against the known schedule. Clips whose frames span a scene change are not
+/// scored (their correct label is ambiguous); every other clip is. The seed is fixed
+/// (1001, chosen before the model was evaluated on it) so CI is deterministic; set
+/// ACTIOND_DEMO_SEED to try others (`recipe.py demo-eval` scores many seeds offline).
+#[test]
+fn shipped_model_on_held_out_demo_stream() {
+    let _serial = serial();
+    let tmp = tempfile::tempdir().unwrap();
+    let seed: u64 = std::env::var("ACTIOND_DEMO_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(1001);
+    eprintln!("demo seed {seed} (replay with ACTIOND_DEMO_SEED={seed})");
+    let video = tmp.path().join("demo.mp4");
+    recipe(&[
+        "render-demo",
+        "--out",
+        video.to_str().unwrap(),
+        "--seed",
+        &seed.to_string(),
+        "--scenes",
+        "8",
+        "--seconds",
+        "5",
+    ]);
+    let sidecar: Value = serde_json::from_str(
+        &std::fs::read_to_string(tmp.path().join("demo.mp4.json")).unwrap(),
+    )
+    .unwrap();
+    let schedule: Vec<(u64, u64, String)> = sidecar["schedule"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            (
+                s["start_ns"].as_u64().unwrap(),
+                s["end_ns"].as_u64().unwrap(),
+                s["label"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+
+    let config = format!(
+        "[model]\npath = \"{}\"\n[smoothing]\nmethod = \"mean\"\nwindow = 8\nstride = 4\n\
+         [output]\nsocket = \"{}\"\nstdout = true\n\
+         [[stream]]\nname = \"demo\"\nuri = \"{}\"\nsample_fps = 5\n",
+        root().join(DEFAULT_MODEL).join("model.onnx").display(),
+        tmp.path().join("p.sock").display(),
+        video.display()
+    );
+    let mut daemon = Daemon::start(tmp.path(), &config);
+    daemon.until_stream_stopped("demo", Duration::from_secs(120));
+    let preds: Vec<Value> = daemon.of_type("prediction").into_iter().cloned().collect();
+    daemon.stop();
+
+    let (mut scored, mut correct, mut straddling) = (0, 0, 0);
+    let mut wrong = Vec::new();
+    for p in &preds {
+        let start = p["pts_start_ns"].as_u64().unwrap();
+        let end = p["pts_end_ns"].as_u64().unwrap();
+        let scene = schedule.iter().find(|(s, e, _)| start >= *s && end < *e);
+        match scene {
+            None => straddling += 1,
+            Some((_, _, label)) => {
+                scored += 1;
+                if p["label"] == label.as_str() {
+                    correct += 1;
+                } else {
+                    wrong.push(format!(
+                        "{:.1}-{:.1} s: {} (score {}), want {label}",
+                        start as f64 / 1e9,
+                        end as f64 / 1e9,
+                        p["label"],
+                        p["score"]
+                    ));
+                }
+            }
+        }
+    }
+    let accuracy = correct as f64 / scored.max(1) as f64;
+    eprintln!(
+        "held-out demo (seed {seed}): {correct}/{scored} clips correct ({:.1} %), {straddling} spanning a scene change; wrong: {wrong:?}",
+        100.0 * accuracy
+    );
+    // 40 s at 5 fps, clips of 8 frames every 4: ~48 clips, most inside one scene.
+    assert!(scored >= 25, "only {scored} clips scored");
+    assert!(
+        accuracy >= 0.95,
+        "clip accuracy {:.1} % < 95 % (seed {seed}); wrong: {wrong:?}",
+        100.0 * accuracy
+    );
+}
+
+/// The shipped model folder is complete and self-consistent: the recorded sha256 is the
+/// file's, the manifest lists the six scene classes, the report is there, and
+/// config/demo.toml (which plays it) passes check-config.
+#[test]
+fn shipped_model_folder_is_consistent() {
+    let _serial = serial();
+    let dir = root().join(DEFAULT_MODEL);
+    for f in [
+        "model.onnx",
+        "model.toml",
+        "model.onnx.sha256",
+        "training_config.json",
+        "report.json",
+        "REPORT.md",
+        "confusion.json",
+        "confusion.png",
+        "demo.mp4",
+        "demo.mp4.json",
+        "README.md",
+    ] {
+        assert!(dir.join(f).is_file(), "{DEFAULT_MODEL}/{f} missing");
+    }
+    let sum = Command::new("sha256sum")
+        .arg("model.onnx")
+        .current_dir(&dir)
+        .output()
+        .unwrap();
+    let recorded = std::fs::read_to_string(dir.join("model.onnx.sha256")).unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&sum.stdout).split_whitespace().next(),
+        recorded.split_whitespace().next(),
+        "model.onnx.sha256 does not match model.onnx"
+    );
+    assert_eq!(
+        manifest_labels(&dir),
+        ["ball", "checkers", "circular", "pinwheel", "smpte", "snow"]
+    );
+    let report: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("report.json")).unwrap()).unwrap();
+    assert_eq!(report["model"]["sha256"].as_str(), recorded.split_whitespace().next());
+    assert_eq!(report["model"]["params"]["backbone"], 2_257_984);
+    let check = Command::new(env!("CARGO_BIN_EXE_actiond"))
+        .args(["check-config", "config/demo.toml"])
+        .current_dir(root())
+        .output()
+        .unwrap();
+    assert!(
+        check.status.success(),
+        "config/demo.toml: {}",
+        String::from_utf8_lossy(&check.stderr)
+    );
+}
