@@ -82,6 +82,7 @@ fn closed_port() -> u16 {
 
 #[test]
 fn rtsp_camera_killed_and_restarted_reconnects_and_predictions_resume() {
+    let _serial = common::serial();
     common::require_model();
     let mut server = RtspServer::start();
     let port = server.port();
@@ -159,6 +160,7 @@ fn rtsp_camera_killed_and_restarted_reconnects_and_predictions_resume() {
 
 #[test]
 fn frozen_network_is_detected_as_stalled_and_recovers_when_it_flows() {
+    let _serial = common::serial();
     common::require_model();
     let server = RtspServer::start();
     let proxy = TcpProxy::start(SocketAddr::from((Ipv4Addr::LOCALHOST, server.port())));
@@ -295,6 +297,7 @@ fn corrupt_mdat(path: &std::path::Path, chunks: usize, seed: u64) -> usize {
 
 #[test]
 fn corrupted_h264_file_is_survived_and_other_streams_keep_their_cadence() {
+    let _serial = common::serial();
     common::require_model();
     let media = common::tempdir();
     // 6 s of H.264 at 15 fps; key frame every second.
@@ -351,6 +354,7 @@ fn corrupted_h264_file_is_survived_and_other_streams_keep_their_cadence() {
 
 #[test]
 fn a_dead_camera_address_does_not_slow_the_other_streams() {
+    let _serial = common::serial();
     common::require_model();
     // With credentials: the reconnect reasons quote GStreamer's errors, which name the URI.
     let dead = format!("rtsp://admin:s3cret-pw@127.0.0.1:{}/nothing", closed_port());

@@ -94,6 +94,7 @@ fn connect(path: &Path) -> UnixStream {
 
 #[test]
 fn slow_and_stuck_subscribers_are_dropped_and_the_others_miss_nothing() {
+    let _serial = common::serial();
     common::require_model();
     let daemon = Daemon::builder()
         .stream(StreamSpec::test("a", "ball"))
@@ -229,6 +230,7 @@ fn slow_and_stuck_subscribers_are_dropped_and_the_others_miss_nothing() {
 
 #[test]
 fn a_subscriber_flooding_the_socket_with_junk_is_cut_off_and_harms_nobody() {
+    let _serial = common::serial();
     common::require_model();
     let daemon = Daemon::builder()
         .stream(StreamSpec::test("cam1", "ball"))
@@ -303,6 +305,7 @@ fn two_hundred_subscribers_with_churn_all_see_every_prediction_in_order() {
     const STABLE: usize = 150;
     const CHURNING: usize = 50;
     const RUN: Duration = Duration::from_secs(12);
+    let _serial = common::serial();
     common::require_model();
     let daemon = Daemon::builder()
         .stream(StreamSpec::test("a", "ball"))

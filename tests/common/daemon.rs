@@ -120,6 +120,8 @@ pub struct DaemonConfig {
     /// None: `p.sock` in the daemon's temporary directory.
     pub socket: Option<PathBuf>,
     pub socket_mode: String,
+    /// `[output] socket_group` (None: unset).
+    pub socket_group: Option<String>,
     pub stdout: bool,
     pub per_frame: bool,
     /// `[output] subscriber_buffer` (None: the daemon's default).
@@ -145,6 +147,7 @@ impl Default for DaemonConfig {
             top_k: 3,
             socket: None,
             socket_mode: "0660".into(),
+            socket_group: None,
             stdout: false,
             per_frame: false,
             subscriber_buffer: None,
@@ -182,6 +185,9 @@ impl DaemonConfig {
         s.push_str("\n[output]\n");
         writeln!(s, "socket = {}", toml_str(&socket.to_string_lossy())).unwrap();
         writeln!(s, "socket_mode = {}", toml_str(&self.socket_mode)).unwrap();
+        if let Some(g) = &self.socket_group {
+            writeln!(s, "socket_group = {}", toml_str(g)).unwrap();
+        }
         writeln!(s, "stdout = {}", self.stdout).unwrap();
         writeln!(s, "per_frame = {}", self.per_frame).unwrap();
         if let Some(n) = self.subscriber_buffer {
@@ -263,6 +269,10 @@ impl DaemonBuilder {
     }
     pub fn socket_mode(mut self, mode: &str) -> Self {
         self.config.socket_mode = mode.into();
+        self
+    }
+    pub fn socket_group(mut self, group: &str) -> Self {
+        self.config.socket_group = Some(group.into());
         self
     }
     pub fn stdout(mut self, b: bool) -> Self {

@@ -93,6 +93,13 @@ fn read_manifest_labels(manifest: &Path) -> Option<Vec<String>> {
     )
 }
 
+/// Held by a test whose timing checks must not compete with another daemon of
+/// the same test binary for the CPU (two cores): such tests run one at a time.
+pub fn serial() -> std::sync::MutexGuard<'static, ()> {
+    static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    LOCK.lock().unwrap_or_else(|p| p.into_inner())
+}
+
 /// Initialises GStreamer once for this test process.
 pub fn gst_init() {
     static INIT: Once = Once::new();
