@@ -10,7 +10,26 @@ def _pct(x):
     return "n/a" if x is None else f"{100 * x:.1f} %"
 
 
-def table(runs: list[Path], note: str = "") -> str:
+def measure(runs: list[Path], rounds: int = 3) -> dict[str, tuple[float, float]]:
+    """CPU latency of every run's model measured together, interleaved, `rounds` times
+    (best median per model): numbers taken minutes apart on a shared machine are not
+    comparable."""
+    import tomllib
+
+    from .evaluate import OnnxClassifier
+
+    best: dict[str, list[float]] = {}
+    for _ in range(rounds):
+        for run in runs:
+            man = tomllib.loads((run / "model.toml").read_text())
+            t = [OnnxClassifier(run / "model.onnx", man, threads=n).latency_ms(runs=20) for n in (1, 2)]
+            old = best.get(run.name, [float("inf")] * 2)
+            best[run.name] = [min(a, b) for a, b in zip(old, t)]
+    return {k: (v[0], v[1]) for k, v in best.items()}
+
+
+def table(runs: list[Path], note: str = "", remeasure: bool = False) -> str:
+    lat = measure(runs) if remeasure else {}
     rows = []
     for run in runs:
         r = json.loads((run / "report.json").read_text())
@@ -23,7 +42,8 @@ def table(runs: list[Path], note: str = "") -> str:
             "macs": m["macs"], "epochs": m["epochs_run"], "planned_epochs": cfg["epochs"],
             "budget_min": cfg.get("max_minutes"), "train_s": m["train_seconds"],
             "frame_acc": test.get("frame", {}).get("accuracy"), "clip_acc": test.get("clip", {}).get("accuracy"),
-            "lat1": m["latency_ms"]["threads_1_ms"], "lat2": m["latency_ms"]["threads_2_ms"],
+            "lat1": lat.get(run.name, (m["latency_ms"]["threads_1_ms"],))[0],
+            "lat2": lat.get(run.name, (0, m["latency_ms"]["threads_2_ms"]))[1],
             "mb": m["bytes"] / 1e6,
         })
     lines = [
