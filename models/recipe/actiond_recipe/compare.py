@@ -47,9 +47,9 @@ def table(runs: list[Path], note: str = "", remeasure: bool = False) -> str:
             "mb": m["bytes"] / 1e6,
         })
     lines = [
-        "| backbone | head | input | backbone params | total params | multiply-adds | training | "
+        "| run | backbone | head | input | backbone params | total params | multiply-adds | training | "
         "test frame acc. | test clip acc. | CPU latency 1 / 2 threads | ONNX size |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for x in rows:
         budget = f"{x['epochs']} of {x['planned_epochs']} epochs, {x['train_s'] / 60:.0f} min"
@@ -57,7 +57,7 @@ def table(runs: list[Path], note: str = "", remeasure: bool = False) -> str:
             budget += f" (budget {x['budget_min']:g} min)"
         name = x["backbone"] + (f" α{x['alpha']:g}" if x["alpha"] != 1.0 else "")
         lines.append(
-            f"| {name} | {x['head']} | {x['input']}² | {x['backbone_params']:,} | {x['params']:,} | "
+            f"| {x['run']} | {name} | {x['head']} | {x['input']}² | {x['backbone_params']:,} | {x['params']:,} | "
             f"{x['macs'] / 1e6:,.0f} M | {budget} | {_pct(x['frame_acc'])} | {_pct(x['clip_acc'])} | "
             f"{x['lat1']:.1f} / {x['lat2']:.1f} ms | {x['mb']:.1f} MB |")
     text = "\n".join(lines) + "\n"
