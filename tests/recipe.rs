@@ -485,6 +485,8 @@ fn shipped_model_folder_is_consistent() {
         "REPORT.md",
         "confusion.json",
         "confusion.png",
+        "comparison.md",
+        "demo_eval.json",
         "demo.mp4",
         "demo.mp4.json",
         "README.md",

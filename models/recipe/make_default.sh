@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Rebuilds models/default/ from nothing: renders the synthetic dataset, trains the
 # default MobileNetV2 with the recipe, copies the artifacts, renders the demo video.
-# About 30-40 minutes on two CPU cores. Needs .venv/ (scripts/python-env.sh) and a
+# About 45 minutes on two (shared) CPU cores. Needs .venv/ (scripts/python-env.sh) and a
 # built actiond (cargo build --release). WORK defaults to a folder outside the repo.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -14,13 +14,13 @@ out=models/default
 # the test clips are drawn from other resolutions, speeds, noise levels and texts.
 $py models/recipe/recipe.py render --out "$work/synth" --groups 1-8 --clips 3 --seed 1 --profile train
 $py models/recipe/recipe.py render --out "$work/synth" --groups 9,10 --clips 3 --seed 2 --profile test
-$py models/recipe/recipe.py train --data "$work/synth" --out "$work/run-mnv2" \
-    --name actiond-default-mobilenetv2 --backbone mobilenet_v2 --size 128 --epochs 12 \
-    --train-frame-step 2 --test-groups 9,10 --val-groups 8 --max-minutes 32 --seed 1
+$py models/recipe/recipe.py train --data "$work/synth" --out "$work/run-mnv2-96" \
+    --name actiond-default-mobilenetv2 --backbone mobilenet_v2 --size 96 --epochs 14 \
+    --train-frame-step 3 --test-groups 9,10 --val-groups 8 --max-minutes 36 --seed 1
 mkdir -p "$out"
 for f in model.onnx model.toml model.onnx.sha256 training_config.json report.json REPORT.md \
          confusion.json confusion.png; do
-    cp "$work/run-mnv2/$f" "$out/$f"
+    cp "$work/run-mnv2-96/$f" "$out/$f"
 done
 # The demo video config/demo.toml loops, with its schedule beside it.
 $py models/recipe/recipe.py render-demo --out "$out/demo.mp4" --seed 7 --scenes 10 --seconds 5

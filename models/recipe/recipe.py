@@ -82,7 +82,7 @@ def cmd_train(a):
 def cmd_compare(a):
     from actiond_recipe.compare import table
 
-    text = table([Path(r) for r in a.runs], a.note)
+    text = table([Path(r) for r in a.runs], Path(a.note).read_text() if a.note else "", a.remeasure)
     Path(a.out).write_text(text)
     print(text)
 
@@ -178,7 +178,9 @@ def main(argv=None):
 
     c = sub.add_parser("compare", help="backbone comparison table (Markdown) from training runs")
     c.add_argument("--out", required=True)
-    c.add_argument("--note", default="")
+    c.add_argument("--note", help="Markdown file appended under the table")
+    c.add_argument("--remeasure", action="store_true",
+                   help="measure every model's CPU latency again, together, interleaved")
     c.add_argument("runs", nargs="+")
     c.set_defaults(fn=cmd_compare)
 

@@ -10,7 +10,26 @@ def _pct(x):
     return "n/a" if x is None else f"{100 * x:.1f} %"
 
 
-def table(runs: list[Path], note: str = "") -> str:
+def measure(runs: list[Path], rounds: int = 3) -> dict[str, tuple[float, float]]:
+    """CPU latency of every run's model measured together, interleaved, `rounds` times
+    (best median per model): numbers taken minutes apart on a shared machine are not
+    comparable."""
+    import tomllib
+
+    from .evaluate import OnnxClassifier
+
+    best: dict[str, list[float]] = {}
+    for _ in range(rounds):
+        for run in runs:
+            man = tomllib.loads((run / "model.toml").read_text())
+            t = [OnnxClassifier(run / "model.onnx", man, threads=n).latency_ms(runs=20) for n in (1, 2)]
+            old = best.get(run.name, [float("inf")] * 2)
+            best[run.name] = [min(a, b) for a, b in zip(old, t)]
+    return {k: (v[0], v[1]) for k, v in best.items()}
+
+
+def table(runs: list[Path], note: str = "", remeasure: bool = False) -> str:
+    lat = measure(runs) if remeasure else {}
     rows = []
     for run in runs:
         r = json.loads((run / "report.json").read_text())
@@ -23,13 +42,14 @@ def table(runs: list[Path], note: str = "") -> str:
             "macs": m["macs"], "epochs": m["epochs_run"], "planned_epochs": cfg["epochs"],
             "budget_min": cfg.get("max_minutes"), "train_s": m["train_seconds"],
             "frame_acc": test.get("frame", {}).get("accuracy"), "clip_acc": test.get("clip", {}).get("accuracy"),
-            "lat1": m["latency_ms"]["threads_1_ms"], "lat2": m["latency_ms"]["threads_2_ms"],
+            "lat1": lat.get(run.name, (m["latency_ms"]["threads_1_ms"],))[0],
+            "lat2": lat.get(run.name, (0, m["latency_ms"]["threads_2_ms"]))[1],
             "mb": m["bytes"] / 1e6,
         })
     lines = [
-        "| backbone | head | input | backbone params | total params | multiply-adds | training | "
+        "| run | backbone | head | input | backbone params | total params | multiply-adds | training | "
         "test frame acc. | test clip acc. | CPU latency 1 / 2 threads | ONNX size |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for x in rows:
         budget = f"{x['epochs']} of {x['planned_epochs']} epochs, {x['train_s'] / 60:.0f} min"
@@ -37,7 +57,7 @@ def table(runs: list[Path], note: str = "") -> str:
             budget += f" (budget {x['budget_min']:g} min)"
         name = x["backbone"] + (f" α{x['alpha']:g}" if x["alpha"] != 1.0 else "")
         lines.append(
-            f"| {name} | {x['head']} | {x['input']}² | {x['backbone_params']:,} | {x['params']:,} | "
+            f"| {x['run']} | {name} | {x['head']} | {x['input']}² | {x['backbone_params']:,} | {x['params']:,} | "
             f"{x['macs'] / 1e6:,.0f} M | {budget} | {_pct(x['frame_acc'])} | {_pct(x['clip_acc'])} | "
             f"{x['lat1']:.1f} / {x['lat2']:.1f} ms | {x['mb']:.1f} MB |")
     text = "\n".join(lines) + "\n"

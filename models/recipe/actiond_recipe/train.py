@@ -324,7 +324,9 @@ def report_markdown(r: dict) -> str:
         f"- Normalization: scale {r['normalization']['scale']}, mean "
         f"{[round(x, 4) for x in r['normalization']['mean']]}, std {[round(x, 4) for x in r['normalization']['std']]}.",
         f"- Training: {m['epochs_run']} epochs in {m['train_seconds']:.0f} s, kept epoch {m['best_epoch']} "
-        f"(best validation accuracy).",
+        f"(best validation accuracy)"
+        + (f", continuing from the weights of an earlier run (`{r['training']['config']['init_from']}`)."
+           if r["training"]["config"].get("init_from") else "."),
         f"- CPU latency (ONNX Runtime, batch 1, median): {m['latency_ms']['threads_1_ms']:.2f} ms on 1 thread, "
         f"{m['latency_ms']['threads_2_ms']:.2f} ms on 2; ONNX vs Keras max difference {m['onnx_keras_max_abs_diff']:.1e}.",
         "",
