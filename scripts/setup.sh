@@ -35,6 +35,7 @@ readonly APT_PACKAGES=(
     gstreamer1.0-plugins-bad
     gstreamer1.0-plugins-ugly
     gstreamer1.0-libav
+    gstreamer1.0-x
     socat
     jq
     openssl
