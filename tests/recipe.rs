@@ -31,7 +31,14 @@ fn serial() -> MutexGuard<'static, ()> {
 fn recipe_python_unit_tests() {
     let _serial = serial();
     let out = Command::new(python())
-        .args(["-m", "pytest", "-q", "-p", "no:cacheprovider", "models/recipe/tests"])
+        .args([
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "models/recipe/tests",
+        ])
         .current_dir(root())
         .env("TF_CPP_MIN_LOG_LEVEL", "2")
         .output()
@@ -55,8 +62,20 @@ fn recipe_end_to_end_on_a_tiny_dataset() {
     let run = tmp.path().join("run");
     let d = data.to_str().unwrap();
     recipe(&[
-        "render", "--out", d, "--groups", "1-3", "--clips", "1", "--seed", "11", "--seconds", "2",
-        "2.5", "--labels", "ball,smpte,snow",
+        "render",
+        "--out",
+        d,
+        "--groups",
+        "1-3",
+        "--clips",
+        "1",
+        "--seed",
+        "11",
+        "--seconds",
+        "2",
+        "2.5",
+        "--labels",
+        "ball,smpte,snow",
     ]);
     for label in ["ball", "smpte", "snow"] {
         for g in 1..=3 {
@@ -65,11 +84,32 @@ fn recipe_end_to_end_on_a_tiny_dataset() {
         }
     }
     let log = recipe(&[
-        "train", "--data", d, "--out", run.to_str().unwrap(), "--name", "tiny", "--size", "32",
-        "--alpha", "0.35", "--epochs", "1", "--test-groups", "3", "--val-groups", "2",
-        "--smoothing", "mean:4:2", "--threads", "1",
+        "train",
+        "--data",
+        d,
+        "--out",
+        run.to_str().unwrap(),
+        "--name",
+        "tiny",
+        "--size",
+        "32",
+        "--alpha",
+        "0.35",
+        "--epochs",
+        "1",
+        "--test-groups",
+        "3",
+        "--val-groups",
+        "2",
+        "--smoothing",
+        "mean:4:2",
+        "--threads",
+        "1",
     ]);
-    assert!(log.contains("split by group: train [1], val [2], test [3]"), "{log}");
+    assert!(
+        log.contains("split by group: train [1], val [2], test [3]"),
+        "{log}"
+    );
     for f in [
         "model.onnx",
         "model.toml",
@@ -83,12 +123,24 @@ fn recipe_end_to_end_on_a_tiny_dataset() {
     }
     let report: Value =
         serde_json::from_str(&std::fs::read_to_string(run.join("report.json")).unwrap()).unwrap();
-    assert_eq!(report["data"]["labels"], serde_json::json!(["ball", "smpte", "snow"]));
-    assert_eq!(report["data"]["split"]["test_groups"], serde_json::json!([3]));
-    assert_eq!(report["data"]["extraction"]["tool"], "actiond extract-frames");
+    assert_eq!(
+        report["data"]["labels"],
+        serde_json::json!(["ball", "smpte", "snow"])
+    );
+    assert_eq!(
+        report["data"]["split"]["test_groups"],
+        serde_json::json!([3])
+    );
+    assert_eq!(
+        report["data"]["extraction"]["tool"],
+        "actiond extract-frames"
+    );
     let test = &report["results"]["test"];
     for level in ["frame", "clip", "video"] {
-        assert!(test[level]["accuracy"].as_f64().is_some(), "{level} accuracy missing");
+        assert!(
+            test[level]["accuracy"].as_f64().is_some(),
+            "{level} accuracy missing"
+        );
     }
     assert_eq!(test["clip"]["confusion"].as_array().unwrap().len(), 3);
     let png = std::fs::read(run.join("confusion.png")).unwrap();
@@ -132,7 +184,14 @@ fn recipe_end_to_end_on_a_tiny_dataset() {
 /// Writes `frames` frames of each pattern, RGB at `size`×`size`, back to back into
 /// `raw`, and the same bytes as lossless raw-RGB Matroska at 5 fps into `mkv`.
 fn lossless_video(raw: &Path, mkv: &Path, size: usize, frames: usize) {
-    let patterns = ["ball", "smpte", "snow", "pinwheel", "checkers-4", "circular"];
+    let patterns = [
+        "ball",
+        "smpte",
+        "snow",
+        "pinwheel",
+        "checkers-4",
+        "circular",
+    ];
     for (i, p) in patterns.iter().enumerate() {
         // Non-default colours for half of them, and horizontal motion.
         let colours = if i % 2 == 1 {
@@ -190,7 +249,13 @@ fn parity(model_dir: &Path, tmp: &Path) {
         .as_array()
         .unwrap()
         .iter()
-        .map(|r| r.as_array().unwrap().iter().map(|x| x.as_f64().unwrap()).collect())
+        .map(|r| {
+            r.as_array()
+                .unwrap()
+                .iter()
+                .map(|x| x.as_f64().unwrap())
+                .collect()
+        })
         .collect();
     assert_eq!(want.len(), n_frames);
 
@@ -221,7 +286,11 @@ fn parity(model_dir: &Path, tmp: &Path) {
     for f in &frames {
         let pts = f["pts_ns"].as_u64().expect("pts_ns");
         let index = ((pts as f64) / 2e8).round() as usize;
-        assert_eq!(pts, index as u64 * 200_000_000, "frame pts {pts} off the 5 fps grid");
+        assert_eq!(
+            pts,
+            index as u64 * 200_000_000,
+            "frame pts {pts} off the 5 fps grid"
+        );
         seen.push(index);
         let got = scores(f, &labels);
         for (g, w) in got.iter().zip(&want[index]) {
@@ -232,7 +301,10 @@ fn parity(model_dir: &Path, tmp: &Path) {
         worst < 1e-4,
         "daemon and ONNX Runtime differ by up to {worst:e} (must be < 1e-4)"
     );
-    assert!(seen.windows(2).all(|w| w[1] > w[0]), "frames out of order: {seen:?}");
+    assert!(
+        seen.windows(2).all(|w| w[1] > w[0]),
+        "frames out of order: {seen:?}"
+    );
     // The reference's top-1 varies across the patterns: the comparison covers more than one class.
     let distinct: std::collections::HashSet<usize> = want
         .iter()
@@ -286,7 +358,11 @@ fn parity_nchw_logits_model() {
     recipe(&[
         "variant",
         "--model",
-        root().join(DEFAULT_MODEL).join("model.onnx").to_str().unwrap(),
+        root()
+            .join(DEFAULT_MODEL)
+            .join("model.onnx")
+            .to_str()
+            .unwrap(),
         "--layout",
         "NCHW",
         "--kind",
@@ -326,10 +402,9 @@ fn shipped_model_on_held_out_demo_stream() {
         "--seconds",
         "5",
     ]);
-    let sidecar: Value = serde_json::from_str(
-        &std::fs::read_to_string(tmp.path().join("demo.mp4.json")).unwrap(),
-    )
-    .unwrap();
+    let sidecar: Value =
+        serde_json::from_str(&std::fs::read_to_string(tmp.path().join("demo.mp4.json")).unwrap())
+            .unwrap();
     let schedule: Vec<(u64, u64, String)> = sidecar["schedule"]
         .as_array()
         .unwrap()
@@ -423,7 +498,9 @@ fn shipped_model_folder_is_consistent() {
         .unwrap();
     let recorded = std::fs::read_to_string(dir.join("model.onnx.sha256")).unwrap();
     assert_eq!(
-        String::from_utf8_lossy(&sum.stdout).split_whitespace().next(),
+        String::from_utf8_lossy(&sum.stdout)
+            .split_whitespace()
+            .next(),
         recorded.split_whitespace().next(),
         "model.onnx.sha256 does not match model.onnx"
     );
@@ -433,7 +510,10 @@ fn shipped_model_folder_is_consistent() {
     );
     let report: Value =
         serde_json::from_str(&std::fs::read_to_string(dir.join("report.json")).unwrap()).unwrap();
-    assert_eq!(report["model"]["sha256"].as_str(), recorded.split_whitespace().next());
+    assert_eq!(
+        report["model"]["sha256"].as_str(),
+        recorded.split_whitespace().next()
+    );
     assert_eq!(report["model"]["params"]["backbone"], 2_257_984);
     let check = Command::new(env!("CARGO_BIN_EXE_actiond"))
         .args(["check-config", "config/demo.toml"])
