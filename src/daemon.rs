@@ -325,6 +325,8 @@ async fn reload(
         ("[model]", new.model != current.model),
         ("[smoothing]", new.smoothing != current.smoothing),
         ("[output]", new.output != current.output),
+        ("[mqtt]", new.mqtt != current.mqtt),
+        ("[http]", new.http != current.http),
     ];
     for (section, changed) in needs_restart {
         if changed {

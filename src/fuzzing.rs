@@ -77,7 +77,7 @@ pub fn check_config(text: &str) {
             assert_eq!(file, Path::new(CONFIG_ORIGIN));
             check_position(text, line, column, "config error");
             assert!(!key.is_empty() && !message.is_empty());
-            if key.ends_with("uri") {
+            if key.ends_with("uri") || key.ends_with("url") {
                 assert!(
                     !shows_password(&message),
                     "an error about {key} shows the password: {message}"

@@ -142,7 +142,8 @@ fn mutated_configs_never_panic_and_errors_point_into_the_file() {
     let with_secret = format!(
         "[model]\npath = \"m.onnx\"\n\n[[stream]]\nname = \"cam\"\nuri = \"rtsp://admin:{SECRET}@10.0.0.5:554/s\"\n\
          rtsp_transport = \"tcp\"\nreconnect_min_s = 1\nreconnect_max_s = 30\n\n\
-         [[stream]]\nname = \"web\"\nuri = \"https://u:{SECRET}@cam.example/x.mjpg\"\n"
+         [[stream]]\nname = \"web\"\nuri = \"https://u:{SECRET}@cam.example/x.mjpg\"\n\n\
+         [mqtt]\nurl = \"mqtts://u:{SECRET}@broker.example:8883\"\n"
     );
     let seeds = vec![
         repo_file("config/actiond.toml"),

@@ -203,9 +203,15 @@ fn parse_mqtt_url(url: &str) -> Result<(MqttScheme, String, u16), String> {
     } else if let Some(r) = url.strip_prefix("mqtts://") {
         (MqttScheme::Mqtts, r)
     } else {
-        let shown = url.split_once("://").map(|(s, _)| s).unwrap_or(url);
+        // Only what stands before the first `:` (a scheme has none), and nothing
+        // if there is an `@`: with the `://` mistyped, `user:password@host` may
+        // be anywhere in it.
+        let shown = match url.split(':').next() {
+            Some(s) if !url.contains('@') => format!(" `{s}…`"),
+            _ => String::new(),
+        };
         return Err(format!(
-            "unsupported broker URL `{shown}…`; use mqtt://HOST[:PORT] or mqtts://HOST[:PORT] (TLS)"
+            "unsupported broker URL{shown}; use mqtt://HOST[:PORT] or mqtts://HOST[:PORT] (TLS)"
         ));
     };
     let rest = rest.strip_suffix('/').unwrap_or(rest);
@@ -513,6 +519,8 @@ queue = 50"#;
         let bad = [
             ("tcp://broker:1883", "unsupported broker URL `tcp…`"),
             ("broker:1883", "unsupported broker URL"),
+            // A mistyped `://` must not show the password that follows.
+            ("mqtt:/u:pw-x@broker:1883", "unsupported broker URL; use"),
             ("mqtt://", "has no host"),
             ("mqtt://:1883", "has no host"),
             ("mqtt://broker:0", "port must be 1 to 65535"),
