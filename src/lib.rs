@@ -5,6 +5,7 @@
 //! turns frames into clip predictions ([`smooth`]) and [`publish`] sends them to
 //! subscribers. [`daemon`] wires it together.
 
+pub mod bench;
 pub mod config;
 pub mod daemon;
 pub mod extract;

@@ -1,0 +1,149 @@
+//! The benchmark's input videos: H.264 files with motion, rendered once with
+//! GStreamer and reused from the work folder.
+
+use std::path::{Path, PathBuf};
+
+use gstreamer as gst;
+use gstreamer::prelude::*;
+
+use super::BenchError;
+
+/// One generated input: a name for the table and its file.
+#[derive(Debug, Clone)]
+pub struct Input {
+    /// Short name, e.g. `720p30`.
+    pub name: String,
+    /// The video file.
+    pub path: PathBuf,
+    /// Frames per second of the file.
+    pub fps: f64,
+}
+
+/// A rendered size: name, width, height, bitrate in kbit/s.
+const SIZES: [(&str, u32, u32, u32); 2] =
+    [("720p30", 1280, 720, 4000), ("1080p30", 1920, 1080, 8000)];
+
+/// Renders (or reuses) the 720p30 and 1080p30 inputs of `seconds` seconds in `dir`.
+pub fn generated(dir: &Path, seconds: u32) -> Result<Vec<Input>, BenchError> {
+    std::fs::create_dir_all(dir).map_err(|e| BenchError::Io(dir.to_path_buf(), e))?;
+    let mut out = Vec::new();
+    for (name, w, h, kbps) in SIZES {
+        let path = dir.join(format!("bench-{name}-{seconds}s.mp4"));
+        if !path.is_file() {
+            eprintln!(
+                "bench: rendering {} ({seconds} s of H.264 {w}x{h}@30)…",
+                path.display()
+            );
+            render(&path, w, h, kbps, seconds)?;
+        }
+        out.push(Input {
+            name: name.to_string(),
+            path,
+            fps: 30.0,
+        });
+    }
+    Ok(out)
+}
+
+/// Wraps given files as inputs (named after their stems); their rate is probed.
+pub fn given(files: &[PathBuf]) -> Result<Vec<Input>, BenchError> {
+    files
+        .iter()
+        .map(|f| {
+            if !f.is_file() {
+                return Err(BenchError::Input(f.clone(), "no such file".into()));
+            }
+            let path = f.canonicalize().map_err(|e| BenchError::Io(f.clone(), e))?;
+            let name = f
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_else(|| "input".into());
+            let fps = probe_fps(&path)?;
+            Ok(Input { name, path, fps })
+        })
+        .collect()
+}
+
+/// H.264 like a camera's (no B-frames, a key frame every 2 s), with motion in the whole
+/// picture (the SMPTE bars scroll) and a moving ball on top.
+fn render(path: &Path, w: u32, h: u32, kbps: u32, seconds: u32) -> Result<(), BenchError> {
+    let partial = path.with_extension("mp4.partial");
+    let desc = format!(
+        "videotestsrc num-buffers={n} pattern=smpte horizontal-speed=4 ! \
+         video/x-raw,width={w},height={h},framerate=30/1 ! mix.sink_0 \
+         videotestsrc num-buffers={n} pattern=ball motion=wavy background-color=0x00000000 ! \
+         video/x-raw,width={bw},height={bh},framerate=30/1,format=BGRA ! mix.sink_1 \
+         compositor name=mix sink_1::xpos={bx} sink_1::ypos={by} ! videoconvert ! \
+         video/x-raw,format=I420 ! \
+         x264enc speed-preset=veryfast bitrate={kbps} key-int-max=60 bframes=0 ! \
+         video/x-h264,profile=main ! h264parse ! mp4mux ! filesink location=\"{loc}\"",
+        n = seconds * 30,
+        bw = w / 3,
+        bh = h / 3,
+        bx = w / 3,
+        by = h / 3,
+        loc = partial.display()
+    );
+    run_to_eos(&desc).map_err(|e| BenchError::Input(path.to_path_buf(), e))?;
+    std::fs::rename(&partial, path).map_err(|e| BenchError::Io(path.to_path_buf(), e))
+}
+
+/// Runs a `gst-launch` style pipeline until end of stream.
+pub fn run_to_eos(desc: &str) -> Result<(), String> {
+    let pipeline = gst::parse::launch(desc).map_err(|e| e.to_string())?;
+    let bus = pipeline.bus().ok_or("pipeline without a bus")?;
+    pipeline
+        .set_state(gst::State::Playing)
+        .map_err(|e| e.to_string())?;
+    let result = loop {
+        let Some(msg) = bus.timed_pop(gst::ClockTime::NONE) else {
+            break Err("bus closed".to_string());
+        };
+        match msg.view() {
+            gst::MessageView::Eos(_) => break Ok(()),
+            gst::MessageView::Error(e) => {
+                break Err(format!(
+                    "{}: {}",
+                    e.src()
+                        .map(|s| s.path_string().to_string())
+                        .unwrap_or_default(),
+                    e.error()
+                ))
+            }
+            _ => {}
+        }
+    };
+    let _ = pipeline.set_state(gst::State::Null);
+    result
+}
+
+/// The frame rate of a video file, from its caps after preroll (30 if unknown).
+fn probe_fps(path: &Path) -> Result<f64, BenchError> {
+    let uri = gst::glib::filename_to_uri(path, None)
+        .map_err(|e| BenchError::Input(path.to_path_buf(), e.to_string()))?;
+    let desc = format!("uridecodebin uri=\"{uri}\" ! fakesink name=sink");
+    let pipeline = gst::parse::launch(&desc)
+        .map_err(|e| BenchError::Input(path.to_path_buf(), e.to_string()))?
+        .downcast::<gst::Bin>()
+        .map_err(|_| BenchError::Input(path.to_path_buf(), "not a bin".into()))?;
+    let _ = pipeline.set_state(gst::State::Paused);
+    let (res, _, _) = pipeline.state(gst::ClockTime::from_seconds(10));
+    let fps = pipeline
+        .by_name("sink")
+        .and_then(|s| s.static_pad("sink"))
+        .and_then(|p| p.current_caps())
+        .and_then(|c| {
+            c.structure(0)
+                .and_then(|s| s.get::<gst::Fraction>("framerate").ok())
+        })
+        .filter(|f| f.numer() > 0 && f.denom() > 0)
+        .map(|f| f.numer() as f64 / f.denom() as f64);
+    let _ = pipeline.set_state(gst::State::Null);
+    if res.is_err() {
+        return Err(BenchError::Input(
+            path.to_path_buf(),
+            "GStreamer cannot decode it".into(),
+        ));
+    }
+    Ok(fps.unwrap_or(30.0))
+}
