@@ -66,6 +66,20 @@ fn enabled(config: &Config) -> Vec<StreamConfig> {
         .collect()
 }
 
+/// Caps glibc's malloc arenas at two, unless the environment sets them: otherwise each
+/// of the many streaming and runtime threads may keep an arena of freed memory (tens
+/// of MiB resident). Call before any thread starts.
+pub fn limit_malloc_arenas() {
+    let set_by_user = ["MALLOC_ARENA_MAX", "GLIBC_TUNABLES"]
+        .iter()
+        .any(|v| std::env::var_os(v).is_some());
+    #[cfg(target_env = "gnu")]
+    if !set_by_user {
+        // SAFETY: mallopt only changes allocator parameters; no thread runs yet.
+        unsafe { libc::mallopt(libc::M_ARENA_MAX, 2) };
+    }
+}
+
 /// Runs the daemon until SIGTERM or SIGINT; SIGHUP reloads the configuration.
 pub fn run(config: Config) -> anyhow::Result<()> {
     gstreamer::init().context("initialising GStreamer")?;
@@ -233,7 +247,9 @@ async fn serve(
         status,
         streams: Vec::new(),
     };
-    for s in enabled(&config) {
+    let streams = enabled(&config);
+    crate::source::share_decoder_threads(streams.len());
+    for s in streams {
         fleet.add(s);
     }
     notifier.send(&format!(
@@ -337,6 +353,7 @@ async fn reload(
     }
 
     let wanted = enabled(&new);
+    crate::source::share_decoder_threads(wanted.len());
     let mut kept = Vec::new();
     let mut to_stop = Vec::new();
     for r in std::mem::take(&mut fleet.streams) {

@@ -342,6 +342,7 @@ fn main() -> ExitCode {
             Err(e) => Err(e.into()),
         },
         Command::Run { config, log_format } => {
+            actiond::daemon::limit_malloc_arenas();
             actiond::logging::init(log_format);
             Config::load(&config)
                 .map_err(anyhow::Error::from)

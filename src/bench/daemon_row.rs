@@ -60,6 +60,8 @@ pub struct DaemonFigures {
     pub peak_rss_mib: f64,
     /// Top-1 label counts of the predictions in the window.
     pub labels: BTreeMap<String, u64>,
+    /// Mean ONNX Runtime run inside the daemon, ms, and mean frames per run.
+    pub runs: Option<(f64, f64)>,
 }
 
 impl DaemonFigures {
@@ -140,6 +142,22 @@ fn counters(http: SocketAddr) -> Result<[u64; 4], String> {
         }
     }
     Ok(sum)
+}
+
+/// Sums and counts of the daemon's inference histograms: (seconds sum, runs, frames sum).
+fn inference_totals(http: SocketAddr) -> Option<[f64; 3]> {
+    let text = http_get(http, "/metrics").ok()?;
+    let value = |name: &str| {
+        text.lines()
+            .find(|l| l.split_whitespace().next() == Some(name))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|v| v.parse::<f64>().ok())
+    };
+    Some([
+        value("actiond_inference_seconds_sum")?,
+        value("actiond_inference_seconds_count")?,
+        value("actiond_inference_batch_frames_sum")?,
+    ])
 }
 
 /// Starts the daemon, waits for predictions on every stream, measures, stops it.
@@ -229,6 +247,7 @@ pub fn measure(run: &DaemonRun) -> Result<DaemonFigures, String> {
         std::thread::sleep(Duration::from_millis(50));
     }
     let c0 = counters(http)?;
+    let i0 = inference_totals(http);
     let cpu0 = process_cpu_s(pid).ok_or("the daemon's /proc entry is gone")?;
     measuring.store(true, Ordering::Relaxed);
     let t0 = Instant::now();
@@ -237,6 +256,13 @@ pub fn measure(run: &DaemonRun) -> Result<DaemonFigures, String> {
     let cpu1 = process_cpu_s(pid).ok_or("the daemon's /proc entry is gone")?;
     let wall_s = t0.elapsed().as_secs_f64();
     let c1 = counters(http)?;
+    let runs = match (i0, inference_totals(http)) {
+        (Some(a), Some(b)) if b[1] > a[1] => {
+            let n = b[1] - a[1];
+            Some(((b[0] - a[0]) * 1000.0 / n, (b[2] - a[2]) / n))
+        }
+        _ => None,
+    };
     let peak = peak_rss_mib(pid).unwrap_or(0.0);
     drop(daemon);
     let _ = reader.join();
@@ -252,5 +278,6 @@ pub fn measure(run: &DaemonRun) -> Result<DaemonFigures, String> {
         latencies,
         peak_rss_mib: peak,
         labels,
+        runs,
     })
 }

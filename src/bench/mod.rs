@@ -106,6 +106,10 @@ pub struct Row {
     pub peak_rss_mib: f64,
     /// CPU per analyzed frame over the unavoidable work (decode + inference); daemon rows.
     pub cpu_vs_floor: Option<f64>,
+    /// Mean ONNX Runtime run inside the daemon, ms (daemon rows).
+    pub run_ms: Option<f64>,
+    /// Mean frames per run inside the daemon (daemon rows).
+    pub mean_batch: Option<f64>,
     /// Top-1 label counts (daemon and python rows).
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub labels: BTreeMap<String, u64>,
@@ -320,6 +324,8 @@ fn daemon_row(o: &Options, input: &inputs::Input, streams: usize, fps: f64, n: u
             row.dropped = Some(f.dropped);
             row.peak_rss_mib = f.peak_rss_mib;
             row.labels = f.labels;
+            row.run_ms = f.runs.map(|r| r.0);
+            row.mean_batch = f.runs.map(|r| r.1);
             row
         }
         Err(e) => failed(row, e),

@@ -302,8 +302,18 @@ pub fn render(r: &Report) -> String {
         r.duration_s
     );
     s.push_str(&format!(
-        "{:<52} {:>9} {:>9} {:>6} {:>8} {:>8} {:>8} {:>7} {:>7}\n",
-        "row", "frames/s", "CPU ms/f", "cores", "p50 ms", "p99 ms", "dropped", "RSS MiB", "×floor"
+        "{:<52} {:>9} {:>9} {:>6} {:>8} {:>8} {:>8} {:>7} {:>7} {:>7} {:>6}\n",
+        "row",
+        "frames/s",
+        "CPU ms/f",
+        "cores",
+        "p50 ms",
+        "p99 ms",
+        "dropped",
+        "RSS MiB",
+        "×floor",
+        "run ms",
+        "batch"
     ));
     for row in &r.rows {
         if !row.measured() {
@@ -311,7 +321,7 @@ pub fn render(r: &Report) -> String {
             continue;
         }
         s.push_str(&format!(
-            "{:<52} {:>9.1} {:>9.2} {:>6.2} {:>8} {:>8} {:>8} {:>7.0} {:>7}\n",
+            "{:<52} {:>9.1} {:>9.2} {:>6.2} {:>8} {:>8} {:>8} {:>7.0} {:>7} {:>7} {:>6}\n",
             row.name,
             row.fps,
             row.cpu_ms_per_frame,
@@ -321,6 +331,8 @@ pub fn render(r: &Report) -> String {
             row.dropped.map_or("–".into(), |d| d.to_string()),
             row.peak_rss_mib,
             opt(row.cpu_vs_floor, 2),
+            opt(row.run_ms, 1),
+            opt(row.mean_batch, 2),
         ));
     }
     s.push_str("\ntargets:\n");

@@ -126,7 +126,7 @@ impl Classifier {
             .and_then(|b| Ok(b.with_parallel_execution(false)?))
             .and_then(|b| Ok(b.with_intra_op_spinning(rt.allow_spinning)?))
             .and_then(|b| Ok(b.with_inter_op_spinning(false)?))
-            .and_then(|b| Ok(b.with_memory_pattern(true)?))
+            .and_then(|b| Ok(b.with_memory_pattern(false)?))
             .map_err(|e| sess_err(&e))?;
         if rt.intra_threads > 0 {
             builder = builder

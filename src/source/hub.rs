@@ -225,6 +225,13 @@ impl FrameHub {
         self.ready.notify_one();
     }
 
+    /// True if `slot`'s stream has a frame waiting for inference: a newer one would
+    /// only replace it, so its pipeline may drop that one before converting it.
+    pub fn waiting(&self, slot: &StreamSlot) -> bool {
+        let slots = self.lock();
+        slots.owners.get(slot.index) == Some(&slot.stats.id) && slots.frames[slot.index].is_some()
+    }
+
     /// Discards a pending frame of `slot` (its pipeline is going away).
     pub fn clear(&self, slot: &StreamSlot) {
         let mut slots = self.lock();
@@ -350,6 +357,23 @@ mod tests {
         assert_eq!(out.len(), 1);
         assert_eq!(out[0].1.pts_ns, Some(2), "the latest frame wins");
         assert!(!hub.pending());
+    }
+
+    #[test]
+    fn waiting_says_whether_the_stream_has_an_unclaimed_frame() {
+        let hub = FrameHub::new();
+        let s = hub.attach("s");
+        let t = hub.attach("t");
+        assert!(!hub.waiting(&s));
+        hub.offer(&s, frame(&s, 1));
+        assert!(hub.waiting(&s));
+        assert!(!hub.waiting(&t), "only the stream's own slot counts");
+        let mut out = Vec::new();
+        hub.take(&mut out, 4, &mut 0, Duration::ZERO);
+        assert!(!hub.waiting(&s), "taken by the worker");
+        hub.offer(&s, frame(&s, 2));
+        hub.detach(&s);
+        assert!(!hub.waiting(&s), "a detached stream owns no slot");
     }
 
     #[test]

@@ -106,11 +106,21 @@ pub fn output_caps(target: &Target) -> gst::Caps {
 }
 
 /// The elements after decoding: sampling first, so dropped frames are never converted.
+/// Returns the first element, the sink, all elements, and the first converting element.
+#[allow(clippy::type_complexity)]
 fn tail(
     stream: &StreamConfig,
     target: &Target,
     drop: bool,
-) -> Result<(gst::Element, gst_app::AppSink, Vec<gst::Element>), PipelineError> {
+) -> Result<
+    (
+        gst::Element,
+        gst_app::AppSink,
+        Vec<gst::Element>,
+        gst::Element,
+    ),
+    PipelineError,
+> {
     let mut chain = Vec::new();
     if stream.sample_fps > 0.0 {
         let rate = make("videorate")?;
@@ -146,8 +156,9 @@ fn tail(
         .drop(drop)
         .build();
     let first = chain[0].clone();
+    let converting = chain[if stream.sample_fps > 0.0 { 2 } else { 0 }].clone();
     chain.push(sink.clone().upcast());
-    Ok((first, sink, chain))
+    Ok((first, sink, chain, converting))
 }
 
 fn rtsp_protocols(t: RtspTransport) -> &'static str {
@@ -158,6 +169,31 @@ fn rtsp_protocols(t: RtspTransport) -> &'static str {
     }
 }
 
+/// Threads each software decoder may use; 0 = the decoder's own choice (one per core).
+static DECODER_THREADS: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+
+/// Sets the threads per software decoder for pipelines built from now on: the
+/// cores shared out among `streams` streams, at least one. With several streams the
+/// parallelism comes from the streams, and each decoder thread holds frames of its own.
+pub fn share_decoder_threads(streams: usize) {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let n = (cores / streams.max(1)).max(1) as u32;
+    DECODER_THREADS.store(n, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// Gives libav decoders their share of threads as decodebin creates them.
+fn limit_decoder_threads(pipeline: &gst::Pipeline) {
+    pipeline.connect_deep_element_added(|_, _, element| {
+        let n = DECODER_THREADS.load(std::sync::atomic::Ordering::Relaxed);
+        let is_libav = element
+            .factory()
+            .is_some_and(|f| f.name().starts_with("avdec_"));
+        if n > 0 && is_libav && element.find_property("max-threads").is_some() {
+            element.set_property("max-threads", n as i32);
+        }
+    });
+}
+
 /// Builds the pipeline for `stream`, delivering frames as `delivery` says.
 pub fn build(
     stream: &StreamConfig,
@@ -165,8 +201,9 @@ pub fn build(
     delivery: Delivery,
 ) -> Result<StreamPipeline, PipelineError> {
     let pipeline = gst::Pipeline::with_name(&format!("stream-{}", stream.name));
+    limit_decoder_threads(&pipeline);
     let pull = matches!(delivery, Delivery::Pull);
-    let (first, sink, chain) = tail(stream, target, !pull)?;
+    let (first, sink, chain, converting) = tail(stream, target, !pull)?;
     let build_err = |e: &dyn std::fmt::Display| PipelineError::Build(e.to_string());
 
     // The head: an element whose src pad (static or dynamic) carries raw video.
@@ -244,6 +281,7 @@ pub fn build(
             // Live sources: deliver at once. Files and fragments: play at their own pace.
             sink.set_property("sync", !live);
             count_decoded(&first, &slot.stats);
+            skip_while_waiting(&converting, hub.clone(), slot.clone());
             attach_sink(&sink, hub, slot, generation);
         }
         Delivery::Pull => sink.set_property("sync", false),
@@ -319,6 +357,29 @@ fn count_decoded(first: &gst::Element, stats: &Arc<StreamStats>) {
             .decoded
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         gst::PadProbeReturn::Ok
+    });
+}
+
+/// Drops a sampled frame before conversion while the stream's previous frame still
+/// waits for inference (counted as sampled and dropped): when inference cannot keep
+/// up, frames it would never see cost no conversion.
+fn skip_while_waiting(converting: &gst::Element, hub: Arc<FrameHub>, slot: StreamSlot) {
+    let Some(pad) = converting.static_pad("sink") else {
+        return;
+    };
+    pad.add_probe(gst::PadProbeType::BUFFER, move |_, _| {
+        if !hub.waiting(&slot) {
+            return gst::PadProbeReturn::Ok;
+        }
+        let stats = &slot.stats;
+        stats
+            .received
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        stats
+            .dropped
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        stats.touch();
+        gst::PadProbeReturn::Drop
     });
 }
 

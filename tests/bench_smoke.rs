@@ -1,0 +1,115 @@
+//! `actiond bench` end to end at a tiny scale: it renders its inputs, runs every kind
+//! of row (raw inference, decode-only, the real daemon through its socket, the Python
+//! baseline when the project's .venv exists) and writes a report whose figures add up.
+//! The figures themselves are not judged here: speed belongs to the benchmark's output.
+
+mod common;
+
+use std::process::Command;
+
+#[test]
+fn bench_measures_every_kind_of_row() {
+    let model = common::require_model();
+    let work = tempfile::tempdir().unwrap();
+    let json = work.path().join("report.json");
+    let python = common::repo_root().join(".venv/bin/python");
+    let mut cmd = Command::new(common::actiond_bin());
+    cmd.arg("bench")
+        .arg("--model")
+        .arg(&model)
+        .arg("--work-dir")
+        .arg(work.path())
+        .args([
+            "--input-seconds",
+            "2",
+            "--duration",
+            "1.5",
+            "--warmup",
+            "0.5",
+        ])
+        .args(["--streams", "1,2", "--sample-fps", "5", "--max-batch", "2"])
+        .arg("--json")
+        .arg(&json);
+    let with_python = python.exists();
+    if !with_python {
+        eprintln!("no .venv: the Python row is left out (scripts/python-env.sh makes it)");
+        cmd.arg("--no-python");
+    }
+    let out = cmd.output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "bench failed:\n{stdout}\n{stderr}");
+    assert!(stdout.contains("targets:"), "{stdout}");
+
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let rows = report["rows"].as_array().unwrap();
+    let names: Vec<&str> = rows.iter().map(|r| r["name"].as_str().unwrap()).collect();
+    let mut want = vec![
+        "raw inference, batch 1",
+        "raw inference, batch 2",
+        "decode only, 720p30",
+        "decode only, 1080p30",
+        "daemon, 1 × 720p30 @ 5 fps",
+        "daemon, 2 × 720p30 @ 5 fps",
+        "daemon, 1 × 1080p30 @ 5 fps",
+    ];
+    if with_python {
+        want.push("python, 1 × 720p30 @ 5 fps, paced like a camera");
+    }
+    assert_eq!(names, want, "{stdout}");
+    for r in rows {
+        let name = r["name"].as_str().unwrap();
+        assert!(
+            r["frames"].as_u64().unwrap() > 0,
+            "{name} measured nothing: {r}"
+        );
+        assert!(
+            r["cpu_s"].as_f64().unwrap() > 0.0,
+            "{name}: no CPU time: {r}"
+        );
+        assert!(r["peak_rss_mib"].as_f64().unwrap() > 10.0, "{name}: {r}");
+        let fps = r["fps"].as_f64().unwrap();
+        let frames = r["frames"].as_f64().unwrap();
+        let wall = r["wall_s"].as_f64().unwrap();
+        assert!((fps - frames / wall).abs() < 1e-6, "{name}: {r}");
+    }
+    for r in rows.iter().filter(|r| r["kind"] == "daemon") {
+        // Every stream at 5 fps of a 30 fps file: about 5 frames/s each, each of
+        // them decoded from 6, each with a latency seen on the socket.
+        let streams = r["streams"].as_f64().unwrap();
+        let fps = r["fps"].as_f64().unwrap();
+        assert!(fps > 2.0 * streams && fps < 8.0 * streams, "{r}");
+        let decoded = r["decoded"].as_f64().unwrap();
+        assert!(decoded > 3.0 * r["frames"].as_f64().unwrap(), "{r}");
+        assert!(r["latency_p50_ms"].as_f64().unwrap() > 0.0, "{r}");
+        assert!(r["cpu_vs_floor"].as_f64().unwrap() > 0.0, "{r}");
+        assert!(r["run_ms"].as_f64().unwrap() > 0.0, "{r}");
+    }
+    let raw = &rows[0];
+    assert!(raw["latency_p99_ms"].as_f64() >= raw["latency_p50_ms"].as_f64());
+    assert_eq!(report["verdicts"].as_array().unwrap().len(), 7);
+}
+
+#[test]
+fn bench_refuses_bad_arguments_clearly() {
+    for (args, want) in [
+        (&["--streams", "0"][..], "--streams"),
+        (&["--sample-fps=-1"][..], "--sample-fps"),
+        (
+            &["--model", "/nonexistent/model.onnx"][..],
+            "/nonexistent/model.onnx",
+        ),
+    ] {
+        let out = Command::new(common::actiond_bin())
+            .arg("bench")
+            .args(args)
+            .args(["--no-python", "--work-dir", "/nonexistent-bench-dir"])
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{args:?} was accepted");
+        assert!(err.contains(want), "{args:?}: {err}");
+        assert!(!err.contains("panicked"), "{err}");
+    }
+}
