@@ -97,3 +97,143 @@ fn no_watchdog_pings_for_another_process() {
         "WATCHDOG_PID names another process, yet pings came: {after:?}"
     );
 }
+
+/// Writes a model that takes seconds per run (three chained 4032² matrix products of
+/// the input, bounded by tanh, folded into constant logits) and its manifest; made
+/// with the recipe's Python `onnx` package.
+fn slow_model(dir: &std::path::Path) -> std::path::PathBuf {
+    let python = common::repo_root().join(".venv/bin/python");
+    assert!(
+        python.exists(),
+        "{} is missing: run scripts/python-env.sh",
+        python.display()
+    );
+    let model = dir.join("slow.onnx");
+    let script = r#"
+import sys, onnx
+from onnx import helper, TensorProto as T
+init = [
+    helper.make_tensor("shape", T.INT64, [2], [224, 672]),
+    helper.make_tensor("reps", T.INT64, [2], [6, 6]),
+    helper.make_tensor("zero", T.FLOAT, [], [0.0]),
+    helper.make_tensor("logits", T.FLOAT, [1, 5], [2.0, 1.0, 0.5, 0.2, 0.1]),
+]
+nodes = [
+    helper.make_node("Reshape", ["input", "shape"], ["x"]),
+    helper.make_node("Tile", ["x", "reps"], ["big"]),
+    helper.make_node("Transpose", ["big"], ["bigT"]),
+    helper.make_node("MatMul", ["bigT", "big"], ["m1"]),
+    helper.make_node("Tanh", ["m1"], ["t1"]),
+    helper.make_node("MatMul", ["t1", "t1"], ["m2"]),
+    helper.make_node("Tanh", ["m2"], ["t2"]),
+    helper.make_node("MatMul", ["t2", "t1"], ["m3"]),
+    helper.make_node("Tanh", ["m3"], ["t3"]),
+    helper.make_node("ReduceMean", ["t3"], ["mean"], keepdims=0),
+    helper.make_node("Mul", ["mean", "zero"], ["nothing"]),
+    helper.make_node("Add", ["logits", "nothing"], ["l"]),
+    helper.make_node("Softmax", ["l"], ["probabilities"], axis=1),
+]
+graph = helper.make_graph(
+    nodes, "slow",
+    [helper.make_tensor_value_info("input", T.FLOAT, [1, 224, 224, 3])],
+    [helper.make_tensor_value_info("probabilities", T.FLOAT, [1, 5])],
+    init,
+)
+m = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+m.ir_version = 8
+onnx.checker.check_model(m)
+onnx.save(m, sys.argv[1])
+"#;
+    let out = std::process::Command::new(&python)
+        .arg("-c")
+        .arg(script)
+        .arg(&model)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "making the slow model failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    std::fs::write(
+        dir.join("model.toml"),
+        r#"name = "slow"
+labels = ["a", "b", "c", "d", "e"]
+[input]
+name = "input"
+layout = "NHWC"
+width = 224
+height = 224
+[output]
+name = "probabilities"
+kind = "probabilities"
+"#,
+    )
+    .unwrap();
+    model
+}
+
+#[test]
+fn watchdog_pings_stop_while_inference_is_wedged_and_resume_after() {
+    common::require_model();
+    let models = common::tempdir();
+    let model = slow_model(models.path());
+    let dir = common::tempdir();
+    let notify_path = dir.path().join("notify.sock");
+    let sock = UnixDatagram::bind(&notify_path).unwrap();
+    let mut daemon = Daemon::builder()
+        .model(&model)
+        .inference_stall_s(1.0)
+        .stream(StreamSpec::test("cam1", "ball").sample_fps(1))
+        .env("NOTIFY_SOCKET", notify_path.to_str().unwrap())
+        .env("WATCHDOG_USEC", "400000")
+        .spawn_unready();
+    let mut seen = Vec::new();
+    assert!(
+        until(&sock, "READY=1", Duration::from_secs(30), &mut seen),
+        "no READY=1; got {seen:?}\n{}",
+        daemon.stderr()
+    );
+    // The first frame starts a run of seconds: after 1 s without progress the pings
+    // stop and the status says why.
+    let mut log = Vec::new();
+    assert!(
+        until(
+            &sock,
+            "STATUS=inference stalled",
+            Duration::from_secs(30),
+            &mut log
+        ),
+        "the status never said inference stalled; got {log:?}\n{}",
+        daemon.stderr()
+    );
+    let stalled_at = log.last().unwrap().0;
+    // The run ends and progress resumes: so do the pings.
+    let mut after = Vec::new();
+    assert!(
+        until(&sock, "WATCHDOG=1", Duration::from_secs(60), &mut after),
+        "no watchdog ping after the run ended; got {after:?}\n{}",
+        daemon.stderr()
+    );
+    // From the last ping before the stall to the first after it, silence: pings
+    // came every 0.2 s before.
+    let last_ping = log
+        .iter()
+        .rev()
+        .find(|(_, m)| m.contains("WATCHDOG=1"))
+        .map(|(t, _)| *t)
+        .expect("pings came before the first frame was classified");
+    assert!(last_ping < stalled_at);
+    let silent = after.last().unwrap().0.duration_since(last_ping);
+    assert!(
+        silent >= Duration::from_secs(1),
+        "pings went on while inference was wedged: only {silent:?} without one"
+    );
+    assert!(
+        daemon.stderr().contains("inference has made no progress"),
+        "{}",
+        daemon.stderr()
+    );
+    daemon.signal("TERM");
+    let _ = daemon.wait_exit(Duration::from_secs(60));
+}

@@ -16,6 +16,8 @@ pub struct Frame {
     pub capture: SystemTime,
     /// Pipeline generation the frame came from (changes on every rebuild).
     pub generation: u64,
+    /// When it was handed to the hub.
+    pub arrived: std::time::Instant,
     /// The stream it belongs to ([`StreamStats::id`]); a slot may be reused by
     /// another stream after a reload, and this tells them apart.
     pub stream_id: u64,
@@ -225,11 +227,16 @@ impl FrameHub {
         self.ready.notify_one();
     }
 
-    /// True if `slot`'s stream has a frame waiting for inference: a newer one would
-    /// only replace it, so its pipeline may drop that one before converting it.
-    pub fn waiting(&self, slot: &StreamSlot) -> bool {
+    /// True if `slot`'s stream has a frame that has waited at least `min` for the
+    /// worker: the worker is behind, and a newer frame would only replace that one, so
+    /// its pipeline may drop the newer one before converting it. (A frame offered just
+    /// now is about to be taken.)
+    pub fn waiting(&self, slot: &StreamSlot, min: Duration) -> bool {
         let slots = self.lock();
-        slots.owners.get(slot.index) == Some(&slot.stats.id) && slots.frames[slot.index].is_some()
+        slots.owners.get(slot.index) == Some(&slot.stats.id)
+            && slots.frames[slot.index]
+                .as_ref()
+                .is_some_and(|f| f.arrived.elapsed() >= min)
     }
 
     /// Discards a pending frame of `slot` (its pipeline is going away).
@@ -317,6 +324,7 @@ mod tests {
             sample: gstreamer::Sample::builder().buffer(&buffer).build(),
             pts_ns: Some(pts),
             capture: SystemTime::now(),
+            arrived: std::time::Instant::now(),
             generation: slot.stats.generation.load(Ordering::Relaxed),
             stream_id: slot.stats.id,
         }
@@ -364,16 +372,25 @@ mod tests {
         let hub = FrameHub::new();
         let s = hub.attach("s");
         let t = hub.attach("t");
-        assert!(!hub.waiting(&s));
+        let min = Duration::from_millis(30);
+        assert!(!hub.waiting(&s, min));
         hub.offer(&s, frame(&s, 1));
-        assert!(hub.waiting(&s));
-        assert!(!hub.waiting(&t), "only the stream's own slot counts");
+        assert!(!hub.waiting(&s, min), "offered just now: about to be taken");
+        std::thread::sleep(min);
+        assert!(hub.waiting(&s, min), "the worker is behind");
+        assert!(
+            !hub.waiting(&t, Duration::ZERO),
+            "only the stream's own slot counts"
+        );
         let mut out = Vec::new();
         hub.take(&mut out, 4, &mut 0, Duration::ZERO);
-        assert!(!hub.waiting(&s), "taken by the worker");
+        assert!(!hub.waiting(&s, Duration::ZERO), "taken by the worker");
         hub.offer(&s, frame(&s, 2));
         hub.detach(&s);
-        assert!(!hub.waiting(&s), "a detached stream owns no slot");
+        assert!(
+            !hub.waiting(&s, Duration::ZERO),
+            "a detached stream owns no slot"
+        );
     }
 
     #[test]

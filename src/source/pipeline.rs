@@ -360,15 +360,18 @@ fn count_decoded(first: &gst::Element, stats: &Arc<StreamStats>) {
     });
 }
 
-/// Drops a sampled frame before conversion while the stream's previous frame still
-/// waits for inference (counted as sampled and dropped): when inference cannot keep
-/// up, frames it would never see cost no conversion.
+/// How long a frame waits for the worker before the worker counts as behind.
+const BEHIND: std::time::Duration = std::time::Duration::from_millis(20);
+
+/// Drops a sampled frame before conversion while the stream's previous frame has
+/// waited [`BEHIND`] or more for the worker (counted as sampled and dropped): when
+/// inference cannot keep up, frames it would never see cost no conversion.
 fn skip_while_waiting(converting: &gst::Element, hub: Arc<FrameHub>, slot: StreamSlot) {
     let Some(pad) = converting.static_pad("sink") else {
         return;
     };
     pad.add_probe(gst::PadProbeType::BUFFER, move |_, _| {
-        if !hub.waiting(&slot) {
+        if !hub.waiting(&slot, BEHIND) {
             return gst::PadProbeReturn::Ok;
         }
         let stats = &slot.stats;
@@ -379,7 +382,9 @@ fn skip_while_waiting(converting: &gst::Element, hub: Arc<FrameHub>, slot: Strea
             .dropped
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         stats.touch();
-        gst::PadProbeReturn::Drop
+        // Handled: the buffer is released here with the probe's data (Drop makes
+        // GStreamer unref it a second time through gstreamer-rs).
+        gst::PadProbeReturn::Handled
     });
 }
 
@@ -398,6 +403,7 @@ fn attach_sink(sink: &gst_app::AppSink, hub: Arc<FrameHub>, slot: StreamSlot, ge
                         pts_ns: pts.map(|p| p.nseconds()),
                         capture,
                         generation,
+                        arrived: std::time::Instant::now(),
                         stream_id,
                     },
                 );

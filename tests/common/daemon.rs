@@ -110,6 +110,8 @@ pub struct DaemonConfig {
     pub providers: Option<Vec<String>>,
     pub intra_threads: u32,
     pub max_batch: Option<u32>,
+    /// `[runtime] inference_stall_s` (None: the daemon's default).
+    pub inference_stall_s: Option<f64>,
     pub model: PathBuf,
     pub method: String,
     pub window: u32,
@@ -138,6 +140,7 @@ impl Default for DaemonConfig {
             providers: None,
             intra_threads: 1,
             max_batch: None,
+            inference_stall_s: None,
             model: super::model_onnx(),
             method: "mean".into(),
             window: 4,
@@ -172,6 +175,9 @@ impl DaemonConfig {
         writeln!(s, "intra_threads = {}", self.intra_threads).unwrap();
         if let Some(b) = self.max_batch {
             writeln!(s, "max_batch = {b}").unwrap();
+        }
+        if let Some(t) = self.inference_stall_s {
+            writeln!(s, "inference_stall_s = {t:?}").unwrap();
         }
         s.push_str("\n[model]\n");
         writeln!(s, "path = {}", toml_str(&self.model.to_string_lossy())).unwrap();
@@ -236,6 +242,10 @@ impl DaemonBuilder {
     }
     pub fn max_batch(mut self, n: u32) -> Self {
         self.config.max_batch = Some(n);
+        self
+    }
+    pub fn inference_stall_s(mut self, s: f64) -> Self {
+        self.config.inference_stall_s = Some(s);
         self
     }
     pub fn method(mut self, method: &str) -> Self {
