@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The performance benchmark (not part of the test suite): installs what is missing,
 # builds the release binary and runs `actiond bench` (all rows, ~10 minutes).
-# Extra arguments go to `actiond bench`, e.g. --duration 60 --streams 1,2,4,8,12.
+# Extra arguments go to `actiond bench`, e.g. --duration 60 --streams 1,4,8,16.
 # The JSON report is written to bench-report.json in the repository root.
 set -euo pipefail
 

@@ -121,7 +121,7 @@ struct BenchArgs {
     #[arg(long, default_value_t = 3.0)]
     warmup: f64,
     /// Stream counts of the daemon rows.
-    #[arg(long, value_delimiter = ',', default_value = "1,2,4,8")]
+    #[arg(long, value_delimiter = ',', default_value = "1,2,4,8,12")]
     streams: Vec<usize>,
     /// Sample rates of the daemon rows (0 = every frame).
     #[arg(long, value_delimiter = ',', default_value = "5,0")]

@@ -99,7 +99,7 @@ impl Default for RuntimeConfig {
             intra_threads: 0,
             max_batch: 4,
             allow_spinning: false,
-            cpu_arena: true,
+            cpu_arena: false,
             inference_stall_s: 30.0,
         }
     }
@@ -830,7 +830,7 @@ mod tests {
         assert_eq!(c.runtime.intra_threads, 0);
         assert_eq!(c.runtime.max_batch, 4);
         assert!(!c.runtime.allow_spinning);
-        assert!(c.runtime.cpu_arena);
+        assert!(!c.runtime.cpu_arena);
         assert_eq!(c.runtime.inference_stall_s, 30.0);
         assert_eq!(c.model.path, Path::new("/etc/actiond/m.onnx"));
         assert_eq!(c.smoothing, SmoothingConfig::default());
