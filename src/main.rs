@@ -304,7 +304,11 @@ fn bench(a: BenchArgs) -> anyhow::Result<()> {
         onnxruntime: a.onnxruntime.map(|p| std::path::absolute(&p).unwrap_or(p)),
         inputs: a.inputs,
         input_seconds: a.input_seconds,
-        work_dir: a.work_dir.unwrap_or_else(actiond::bench::default_work_dir),
+        // Absolute: the daemon's config and the decoders get paths from it.
+        work_dir: {
+            let dir = a.work_dir.unwrap_or_else(actiond::bench::default_work_dir);
+            std::path::absolute(&dir).unwrap_or(dir)
+        },
         duration_s: a.duration,
         warmup_s: a.warmup,
         streams: a.streams,
@@ -342,7 +346,7 @@ fn main() -> ExitCode {
             Err(e) => Err(e.into()),
         },
         Command::Run { config, log_format } => {
-            actiond::daemon::limit_malloc_arenas();
+            actiond::daemon::tune_malloc();
             actiond::logging::init(log_format);
             Config::load(&config)
                 .map_err(anyhow::Error::from)
@@ -357,7 +361,11 @@ fn main() -> ExitCode {
         } => subscribe(&socket, &Filter { streams, types }, json, table),
         Command::InspectModel { path, json } => inspect_model(&path, json),
         Command::Bench(args) => bench(args),
-        Command::BenchWorker { spec } => bench_worker(&spec),
+        Command::BenchWorker { spec } => {
+            // The daemon's allocator settings, so raw rows measure what it runs.
+            actiond::daemon::tune_malloc();
+            bench_worker(&spec)
+        }
         Command::PrintConfig => {
             print!("{REFERENCE_CONFIG}");
             Ok(())

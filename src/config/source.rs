@@ -136,6 +136,14 @@ fn scheme(uri: &str) -> Option<&str> {
 pub(super) fn parse_uri(uri: &str, base: &Path) -> Result<SourceKind, String> {
     let uri = uri.trim();
     let Some(scheme) = scheme(uri) else {
+        // `rtsp//user:pw@host`: a URI that lost the colon of its `://` reads as a file
+        // path, and every failure to open it would log the password.
+        if uri.find('@').is_some_and(|at| uri[..at].contains(':')) {
+            return Err(format!(
+                "`{}` looks like a URI with credentials but has no `scheme://`; check the `://` (a file path cannot hold `user:password@`)",
+                redact_malformed(uri)
+            ));
+        }
         return Ok(SourceKind::File(resolve(base, Path::new(uri))));
     };
     let rest = &uri[scheme.len() + 1..];
@@ -204,6 +212,19 @@ mod tests {
         assert_eq!(
             redact_malformed("rtsp//admin:pw-x@host"),
             "rtsp//admin:***@host"
+        );
+        // Without a scheme it would be a file path, whose name reaches the logs.
+        let err = parse_uri("rtsp//admin:pw-x@host/s", Path::new("/etc"))
+            .map(|_| ())
+            .unwrap_err();
+        assert!(
+            err.contains("check the `://`") && !err.contains("pw-x"),
+            "{err}"
+        );
+        assert_eq!(
+            parse_uri("clips/a@b.mp4", Path::new("/srv")),
+            Ok(SourceKind::File(PathBuf::from("/srv/clips/a@b.mp4"))),
+            "an `@` alone is a file name"
         );
         assert_eq!(
             redact_malformed("rtsp://u:pw@h/x"),
