@@ -6,7 +6,7 @@ mod common;
 use std::os::unix::net::UnixDatagram;
 use std::time::{Duration, Instant};
 
-use common::{Daemon, StreamSpec};
+use common::{Daemon, DaemonBuilder, StreamSpec};
 
 /// Receives datagrams until one starts with `prefix`; returns all received so far.
 fn until(
@@ -36,14 +36,13 @@ fn until(
     false
 }
 
-#[test]
-fn ready_watchdog_and_stopping_reach_systemd() {
-    common::require_model();
+/// Starts `builder`'s daemon with a test-owned `NOTIFY_SOCKET` and a 0.4 s watchdog,
+/// and waits for READY=1. The temporary folder holds the socket.
+fn spawn_with_watchdog(builder: DaemonBuilder) -> (tempfile::TempDir, UnixDatagram, Daemon) {
     let dir = common::tempdir();
     let notify_path = dir.path().join("notify.sock");
     let sock = UnixDatagram::bind(&notify_path).unwrap();
-    let mut daemon = Daemon::builder()
-        .stream(StreamSpec::test("cam1", "ball"))
+    let daemon = builder
         .env("NOTIFY_SOCKET", notify_path.to_str().unwrap())
         .env("WATCHDOG_USEC", "400000")
         .spawn_unready();
@@ -53,6 +52,14 @@ fn ready_watchdog_and_stopping_reach_systemd() {
         "no READY=1; got {seen:?}\n{}",
         daemon.stderr()
     );
+    (dir, sock, daemon)
+}
+
+#[test]
+fn ready_watchdog_and_stopping_reach_systemd() {
+    common::require_model();
+    let (_dir, sock, mut daemon) =
+        spawn_with_watchdog(Daemon::builder().stream(StreamSpec::test("cam1", "ball")));
     // Pings every 0.2 s while inference makes progress: at least 5 in 2 s.
     let start = Instant::now();
     let mut pings = 0;
@@ -178,21 +185,11 @@ fn watchdog_pings_stop_while_inference_is_wedged_and_resume_after() {
     common::require_model();
     let models = common::tempdir();
     let model = slow_model(models.path());
-    let dir = common::tempdir();
-    let notify_path = dir.path().join("notify.sock");
-    let sock = UnixDatagram::bind(&notify_path).unwrap();
-    let mut daemon = Daemon::builder()
-        .model(&model)
-        .inference_stall_s(1.0)
-        .stream(StreamSpec::test("cam1", "ball").sample_fps(1))
-        .env("NOTIFY_SOCKET", notify_path.to_str().unwrap())
-        .env("WATCHDOG_USEC", "400000")
-        .spawn_unready();
-    let mut seen = Vec::new();
-    assert!(
-        until(&sock, "READY=1", Duration::from_secs(30), &mut seen),
-        "no READY=1; got {seen:?}\n{}",
-        daemon.stderr()
+    let (_dir, sock, mut daemon) = spawn_with_watchdog(
+        Daemon::builder()
+            .model(&model)
+            .inference_stall_s(1.0)
+            .stream(StreamSpec::test("cam1", "ball").sample_fps(1)),
     );
     // The first frame starts a run of seconds: after 1 s without progress the pings
     // stop and the status says why.

@@ -105,22 +105,18 @@ pub fn output_caps(target: &Target) -> gst::Caps {
         .build()
 }
 
+/// The elements after decoding, linked in order and ending in the appsink.
+struct Tail {
+    /// Every element, first to last.
+    chain: Vec<gst::Element>,
+    /// The appsink.
+    sink: gst_app::AppSink,
+    /// The first element that converts (after sampling).
+    converting: gst::Element,
+}
+
 /// The elements after decoding: sampling first, so dropped frames are never converted.
-/// Returns the first element, the sink, all elements, and the first converting element.
-#[allow(clippy::type_complexity)]
-fn tail(
-    stream: &StreamConfig,
-    target: &Target,
-    drop: bool,
-) -> Result<
-    (
-        gst::Element,
-        gst_app::AppSink,
-        Vec<gst::Element>,
-        gst::Element,
-    ),
-    PipelineError,
-> {
+fn tail(stream: &StreamConfig, target: &Target, drop: bool) -> Result<Tail, PipelineError> {
     let mut chain = Vec::new();
     if stream.sample_fps > 0.0 {
         let rate = make("videorate")?;
@@ -155,10 +151,13 @@ fn tail(
         .max_buffers(1)
         .drop(drop)
         .build();
-    let first = chain[0].clone();
     let converting = chain[if stream.sample_fps > 0.0 { 2 } else { 0 }].clone();
     chain.push(sink.clone().upcast());
-    Ok((first, sink, chain, converting))
+    Ok(Tail {
+        chain,
+        sink,
+        converting,
+    })
 }
 
 fn rtsp_protocols(t: RtspTransport) -> &'static str {
@@ -203,7 +202,12 @@ pub fn build(
     let pipeline = gst::Pipeline::with_name(&format!("stream-{}", stream.name));
     limit_decoder_threads(&pipeline);
     let pull = matches!(delivery, Delivery::Pull);
-    let (first, sink, chain, converting) = tail(stream, target, !pull)?;
+    let Tail {
+        chain,
+        sink,
+        converting,
+    } = tail(stream, target, !pull)?;
+    let first = chain[0].clone();
     let build_err = |e: &dyn std::fmt::Display| PipelineError::Build(e.to_string());
 
     // The head: an element whose src pad (static or dynamic) carries raw video.
