@@ -155,7 +155,7 @@ impl Metrics {
         );
         registry.register(
             "actiond_mqtt_messages",
-            "MQTT messages handed to the broker connection or dropped because the queue was full",
+            "MQTT messages handed to the broker connection (each time: again after a broken link) or dropped because the queue was full",
             self.mqtt_messages.clone(),
         );
         registry.register(

@@ -14,17 +14,20 @@
 //! broker is away (the oldest are dropped and counted when it is full), the
 //! connection is retried with capped exponential backoff, and on every
 //! (re)connection `online`, `hello` and each stream's current status are published
-//! again before the queued messages.
+//! again before the queued messages. Messages the client had taken but the broker
+//! had not acknowledged when the link broke go back to the front of the queue and
+//! are sent again (at least once, also to a broker that restarted without its
+//! sessions).
 
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use rumqttc::{
     AsyncClient, ClientError, Event, EventLoop, LastWill, MqttOptions, Outgoing, Packet, QoS,
-    TlsConfiguration, Transport,
+    Request, TlsConfiguration, Transport,
 };
 use tokio::sync::{broadcast, watch};
 use tokio::task::JoinHandle;
@@ -199,6 +202,26 @@ pub fn spawn(
 struct Link {
     connected: AtomicBool,
     stopping: AtomicBool,
+    /// Messages the client held unacknowledged when the link broke, oldest first.
+    returned: Mutex<Vec<Item>>,
+}
+
+/// The messages to send again from the client's requests left over by a broken
+/// link: publishes the broker did not acknowledge and ones it never got. Retained
+/// ones are left out: the current state is republished on every connection anyway.
+fn unacknowledged(pending: impl IntoIterator<Item = Request>) -> Vec<Item> {
+    pending
+        .into_iter()
+        .filter_map(|r| match r {
+            Request::Publish(p) if !p.retain => Some(Item {
+                topic: p.topic,
+                payload: p.payload.to_vec(),
+                retain: false,
+                status_of: None,
+            }),
+            _ => None,
+        })
+        .collect()
 }
 
 async fn run(
@@ -215,6 +238,7 @@ async fn run(
     let link = Arc::new(Link {
         connected: AtomicBool::new(false),
         stopping: AtomicBool::new(false),
+        returned: Mutex::new(Vec::new()),
     });
     let (gen_tx, mut gen_rx) = watch::channel(0u64);
     let driver = tokio::spawn(drive(eventloop, link.clone(), gen_tx, cfg.url.clone()));
@@ -241,6 +265,7 @@ async fn run(
             }];
             first.extend(hello.clone());
             first.extend(statuses.values().cloned());
+            first.append(&mut link.returned.lock().unwrap_or_else(|e| e.into_inner()));
             queue.put_first(first);
         }
         let blocked = link.connected.load(Ordering::Relaxed) && !queue.feed(&client, q);
@@ -278,11 +303,9 @@ async fn run(
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
     }
-    if !queue.is_empty() {
-        tracing::warn!(
-            "MQTT: {} queued messages not delivered at exit",
-            queue.len()
-        );
+    let unsent = queue.len() + link.returned.lock().map_or(0, |r| r.len());
+    if unsent > 0 {
+        tracing::warn!("MQTT: {unsent} queued messages not delivered at exit");
     }
     link.stopping.store(true, Ordering::Relaxed);
     if link.connected.load(Ordering::Relaxed) {
@@ -405,6 +428,16 @@ async fn drive(mut eventloop: EventLoop, link: Arc<Link>, gen_tx: watch::Sender<
             Err(e) => {
                 let was = link.connected.swap(false, Ordering::Relaxed);
                 m.mqtt_connected.set(0);
+                // The client would drop these on a connection to a broker without our
+                // session; the sender queues them again instead, on any connection.
+                let back = unacknowledged(eventloop.pending.drain(..));
+                if !back.is_empty() {
+                    tracing::debug!(broker = %url, "MQTT: {} unacknowledged messages to send again", back.len());
+                    link.returned
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .extend(back);
+                }
                 if link.stopping.load(Ordering::Relaxed) {
                     return;
                 }
@@ -485,6 +518,25 @@ mod tests {
         let kept: Vec<u8> = q.items.iter().map(|i| i.payload[0]).collect();
         assert_eq!(kept, [2, 3, 4]);
         assert!(crate::metrics::global().mqtt_dropped() >= before + 2);
+    }
+
+    #[test]
+    fn unacknowledged_publishes_are_sent_again_but_not_retained_state() {
+        let publish = |topic: &str, retain: bool| {
+            let mut p = rumqttc::Publish::new(topic, QoS::AtLeastOnce, topic.as_bytes());
+            p.retain = retain;
+            Request::Publish(p)
+        };
+        let back = unacknowledged(vec![
+            publish("p/cam/prediction", false),
+            publish("p/cam/status", true),
+            Request::PubRel(rumqttc::PubRel::new(3)),
+            publish("p/cam/event", false),
+        ]);
+        let topics: Vec<&str> = back.iter().map(|i| i.topic.as_str()).collect();
+        assert_eq!(topics, ["p/cam/prediction", "p/cam/event"]);
+        assert_eq!(back[0].payload, b"p/cam/prediction");
+        assert!(back.iter().all(|i| !i.retain && i.status_of.is_none()));
     }
 
     #[test]

@@ -3,10 +3,11 @@
 
 mod common;
 
+use std::net::{Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
 use common::checks::{self, Expect};
-use common::{schema, Broker, Daemon, StreamSpec};
+use common::{schema, Broker, Daemon, StreamSpec, TcpProxy};
 
 const HELLO: Duration = Duration::from_secs(5);
 const FIRST: Duration = Duration::from_secs(30);
@@ -145,23 +146,48 @@ fn sigkill_publishes_the_last_will() {
 #[test]
 fn a_restarted_broker_gets_the_state_again_and_predictions_resume() {
     let mut broker = Broker::start();
+    // The daemon reaches the broker through a proxy, so that the test's subscriber is
+    // on the restarted broker before the daemon can reconnect (else what the daemon
+    // delivers first would reach no one).
+    let proxy = TcpProxy::start(SocketAddr::from((Ipv4Addr::LOCALHOST, broker.port)));
     let p = prefix("restart");
-    let d = daemon(&broker.url(), &p, "").spawn();
+    let url = format!("mqtt://127.0.0.1:{}", proxy.port());
+    let d = daemon(&url, &p, "").spawn();
     let mut sock = d.subscribe();
     sock.hello(HELLO);
-    {
-        let mut sub = broker.subscribe(&format!("{p}/#"));
-        sub.expect(&format!("{p}/cam1/prediction"), FIRST);
-    }
+    let mut old = broker.subscribe(&format!("{p}/#"));
+    old.expect(&format!("{p}/cam1/prediction"), FIRST);
 
-    // The broker goes away (and forgets everything: no persistence).
+    // The link goes silent first, so that predictions are in flight (sent, not
+    // acknowledged) when the broker goes away; the broker then forgets everything
+    // (no persistence), and the daemon finds the link closed once it flows again.
+    proxy.freeze();
+    old.collect_for(Duration::from_millis(300));
+    // What the old broker delivered before the link froze is not expected again.
+    let delivered = old
+        .history
+        .iter()
+        .filter(|m| m.topic.ends_with("/cam1/prediction"))
+        .filter_map(|m| m.json()["seq"].as_u64())
+        .max()
+        .unwrap();
+    let frozen = sock
+        .collect_matching(3, Duration::from_secs(20), |m| {
+            m["type"] == "prediction" && m["seq"].as_u64().unwrap_or(0) > delivered
+        })
+        .unwrap_or_else(|n| panic!("only {n} predictions while the link was frozen"));
+    drop(old);
+    proxy.refuse(true);
     broker.stop();
+    proxy.thaw();
     // The pipeline does not notice: socket predictions keep coming, consecutively.
-    let during = sock.collect_predictions(4, Duration::from_secs(20));
+    let mut during: Vec<_> = frozen.into_iter().map(|r| r.msg).collect();
+    during.extend(sock.collect_predictions(3, Duration::from_secs(20)));
     checks::check_seq_consecutive(&during);
 
     broker.restart();
-    let mut sub = broker.subscribe(&format!("{p}/#"));
+    let mut sub = broker.subscribe_ready(&format!("{p}/#"), &format!("{p}/probe"));
+    proxy.refuse(false);
     let online = sub.expect(&format!("{p}/available"), Duration::from_secs(45));
     assert_eq!(online.payload, "online");
     let pred = sub.expect(&format!("{p}/cam1/prediction"), FIRST).json();
@@ -175,15 +201,15 @@ fn a_restarted_broker_gets_the_state_again_and_predictions_resume() {
     let st = late.expect(&format!("{p}/cam1/status"), HELLO);
     assert!(st.retained);
     assert_eq!(st.json()["state"], "running", "{}", st.payload);
-    // What was published while the broker was away waited in the queue and arrives
-    // now (the first may have been in flight when the link broke), then live ones.
+    // What was in flight when the link broke and what was published while the broker
+    // was away arrive now (sent again, queued), then live ones: nothing is lost.
     let last_during = during.last().unwrap()["seq"].as_u64().unwrap();
     let mut got = vec![pred["seq"].as_u64().unwrap()];
     while *got.last().unwrap() <= last_during {
         let m = sub.expect(&format!("{p}/cam1/prediction"), FIRST).json();
         got.push(m["seq"].as_u64().unwrap());
     }
-    for d in &during[1..] {
+    for d in &during {
         let seq = d["seq"].as_u64().unwrap();
         assert!(
             got.contains(&seq),

@@ -157,6 +157,35 @@ impl Broker {
         self.subscribe_as(topic, &[])
     }
 
+    /// A `mosquitto_sub` on `filter` that is known to be subscribed when this
+    /// returns: probes published on `probe` (a topic `filter` matches) until one
+    /// comes back. The probes stay in the subscriber's history.
+    pub fn subscribe_ready(&self, filter: &str, probe: &str) -> MqttSub {
+        let mut sub = self.subscribe(filter);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            let sent = Command::new("mosquitto_pub")
+                .args(["-h", "127.0.0.1", "-p", &self.port.to_string()])
+                .args(["-q", "1", "-t", probe, "-m", "probe"])
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status()
+                .expect("run mosquitto_pub");
+            assert!(sent.success(), "mosquitto_pub to port {} failed", self.port);
+            if sub
+                .next_matching(Duration::from_millis(500), |m| m.topic == probe)
+                .is_some()
+            {
+                return sub;
+            }
+        }
+        panic!(
+            "mosquitto_sub on {filter} never received a probe on {probe}\n{}",
+            self.log()
+        );
+    }
+
     /// A `mosquitto_sub` with extra arguments (e.g. `-u user -P pass`).
     pub fn subscribe_as(&self, topic: &str, args: &[&str]) -> MqttSub {
         MqttSub::start(self.port, topic, args)

@@ -3,7 +3,8 @@
 //! bytes both ways with two threads per connection. While frozen, no byte
 //! moves in either direction and no socket is closed (new connections are
 //! still accepted, and frozen too) — what a network that silently drops
-//! everything looks like to both ends.
+//! everything looks like to both ends. While refusing, each new connection is
+//! closed as soon as it is accepted (a server that is down), and live ones go on.
 
 use std::io::{ErrorKind, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
@@ -14,6 +15,8 @@ use std::time::Duration;
 
 struct Shared {
     frozen: AtomicBool,
+    /// New connections are closed at once.
+    refusing: AtomicBool,
     /// Pumps between deciding to write and having written.
     busy: AtomicUsize,
     stop: AtomicBool,
@@ -40,6 +43,7 @@ impl TcpProxy {
         listener.set_nonblocking(true).unwrap();
         let shared = Arc::new(Shared {
             frozen: AtomicBool::new(false),
+            refusing: AtomicBool::new(false),
             busy: AtomicUsize::new(0),
             stop: AtomicBool::new(false),
             bytes: AtomicU64::new(0),
@@ -76,6 +80,11 @@ impl TcpProxy {
     /// Lets traffic flow again.
     pub fn thaw(&self) {
         self.shared.frozen.store(false, Ordering::SeqCst);
+    }
+
+    /// While `on`, each new connection is closed as soon as it is accepted.
+    pub fn refuse(&self, on: bool) {
+        self.shared.refusing.store(on, Ordering::SeqCst);
     }
 
     /// Bytes copied so far (both directions).
@@ -116,6 +125,10 @@ fn accept_loop(listener: TcpListener, upstream: SocketAddr, shared: Arc<Shared>)
             Err(_) => continue,
         };
         shared.accepted.fetch_add(1, Ordering::SeqCst);
+        if shared.refusing.load(Ordering::SeqCst) {
+            let _ = client.shutdown(Shutdown::Both);
+            continue;
+        }
         let _ = client.set_nonblocking(false);
         let Ok(server) = TcpStream::connect_timeout(&upstream, Duration::from_secs(2)) else {
             let _ = client.shutdown(Shutdown::Both);
