@@ -256,6 +256,7 @@ async fn serve(
     };
     let streams = enabled(&config);
     crate::source::share_decoder_threads(streams.len());
+    crate::source::set_stream_nice(config.runtime.stream_nice as i32);
     for s in streams {
         fleet.add(s);
     }

@@ -89,6 +89,8 @@ pub struct RuntimeConfig {
     pub cpu_arena: bool,
     /// Seconds without inference progress while frames wait before the worker counts as wedged (default 30).
     pub inference_stall_s: f64,
+    /// Nice increment of the streams' GStreamer threads over inference's, 0..=19 (default 5).
+    pub stream_nice: usize,
 }
 
 impl Default for RuntimeConfig {
@@ -101,6 +103,7 @@ impl Default for RuntimeConfig {
             allow_spinning: false,
             cpu_arena: false,
             inference_stall_s: 30.0,
+            stream_nice: 5,
         }
     }
 }
@@ -403,6 +406,7 @@ const RUNTIME_KEYS: &[&str] = &[
     "allow_spinning",
     "cpu_arena",
     "inference_stall_s",
+    "stream_nice",
 ];
 /// Keys allowed in `[model]`.
 const MODEL_KEYS: &[&str] = &["path"];
@@ -534,6 +538,9 @@ fn runtime(t: &Table<'_>, base: &Path) -> Result<RuntimeConfig, ConfigError> {
     }
     if let Some(v) = t.get("inference_stall_s") {
         rt.inference_stall_s = v.f64_in(0.0, false, f64::MAX)?;
+    }
+    if let Some(v) = t.get("stream_nice") {
+        rt.stream_nice = v.usize_in(0, 19)?;
     }
     Ok(rt)
 }
@@ -832,6 +839,7 @@ mod tests {
         assert!(!c.runtime.allow_spinning);
         assert!(!c.runtime.cpu_arena);
         assert_eq!(c.runtime.inference_stall_s, 30.0);
+        assert_eq!(c.runtime.stream_nice, 5);
         assert_eq!(c.model.path, Path::new("/etc/actiond/m.onnx"));
         assert_eq!(c.smoothing, SmoothingConfig::default());
         assert_eq!(c.smoothing.method, SmoothingMethod::Mean);
@@ -877,6 +885,7 @@ max_batch = 64
 allow_spinning = true
 cpu_arena = true
 inference_stall_s = 12.5
+stream_nice = 0
 
 [model]
 path = "models/ucf/model.onnx"
@@ -946,6 +955,7 @@ uri = "file:///srv/b.mkv"
                 allow_spinning: true,
                 cpu_arena: true,
                 inference_stall_s: 12.5,
+                stream_nice: 0,
             }
         );
         assert_eq!(
@@ -1059,6 +1069,11 @@ uri = "file:///srv/b.mkv"
                 "intra_threads = -1",
                 "runtime.intra_threads",
                 "must be at least 0, got -1",
+            ),
+            (
+                "stream_nice = 20",
+                "runtime.stream_nice",
+                "must be at most 19, got 20",
             ),
             (
                 "inference_stall_s = 0",

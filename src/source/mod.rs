@@ -6,5 +6,5 @@ pub mod pipeline;
 pub mod supervisor;
 
 pub use hub::{Frame, FrameHub, StreamSlot, StreamStats};
-pub use pipeline::{share_decoder_threads, Target};
+pub use pipeline::{set_stream_nice, share_decoder_threads, Target};
 pub use supervisor::{StatusFn, StatusUpdate, StreamState, Supervisor, TEARDOWN_LIMIT};

@@ -193,6 +193,46 @@ fn limit_decoder_threads(pipeline: &gst::Pipeline) {
     });
 }
 
+/// Nice value added to the streaming threads of pipelines built from now on; 0 = none.
+static STREAM_NICE: std::sync::atomic::AtomicI32 = std::sync::atomic::AtomicI32::new(0);
+
+/// Sets how much lower than the rest of the daemon (the inference worker, ONNX
+/// Runtime's threads) pipelines built from now on run their streaming threads.
+pub fn set_stream_nice(nice: i32) {
+    STREAM_NICE.store(nice.clamp(0, 19), std::sync::atomic::Ordering::Relaxed);
+}
+
+/// Gives each streaming thread of `pipeline` (demuxing, decoding, converting; and
+/// the decoder threads they start, which inherit it) the daemon's nice value plus
+/// [`STREAM_NICE`], as the thread enters: under load the CPU goes to inference first,
+/// and decoders, which have slack, take what is left.
+fn lower_streaming_threads(pipeline: &gst::Pipeline) {
+    let add = STREAM_NICE.load(std::sync::atomic::Ordering::Relaxed);
+    if add == 0 {
+        return;
+    }
+    // The process's own nice value (a pooled thread may come back already lowered).
+    // SAFETY: getpriority has no memory effects; errno is not consulted since the
+    // process's nice value is always in -20..=19.
+    let base = unsafe { libc::getpriority(libc::PRIO_PROCESS, 0) };
+    let nice = (base + add).min(19);
+    let Some(bus) = pipeline.bus() else {
+        return;
+    };
+    bus.set_sync_handler(move |_, msg| {
+        if let gst::MessageView::StreamStatus(s) = msg.view() {
+            if s.get().0 == gst::StreamStatusType::Enter {
+                // SAFETY: both calls only read or set the calling thread's scheduling value.
+                unsafe {
+                    let tid = libc::gettid();
+                    libc::setpriority(libc::PRIO_PROCESS, tid as libc::id_t, nice);
+                }
+            }
+        }
+        gst::BusSyncReply::Pass
+    });
+}
+
 /// Builds the pipeline for `stream`, delivering frames as `delivery` says.
 pub fn build(
     stream: &StreamConfig,
@@ -282,6 +322,7 @@ pub fn build(
             slot,
             generation,
         } => {
+            lower_streaming_threads(&pipeline);
             // Live sources: deliver at once. Files and fragments: play at their own pace.
             sink.set_property("sync", !live);
             count_decoded(&first, &slot.stats);

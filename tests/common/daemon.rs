@@ -112,6 +112,8 @@ pub struct DaemonConfig {
     pub max_batch: Option<u32>,
     /// `[runtime] inference_stall_s` (None: the daemon's default).
     pub inference_stall_s: Option<f64>,
+    /// `[runtime] stream_nice` (None: the daemon's default).
+    pub stream_nice: Option<u32>,
     pub model: PathBuf,
     pub method: String,
     pub window: u32,
@@ -141,6 +143,7 @@ impl Default for DaemonConfig {
             intra_threads: 1,
             max_batch: None,
             inference_stall_s: None,
+            stream_nice: None,
             model: super::model_onnx(),
             method: "mean".into(),
             window: 4,
@@ -178,6 +181,9 @@ impl DaemonConfig {
         }
         if let Some(t) = self.inference_stall_s {
             writeln!(s, "inference_stall_s = {t:?}").unwrap();
+        }
+        if let Some(n) = self.stream_nice {
+            writeln!(s, "stream_nice = {n}").unwrap();
         }
         s.push_str("\n[model]\n");
         writeln!(s, "path = {}", toml_str(&self.model.to_string_lossy())).unwrap();
@@ -246,6 +252,10 @@ impl DaemonBuilder {
     }
     pub fn inference_stall_s(mut self, s: f64) -> Self {
         self.config.inference_stall_s = Some(s);
+        self
+    }
+    pub fn stream_nice(mut self, n: u32) -> Self {
+        self.config.stream_nice = Some(n);
         self
     }
     pub fn method(mut self, method: &str) -> Self {
