@@ -211,9 +211,10 @@ fn lower_streaming_threads(pipeline: &gst::Pipeline) {
     if add == 0 {
         return;
     }
-    // The process's own nice value (a pooled thread may come back already lowered).
-    // SAFETY: getpriority has no memory effects; errno is not consulted since the
-    // process's nice value is always in -20..=19.
+    // The daemon's nice value, read in the calling supervisor thread (an absolute value
+    // is set, as a pooled streaming thread may come back already lowered).
+    // SAFETY: getpriority has no memory effects; errno is not consulted since a
+    // nice value is always in -20..=19.
     let base = unsafe { libc::getpriority(libc::PRIO_PROCESS, 0) };
     let nice = (base + add).min(19);
     let Some(bus) = pipeline.bus() else {
