@@ -406,6 +406,9 @@ async fn reload(
             }
         }
     }
+    // The new stream list goes out (a new `hello`) before any added stream's first status.
+    let wanted_names: Vec<String> = wanted.iter().map(|w| w.name.clone()).collect();
+    publisher.set_streams(&hello(manifest, wanted_names.clone()), &wanted_names);
     for w in &wanted {
         if !fleet.streams.iter().any(|r| r.config.name == w.name) {
             tracing::info!(stream = %w.name, "reload: stream added");
@@ -421,7 +424,6 @@ async fn reload(
             .unwrap_or(usize::MAX)
     });
     let names = fleet.names();
-    publisher.set_streams(&hello(manifest, names.clone()), &names);
     current.streams = new.streams;
 
     let unchanged = names.len() - changed.len() - added.len();

@@ -219,6 +219,32 @@ fn a_restarted_broker_gets_the_state_again_and_predictions_resume() {
 }
 
 #[test]
+fn a_reload_that_adds_a_stream_updates_the_retained_hello() {
+    let broker = Broker::start();
+    let p = prefix("reload");
+    let d = daemon(&broker.url(), &p, "").spawn();
+    let mut sub = broker.subscribe(&format!("{p}/#"));
+    sub.expect(&format!("{p}/cam1/prediction"), FIRST);
+
+    let mut cfg = d.config.clone();
+    cfg.streams.push(StreamSpec::test("cam2", "smpte"));
+    std::fs::write(&d.config_path, cfg.to_toml(&d.socket_path)).unwrap();
+    d.signal("HUP");
+    let hello = sub
+        .next_matching(FIRST, |m| {
+            m.topic == format!("{p}/hello") && m.payload.contains("\"cam2\"")
+        })
+        .unwrap_or_else(|| panic!("no new hello after the reload\n{}", sub.summary()));
+    checks::check_hello(&hello.json(), &["cam1", "cam2"]);
+    sub.expect(&format!("{p}/cam2/prediction"), FIRST);
+    // A client connecting now gets the new list as the retained hello.
+    let mut late = broker.subscribe(&format!("{p}/hello"));
+    let retained = late.expect(&format!("{p}/hello"), HELLO);
+    assert!(retained.retained);
+    checks::check_hello(&retained.json(), &["cam1", "cam2"]);
+}
+
+#[test]
 fn an_unreachable_broker_never_blocks_and_the_queue_drops_and_counts() {
     let port = common::free_port();
     let http = common::free_port();

@@ -126,6 +126,18 @@ fn sighup_adds_a_stream_and_the_running_one_goes_on() {
         .unwrap();
     assert_ran_through(&sub, "a", &Expect::provisional());
     assert_eq!(statuses(&sub, "b")[0].0, "starting");
+    // The connected subscriber was told the new stream list, before b's first status.
+    let hellos: Vec<usize> = (1..sub.history.len())
+        .filter(|&i| sub.history[i].msg["type"] == "hello")
+        .collect();
+    assert_eq!(hellos.len(), 1, "{}", sub.summary());
+    checks::check_hello(&sub.history[hellos[0]].msg, &["a", "b"]);
+    let b_first = sub
+        .history
+        .iter()
+        .position(|r| r.msg["stream"] == "b")
+        .unwrap();
+    assert!(hellos[0] < b_first, "hello after b's first message");
 
     // A new subscriber is told about both.
     let mut late = daemon.subscribe();

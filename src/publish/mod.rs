@@ -44,10 +44,16 @@ impl Publisher {
 
     /// After a reload: the new `hello` for new subscribers and the streams now
     /// configured. Statuses of streams no longer configured are no longer replayed;
-    /// those of streams still configured are kept.
+    /// those of streams still configured are kept. A `hello` that changed is also
+    /// published to the current subscribers (and so to MQTT's retained `hello`).
     pub fn set_streams(&self, hello: &Message, streams: &[String]) {
         let mut state = self.lock();
-        state.hello = hello.to_line().into();
+        let line: Arc<str> = hello.to_line().into();
+        if line != state.hello {
+            // Under the lock: a subscriber joining now gets it in its replay or live, once.
+            state.hello = line.clone();
+            let _ = self.tx.send(line);
+        }
         let old = std::mem::take(&mut state.streams);
         state.streams = streams
             .iter()
@@ -137,5 +143,18 @@ mod tests {
         assert!(text[0].contains("\"c\""), "new hello: {}", text[0]);
         assert_eq!(text.len(), 3, "{text:?}");
         assert!(text[1].contains("a2") && text[2].contains("c1"), "{text:?}");
+    }
+
+    #[test]
+    fn a_changed_hello_reaches_current_subscribers_once() {
+        let p = Publisher::new(&hello(&["a"]), vec!["a".into()], 16);
+        let (_, mut rx) = p.subscribe();
+        // The same streams again: nothing to say.
+        p.set_streams(&hello(&["a"]), &["a".into()]);
+        assert!(rx.try_recv().is_err());
+        p.set_streams(&hello(&["a", "b"]), &["a".into(), "b".into()]);
+        let line = rx.try_recv().unwrap();
+        assert!(line.contains("hello") && line.contains("\"b\""), "{line}");
+        assert!(rx.try_recv().is_err());
     }
 }
