@@ -1,11 +1,9 @@
 //! Memory stays flat: a busy daemon (a 15 fps test pattern and an RTSP camera,
 //! per-frame messages, subscribers reading and others coming and going) is
 //! warmed up, then its resident memory (VmRSS) is sampled for 40 s. A leak of
-//! one decoded frame per frame would add ~90 MB in that time. Memory may still
-//! step up once after the warm-up (the first run of a larger batch, which a
-//! busy machine can put off for many seconds, extends the heap once), so the
-//! second 20 s must stay within 4 MiB and the whole 40 s within 24 MiB. Smaller
-//! leaks are the soak benchmark's job (`tests/soak.rs`, not in the default run).
+//! one decoded frame per frame would add ~90 MB in that time; the tolerance is
+//! 8 MiB, for allocator noise. Smaller leaks are the soak benchmark's job
+//! (`tests/soak.rs`, not in the default run).
 
 mod common;
 
@@ -78,26 +76,19 @@ fn resident_memory_stays_flat_on_a_busy_daemon() {
     let connections = churn.join().unwrap();
 
     let first = mean(&samples[..5]);
-    let mid = samples.len() / 2;
-    let middle = mean(&samples[mid - 2..mid + 3]);
     let last = mean(&samples[samples.len() - 5..]);
     let growth_mib = (last - first) / 1024.0;
-    let late_growth_mib = (last - middle) / 1024.0;
     let mib: Vec<String> = samples
         .iter()
         .map(|k| format!("{:.1}", *k as f64 / 1024.0))
         .collect();
     eprintln!(
-        "VmRSS over 40 s (MiB): {}; growth {growth_mib:+.2} MiB, in the second half {late_growth_mib:+.2} MiB; {} predictions, {connections} short subscriptions",
+        "VmRSS over 40 s (MiB): {}; growth {growth_mib:+.2} MiB; {} predictions, {connections} short subscriptions",
         mib.join(" "),
         sub.seen_of_type("prediction").len()
     );
     assert!(
-        late_growth_mib < 4.0,
-        "resident memory still grew {late_growth_mib:.1} MiB in the second 20 s: {mib:?}"
-    );
-    assert!(
-        growth_mib < 24.0,
+        growth_mib < 8.0,
         "resident memory grew {growth_mib:.1} MiB in 40 s: {mib:?}"
     );
     assert!(

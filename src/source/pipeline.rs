@@ -224,9 +224,17 @@ fn lower_streaming_threads(pipeline: &gst::Pipeline) {
         if let gst::MessageView::StreamStatus(s) = msg.view() {
             if s.get().0 == gst::StreamStatusType::Enter {
                 // SAFETY: both calls only read or set the calling thread's scheduling value.
-                unsafe {
+                let failed = unsafe {
                     let tid = libc::gettid();
-                    libc::setpriority(libc::PRIO_PROCESS, tid as libc::id_t, nice);
+                    libc::setpriority(libc::PRIO_PROCESS, tid as libc::id_t, nice) != 0
+                };
+                static WARNED: std::sync::atomic::AtomicBool =
+                    std::sync::atomic::AtomicBool::new(false);
+                if failed && !WARNED.swap(true, std::sync::atomic::Ordering::Relaxed) {
+                    tracing::warn!(
+                        "stream_nice: cannot lower the streaming threads' priority ({}); they run at the daemon's",
+                        std::io::Error::last_os_error()
+                    );
                 }
             }
         }
