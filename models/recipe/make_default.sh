@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Rebuilds models/default/ from nothing: renders the synthetic dataset, trains the
 # default MobileNetV2 with the recipe, copies the artifacts, renders the demo video.
-# About 30 minutes on two idle CPU cores (longer on a loaded one). Needs .venv/
+# About 45 minutes on two idle CPU cores (longer on a loaded one). Needs .venv/
 # (scripts/python-env.sh) and a built actiond (cargo build --release). WORK defaults
 # to a folder outside the repo.
 set -euo pipefail
@@ -13,11 +13,11 @@ out=models/default
 
 # Training profile for groups 1-8 (seed 1), test profile for groups 9-10 (seed 2):
 # the test clips are drawn from other resolutions, speeds, noise levels and texts.
-$py models/recipe/recipe.py render --out "$work/synth" --groups 1-8 --clips 6 --seed 1 --profile train
+$py models/recipe/recipe.py render --out "$work/synth" --groups 1-8 --clips 9 --seed 1 --profile train
 $py models/recipe/recipe.py render --out "$work/synth" --groups 9,10 --clips 3 --seed 2 --profile test
 $py models/recipe/recipe.py train --data "$work/synth" --out "$work/run-mnv2-96" \
     --name actiond-default-mobilenetv2 --backbone mobilenet_v2 --size 96 --epochs 40 \
-    --train-frame-step 3 --test-groups 9,10 --val-groups 8 --max-minutes 40 --seed 1
+    --train-frame-step 3 --test-groups 9,10 --val-groups 8 --max-minutes 36 --seed 1
 mkdir -p "$out"
 for f in model.onnx model.toml model.onnx.sha256 training_config.json report.json REPORT.md \
          confusion.json confusion.png; do
