@@ -1,28 +1,17 @@
 //! actiond: real-time action recognition on live video.
 //!
-//! GStreamer pipelines sample frames ([`source`]), one inference worker runs the
-//! ONNX model on them ([`infer`], [`model`], [`preprocess`]), per-stream smoothing
-//! turns frames into clip predictions ([`smooth`]) and [`publish`] sends them to
-//! subscribers. [`daemon`] wires it together.
+//! The modules in frame order, one line each: a stream's pipeline hands its latest
+//! frame to the hub, inference runs the model on it, smoothing turns frame results
+//! into clip predictions, and publishing sends them out.
 
-pub mod bench;
-pub mod config;
-pub mod daemon;
-pub mod extract;
-#[doc(hidden)]
-pub mod fuzzing;
-pub mod http;
-pub mod infer;
-pub mod inspect;
-pub mod logging;
-pub mod metrics;
-pub mod model;
-pub mod mqtt;
-pub mod notify;
-pub mod onnx;
-pub mod preprocess;
-pub mod publish;
-pub mod services;
-pub mod smooth;
-pub mod source;
-pub mod tracker;
+pub mod config; // reads and checks the TOML configuration
+pub mod source; // one GStreamer pipeline per stream and its supervisor
+pub mod hub; // the latest-frame mailbox between sources and inference
+pub mod infer; // the inference worker: batches frames from all streams
+pub mod model; // ONNX Runtime session, manifest, providers, preprocessing
+pub mod smooth; // clip aggregation, label-change hysteresis, ranking
+pub mod publish; // messages and their outputs: socket, stdout, MQTT, HTTP
+pub mod daemon; // start, run until shutdown, reload, stop
+pub mod sys; // the OS around it: logging, systemd notify, /proc, malloc
+pub mod tools; // developer tools: bench, inspect, extract, ONNX reader, fuzzing
+pub mod cli; // the command line, one file per subcommand

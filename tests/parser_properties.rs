@@ -1,12 +1,12 @@
 //! The parsers of hand-written and untrusted input, fed thousands of mutated
 //! variants of real files on every `cargo test` (a seeded, stable-Rust stand-in
 //! for the cargo-fuzz targets in `fuzz/`, which check the same properties:
-//! `actiond::fuzzing`). A failure prints the seed and the input.
+//! `actiond::tools::fuzzing`). A failure prints the seed and the input.
 
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
-use actiond::fuzzing::{check_client_input, check_config, check_manifest, SECRET};
+use actiond::tools::fuzzing::{check_client_input, check_config, check_manifest, SECRET};
 
 /// Bytes and fragments that matter to TOML and to the schema.
 const DICTIONARY: &[&str] = &[

@@ -1,10 +1,10 @@
-//! The configuration parser on arbitrary text (see actiond::fuzzing::check_config).
+//! The configuration parser on arbitrary text (see actiond::tools::fuzzing::check_config).
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     if let Ok(text) = std::str::from_utf8(data) {
-        actiond::fuzzing::check_config(text);
+        actiond::tools::fuzzing::check_config(text);
     }
 });

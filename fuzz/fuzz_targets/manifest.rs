@@ -1,10 +1,10 @@
-//! The model manifest parser on arbitrary text (see actiond::fuzzing::check_manifest).
+//! The model manifest parser on arbitrary text (see actiond::tools::fuzzing::check_manifest).
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     if let Ok(text) = std::str::from_utf8(data) {
-        actiond::fuzzing::check_manifest(text);
+        actiond::tools::fuzzing::check_manifest(text);
     }
 });

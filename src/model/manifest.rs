@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use crate::preprocess::Layout;
+use crate::model::preprocess::Layout;
 
 /// ONNX metadata key whose value is the manifest's TOML text.
 pub const METADATA_KEY: &str = "actiond.manifest";

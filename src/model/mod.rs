@@ -2,6 +2,7 @@
 //! against each other, and running batches.
 
 pub mod manifest;
+pub mod preprocess;
 pub mod runtime;
 
 use std::path::{Path, PathBuf};
@@ -12,7 +13,7 @@ use ort::session::Session;
 use ort::value::{TensorElementType, TensorRef, ValueType};
 
 use crate::config::{Provider, RuntimeConfig};
-use crate::preprocess::{Layout, Normalizer, PreprocessError};
+use crate::model::preprocess::{Layout, Normalizer, PreprocessError};
 use crate::smooth::softmax_in_place;
 pub use manifest::{ChannelOrder, Manifest, ManifestError, OutputKind, Resize};
 

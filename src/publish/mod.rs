@@ -1,10 +1,14 @@
 //! Publishing: the message schema, the fan-out to subscribers, the Unix socket
-//! server and the stdout printer.
+//! server, stdout, MQTT, HTTP (metrics, health, status) and the per-stream tracker.
 
+pub mod http;
 pub mod input;
 pub mod message;
+pub mod metrics;
+pub mod mqtt;
 pub mod socket;
 pub mod stdout;
+pub mod tracker;
 
 use std::sync::{Arc, Mutex};
 

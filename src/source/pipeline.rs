@@ -8,8 +8,8 @@ use gstreamer as gst;
 use gstreamer::prelude::*;
 use gstreamer_app as gst_app;
 
-use super::hub::{Frame, FrameHub, StreamSlot, StreamStats};
 use crate::config::{RtspTransport, SourceKind, StreamConfig};
+use crate::hub::{Frame, FrameHub, StreamSlot, StreamStats};
 use crate::model::{ChannelOrder, Resize};
 
 /// What the model wants from every frame.

@@ -10,9 +10,9 @@ use std::time::{Duration, Instant};
 use gstreamer as gst;
 use gstreamer::prelude::*;
 
-use super::hub::{FrameHub, StreamSlot};
 use super::pipeline::{self, StreamPipeline, Target};
 use crate::config::{redact_uri, SourceKind, StreamConfig};
+use crate::hub::{FrameHub, StreamSlot};
 
 /// A stream's lifecycle state, as published in `status` messages.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -291,7 +291,7 @@ fn supervise(
 fn watch(
     s: &StreamConfig,
     p: &StreamPipeline,
-    stats: &super::StreamStats,
+    stats: &crate::hub::StreamStats,
     stop: &StopSignal,
     report: &dyn Fn(StreamState, String),
     attempt: &mut u32,

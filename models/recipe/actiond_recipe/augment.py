@@ -8,7 +8,7 @@ one does.
 
 The daemon never augments or denoises: these run only while training. Normalization
 is the one step shared with serving: x = (pixel / scale - mean) / std per channel, the
-formula of src/preprocess.rs, with the mean/std written into the model's manifest.
+formula of src/model/preprocess.rs, with the mean/std written into the model's manifest.
 """
 
 from __future__ import annotations

@@ -19,7 +19,7 @@ def softmax(x: np.ndarray) -> np.ndarray:
 
 
 def smooth(probs: np.ndarray, method: str, window: int, stride: int) -> list[tuple[int, np.ndarray]]:
-    """Clip probabilities exactly as src/smooth.rs computes them, as (index of the
+    """Clip probabilities exactly as src/smooth/ computes them, as (index of the
     clip's last frame (1-based), probabilities):
     mean: the average of the last `window` frames, first at frame `window`, then every
     `stride` frames; ema: p ← α·x + (1−α)·p, α = 2/(window+1), p = x at frame 1, a clip

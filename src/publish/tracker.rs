@@ -9,9 +9,9 @@ use std::time::{Duration, Instant, SystemTime};
 use serde_json::{json, Value};
 use tokio::sync::broadcast;
 
-use crate::metrics::{self, StreamLabel, StreamSnapshot};
+use crate::hub::{FrameHub, StreamStats};
+use crate::publish::metrics::{self, StreamLabel, StreamSnapshot};
 use crate::publish::{rfc3339, Publisher};
-use crate::source::{FrameHub, StreamStats};
 
 #[derive(Debug, Clone)]
 struct StreamView {

@@ -232,7 +232,7 @@ async fn run(
     mut rx: broadcast::Receiver<Arc<str>>,
     mut shutdown: watch::Receiver<bool>,
 ) {
-    let m = crate::metrics::global();
+    let m = crate::publish::metrics::global();
     let prefix = cfg.topic_prefix.clone();
     let q = qos(cfg.qos);
     let link = Arc::new(Link {
@@ -358,10 +358,10 @@ impl Queue {
     fn push(&mut self, item: Item) {
         if self.items.len() >= self.bound {
             self.items.pop_front();
-            crate::metrics::global().mqtt_message(false);
+            crate::publish::metrics::global().mqtt_message(false);
         }
         self.items.push_back(item);
-        crate::metrics::global()
+        crate::publish::metrics::global()
             .mqtt_queue
             .set(self.items.len() as i64);
     }
@@ -374,16 +374,16 @@ impl Queue {
         }
         while self.items.len() > self.bound {
             self.items.pop_back();
-            crate::metrics::global().mqtt_message(false);
+            crate::publish::metrics::global().mqtt_message(false);
         }
-        crate::metrics::global()
+        crate::publish::metrics::global()
             .mqtt_queue
             .set(self.items.len() as i64);
     }
 
     /// Hands queued messages to the client until it is full; false if it was.
     fn feed(&mut self, client: &AsyncClient, q: QoS) -> bool {
-        let m = crate::metrics::global();
+        let m = crate::publish::metrics::global();
         let mut ok = true;
         while let Some(item) = self.items.front() {
             match client.try_publish(item.topic.clone(), q, item.retain, item.payload.clone()) {
@@ -404,7 +404,7 @@ impl Queue {
 
 /// Polls the client's event loop forever: reconnects with backoff, tracks the link.
 async fn drive(mut eventloop: EventLoop, link: Arc<Link>, gen_tx: watch::Sender<u64>, url: String) {
-    let m = crate::metrics::global();
+    let m = crate::publish::metrics::global();
     let mut failures: u32 = 0;
     loop {
         match eventloop.poll().await {
@@ -510,14 +510,14 @@ mod tests {
 
     #[test]
     fn a_full_queue_drops_the_oldest_and_counts() {
-        let before = crate::metrics::global().mqtt_dropped();
+        let before = crate::publish::metrics::global().mqtt_dropped();
         let mut q = Queue::new(3);
         for n in 0..5 {
             q.push(item(n, None));
         }
         let kept: Vec<u8> = q.items.iter().map(|i| i.payload[0]).collect();
         assert_eq!(kept, [2, 3, 4]);
-        assert!(crate::metrics::global().mqtt_dropped() >= before + 2);
+        assert!(crate::publish::metrics::global().mqtt_dropped() >= before + 2);
     }
 
     #[test]

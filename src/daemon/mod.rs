@@ -1,5 +1,7 @@
 //! Wiring: model, sources, inference, publishing, systemd notify, reload and shutdown.
 
+pub mod services;
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -7,12 +9,13 @@ use anyhow::Context;
 use tokio::signal::unix::{signal, SignalKind};
 
 use crate::config::{Config, StreamConfig};
+use crate::hub::{FrameHub, StreamSlot};
 use crate::infer::{self, WorkerSettings};
 use crate::model::{Classifier, Manifest};
-use crate::notify::{watchdog_interval, Notifier};
 use crate::publish::{socket, stdout, Message, Publisher, VERSION};
 use crate::smooth::{Method, SmootherSettings};
-use crate::source::{FrameHub, StatusFn, StreamSlot, Supervisor, Target, TEARDOWN_LIMIT};
+use crate::source::{StatusFn, Supervisor, Target, TEARDOWN_LIMIT};
+use crate::sys::notify::{watchdog_interval, Notifier};
 
 /// How long stopping may take in all before the daemon exits anyway.
 const STOP_LIMIT: Duration = Duration::from_secs(4);
@@ -23,16 +26,9 @@ const RELOAD_STOP_LIMIT: Duration = Duration::from_secs(TEARDOWN_LIMIT.as_secs()
 /// How often the per-stream counters and the resident memory are logged (also on SIGUSR1).
 const STATS_INTERVAL: Duration = Duration::from_secs(600);
 
-/// The process's resident memory in KiB (`VmRSS` of /proc/self/status).
-pub fn rss_kib() -> Option<u64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
-    line.split_whitespace().nth(1)?.parse().ok()
-}
-
 /// Logs each stream's counters and the resident memory.
 fn log_stats(fleet: &Fleet) {
-    let rss = rss_kib().map_or_else(
+    let rss = crate::sys::procfs::rss_kib().map_or_else(
         || "unknown".into(),
         |k| format!("{:.1} MiB", k as f64 / 1024.0),
     );
@@ -64,27 +60,6 @@ fn enabled(config: &Config) -> Vec<StreamConfig> {
         .filter(|s| s.enabled)
         .cloned()
         .collect()
-}
-
-/// Tunes glibc's malloc for this workload, unless the environment does
-/// (`MALLOC_ARENA_MAX`, `GLIBC_TUNABLES`): two arenas (one per streaming thread kept
-/// tens of MiB of freed memory), and blocks up to 32 MiB served from the heap and kept
-/// there (up to 128 MiB free) instead of mapped and unmapped around every inference
-/// run, which page-faulted a batch of 4 to two-thirds of its speed. Call before any
-/// thread starts.
-pub fn tune_malloc() {
-    let set_by_user = ["MALLOC_ARENA_MAX", "GLIBC_TUNABLES"]
-        .iter()
-        .any(|v| std::env::var_os(v).is_some());
-    #[cfg(target_env = "gnu")]
-    if !set_by_user {
-        // SAFETY: mallopt only changes allocator parameters; no thread runs yet.
-        unsafe {
-            libc::mallopt(libc::M_ARENA_MAX, 2);
-            libc::mallopt(libc::M_MMAP_THRESHOLD, 32 << 20);
-            libc::mallopt(libc::M_TRIM_THRESHOLD, 128 << 20);
-        }
-    }
 }
 
 /// Runs the daemon until SIGTERM or SIGINT; SIGHUP reloads the configuration.
@@ -219,7 +194,7 @@ async fn serve(
     };
     let hub = FrameHub::new();
     let services =
-        crate::services::Services::start(&config, &publisher, &hub, shutdown_rx.clone()).await?;
+        services::Services::start(&config, &publisher, &hub, shutdown_rx.clone()).await?;
     let s = &config.smoothing;
     let settings = WorkerSettings {
         smoothing: SmootherSettings {
@@ -307,7 +282,7 @@ async fn serve(
         }
         tracing::info!(stream = %r.config.name, "stats: {}", r.slot.stats.summary());
     }
-    if let Some(k) = rss_kib() {
+    if let Some(k) = crate::sys::procfs::rss_kib() {
         tracing::info!("stats: resident memory {:.1} MiB", k as f64 / 1024.0);
     }
     hub.shutdown();

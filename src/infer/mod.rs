@@ -13,10 +13,10 @@ use gstreamer as gst;
 use gstreamer_video as gst_video;
 use gstreamer_video::prelude::*;
 
+use crate::hub::{Frame, FrameHub, StreamSlot, StreamStats};
 use crate::model::Classifier;
 use crate::publish::{rfc3339, Message, Publisher, Scored, VERSION};
 use crate::smooth::{top_k, Clip, FrameTimes, Smoother, SmootherSettings};
-use crate::source::{Frame, FrameHub, StreamSlot, StreamStats};
 
 /// What the worker needs besides the classifier.
 pub struct WorkerSettings {
@@ -248,11 +248,11 @@ fn run(
         warmed = warmed.max(used.len());
         let probs = match classifier.run(used.len()) {
             Ok(p) => {
-                crate::metrics::global().inference(used.len(), started.elapsed());
+                crate::publish::metrics::global().inference(used.len(), started.elapsed());
                 p
             }
             Err(e) => {
-                crate::metrics::global().inference_failed();
+                crate::publish::metrics::global().inference_failed();
                 failures += 1;
                 if failures.is_power_of_two() {
                     tracing::error!("inference failed ({failures} times so far): {e}");

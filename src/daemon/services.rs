@@ -9,13 +9,13 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::config::Config;
+use crate::hub::FrameHub;
 use crate::publish::Publisher;
-use crate::source::FrameHub;
 
 /// The running optional outputs.
 #[derive(Default)]
 pub struct Services {
-    mqtt: Option<crate::mqtt::Mqtt>,
+    mqtt: Option<crate::publish::mqtt::Mqtt>,
     http: Option<JoinHandle<()>>,
 }
 
@@ -29,23 +29,25 @@ impl Services {
     ) -> anyhow::Result<Services> {
         let mut services = Services::default();
         if let Some(mqtt) = &config.mqtt {
-            services.mqtt = Some(crate::mqtt::spawn(
+            services.mqtt = Some(crate::publish::mqtt::spawn(
                 mqtt.clone(),
                 publisher,
                 shutdown.clone(),
             )?);
         }
         if let Some(http) = &config.http {
-            let listener = crate::http::bind(http.listen).await?;
+            let listener = crate::publish::http::bind(http.listen).await?;
             let others = usize::from(config.mqtt.is_some()) + usize::from(config.output.stdout);
-            let tracker = crate::tracker::Tracker::spawn(
+            let tracker = crate::publish::tracker::Tracker::spawn(
                 publisher.clone(),
                 hub.clone(),
                 Duration::from_secs_f64(config.runtime.inference_stall_s),
                 others,
             );
-            let app = crate::http::App::new(tracker);
-            services.http = Some(tokio::spawn(crate::http::serve(listener, app, shutdown)));
+            let app = crate::publish::http::App::new(tracker);
+            services.http = Some(tokio::spawn(crate::publish::http::serve(
+                listener, app, shutdown,
+            )));
         }
         Ok(services)
     }

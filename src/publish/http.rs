@@ -17,7 +17,7 @@ use prometheus_client::registry::Registry;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
-use crate::tracker::Tracker;
+use crate::publish::tracker::Tracker;
 
 /// Most connections served at once; more wait in the kernel's backlog.
 const MAX_CONNECTIONS: usize = 64;
@@ -31,9 +31,9 @@ pub struct App {
 }
 
 impl App {
-    /// The endpoints over `tracker`, with metrics from [`crate::metrics::registry`].
+    /// The endpoints over `tracker`, with metrics from [`crate::publish::metrics::registry`].
     pub fn new(tracker: Arc<Tracker>) -> Arc<App> {
-        let registry = crate::metrics::registry(tracker.clone());
+        let registry = crate::publish::metrics::registry(tracker.clone());
         Arc::new(App { tracker, registry })
     }
 }
@@ -129,10 +129,10 @@ pub fn handle<B>(app: &App, req: &Request<B>) -> Reply {
                 .and_then(|v| v.to_str().ok())
                 .is_some_and(|a| a.contains("application/openmetrics-text"));
             if openmetrics {
-                let text = crate::metrics::encode_openmetrics(&app.registry);
+                let text = crate::publish::metrics::encode_openmetrics(&app.registry);
                 reply(StatusCode::OK, OPENMETRICS_TEXT, text)
             } else {
-                let text = crate::metrics::encode_prometheus(&app.registry);
+                let text = crate::publish::metrics::encode_prometheus(&app.registry);
                 reply(StatusCode::OK, PROMETHEUS_TEXT, text)
             }
         }

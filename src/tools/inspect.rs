@@ -6,7 +6,7 @@ use std::path::Path;
 use serde_json::{json, Value};
 
 use crate::model::{manifest, Manifest};
-use crate::onnx::{self, Dim, Port};
+use crate::tools::onnx::{self, Dim, Port};
 
 fn shape_json(p: &Port) -> Value {
     match &p.shape {
@@ -81,8 +81,8 @@ pub fn inspect(path: &Path) -> anyhow::Result<Value> {
                 "input": {
                     "name": i.name,
                     "layout": match i.layout {
-                        crate::preprocess::Layout::Nchw => "NCHW",
-                        crate::preprocess::Layout::Nhwc => "NHWC",
+                        crate::model::preprocess::Layout::Nchw => "NCHW",
+                        crate::model::preprocess::Layout::Nhwc => "NHWC",
                     },
                     "width": i.width,
                     "height": i.height,

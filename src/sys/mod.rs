@@ -1,0 +1,7 @@
+//! The operating system around the daemon: logging, systemd notify, process
+//! figures and the allocator.
+
+pub mod logging;
+pub mod malloc;
+pub mod notify;
+pub mod procfs;
