@@ -311,7 +311,10 @@ impl Lifecycle {
             Event::BuildFailed { permanent, error } if self.phase == Phase::Building => {
                 if permanent {
                     self.phase = Phase::Parked;
-                    vec![Action::Report(StreamState::Failed, error), Action::AwaitStop]
+                    vec![
+                        Action::Report(StreamState::Failed, error),
+                        Action::AwaitStop,
+                    ]
                 } else {
                     self.retry(RetryReason::StartFailed, error, false)
                 }
@@ -364,7 +367,10 @@ impl Lifecycle {
             if frames > before {
                 self.phase = Phase::Running;
                 self.attempt = 0;
-                out.push(Action::Report(StreamState::Running, "frames flowing".into()));
+                out.push(Action::Report(
+                    StreamState::Running,
+                    "frames flowing".into(),
+                ));
             }
         }
         let silent_for = match self.phase {
@@ -415,7 +421,11 @@ impl Lifecycle {
             Action::Retry(reason),
             Action::Report(
                 StreamState::Reconnecting,
-                format!("{why}; retry {} in {:.1} s", self.attempt, delay.as_secs_f64()),
+                format!(
+                    "{why}; retry {} in {:.1} s",
+                    self.attempt,
+                    delay.as_secs_f64()
+                ),
             ),
             Action::Sleep(delay),
         ]);
@@ -469,7 +479,13 @@ mod tests {
             m.handle(Event::Begin),
             [report(Starting, "opening rtsp://cam/1"), Build]
         );
-        assert_eq!(m.handle(Event::Started { at: t0, frames: 100 }), []);
+        assert_eq!(
+            m.handle(Event::Started {
+                at: t0,
+                frames: 100
+            }),
+            []
+        );
         m
     }
 
@@ -509,7 +525,10 @@ mod tests {
         let again = m.handle(Event::BackoffElapsed);
         assert_eq!(
             again,
-            [report(Starting, "reconnecting to rtsp://cam/1 (attempt 1)"), Build]
+            [
+                report(Starting, "reconnecting to rtsp://cam/1 (attempt 1)"),
+                Build
+            ]
         );
         m.handle(Event::Started {
             at: secs(t0, 2.0),
@@ -784,7 +803,7 @@ mod tests {
         let t0 = Instant::now();
         let counts = RetryCounts::default();
         let mut m = playing(EndOfStream::Retry, t0);
-        let mut apply = |out: Vec<Action>| {
+        let apply = |out: Vec<Action>| {
             for a in out {
                 if let Retry(r) = a {
                     counts.add(r);

@@ -11,8 +11,8 @@ use std::time::{Duration, Instant};
 use gstreamer as gst;
 use gstreamer::prelude::*;
 
-use super::lifecycle::{self, Action, Event, Lifecycle};
 pub use super::lifecycle::backoff;
+use super::lifecycle::{self, Action, Event, Lifecycle};
 use super::pipeline::{self, StreamPipeline, Target};
 use super::threads::PipelineSettings;
 use crate::config::{redact_uri, StreamConfig};
@@ -283,7 +283,10 @@ impl Driver<'_> {
     }
 
     fn stop_requested(&self) -> Event {
-        let reason = self.stop.reason().unwrap_or_else(|| "daemon stopping".into());
+        let reason = self
+            .stop
+            .reason()
+            .unwrap_or_else(|| "daemon stopping".into());
         Event::StopRequested { reason }
     }
 
