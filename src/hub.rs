@@ -44,6 +44,8 @@ pub struct StreamStats {
     pub classified: AtomicU64,
     /// Pipeline rebuilds after a failure.
     pub reconnects: AtomicU64,
+    /// The same rebuilds, counted by reason.
+    pub retries: crate::source::RetryCounts,
     /// Pipelines that did not stop within the teardown limit and were abandoned.
     pub abandoned: AtomicU64,
     /// Current pipeline generation; frames of any other generation are stale.
@@ -65,6 +67,7 @@ impl StreamStats {
             skipped: AtomicU64::new(0),
             classified: AtomicU64::new(0),
             reconnects: AtomicU64::new(0),
+            retries: Default::default(),
             abandoned: AtomicU64::new(0),
             generation: AtomicU64::new(0),
             last_frame_ms: AtomicU64::new(0),

@@ -14,7 +14,7 @@ use crate::infer::{self, WorkerSettings};
 use crate::model::{Classifier, Manifest};
 use crate::publish::{socket, stdout, Message, Publisher, VERSION};
 use crate::smooth::{Method, SmootherSettings};
-use crate::source::{StatusFn, Supervisor, Target, TEARDOWN_LIMIT};
+use crate::source::{PipelineSettings, StatusFn, Supervisor, Target, TEARDOWN_LIMIT};
 use crate::sys::notify::{watchdog_interval, Notifier};
 
 /// How long stopping may take in all before the daemon exits anyway.
@@ -102,6 +102,8 @@ struct Fleet {
     hub: Arc<FrameHub>,
     worker: infer::Worker,
     status: StatusFn,
+    /// Thread settings of every stream pipeline (the decoder-thread share changes on reload).
+    pipeline_settings: Arc<PipelineSettings>,
     streams: Vec<Running>,
 }
 
@@ -121,6 +123,7 @@ impl Fleet {
             self.hub.clone(),
             slot.clone(),
             self.status.clone(),
+            self.pipeline_settings.clone(),
         );
         self.streams.push(Running {
             config,
@@ -227,11 +230,11 @@ async fn serve(
         hub: hub.clone(),
         worker,
         status,
+        pipeline_settings: Arc::new(PipelineSettings::new(config.runtime.stream_nice as i32)),
         streams: Vec::new(),
     };
     let streams = enabled(&config);
-    crate::source::share_decoder_threads(streams.len());
-    crate::source::set_stream_nice(config.runtime.stream_nice as i32);
+    fleet.pipeline_settings.share_decoder_threads(streams.len());
     for s in streams {
         fleet.add(s);
     }
@@ -336,7 +339,7 @@ async fn reload(
     }
 
     let wanted = enabled(&new);
-    crate::source::share_decoder_threads(wanted.len());
+    fleet.pipeline_settings.share_decoder_threads(wanted.len());
     let mut kept = Vec::new();
     let mut to_stop = Vec::new();
     for r in std::mem::take(&mut fleet.streams) {

@@ -193,6 +193,8 @@ pub struct StreamSnapshot {
     pub classified: u64,
     /// Pipeline rebuilds.
     pub reconnects: u64,
+    /// Pipeline rebuilds by reason (`error`, `eos`, `stall`, …).
+    pub retries: Vec<(&'static str, u64)>,
     /// Seconds since the latest frame, if any arrived.
     pub since_last_frame_s: Option<f64>,
 }
@@ -301,6 +303,20 @@ impl Collector for ScrapeCollector {
             "actiond_stream_reconnects",
             "Pipeline rebuilds after an error, end of a live stream or a stall",
             &per(&|s| s.reconnects),
+        )?;
+        let retries: Vec<(Vec<(&str, &str)>, u64)> = streams
+            .iter()
+            .flat_map(|s| {
+                s.retries
+                    .iter()
+                    .map(|(reason, n)| (vec![("stream", s.name.as_str()), ("reason", *reason)], *n))
+            })
+            .collect();
+        counter_family(
+            &mut encoder,
+            "actiond_stream_retries",
+            "Pipeline rebuilds by reason: error (the pipeline failed), eos (a live or HTTP source ended), stall (no frame for stall_timeout_s), start_failed (it could not be built or started), rewind_failed (a looping file could not be rewound)",
+            &retries,
         )?;
         let mut states = Vec::new();
         for s in &streams {
@@ -441,6 +457,7 @@ mod tests {
                 dropped_unusable: 0,
                 classified: 4,
                 reconnects: 2,
+                retries: vec![("error", 0), ("stall", 2)],
                 since_last_frame_s: Some(0.25),
             }]
         }
@@ -463,6 +480,8 @@ mod tests {
             "actiond_stream_frames_dropped_total{stream=\"cam-1\",reason=\"pipeline_restart\"} 0",
             "actiond_stream_frames_classified_total{stream=\"cam-1\"} 4",
             "actiond_stream_reconnects_total{stream=\"cam-1\"} 2",
+            "actiond_stream_retries_total{stream=\"cam-1\",reason=\"stall\"} 2",
+            "actiond_stream_retries_total{stream=\"cam-1\",reason=\"error\"} 0",
             "actiond_stream_state{stream=\"cam-1\",state=\"running\"} 1",
             "actiond_stream_state{stream=\"cam-1\",state=\"stalled\"} 0",
             "actiond_socket_subscribers 3",

@@ -274,6 +274,7 @@ impl Tracker {
                 dropped_unusable: s.skipped.load(Ordering::Relaxed),
                 classified: s.classified.load(Ordering::Relaxed),
                 reconnects: s.reconnects.load(Ordering::Relaxed),
+                retries: s.retries.snapshot(),
                 since_last_frame_s: s.since_last_frame().map(|d| d.as_secs_f64()),
             })
             .collect()

@@ -1,7 +1,12 @@
-//! Video sources: one GStreamer pipeline per stream and its supervisor.
+//! Video sources: one GStreamer pipeline per stream and its supervisor, which drives
+//! the stream's lifecycle (a pure state machine).
 
+pub mod lifecycle;
 pub mod pipeline;
 pub mod supervisor;
+pub mod threads;
 
-pub use pipeline::{set_stream_nice, share_decoder_threads, Target};
+pub use lifecycle::{RetryCounts, RetryReason};
+pub use pipeline::Target;
 pub use supervisor::{StatusFn, StatusUpdate, StreamState, Supervisor, TEARDOWN_LIMIT};
+pub use threads::PipelineSettings;

@@ -8,6 +8,7 @@ use gstreamer as gst;
 use gstreamer::prelude::*;
 use gstreamer_app as gst_app;
 
+use super::threads::{self, PipelineSettings};
 use crate::config::{RtspTransport, SourceKind, StreamConfig};
 use crate::hub::{Frame, FrameHub, StreamSlot, StreamStats};
 use crate::model::{ChannelOrder, Resize};
@@ -69,6 +70,8 @@ pub enum Delivery {
         slot: StreamSlot,
         /// Pipeline generation to tag frames with.
         generation: u64,
+        /// Decoder threads and streaming-thread priority.
+        settings: Arc<PipelineSettings>,
     },
     /// Offline extraction: the caller pulls every sampled frame from the sink, as fast as it can.
     Pull,
@@ -168,78 +171,12 @@ fn rtsp_protocols(t: RtspTransport) -> &'static str {
     }
 }
 
-/// Threads each software decoder may use; 0 = the decoder's own choice (one per core).
-static DECODER_THREADS: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
-
-/// Sets the threads per software decoder for pipelines built from now on: the
-/// cores shared out among `streams` streams, at least one. With several streams the
-/// parallelism comes from the streams, and each decoder thread holds frames of its own.
-pub fn share_decoder_threads(streams: usize) {
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let n = (cores / streams.max(1)).max(1) as u32;
-    DECODER_THREADS.store(n, std::sync::atomic::Ordering::Relaxed);
-}
-
-/// Gives libav decoders their share of threads as decodebin creates them.
-fn limit_decoder_threads(pipeline: &gst::Pipeline) {
-    pipeline.connect_deep_element_added(|_, _, element| {
-        let n = DECODER_THREADS.load(std::sync::atomic::Ordering::Relaxed);
-        let is_libav = element
-            .factory()
-            .is_some_and(|f| f.name().starts_with("avdec_"));
-        if n > 0 && is_libav && element.find_property("max-threads").is_some() {
-            element.set_property("max-threads", n as i32);
-        }
-    });
-}
-
-/// Nice value added to the streaming threads of pipelines built from now on; 0 = none.
-static STREAM_NICE: std::sync::atomic::AtomicI32 = std::sync::atomic::AtomicI32::new(0);
-
-/// Sets how much lower than the rest of the daemon (the inference worker, ONNX
-/// Runtime's threads) pipelines built from now on run their streaming threads.
-pub fn set_stream_nice(nice: i32) {
-    STREAM_NICE.store(nice.clamp(0, 19), std::sync::atomic::Ordering::Relaxed);
-}
-
-/// Gives each streaming thread of `pipeline` (demuxing, decoding, converting; and
-/// the decoder threads they start, which inherit it) the daemon's nice value plus
-/// [`STREAM_NICE`], as the thread enters: under load the CPU goes to inference first,
-/// and decoders, which have slack, take what is left.
-fn lower_streaming_threads(pipeline: &gst::Pipeline) {
-    let add = STREAM_NICE.load(std::sync::atomic::Ordering::Relaxed);
-    if add == 0 {
-        return;
-    }
-    // The daemon's nice value, read in the calling supervisor thread (an absolute value
-    // is set, as a pooled streaming thread may come back already lowered).
-    // SAFETY: getpriority has no memory effects; errno is not consulted since a
-    // nice value is always in -20..=19.
-    let base = unsafe { libc::getpriority(libc::PRIO_PROCESS, 0) };
-    let nice = (base + add).min(19);
-    let Some(bus) = pipeline.bus() else {
-        return;
-    };
-    bus.set_sync_handler(move |_, msg| {
-        if let gst::MessageView::StreamStatus(s) = msg.view() {
-            if s.get().0 == gst::StreamStatusType::Enter {
-                // SAFETY: both calls only read or set the calling thread's scheduling value.
-                let failed = unsafe {
-                    let tid = libc::gettid();
-                    libc::setpriority(libc::PRIO_PROCESS, tid as libc::id_t, nice) != 0
-                };
-                static WARNED: std::sync::atomic::AtomicBool =
-                    std::sync::atomic::AtomicBool::new(false);
-                if failed && !WARNED.swap(true, std::sync::atomic::Ordering::Relaxed) {
-                    tracing::warn!(
-                        "stream_nice: cannot lower the streaming threads' priority ({}); they run at the daemon's",
-                        std::io::Error::last_os_error()
-                    );
-                }
-            }
-        }
-        gst::BusSyncReply::Pass
-    });
+/// Whether a source of `kind` is live (camera, RTSP, test) rather than played at its own pace.
+pub fn is_live(kind: &SourceKind) -> bool {
+    matches!(
+        kind,
+        SourceKind::Test(_) | SourceKind::V4l2(_) | SourceKind::Rtsp(_)
+    )
 }
 
 /// Builds the pipeline for `stream`, delivering frames as `delivery` says.
@@ -249,25 +186,44 @@ pub fn build(
     delivery: Delivery,
 ) -> Result<StreamPipeline, PipelineError> {
     let pipeline = gst::Pipeline::with_name(&format!("stream-{}", stream.name));
-    limit_decoder_threads(&pipeline);
+    if let Delivery::Latest { settings, .. } = &delivery {
+        threads::limit_decoder_threads(&pipeline, settings.clone());
+    }
     let pull = matches!(delivery, Delivery::Pull);
-    let Tail {
-        chain,
-        sink,
-        converting,
-    } = tail(stream, target, !pull)?;
-    let first = chain[0].clone();
-    let build_err = |e: &dyn std::fmt::Display| PipelineError::Build(e.to_string());
+    let tail = tail(stream, target, !pull)?;
+    let head = head(stream, &pipeline)?;
+    assemble(&pipeline, &head, &tail.chain)?;
+    let live = is_live(&stream.source);
+    deliver(&pipeline, &tail, live, delivery);
+    Ok(StreamPipeline {
+        pipeline,
+        live,
+        sink: tail.sink,
+    })
+}
 
-    // The head: an element whose src pad (static or dynamic) carries raw video.
-    let (head, live, dynamic): (gst::Element, bool, bool) = match &stream.source {
+/// The start of a pipeline: an element whose src pad carries raw video.
+struct Head {
+    /// The element.
+    element: gst::Element,
+    /// Whether its video pad appears only once playing (decodebin's).
+    dynamic: bool,
+}
+
+fn build_err(e: &dyn std::fmt::Display) -> PipelineError {
+    PipelineError::Build(e.to_string())
+}
+
+/// The head for `stream`'s source kind; elements before it are added to `pipeline`.
+fn head(stream: &StreamConfig, pipeline: &gst::Pipeline) -> Result<Head, PipelineError> {
+    let (element, dynamic): (gst::Element, bool) = match &stream.source {
         SourceKind::Test(pattern) => {
             let desc = format!(
                 "videotestsrc is-live=true pattern={pattern} ! capsfilter caps=\"video/x-raw,width=640,height=480,framerate=30/1\""
             );
             let bin = gst::parse::bin_from_description(&desc, true)
                 .map_err(|e| PipelineError::Build(e.to_string()))?;
-            (bin.upcast(), true, false)
+            (bin.upcast(), false)
         }
         SourceKind::Pipeline(fragment) => {
             let bin = gst::parse::bin_from_description(fragment, true)
@@ -277,7 +233,7 @@ pub fn build(
                     "the fragment has no unlinked source pad to take video from".into(),
                 ));
             }
-            (bin.upcast(), false, false)
+            (bin.upcast(), false)
         }
         SourceKind::V4l2(device) => {
             let src = make("v4l2src")?;
@@ -287,64 +243,72 @@ pub fn build(
                 .add_many([&src, &decode])
                 .map_err(|e| build_err(&e))?;
             src.link(&decode).map_err(|e| build_err(&e))?;
-            (decode, true, true)
+            (decode, true)
         }
-        SourceKind::Rtsp(uri) | SourceKind::Http(uri) => {
-            let live = matches!(stream.source, SourceKind::Rtsp(_));
-            (uridecodebin(uri, stream)?, live, true)
-        }
+        SourceKind::Rtsp(uri) | SourceKind::Http(uri) => (uridecodebin(uri, stream)?, true),
         SourceKind::File(path) => {
             let uri = gst::glib::filename_to_uri(path, None).map_err(|e| build_err(&e))?;
-            (uridecodebin(uri.as_str(), stream)?, false, true)
+            (uridecodebin(uri.as_str(), stream)?, true)
         }
     };
-    if head.parent().is_none() {
-        pipeline.add(&head).map_err(|e| build_err(&e))?;
+    Ok(Head { element, dynamic })
+}
+
+/// Adds `head` and the `chain` after it to `pipeline` and links them; a dynamic head's
+/// first video pad is linked when it appears.
+fn assemble(
+    pipeline: &gst::Pipeline,
+    head: &Head,
+    chain: &[gst::Element],
+) -> Result<(), PipelineError> {
+    let first = &chain[0];
+    if head.element.parent().is_none() {
+        pipeline.add(&head.element).map_err(|e| build_err(&e))?;
     }
-    pipeline.add_many(&chain).map_err(|e| build_err(&e))?;
-    gst::Element::link_many(&chain).map_err(|e| build_err(&e))?;
-    if dynamic {
-        let sinkpad = first
-            .static_pad("sink")
-            .expect("first tail element has a sink pad");
-        head.connect_pad_added(move |_, pad| {
-            if sinkpad.is_linked() {
-                return;
-            }
-            let is_video = pad
-                .current_caps()
-                .or_else(|| Some(pad.query_caps(None)))
-                .and_then(|c| c.structure(0).map(|s| s.name().starts_with("video/")))
-                .unwrap_or(false);
-            if is_video {
-                if let Err(e) = pad.link(&sinkpad) {
-                    tracing::warn!("linking decoded video failed: {e:?}");
-                }
-            }
-        });
-    } else {
-        head.link(&first).map_err(|e| build_err(&e))?;
+    pipeline.add_many(chain).map_err(|e| build_err(&e))?;
+    gst::Element::link_many(chain).map_err(|e| build_err(&e))?;
+    if !head.dynamic {
+        return head.element.link(first).map_err(|e| build_err(&e));
     }
+    let sinkpad = first
+        .static_pad("sink")
+        .ok_or_else(|| PipelineError::Build("the first tail element has no sink pad".into()))?;
+    head.element.connect_pad_added(move |_, pad| {
+        if sinkpad.is_linked() {
+            return;
+        }
+        let is_video = pad
+            .current_caps()
+            .or_else(|| Some(pad.query_caps(None)))
+            .and_then(|c| c.structure(0).map(|s| s.name().starts_with("video/")))
+            .unwrap_or(false);
+        if is_video {
+            if let Err(e) = pad.link(&sinkpad) {
+                tracing::warn!("linking decoded video failed: {e:?}");
+            }
+        }
+    });
+    Ok(())
+}
+
+/// Sets up the appsink (and, for the daemon, counting and skipping) as `delivery` says.
+fn deliver(pipeline: &gst::Pipeline, tail: &Tail, live: bool, delivery: Delivery) {
     match delivery {
         Delivery::Latest {
             hub,
             slot,
             generation,
+            settings,
         } => {
-            lower_streaming_threads(&pipeline);
+            threads::lower_streaming_threads(pipeline, settings.stream_nice());
             // Live sources: deliver at once. Files and fragments: play at their own pace.
-            sink.set_property("sync", !live);
-            count_decoded(&first, &slot.stats);
-            skip_while_waiting(&converting, hub.clone(), slot.clone());
-            attach_sink(&sink, hub, slot, generation);
+            tail.sink.set_property("sync", !live);
+            count_decoded(&tail.chain[0], &slot.stats);
+            skip_while_waiting(&tail.converting, hub.clone(), slot.clone());
+            attach_sink(&tail.sink, hub, slot, generation);
         }
-        Delivery::Pull => sink.set_property("sync", false),
+        Delivery::Pull => tail.sink.set_property("sync", false),
     }
-    Ok(StreamPipeline {
-        pipeline,
-        live,
-        sink,
-    })
 }
 
 fn uridecodebin(uri: &str, stream: &StreamConfig) -> Result<gst::Element, PipelineError> {

@@ -2,6 +2,7 @@
 //! frames, and rebuilds it after errors, end of stream or silence, with capped
 //! exponential backoff and jitter, forever.
 
+use std::collections::VecDeque;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
@@ -10,8 +11,11 @@ use std::time::{Duration, Instant};
 use gstreamer as gst;
 use gstreamer::prelude::*;
 
+pub use super::lifecycle::backoff;
+use super::lifecycle::{self, Action, Event, Lifecycle};
 use super::pipeline::{self, StreamPipeline, Target};
-use crate::config::{redact_uri, SourceKind, StreamConfig};
+use super::threads::PipelineSettings;
+use crate::config::{redact_uri, StreamConfig};
 use crate::hub::{FrameHub, StreamSlot};
 
 /// A stream's lifecycle state, as published in `status` messages.
@@ -130,20 +134,34 @@ pub struct Supervisor {
 }
 
 impl Supervisor {
-    /// Starts supervising `stream`, delivering frames to its `slot` of `hub`.
+    /// Starts supervising `stream`, delivering frames to its `slot` of `hub`; its
+    /// pipelines take their thread settings from `settings`.
     pub fn spawn(
         stream: StreamConfig,
         target: Target,
         hub: Arc<FrameHub>,
         slot: StreamSlot,
         status: StatusFn,
+        settings: Arc<PipelineSettings>,
     ) -> Self {
         let stop = Arc::new(StopSignal::default());
         let name = stream.name.clone();
         let s2 = stop.clone();
         let thread = std::thread::Builder::new()
             .name(format!("stream-{}", stream.name))
-            .spawn(move || supervise(&stream, &target, &hub, &slot, &status, &s2))
+            .spawn(move || {
+                Driver {
+                    stream: &stream,
+                    target: &target,
+                    hub: &hub,
+                    slot: &slot,
+                    status: &status,
+                    stop: &s2,
+                    settings: &settings,
+                    pipeline: None,
+                }
+                .supervise()
+            })
             .expect("spawning a stream thread");
         Supervisor {
             name,
@@ -179,192 +197,208 @@ impl Supervisor {
     }
 }
 
-/// Delay before retry number `attempt` (0-based): min·2^attempt capped at max, ±20 % jitter.
-pub fn backoff(min_s: f64, max_s: f64, attempt: u32, jitter: f64) -> Duration {
-    let base = (min_s * 2f64.powi(attempt.min(30) as i32)).min(max_s);
-    let j = 1.0 + 0.2 * jitter.clamp(-1.0, 1.0);
-    Duration::from_secs_f64((base * j).clamp(0.0, max_s * 1.2))
+/// How long the bus is waited on between looks at the frames.
+const POLL: gst::ClockTime = gst::ClockTime::from_mseconds(100);
+
+/// The GStreamer side of one stream's supervisor thread: turns what happens to the
+/// pipeline into lifecycle [`Event`]s and carries out the lifecycle's [`Action`]s.
+struct Driver<'a> {
+    stream: &'a StreamConfig,
+    target: &'a Target,
+    hub: &'a Arc<FrameHub>,
+    slot: &'a StreamSlot,
+    status: &'a StatusFn,
+    stop: &'a StopSignal,
+    settings: &'a Arc<PipelineSettings>,
+    /// The current pipeline, while one exists.
+    pipeline: Option<StreamPipeline>,
 }
 
-enum Outcome {
-    Retry(String),
-    Ended(String),
-    Failed(String),
-    Stop,
-}
-
-fn describe_source(s: &StreamConfig) -> String {
-    match &s.source {
-        SourceKind::Pipeline(_) => "pipeline fragment".into(),
-        _ => redact_uri(s.uri.as_deref().unwrap_or_default()),
+impl Driver<'_> {
+    /// Runs the stream's lifecycle until it exits (after a stop request).
+    fn supervise(mut self) {
+        let _span = tracing::info_span!("stream", stream = %self.stream.name).entered();
+        let live = pipeline::is_live(&self.stream.source);
+        let mut machine = Lifecycle::new(lifecycle::Settings::of(self.stream, live), || {
+            rand::random::<f64>() * 2.0 - 1.0
+        });
+        let mut queue: VecDeque<Action> = machine.handle(Event::Begin).into();
+        loop {
+            let event = match queue.pop_front() {
+                Some(Action::Exit) => return,
+                Some(action) => self.perform(action),
+                // Nothing to do but watch the playing pipeline.
+                None => Some(self.watch_once()),
+            };
+            if let Some(event) = event {
+                queue.extend(machine.handle(event));
+            }
+        }
     }
-}
 
-fn supervise(
-    s: &StreamConfig,
-    target: &Target,
-    hub: &Arc<FrameHub>,
-    slot: &StreamSlot,
-    status: &StatusFn,
-    stop: &StopSignal,
-) {
-    let _span = tracing::info_span!("stream", stream = %s.name).entered();
-    let report = |state: StreamState, reason: String| {
+    /// Carries out `action`; returns the event that answers it, if any.
+    fn perform(&mut self, action: Action) -> Option<Event> {
+        let stats = &self.slot.stats;
+        match action {
+            Action::Report(state, reason) => self.report(state, reason),
+            Action::Build => return Some(self.build()),
+            Action::Seek => return self.rewind(),
+            Action::Teardown => self.teardown(),
+            Action::Retry(reason) => {
+                stats.reconnects.fetch_add(1, Ordering::Relaxed);
+                stats.retries.add(reason);
+            }
+            Action::Sleep(delay) => {
+                let stopped = self.stop.sleep(delay);
+                return Some(if stopped {
+                    self.stop_requested()
+                } else {
+                    Event::BackoffElapsed
+                });
+            }
+            Action::AwaitStop => {
+                while !self.stop.sleep(Duration::from_secs(3600)) {}
+                return Some(self.stop_requested());
+            }
+            Action::Exit => {}
+        }
+        None
+    }
+
+    /// Publishes a state change and logs it.
+    fn report(&self, state: StreamState, reason: String) {
+        let name = &self.stream.name;
         match state {
             // The stream's name is in the span and, for journal and log readers, the text.
             StreamState::Running | StreamState::Starting | StreamState::Stopped => {
-                tracing::info!(state = %state, "{} is {state}: {reason}", s.name)
+                tracing::info!(state = %state, "{name} is {state}: {reason}")
             }
-            _ => tracing::warn!(state = %state, "{} is {state}: {reason}", s.name),
+            _ => tracing::warn!(state = %state, "{name} is {state}: {reason}"),
         }
-        status(StatusUpdate {
-            stream: s.name.clone(),
+        (self.status)(StatusUpdate {
+            stream: name.clone(),
             state,
             reason,
         });
-    };
-    let stats = slot.stats.clone();
-    let mut attempt: u32 = 0;
-    let mut reason = format!("opening {}", describe_source(s));
-    loop {
-        if stop.is_stopped() {
-            break;
-        }
+    }
+
+    fn stop_requested(&self) -> Event {
+        let reason = self
+            .stop
+            .reason()
+            .unwrap_or_else(|| "daemon stopping".into());
+        Event::StopRequested { reason }
+    }
+
+    /// Builds a pipeline of a new generation and sets it playing.
+    fn build(&mut self) -> Event {
+        let stats = &self.slot.stats;
         let generation = stats.generation.fetch_add(1, Ordering::Relaxed) + 1;
-        report(StreamState::Starting, reason.clone());
         let delivery = pipeline::Delivery::Latest {
-            hub: hub.clone(),
-            slot: slot.clone(),
+            hub: self.hub.clone(),
+            slot: self.slot.clone(),
             generation,
+            settings: self.settings.clone(),
         };
-        let outcome = match pipeline::build(s, target, delivery) {
-            Ok(p) => {
-                let out = watch(s, &p, &stats, stop, &report, &mut attempt);
-                // From here on, frames of this pipeline are stale, even if it
-                // must be abandoned and still delivers some.
-                stats.generation.fetch_add(1, Ordering::Relaxed);
-                if !teardown(p.pipeline, &s.name) {
-                    stats.abandoned.fetch_add(1, Ordering::Relaxed);
+        let p = match pipeline::build(self.stream, self.target, delivery) {
+            Ok(p) => p,
+            Err(e) => {
+                return Event::BuildFailed {
+                    permanent: e.is_permanent(),
+                    error: e.to_string(),
                 }
-                hub.clear(slot);
-                out
             }
-            Err(e) if e.is_permanent() => Outcome::Failed(e.to_string()),
-            Err(e) => Outcome::Retry(e.to_string()),
         };
-        match outcome {
-            Outcome::Stop => break,
-            Outcome::Ended(why) => {
-                report(StreamState::Stopped, why);
-                while !stop.sleep(Duration::from_secs(3600)) {}
-                break;
-            }
-            Outcome::Failed(why) => {
-                report(StreamState::Failed, why);
-                while !stop.sleep(Duration::from_secs(3600)) {}
-                break;
-            }
-            Outcome::Retry(why) => {
-                let delay = backoff(
-                    s.reconnect_min_s,
-                    s.reconnect_max_s,
-                    attempt,
-                    rand::random::<f64>() * 2.0 - 1.0,
-                );
-                attempt = attempt.saturating_add(1);
-                stats.reconnects.fetch_add(1, Ordering::Relaxed);
-                report(
-                    StreamState::Reconnecting,
-                    format!("{why}; retry {attempt} in {:.1} s", delay.as_secs_f64()),
-                );
-                if stop.sleep(delay) {
-                    break;
-                }
-                reason = format!("reconnecting to {} (attempt {attempt})", describe_source(s));
-            }
+        let played = p.pipeline.set_state(gst::State::Playing);
+        let bus = p.pipeline.bus();
+        self.pipeline = Some(p);
+        if let Err(e) = played {
+            let detail = bus
+                .and_then(|b| b.pop_filtered(&[gst::MessageType::Error]))
+                .and_then(|m| match m.view() {
+                    gst::MessageView::Error(err) => Some(err.error().to_string()),
+                    _ => None,
+                })
+                .unwrap_or_else(|| e.to_string());
+            return Event::PlayFailed { detail };
+        }
+        Event::Started {
+            at: Instant::now(),
+            frames: stats.received.load(Ordering::Relaxed),
         }
     }
-    let why = stop.reason().unwrap_or_else(|| "daemon stopping".into());
-    report(StreamState::Stopped, why);
+
+    /// Rewinds the pipeline to its start (a looping file at its end).
+    fn rewind(&self) -> Option<Event> {
+        let p = self.pipeline.as_ref()?;
+        let flags = gst::SeekFlags::FLUSH | gst::SeekFlags::KEY_UNIT;
+        match p.pipeline.seek_simple(flags, gst::ClockTime::ZERO) {
+            Ok(()) => {
+                tracing::debug!("end of file; looping");
+                None
+            }
+            Err(e) => Some(Event::SeekFailed {
+                error: e.to_string(),
+            }),
+        }
+    }
+
+    /// Stops the current pipeline, if any; its frames are stale from here on.
+    fn teardown(&mut self) {
+        let Some(p) = self.pipeline.take() else {
+            return;
+        };
+        let stats = &self.slot.stats;
+        // From here on, frames of this pipeline are stale, even if it
+        // must be abandoned and still delivers some.
+        stats.generation.fetch_add(1, Ordering::Relaxed);
+        if !teardown(p.pipeline, &self.stream.name) {
+            stats.abandoned.fetch_add(1, Ordering::Relaxed);
+        }
+        self.hub.clear(self.slot);
+    }
+
+    /// The next thing that happens to the playing pipeline: a stop request, a bus
+    /// message (waited for up to [`POLL`]) or else a look at the frames.
+    fn watch_once(&self) -> Event {
+        if self.stop.is_stopped() {
+            return self.stop_requested();
+        }
+        let Some(bus) = self.pipeline.as_ref().and_then(|p| p.pipeline.bus()) else {
+            // No pipeline to watch (cannot happen while the lifecycle watches).
+            while !self.stop.sleep(Duration::from_secs(3600)) {}
+            return self.stop_requested();
+        };
+        if let Some(event) = bus.timed_pop(POLL).and_then(|m| bus_event(&m)) {
+            return event;
+        }
+        let stats = &self.slot.stats;
+        let now = Instant::now();
+        Event::Tick {
+            now,
+            frames: stats.received.load(Ordering::Relaxed),
+            last_frame: stats.since_last_frame().and_then(|d| now.checked_sub(d)),
+        }
+    }
 }
 
-fn watch(
-    s: &StreamConfig,
-    p: &StreamPipeline,
-    stats: &crate::hub::StreamStats,
-    stop: &StopSignal,
-    report: &dyn Fn(StreamState, String),
-    attempt: &mut u32,
-) -> Outcome {
-    let bus = p.pipeline.bus().expect("a pipeline has a bus");
-    if let Err(e) = p.pipeline.set_state(gst::State::Playing) {
-        let detail = bus
-            .pop_filtered(&[gst::MessageType::Error])
-            .and_then(|m| match m.view() {
-                gst::MessageView::Error(err) => Some(err.error().to_string()),
-                _ => None,
-            })
-            .unwrap_or_else(|| e.to_string());
-        return Outcome::Retry(format!("could not start: {detail}"));
-    }
-    let started = Instant::now();
-    let received_at_start = stats.received.load(Ordering::Relaxed);
-    let stall = Duration::from_secs_f64(s.stall_timeout_s);
-    let mut running = false;
-    loop {
-        if stop.is_stopped() {
-            return Outcome::Stop;
+/// The lifecycle event a bus message means, if any (warnings are logged).
+fn bus_event(msg: &gst::Message) -> Option<Event> {
+    match msg.view() {
+        gst::MessageView::Error(err) => Some(Event::BusError {
+            from: msg
+                .src()
+                .map(|o| o.path_string().to_string())
+                .unwrap_or_default(),
+            error: err.error().to_string(),
+            debug: err.debug().map(|d| d.to_string()),
+        }),
+        gst::MessageView::Warning(w) => {
+            tracing::warn!("GStreamer warning: {}", redact_uri(&w.error().to_string()));
+            None
         }
-        if let Some(msg) = bus.timed_pop(gst::ClockTime::from_mseconds(100)) {
-            match msg.view() {
-                gst::MessageView::Error(err) => {
-                    let src = msg
-                        .src()
-                        .map(|o| o.path_string().to_string())
-                        .unwrap_or_default();
-                    let debug = err.debug().map(|d| format!(" ({d})")).unwrap_or_default();
-                    return Outcome::Retry(redact_uri(&format!(
-                        "error from {src}: {}{debug}",
-                        err.error()
-                    )));
-                }
-                gst::MessageView::Warning(w) => {
-                    tracing::warn!("GStreamer warning: {}", redact_uri(&w.error().to_string()));
-                }
-                gst::MessageView::Eos(_) => {
-                    if matches!(s.source, SourceKind::File(_)) && s.r#loop {
-                        if let Err(e) = p.pipeline.seek_simple(
-                            gst::SeekFlags::FLUSH | gst::SeekFlags::KEY_UNIT,
-                            gst::ClockTime::ZERO,
-                        ) {
-                            return Outcome::Retry(format!("end of file; rewinding failed: {e}"));
-                        }
-                        tracing::debug!("end of file; looping");
-                    } else if p.live || matches!(s.source, SourceKind::Http(_)) {
-                        return Outcome::Retry("end of stream".into());
-                    } else {
-                        return Outcome::Ended("end of stream".into());
-                    }
-                }
-                _ => {}
-            }
-        }
-        let have_frames = stats.received.load(Ordering::Relaxed) > received_at_start;
-        if !running && have_frames {
-            running = true;
-            *attempt = 0;
-            report(StreamState::Running, "frames flowing".into());
-        }
-        let silent_for = if running {
-            stats.since_last_frame().unwrap_or_default()
-        } else {
-            started.elapsed()
-        };
-        if silent_for > stall {
-            let why = format!("no frame for {:.1} s", silent_for.as_secs_f64());
-            report(StreamState::Stalled, why.clone());
-            return Outcome::Retry(why);
-        }
+        gst::MessageView::Eos(_) => Some(Event::Eos),
+        _ => None,
     }
 }
 
@@ -388,19 +422,6 @@ fn teardown(pipeline: gst::Pipeline, name: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn backoff_doubles_and_caps() {
-        assert_eq!(backoff(1.0, 30.0, 0, 0.0), Duration::from_secs(1));
-        assert_eq!(backoff(1.0, 30.0, 3, 0.0), Duration::from_secs(8));
-        assert_eq!(backoff(1.0, 30.0, 10, 0.0), Duration::from_secs(30));
-        let hi = backoff(1.0, 30.0, 1, 1.0).as_secs_f64();
-        let lo = backoff(1.0, 30.0, 1, -1.0).as_secs_f64();
-        assert!(
-            (hi - 2.4).abs() < 1e-9 && (lo - 1.6).abs() < 1e-9,
-            "{hi} {lo}"
-        );
-    }
 
     #[test]
     fn state_names_match_the_protocol() {
