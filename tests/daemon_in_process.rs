@@ -108,5 +108,8 @@ async fn start_subscribe_reload_and_stop_in_process() {
     })
     .await;
     assert!(rest.is_ok(), "the subscriber's connection stayed open");
-    assert!(control.reload_from_file().await.is_none(), "a stopped daemon answered");
+    assert!(
+        control.reload_from_file().await.is_none(),
+        "a stopped daemon answered"
+    );
 }
