@@ -20,17 +20,25 @@ pub fn enabled(config: &Config) -> Vec<StreamConfig> {
 
 /// One running stream.
 pub(super) struct Running {
+    /// Its settings.
     pub config: StreamConfig,
+    /// Its mailbox in the hub (and counters).
     pub slot: StreamSlot,
+    /// The thread that runs and rebuilds its pipeline.
     pub supervisor: Supervisor,
 }
 
 /// The running streams and what starting one needs.
 pub(super) struct Fleet {
+    /// The frame size and format the model takes.
     pub target: Target,
+    /// The latest-frame mailboxes.
     pub hub: Arc<FrameHub>,
+    /// The inference worker.
     pub worker: infer::Worker,
+    /// Publishes a stream's state changes.
     pub status: StatusFn,
+    /// The running streams, in file order.
     pub streams: Vec<Running>,
 }
 
@@ -82,8 +90,11 @@ impl Fleet {
 
 /// A stream that was asked to stop: its config, its slot, and whether it stopped in time.
 pub(super) struct Stopped {
+    /// Its settings.
     pub config: StreamConfig,
+    /// Its slot, to reuse or detach.
     pub slot: StreamSlot,
+    /// Whether its supervisor finished within the limit.
     pub in_time: bool,
 }
 

@@ -48,8 +48,11 @@ pub(super) async fn load_model(config: &Config) -> anyhow::Result<Classifier> {
 pub(super) struct Daemon {
     /// The running configuration (a reload replaces only its streams).
     pub config: Config,
+    /// The loaded model's manifest (for `hello`).
     pub manifest: Manifest,
+    /// The bus every output reads.
     pub publisher: Arc<Publisher>,
+    /// The running streams.
     pub fleet: Fleet,
     /// systemd's notify socket, from the environment (a no-op without one).
     pub notifier: Notifier,
