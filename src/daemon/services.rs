@@ -5,6 +5,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
@@ -20,12 +21,14 @@ pub struct Services {
 }
 
 impl Services {
-    /// Starts what `config` asks for; `shutdown` turns true when the daemon stops.
+    /// Starts what `config` asks for, HTTP on `http` when given (else it binds);
+    /// `shutdown` turns true when the daemon stops.
     pub async fn start(
         config: &Config,
         publisher: &Arc<Publisher>,
         hub: &Arc<FrameHub>,
         shutdown: watch::Receiver<bool>,
+        http_listener: Option<TcpListener>,
     ) -> anyhow::Result<Services> {
         let mut services = Services::default();
         if let Some(mqtt) = &config.mqtt {
@@ -36,7 +39,10 @@ impl Services {
             )?);
         }
         if let Some(http) = &config.http {
-            let listener = crate::publish::http::bind(http.listen).await?;
+            let listener = match http_listener {
+                Some(l) => l,
+                None => crate::publish::http::bind(http.listen).await?,
+            };
             let others = usize::from(config.mqtt.is_some()) + usize::from(config.output.stdout);
             let tracker = crate::publish::tracker::Tracker::spawn(
                 publisher.clone(),

@@ -1,0 +1,126 @@
+//! The running streams: one supervisor each, attached to the hub and the worker.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crate::config::{Config, StreamConfig};
+use crate::hub::{FrameHub, StreamSlot};
+use crate::infer;
+use crate::source::{PipelineSettings, StatusFn, Supervisor, Target};
+
+/// The streams the daemon runs: enabled ones, in file order.
+pub fn enabled(config: &Config) -> Vec<StreamConfig> {
+    config
+        .streams
+        .iter()
+        .filter(|s| s.enabled)
+        .cloned()
+        .collect()
+}
+
+/// One running stream.
+pub(super) struct Running {
+    /// Its settings.
+    pub config: StreamConfig,
+    /// Its mailbox in the hub (and counters).
+    pub slot: StreamSlot,
+    /// The thread that runs and rebuilds its pipeline.
+    pub supervisor: Supervisor,
+}
+
+/// The running streams and what starting one needs.
+pub(super) struct Fleet {
+    /// The frame size and format the model takes.
+    pub target: Target,
+    /// The latest-frame mailboxes.
+    pub hub: Arc<FrameHub>,
+    /// The inference worker.
+    pub worker: infer::Worker,
+    /// Publishes a stream's state changes.
+    pub status: StatusFn,
+    /// Thread settings of every stream pipeline (the decoder-thread share changes on reload).
+    pub pipeline_settings: Arc<PipelineSettings>,
+    /// The running streams, in file order.
+    pub streams: Vec<Running>,
+}
+
+impl Fleet {
+    /// Starts a new stream in a slot of its own.
+    pub fn add(&mut self, config: StreamConfig) {
+        let slot = self.hub.attach(&config.name);
+        self.worker.attach(&slot, &config.name);
+        self.spawn(config, slot);
+    }
+
+    /// Starts the supervisor of `config` on `slot` (new, or kept from the stream's previous config).
+    pub fn spawn(&mut self, config: StreamConfig, slot: StreamSlot) {
+        let supervisor = Supervisor::spawn(
+            config.clone(),
+            self.target,
+            self.hub.clone(),
+            slot.clone(),
+            self.status.clone(),
+            self.pipeline_settings.clone(),
+        );
+        self.streams.push(Running {
+            config,
+            slot,
+            supervisor,
+        });
+    }
+
+    /// Forgets a stopped stream's slot in the hub and the worker.
+    pub fn detach(&self, slot: &StreamSlot) {
+        self.hub.detach(slot);
+        self.worker.detach(slot);
+    }
+
+    /// Logs each stream's counters and the resident memory.
+    pub fn log_stats(&self) {
+        let rss = crate::sys::procfs::rss_kib().map_or_else(
+            || "unknown".into(),
+            |k| format!("{:.1} MiB", k as f64 / 1024.0),
+        );
+        tracing::info!(
+            "stats: resident memory {rss}, {} stream(s)",
+            self.streams.len()
+        );
+        for r in &self.streams {
+            tracing::info!(stream = %r.config.name, "stats: {}", r.slot.stats.summary());
+        }
+    }
+}
+
+/// A stream that was asked to stop: its config, its slot, and whether it stopped in time.
+pub(super) struct Stopped {
+    /// Its settings.
+    pub config: StreamConfig,
+    /// Its slot, to reuse or detach.
+    pub slot: StreamSlot,
+    /// Whether its supervisor finished within the limit.
+    pub in_time: bool,
+}
+
+/// Stops `streams` in parallel, off the async runtime, waiting at most `limit` in all.
+pub(super) async fn stop_all(
+    streams: Vec<(Running, &'static str)>,
+    limit: Duration,
+) -> Vec<Stopped> {
+    for (r, why) in &streams {
+        r.supervisor.request_stop_with(why);
+    }
+    let deadline = Instant::now() + limit;
+    let joined = tokio::task::spawn_blocking(move || {
+        streams
+            .into_iter()
+            .map(|(r, _)| Stopped {
+                in_time: r
+                    .supervisor
+                    .join(deadline.saturating_duration_since(Instant::now())),
+                config: r.config,
+                slot: r.slot,
+            })
+            .collect::<Vec<_>>()
+    });
+    joined.await.unwrap_or_default()
+}
