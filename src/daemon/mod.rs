@@ -70,7 +70,7 @@ pub fn run(config: Config) -> anyhow::Result<()> {
     let names: Vec<String> = enabled(&config).into_iter().map(|s| s.name).collect();
     let out = &config.output;
     let publisher = Publisher::new(
-        &hello(&manifest, names.clone()),
+        hello(&manifest, names.clone()),
         names,
         out.subscriber_buffer,
     );
@@ -215,7 +215,7 @@ async fn serve(
 
     let p = publisher.clone();
     let status: StatusFn = Arc::new(move |u: crate::source::StatusUpdate| {
-        p.publish(&Message::Status {
+        p.publish(Message::Status {
             v: VERSION,
             stream: u.stream,
             state: u.state,
@@ -383,7 +383,7 @@ async fn reload(
     }
     // The new stream list goes out (a new `hello`) before any added stream's first status.
     let wanted_names: Vec<String> = wanted.iter().map(|w| w.name.clone()).collect();
-    publisher.set_streams(&hello(manifest, wanted_names.clone()), &wanted_names);
+    publisher.set_streams(hello(manifest, wanted_names.clone()), &wanted_names);
     for w in &wanted {
         if !fleet.streams.iter().any(|r| r.config.name == w.name) {
             tracing::info!(stream = %w.name, "reload: stream added");

@@ -12,7 +12,7 @@ use tokio::net::{UnixListener, UnixStream};
 use tokio::sync::{broadcast, watch};
 
 use super::input::{InputBudget, Verdict, INPUT_BURST, INPUT_RATE};
-use super::{Message, Publisher, VERSION};
+use super::{Feed, Message, Published, Publisher, VERSION};
 
 /// A write that takes longer than this disconnects the subscriber.
 pub const WRITE_TIMEOUT: Duration = Duration::from_secs(5);
@@ -207,13 +207,13 @@ async fn goodbye(stream: &mut UnixStream, unfinished: &[u8], reason: String, lim
 
 async fn subscriber(
     mut stream: UnixStream,
-    initial: Vec<Arc<str>>,
-    mut rx: broadcast::Receiver<Arc<str>>,
+    initial: Vec<Arc<Published>>,
+    mut rx: Feed,
     mut shutdown: watch::Receiver<bool>,
     limits: Limits,
 ) {
-    for line in initial {
-        if write_all(&mut stream, line.as_bytes(), limits.write_timeout)
+    for p in initial {
+        if write_all(&mut stream, p.line.as_bytes(), limits.write_timeout)
             .await
             .is_err()
         {
@@ -227,15 +227,15 @@ async fn subscriber(
         tokio::select! {
             biased;
             msg = rx.recv() => match msg {
-                Ok(line) => {
-                    if let Err(n) = write_all(&mut stream, line.as_bytes(), limits.write_timeout).await {
+                Ok(p) => {
+                    if let Err(n) = write_all(&mut stream, p.line.as_bytes(), limits.write_timeout).await {
                         // Release this subscriber's hold on the shared queue at once.
                         drop(rx);
                         let reason = format!(
                             "subscriber not reading: a write waited {:.0} s",
                             limits.write_timeout.as_secs_f64()
                         );
-                        goodbye(&mut stream, &line.as_bytes()[n..], reason, limits.linger).await;
+                        goodbye(&mut stream, &p.line.as_bytes()[n..], reason, limits.linger).await;
                         return;
                     }
                 }
@@ -263,8 +263,8 @@ async fn subscriber(
                 }
             },
             _ = shutdown.changed() => {
-                while let Ok(line) = rx.try_recv() {
-                    if write_all(&mut stream, line.as_bytes(), limits.write_timeout).await.is_err() {
+                while let Ok(p) = rx.try_recv() {
+                    if write_all(&mut stream, p.line.as_bytes(), limits.write_timeout).await.is_err() {
                         return;
                     }
                 }
@@ -278,7 +278,7 @@ async fn subscriber(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::source::StreamState;
+    use crate::publish::StreamState;
 
     fn publisher(buffer: usize) -> Arc<Publisher> {
         let hello = Message::Hello {
@@ -288,7 +288,7 @@ mod tests {
             labels: vec!["x".into()],
             streams: vec!["s".into()],
         };
-        Publisher::new(&hello, vec!["s".into()], buffer)
+        Publisher::new(hello, vec!["s".into()], buffer)
     }
 
     fn status(i: usize, pad: usize) -> Message {
@@ -328,7 +328,7 @@ mod tests {
         let (server, client) = UnixStream::pair().unwrap();
         let (initial, rx) = p.subscribe();
         for i in 0..50 {
-            p.publish(&status(i, 0));
+            p.publish(status(i, 0));
         }
         let (_tx, shutdown) = watch::channel(false);
         let task = tokio::spawn(subscriber(server, initial, rx, shutdown, limits()));
@@ -352,7 +352,7 @@ mod tests {
         let task = tokio::spawn(subscriber(server, initial, rx, shutdown, limits()));
         // 40 × 32 KiB: far more than a socket buffer holds.
         for i in 0..40 {
-            p.publish(&status(i, 32 * 1024));
+            p.publish(status(i, 32 * 1024));
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
         // The write times out (0.3 s); then the subscriber reads again.

@@ -4,4 +4,6 @@ pub mod pipeline;
 pub mod supervisor;
 
 pub use pipeline::{set_stream_nice, share_decoder_threads, Target};
-pub use supervisor::{StatusFn, StatusUpdate, StreamState, Supervisor, TEARDOWN_LIMIT};
+pub use supervisor::{StatusFn, StatusUpdate, Supervisor, TEARDOWN_LIMIT};
+
+pub use crate::publish::StreamState;
