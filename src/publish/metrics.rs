@@ -9,7 +9,8 @@ use std::time::Duration;
 
 use prometheus_client::collector::Collector;
 use prometheus_client::encoding::{
-    DescriptorEncoder, EncodeGaugeValue, EncodeLabelSet, EncodeMetric, MetricEncoder,
+    DescriptorEncoder, EncodeCounterValue, EncodeGaugeValue, EncodeLabelSet, EncodeMetric,
+    MetricEncoder,
 };
 use prometheus_client::metrics::counter::{ConstCounter, Counter};
 use prometheus_client::metrics::family::Family;
@@ -136,9 +137,13 @@ impl Metrics {
     }
 }
 
+/// Help of `actiond_inference_seconds`.
 const INFERENCE_HELP: &str = "Time of one ONNX Runtime run (one batch of frames)";
+/// Help of `actiond_prediction_latency_seconds`.
 const LATENCY_HELP: &str = "Capture of a clip's last frame to publishing its prediction";
+/// Help of `actiond_mqtt_connections`.
 const MQTT_CONNECTIONS_HELP: &str = "Successful connections to the MQTT broker";
+/// Help of `actiond_mqtt_messages`.
 const MQTT_MESSAGES_HELP: &str = "MQTT messages handed to the broker connection (each time: again after a broken link) or dropped because the queue was full";
 
 /// An instrument of any type, so that they can be registered from one table.
@@ -226,33 +231,31 @@ impl fmt::Debug for ScrapeCollector {
 /// A label set and its value: one metric of a family.
 type Row<'a, N> = (Vec<(&'a str, &'a str)>, N);
 
-fn counter_family(
-    encoder: &mut DescriptorEncoder,
-    name: &str,
-    help: &str,
-    rows: &[Row<'_, u64>],
-) -> Result<(), fmt::Error> {
-    let mut family = encoder.encode_descriptor(name, help, None, MetricType::Counter)?;
-    for (labels, v) in rows {
-        ConstCounter::new(*v).encode(family.encode_family(labels)?)?;
-    }
-    Ok(())
-}
-
-fn gauge_family<N: EncodeGaugeValue + Copy>(
+/// One family of constant metrics, counters or gauges by `kind`: its descriptor,
+/// then one metric per row.
+fn family<V: EncodeCounterValue + EncodeGaugeValue + Copy>(
+    kind: MetricType,
     encoder: &mut DescriptorEncoder,
     name: &str,
     help: &str,
     unit: Option<&Unit>,
-    rows: &[Row<'_, N>],
+    rows: &[Row<'_, V>],
 ) -> Result<(), fmt::Error> {
-    let mut family = encoder.encode_descriptor(name, help, unit, MetricType::Gauge)?;
+    let mut family = encoder.encode_descriptor(name, help, unit, kind)?;
     for (labels, v) in rows {
-        ConstGauge::new(*v).encode(family.encode_family(labels)?)?;
+        let metric = family.encode_family(labels)?;
+        match kind {
+            MetricType::Counter => ConstCounter::new(*v).encode(metric)?,
+            _ => ConstGauge::new(*v).encode(metric)?,
+        }
     }
     Ok(())
 }
 
+/// Help of `actiond_stream_frames_sampled`.
+const SAMPLED_HELP: &str = "Frames kept by sampling (sample_fps) and offered to inference";
+/// Help of `actiond_stream_reconnects`.
+const RECONNECTS_HELP: &str = "Pipeline rebuilds after an error, end of a live stream or a stall";
 /// Help of `actiond_stream_frames_dropped`.
 const DROPPED_HELP: &str = "Sampled frames not classified, by reason: inference_busy (a newer frame replaced it before inference was free), pipeline_restart (its pipeline was torn down), unusable (unexpected size or format)";
 
@@ -277,31 +280,16 @@ fn encode_stream_counters(
             dropped.push((vec![("stream", s.name.as_str()), ("reason", reason)], n));
         }
     }
+    #[rustfmt::skip]
     let families = [
-        (
-            "actiond_stream_frames_received",
-            "Decoded frames that reached the sampler",
-            per(|s| s.received),
-        ),
-        (
-            "actiond_stream_frames_sampled",
-            "Frames kept by sampling (sample_fps) and offered to inference",
-            per(|s| s.sampled),
-        ),
+        ("actiond_stream_frames_received", "Decoded frames that reached the sampler", per(|s| s.received)),
+        ("actiond_stream_frames_sampled", SAMPLED_HELP, per(|s| s.sampled)),
         ("actiond_stream_frames_dropped", DROPPED_HELP, dropped),
-        (
-            "actiond_stream_frames_classified",
-            "Frames classified by the model",
-            per(|s| s.classified),
-        ),
-        (
-            "actiond_stream_reconnects",
-            "Pipeline rebuilds after an error, end of a live stream or a stall",
-            per(|s| s.reconnects),
-        ),
+        ("actiond_stream_frames_classified", "Frames classified by the model", per(|s| s.classified)),
+        ("actiond_stream_reconnects", RECONNECTS_HELP, per(|s| s.reconnects)),
     ];
     for (name, help, rows) in &families {
-        counter_family(encoder, name, help, rows)?;
+        family(MetricType::Counter, encoder, name, help, None, rows)?;
     }
     Ok(())
 }
@@ -314,11 +302,12 @@ fn encode_stream_gauges(
     let mut states = Vec::new();
     for s in streams {
         for st in StreamState::ALL {
-            let v: i64 = if s.state == st { 1 } else { 0 };
+            let v = u64::from(s.state == st);
             states.push((vec![("stream", s.name.as_str()), ("state", st.as_str())], v));
         }
     }
-    gauge_family(
+    family(
+        MetricType::Gauge,
         encoder,
         "actiond_stream_state",
         "1 for the stream's current state, 0 for the others",
@@ -329,7 +318,8 @@ fn encode_stream_gauges(
         .iter()
         .filter_map(|s| Some((vec![("stream", s.name.as_str())], s.since_last_frame_s?)))
         .collect();
-    gauge_family(
+    family(
+        MetricType::Gauge,
         encoder,
         "actiond_stream_last_frame_age",
         "Seconds since the stream's latest sampled frame",
@@ -343,22 +333,24 @@ impl Collector for ScrapeCollector {
         let streams = self.0.streams();
         encode_stream_counters(&mut encoder, &streams)?;
         encode_stream_gauges(&mut encoder, &streams)?;
-        gauge_family(
+        family(
+            MetricType::Gauge,
             &mut encoder,
             "actiond_socket_subscribers",
             "Clients connected to the Unix socket",
             None,
-            &[(vec![], self.0.subscribers() as i64)],
+            &[(vec![], self.0.subscribers())],
         )?;
         let (version, model) = self.0.info();
-        gauge_family(
+        family(
+            MetricType::Gauge,
             &mut encoder,
             "actiond_build_info",
             "Always 1; the daemon's version and model as labels",
             None,
             &[(
                 vec![("version", version.as_str()), ("model", model.as_str())],
-                1i64,
+                1u64,
             )],
         )?;
         encode_process(&mut encoder)
@@ -392,17 +384,19 @@ fn encode_process(encoder: &mut DescriptorEncoder) -> Result<(), fmt::Error> {
         ),
     ];
     for (name, help, unit, v) in gauges {
-        gauge_family(encoder, name, help, unit, &[(vec![], v as i64)])?;
+        family(MetricType::Gauge, encoder, name, help, unit, &[(vec![], v)])?;
     }
-    let mut family = encoder.encode_descriptor(
+    family(
+        MetricType::Counter,
+        encoder,
         "process_cpu",
         "User and system CPU time",
         Some(&Unit::Seconds),
-        MetricType::Counter,
+        &[(vec![], p.cpu_seconds)],
     )?;
-    ConstCounter::new(p.cpu_seconds).encode(family.encode_family(&Vec::<(&str, &str)>::new())?)?;
     match p.start_time_s {
-        Some(t) => gauge_family(
+        Some(t) => family(
+            MetricType::Gauge,
             encoder,
             "process_start_time",
             "Start time of the process since the Unix epoch",
