@@ -118,7 +118,7 @@ pub(super) async fn apply(
     // The new stream list goes out (a new `hello`) before any added stream's first status.
     let wanted_names: Vec<String> = plan.wanted.iter().map(|w| w.name.clone()).collect();
     publisher.set_streams(
-        &super::start::hello(manifest, wanted_names.clone()),
+        super::start::hello(manifest, wanted_names.clone()),
         &wanted_names,
     );
     for w in &plan.wanted {

@@ -74,7 +74,7 @@ impl Daemon {
         let manifest = classifier.manifest.clone();
         let names: Vec<String> = enabled(&config).into_iter().map(|s| s.name).collect();
         let publisher = Publisher::new(
-            &hello(&manifest, names.clone()),
+            hello(&manifest, names.clone()),
             names,
             config.output.subscriber_buffer,
         );
@@ -201,7 +201,7 @@ fn worker_settings(config: &Config) -> WorkerSettings {
 fn status_fn(publisher: &Arc<Publisher>) -> StatusFn {
     let p = publisher.clone();
     Arc::new(move |u: crate::source::StatusUpdate| {
-        p.publish(&Message::Status {
+        p.publish(Message::Status {
             v: VERSION,
             stream: u.stream,
             state: u.state,

@@ -15,7 +15,7 @@ use gstreamer_video::prelude::*;
 
 use crate::hub::{Frame, FrameHub, StreamSlot, StreamStats};
 use crate::model::Classifier;
-use crate::publish::{rfc3339, Message, Publisher, Scored, VERSION};
+use crate::publish::{rfc3339, EventKind, Message, Publisher, Scored, VERSION};
 use crate::smooth::{top_k, Clip, FrameTimes, Smoother, SmootherSettings};
 
 /// What the worker needs besides the classifier.
@@ -282,7 +282,7 @@ fn run(
             }
             let p = &probs[row * classes..(row + 1) * classes];
             if settings.per_frame {
-                publisher.publish(&Message::Frame {
+                publisher.publish(Message::Frame {
                     v: VERSION,
                     stream: ctx.name.clone(),
                     pts_ns: frame.pts_ns,
@@ -309,7 +309,7 @@ fn publish_clip(publisher: &Publisher, stream: &str, model: &str, labels: &[Stri
         .unwrap_or_default()
         .as_secs_f64()
         * 1000.0;
-    publisher.publish(&Message::Prediction {
+    publisher.publish(Message::Prediction {
         v: VERSION,
         stream: stream.to_string(),
         seq: clip.seq,
@@ -331,10 +331,10 @@ fn publish_clip(publisher: &Publisher, stream: &str, model: &str, labels: &[Stri
             labels[change.to],
             change.score
         );
-        publisher.publish(&Message::Event {
+        publisher.publish(Message::Event {
             v: VERSION,
             stream: stream.to_string(),
-            event: "label_changed",
+            event: EventKind::LabelChanged,
             from: change.from.map(|i| labels[i].clone()),
             to: labels[change.to].clone(),
             score: change.score,

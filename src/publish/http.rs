@@ -17,7 +17,8 @@ use prometheus_client::registry::Registry;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
-use crate::publish::tracker::Tracker;
+use crate::publish::tracker::{Health, Report, StreamView, Tracker};
+use crate::publish::{decimal, Message};
 
 /// Most connections served at once; more wait in the kernel's backlog.
 const MAX_CONNECTIONS: usize = 64;
@@ -137,19 +138,19 @@ pub fn handle<B>(app: &App, req: &Request<B>) -> Reply {
             }
         }
         "/healthz" => {
-            let body = app.tracker.health_json();
-            let status = if body["status"] == "ok" {
+            let health = app.tracker.health();
+            let status = if health.ok() {
                 StatusCode::OK
             } else {
                 StatusCode::SERVICE_UNAVAILABLE
             };
-            json(status, &body)
+            json(status, &health.to_json())
         }
         "/api/streams" => json(StatusCode::OK, &app.tracker.streams_json()),
         "/" => reply(
             StatusCode::OK,
             "text/html; charset=utf-8",
-            status_page(&app.tracker.streams_json(), &app.tracker.health_json()),
+            status_page(&app.tracker.report(), &app.tracker.health()),
         ),
         _ => json(
             StatusCode::NOT_FOUND,
@@ -181,41 +182,46 @@ fn esc(s: &str) -> String {
     out
 }
 
+/// The status page's cell for a stream's last prediction.
+fn last_prediction(view: &StreamView) -> String {
+    match view.last_prediction.as_deref().map(|p| &p.msg) {
+        Some(Message::Prediction {
+            label,
+            score,
+            latency_ms,
+            ..
+        }) => format!(
+            "{} {:.2} <small>({:.0} ms)</small>",
+            esc(label),
+            decimal(*score),
+            latency_ms
+        ),
+        _ => "—".to_string(),
+    }
+}
+
 /// The `/` page: one row per stream, refreshed every 2 s.
-fn status_page(streams: &serde_json::Value, health: &serde_json::Value) -> String {
-    let s = |v: &serde_json::Value| esc(v.as_str().unwrap_or(""));
+fn status_page(report: &Report, health: &Health) -> String {
     let mut rows = String::new();
-    for st in streams["streams"].as_array().into_iter().flatten() {
-        let p = &st["last_prediction"];
-        let pred = if p.is_null() {
-            "—".to_string()
-        } else {
-            format!(
-                "{} {:.2} <small>({:.0} ms)</small>",
-                s(&p["label"]),
-                p["score"].as_f64().unwrap_or(0.0),
-                p["latency_ms"].as_f64().unwrap_or(0.0)
-            )
-        };
+    for (v, c) in &report.streams {
         rows.push_str(&format!(
             "<tr><td>{}</td><td class=\"{}\">{}</td><td>{}</td><td>{}</td><td>{} / {} / {} / {}</td><td>{}</td></tr>\n",
-            s(&st["name"]),
-            s(&st["state"]),
-            s(&st["state"]),
-            s(&st["reason"]),
-            pred,
-            st["frames"]["received"],
-            st["frames"]["sampled"],
-            st["frames"]["dropped"],
-            st["frames"]["classified"],
-            st["reconnects"],
+            esc(&v.name),
+            v.state,
+            v.state,
+            esc(&v.reason),
+            last_prediction(v),
+            c.received,
+            c.sampled,
+            c.dropped(),
+            c.classified,
+            c.reconnects,
         ));
     }
-    let reasons: String = health["reasons"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .map(|r| format!("<li>{}</li>", s(r)))
+    let reasons: String = health
+        .problems
+        .iter()
+        .map(|r| format!("<li>{}</li>", esc(r)))
         .collect();
     format!(
         r#"<!doctype html>
@@ -236,9 +242,9 @@ table {{ border-collapse: collapse; }} td, th {{ padding: .3em .8em; border-bott
 <p><a href="/metrics">/metrics</a> · <a href="/healthz">/healthz</a> · <a href="/api/streams">/api/streams</a></p>
 </body></html>
 "#,
-        version = s(&streams["version"]),
-        model = s(&streams["model"]),
-        status = s(&health["status"]),
+        version = esc(&report.version),
+        model = esc(&report.model),
+        status = health.status(),
     )
 }
 
@@ -252,12 +258,34 @@ mod tests {
             esc("<a href='x'>&\"</a>"),
             "&lt;a href=&#39;x&#39;&gt;&amp;&quot;&lt;/a&gt;"
         );
-        let page = status_page(
-            &serde_json::json!({"version": "1", "model": "m<", "streams": [
-                {"name": "cam", "state": "running", "reason": "<script>", "frames": {}, "last_prediction": null}
-            ]}),
-            &serde_json::json!({"status": "ok", "reasons": []}),
-        );
+        let view = StreamView {
+            name: "cam".into(),
+            state: crate::publish::StreamState::Running,
+            reason: "<script>".into(),
+            since: std::time::SystemTime::now(),
+            last_prediction: None,
+            last_event: None,
+        };
+        let counters = crate::publish::metrics::StreamSnapshot {
+            name: "cam".into(),
+            state: view.state,
+            received: 0,
+            sampled: 0,
+            dropped_busy: 0,
+            dropped_flushed: 0,
+            dropped_unusable: 0,
+            classified: 0,
+            reconnects: 0,
+            retries: vec![],
+            since_last_frame_s: None,
+        };
+        let report = Report {
+            version: "1".into(),
+            model: "m<".into(),
+            started: std::time::SystemTime::now(),
+            streams: vec![(view, counters)],
+        };
+        let page = status_page(&report, &Health { problems: vec![] });
         assert!(page.contains("&lt;script&gt;") && !page.contains("<script>"));
         assert!(page.contains("m&lt;"));
     }

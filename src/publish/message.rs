@@ -1,16 +1,72 @@
-//! The message schema: one JSON object per line, each with `type` and `v`.
+//! The protocol types: one JSON object per line, each with `type` and `v`.
 
+use std::sync::Arc;
 use std::time::SystemTime;
 
-use serde::Serialize;
-
-use crate::source::StreamState;
+use serde::{Deserialize, Serialize};
 
 /// Protocol version carried in every message as `v`.
 pub const VERSION: u32 = 1;
 
+/// A stream's lifecycle state, as published in `status` messages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StreamState {
+    /// The pipeline is being built or waits for its first frame.
+    Starting,
+    /// Frames are flowing.
+    Running,
+    /// No frame arrived for `stall_timeout_s`.
+    Stalled,
+    /// Waiting to rebuild the pipeline after a failure.
+    Reconnecting,
+    /// The stream cannot run until the configuration or installation changes.
+    Failed,
+    /// The stream ended (a file without `loop`) or the daemon is stopping.
+    Stopped,
+}
+
+impl StreamState {
+    /// Every state, in lifecycle order.
+    pub const ALL: [StreamState; 6] = [
+        StreamState::Starting,
+        StreamState::Running,
+        StreamState::Stalled,
+        StreamState::Reconnecting,
+        StreamState::Failed,
+        StreamState::Stopped,
+    ];
+
+    /// The state's name as published (`starting`, `running`, …).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StreamState::Starting => "starting",
+            StreamState::Running => "running",
+            StreamState::Stalled => "stalled",
+            StreamState::Reconnecting => "reconnecting",
+            StreamState::Failed => "failed",
+            StreamState::Stopped => "stopped",
+        }
+    }
+}
+
+impl std::fmt::Display for StreamState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // `pad`, so that table columns (`{:<13}`) line up.
+        f.pad(self.as_str())
+    }
+}
+
+/// What an `event` message reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EventKind {
+    /// The confirmed label changed.
+    LabelChanged,
+}
+
 /// A label and its score.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Scored {
     /// Class label.
     pub label: String,
@@ -19,7 +75,7 @@ pub struct Scored {
 }
 
 /// Every message the daemon publishes.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Message {
     /// Sent first on every connection.
@@ -81,8 +137,8 @@ pub enum Message {
         v: u32,
         /// Stream name.
         stream: String,
-        /// Always "label_changed".
-        event: &'static str,
+        /// Always `label_changed`.
+        event: EventKind,
         /// Previous confirmed label (null for the first).
         from: Option<String>,
         /// New label.
@@ -117,6 +173,58 @@ impl Message {
         s.push('\n');
         s
     }
+
+    /// The message's `type` as it appears on the wire.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Message::Hello { .. } => "hello",
+            Message::Prediction { .. } => "prediction",
+            Message::Frame { .. } => "frame",
+            Message::Event { .. } => "event",
+            Message::Status { .. } => "status",
+            Message::Goodbye { .. } => "goodbye",
+        }
+    }
+
+    /// The stream the message is about; None for `hello` and `goodbye`.
+    pub fn stream(&self) -> Option<&str> {
+        match self {
+            Message::Prediction { stream, .. }
+            | Message::Frame { stream, .. }
+            | Message::Event { stream, .. }
+            | Message::Status { stream, .. } => Some(stream),
+            Message::Hello { .. } | Message::Goodbye { .. } => None,
+        }
+    }
+}
+
+/// A message on the internal bus: the value, for outputs that look inside it, and
+/// its JSON line (with the newline), serialized once, for outputs that write it.
+#[derive(Debug)]
+pub struct Published {
+    /// The message.
+    pub msg: Message,
+    /// `msg` as one NDJSON line, with the trailing newline.
+    pub line: String,
+}
+
+impl Published {
+    /// Serializes `msg` once and wraps both for sharing.
+    pub fn new(msg: Message) -> Arc<Published> {
+        let line = msg.to_line();
+        Arc::new(Published { msg, line })
+    }
+
+    /// The line without its newline (an MQTT payload, say).
+    pub fn payload(&self) -> &str {
+        self.line.trim_end_matches('\n')
+    }
+}
+
+/// The value a reader of the JSON line sees for `x`: its shortest decimal as f64.
+/// Printing that with few digits rounds as a reader of the line would.
+pub fn decimal(x: f32) -> f64 {
+    x.to_string().parse().unwrap_or(f64::from(x))
 }
 
 /// Formats a wall-clock time as RFC 3339 (UTC, nanoseconds trimmed to micro).
@@ -196,7 +304,7 @@ mod tests {
             Message::Event {
                 v: VERSION,
                 stream: "cam-1".into(),
-                event: "label_changed",
+                event: EventKind::LabelChanged,
                 from: None,
                 to: "a".into(),
                 score: 0.9,
@@ -243,6 +351,41 @@ mod tests {
         for bad in [extra, missing, version, kind, score, time] {
             assert!(!schema.is_valid(&bad), "accepted {bad}");
         }
+    }
+
+    #[test]
+    fn every_variant_reads_back_into_the_same_line() {
+        for m in every_variant() {
+            let line = m.to_line();
+            let back: Message = serde_json::from_str(&line).unwrap();
+            assert_eq!(back.to_line(), line);
+            let j: serde_json::Value = serde_json::from_str(&line).unwrap();
+            assert_eq!(j["type"], m.kind(), "{line}");
+            assert_eq!(j["stream"].as_str(), m.stream(), "{line}");
+        }
+    }
+
+    #[test]
+    fn state_names_match_the_protocol() {
+        use StreamState::*;
+        for s in [Starting, Running, Stalled, Reconnecting, Failed, Stopped] {
+            assert_eq!(serde_json::to_value(s).unwrap(), s.to_string());
+        }
+    }
+
+    #[test]
+    fn state_names_pad_in_columns() {
+        assert_eq!(StreamState::ALL.len(), 6);
+        assert_eq!(format!("{:<9}|", StreamState::Failed), "failed   |");
+    }
+
+    #[test]
+    fn decimal_is_what_a_reader_of_the_line_sees() {
+        let line = serde_json::to_string(&0.055f32).unwrap();
+        assert_eq!(decimal(0.055), line.parse::<f64>().unwrap());
+        // The f32 itself is just below 0.055; the line says 0.055.
+        assert_eq!(format!("{:.2}", 0.055f32), "0.05");
+        assert_eq!(format!("{:.2}", decimal(0.055)), "0.06");
     }
 
     #[test]

@@ -9,7 +9,8 @@ use std::time::Duration;
 
 use prometheus_client::collector::Collector;
 use prometheus_client::encoding::{
-    DescriptorEncoder, EncodeGaugeValue, EncodeLabelSet, EncodeMetric,
+    DescriptorEncoder, EncodeCounterValue, EncodeGaugeValue, EncodeLabelSet, EncodeMetric,
+    MetricEncoder,
 };
 use prometheus_client::metrics::counter::{ConstCounter, Counter};
 use prometheus_client::metrics::family::Family;
@@ -17,6 +18,8 @@ use prometheus_client::metrics::gauge::{ConstGauge, Gauge};
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::metrics::MetricType;
 use prometheus_client::registry::{Registry, Unit};
+
+use crate::publish::StreamState;
 
 /// Label set `{stream="…"}`.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -111,58 +114,60 @@ impl Metrics {
 
     /// Registers every instrument in `registry`.
     pub fn register(&self, registry: &mut Registry) {
-        registry.register_with_unit(
-            "actiond_inference",
-            "Time of one ONNX Runtime run (one batch of frames)",
-            Unit::Seconds,
-            self.inference_seconds.clone(),
-        );
-        registry.register(
-            "actiond_inference_batch_frames",
-            "Frames per ONNX Runtime run",
-            self.batch_size.clone(),
-        );
-        registry.register(
-            "actiond_inference_failures",
-            "ONNX Runtime runs that failed",
-            self.inference_failures.clone(),
-        );
-        registry.register_with_unit(
-            "actiond_prediction_latency",
-            "Capture of a clip's last frame to publishing its prediction",
-            Unit::Seconds,
-            self.prediction_latency.clone(),
-        );
-        registry.register(
-            "actiond_predictions",
-            "Clip predictions published",
-            self.predictions.clone(),
-        );
-        registry.register(
-            "actiond_events",
-            "Label-change events published",
-            self.events.clone(),
-        );
-        registry.register(
-            "actiond_mqtt_connected",
-            "1 while connected to the MQTT broker",
-            self.mqtt_connected.clone(),
-        );
-        registry.register(
-            "actiond_mqtt_connections",
-            "Successful connections to the MQTT broker",
-            self.mqtt_connections.clone(),
-        );
-        registry.register(
-            "actiond_mqtt_messages",
-            "MQTT messages handed to the broker connection (each time: again after a broken link) or dropped because the queue was full",
-            self.mqtt_messages.clone(),
-        );
-        registry.register(
-            "actiond_mqtt_queue_messages",
-            "Messages waiting for the MQTT broker",
-            self.mqtt_queue.clone(),
-        );
+        let seconds = Some(Unit::Seconds);
+        #[rustfmt::skip]
+        let table = [
+            ("actiond_inference", INFERENCE_HELP, seconds.clone(), erase(&self.inference_seconds)),
+            ("actiond_inference_batch_frames", "Frames per ONNX Runtime run", None, erase(&self.batch_size)),
+            ("actiond_inference_failures", "ONNX Runtime runs that failed", None, erase(&self.inference_failures)),
+            ("actiond_prediction_latency", LATENCY_HELP, seconds, erase(&self.prediction_latency)),
+            ("actiond_predictions", "Clip predictions published", None, erase(&self.predictions)),
+            ("actiond_events", "Label-change events published", None, erase(&self.events)),
+            ("actiond_mqtt_connected", "1 while connected to the MQTT broker", None, erase(&self.mqtt_connected)),
+            ("actiond_mqtt_connections", MQTT_CONNECTIONS_HELP, None, erase(&self.mqtt_connections)),
+            ("actiond_mqtt_messages", MQTT_MESSAGES_HELP, None, erase(&self.mqtt_messages)),
+            ("actiond_mqtt_queue_messages", "Messages waiting for the MQTT broker", None, erase(&self.mqtt_queue)),
+        ];
+        for (name, help, unit, metric) in table {
+            match unit {
+                Some(unit) => registry.register_with_unit(name, help, unit, metric),
+                None => registry.register(name, help, metric),
+            }
+        }
+    }
+}
+
+/// Help of `actiond_inference_seconds`.
+const INFERENCE_HELP: &str = "Time of one ONNX Runtime run (one batch of frames)";
+/// Help of `actiond_prediction_latency_seconds`.
+const LATENCY_HELP: &str = "Capture of a clip's last frame to publishing its prediction";
+/// Help of `actiond_mqtt_connections`.
+const MQTT_CONNECTIONS_HELP: &str = "Successful connections to the MQTT broker";
+/// Help of `actiond_mqtt_messages`.
+const MQTT_MESSAGES_HELP: &str = "MQTT messages handed to the broker connection (each time: again after a broken link) or dropped because the queue was full";
+
+/// An instrument of any type, so that they can be registered from one table.
+trait Instrument: EncodeMetric + Send + Sync + fmt::Debug {}
+impl<T: EncodeMetric + Send + Sync + fmt::Debug> Instrument for T {}
+
+#[derive(Debug)]
+struct Erased(Box<dyn Instrument>);
+
+fn erase(m: &(impl Instrument + Clone + 'static)) -> Erased {
+    Erased(Box::new(m.clone()))
+}
+
+impl EncodeMetric for Erased {
+    fn encode(&self, encoder: MetricEncoder) -> Result<(), fmt::Error> {
+        self.0.encode(encoder)
+    }
+
+    fn metric_type(&self) -> MetricType {
+        self.0.metric_type()
+    }
+
+    fn is_empty(&self) -> bool {
+        self.0.is_empty()
     }
 }
 
@@ -173,12 +178,12 @@ pub fn global() -> &'static Metrics {
 }
 
 /// One stream's figures at scrape time.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct StreamSnapshot {
     /// Stream name.
     pub name: String,
-    /// Current state name (`running`, …).
-    pub state: String,
+    /// Current state.
+    pub state: StreamState,
     /// Decoded frames that reached the sampler.
     pub received: u64,
     /// Frames kept by sampling (`sample_fps`).
@@ -199,6 +204,13 @@ pub struct StreamSnapshot {
     pub since_last_frame_s: Option<f64>,
 }
 
+impl StreamSnapshot {
+    /// Sampled frames not classified, for any reason.
+    pub fn dropped(&self) -> u64 {
+        self.dropped_busy + self.dropped_flushed + self.dropped_unusable
+    }
+}
+
 /// What the scrape-time collector reads.
 pub trait Source: Send + Sync + 'static {
     /// Every stream's figures.
@@ -209,16 +221,6 @@ pub trait Source: Send + Sync + 'static {
     fn info(&self) -> (String, String);
 }
 
-/// Every state a stream can be in, for the `actiond_stream_state` gauge.
-pub const STATES: [&str; 6] = [
-    "starting",
-    "running",
-    "stalled",
-    "reconnecting",
-    "failed",
-    "stopped",
-];
-
 /// Reads per-stream and process figures at scrape time.
 pub struct ScrapeCollector(pub Arc<dyn Source>);
 
@@ -228,137 +230,140 @@ impl fmt::Debug for ScrapeCollector {
     }
 }
 
-fn counter_family(
-    encoder: &mut DescriptorEncoder,
-    name: &str,
-    help: &str,
-    rows: &[(Vec<(&str, &str)>, u64)],
-) -> Result<(), fmt::Error> {
-    let mut family = encoder.encode_descriptor(name, help, None, MetricType::Counter)?;
-    for (labels, v) in rows {
-        ConstCounter::new(*v).encode(family.encode_family(labels)?)?;
-    }
-    Ok(())
-}
+/// A label set and its value: one metric of a family.
+type Row<'a, N> = (Vec<(&'a str, &'a str)>, N);
 
-fn gauge_family<N: EncodeGaugeValue + Copy>(
+/// One family of constant metrics, counters or gauges by `kind`: its descriptor,
+/// then one metric per row.
+fn family<V: EncodeCounterValue + EncodeGaugeValue + Copy>(
+    kind: MetricType,
     encoder: &mut DescriptorEncoder,
     name: &str,
     help: &str,
     unit: Option<&Unit>,
-    rows: &[(Vec<(&str, &str)>, N)],
+    rows: &[Row<'_, V>],
 ) -> Result<(), fmt::Error> {
-    let mut family = encoder.encode_descriptor(name, help, unit, MetricType::Gauge)?;
+    let mut family = encoder.encode_descriptor(name, help, unit, kind)?;
     for (labels, v) in rows {
-        ConstGauge::new(*v).encode(family.encode_family(labels)?)?;
+        let metric = family.encode_family(labels)?;
+        match kind {
+            MetricType::Counter => ConstCounter::new(*v).encode(metric)?,
+            _ => ConstGauge::new(*v).encode(metric)?,
+        }
     }
     Ok(())
+}
+
+/// Help of `actiond_stream_frames_sampled`.
+const SAMPLED_HELP: &str = "Frames kept by sampling (sample_fps) and offered to inference";
+/// Help of `actiond_stream_reconnects`.
+const RECONNECTS_HELP: &str = "Pipeline rebuilds after an error, end of a live stream or a stall";
+/// Help of `actiond_stream_retries`.
+const RETRIES_HELP: &str = "Pipeline rebuilds by reason: error (the pipeline failed), eos (a live or HTTP source ended), stall (no frame for stall_timeout_s), start_failed (it could not be built or started), rewind_failed (a looping file could not be rewound)";
+/// Help of `actiond_stream_frames_dropped`.
+const DROPPED_HELP: &str = "Sampled frames not classified, by reason: inference_busy (a newer frame replaced it before inference was free), pipeline_restart (its pipeline was torn down), unusable (unexpected size or format)";
+
+/// The per-stream frame and reconnect counters.
+fn encode_stream_counters(
+    encoder: &mut DescriptorEncoder,
+    streams: &[StreamSnapshot],
+) -> Result<(), fmt::Error> {
+    let per = |f: fn(&StreamSnapshot) -> u64| -> Vec<Row<'_, u64>> {
+        streams
+            .iter()
+            .map(|s| (vec![("stream", s.name.as_str())], f(s)))
+            .collect()
+    };
+    let mut dropped = Vec::new();
+    for s in streams {
+        for (reason, n) in [
+            ("inference_busy", s.dropped_busy),
+            ("pipeline_restart", s.dropped_flushed),
+            ("unusable", s.dropped_unusable),
+        ] {
+            dropped.push((vec![("stream", s.name.as_str()), ("reason", reason)], n));
+        }
+    }
+    let retries = streams
+        .iter()
+        .flat_map(|s| {
+            s.retries
+                .iter()
+                .map(|(reason, n)| (vec![("stream", s.name.as_str()), ("reason", *reason)], *n))
+        })
+        .collect();
+    #[rustfmt::skip]
+    let families = [
+        ("actiond_stream_frames_received", "Decoded frames that reached the sampler", per(|s| s.received)),
+        ("actiond_stream_frames_sampled", SAMPLED_HELP, per(|s| s.sampled)),
+        ("actiond_stream_frames_dropped", DROPPED_HELP, dropped),
+        ("actiond_stream_frames_classified", "Frames classified by the model", per(|s| s.classified)),
+        ("actiond_stream_reconnects", RECONNECTS_HELP, per(|s| s.reconnects)),
+        ("actiond_stream_retries", RETRIES_HELP, retries),
+    ];
+    for (name, help, rows) in &families {
+        family(MetricType::Counter, encoder, name, help, None, rows)?;
+    }
+    Ok(())
+}
+
+/// The per-stream state (one gauge per state) and latest-frame age.
+fn encode_stream_gauges(
+    encoder: &mut DescriptorEncoder,
+    streams: &[StreamSnapshot],
+) -> Result<(), fmt::Error> {
+    let mut states = Vec::new();
+    for s in streams {
+        for st in StreamState::ALL {
+            let v = u64::from(s.state == st);
+            states.push((vec![("stream", s.name.as_str()), ("state", st.as_str())], v));
+        }
+    }
+    family(
+        MetricType::Gauge,
+        encoder,
+        "actiond_stream_state",
+        "1 for the stream's current state, 0 for the others",
+        None,
+        &states,
+    )?;
+    let ages: Vec<Row<'_, f64>> = streams
+        .iter()
+        .filter_map(|s| Some((vec![("stream", s.name.as_str())], s.since_last_frame_s?)))
+        .collect();
+    family(
+        MetricType::Gauge,
+        encoder,
+        "actiond_stream_last_frame_age",
+        "Seconds since the stream's latest sampled frame",
+        Some(&Unit::Seconds),
+        &ages,
+    )
 }
 
 impl Collector for ScrapeCollector {
     fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), fmt::Error> {
         let streams = self.0.streams();
-        let per = |f: &dyn Fn(&StreamSnapshot) -> u64| -> Vec<(Vec<(&str, &str)>, u64)> {
-            streams
-                .iter()
-                .map(|s| (vec![("stream", s.name.as_str())], f(s)))
-                .collect()
-        };
-        counter_family(
-            &mut encoder,
-            "actiond_stream_frames_received",
-            "Decoded frames that reached the sampler",
-            &per(&|s| s.received),
-        )?;
-        counter_family(
-            &mut encoder,
-            "actiond_stream_frames_sampled",
-            "Frames kept by sampling (sample_fps) and offered to inference",
-            &per(&|s| s.sampled),
-        )?;
-        let mut dropped: Vec<(Vec<(&str, &str)>, u64)> = Vec::new();
-        for s in &streams {
-            for (reason, n) in [
-                ("inference_busy", s.dropped_busy),
-                ("pipeline_restart", s.dropped_flushed),
-                ("unusable", s.dropped_unusable),
-            ] {
-                dropped.push((vec![("stream", s.name.as_str()), ("reason", reason)], n));
-            }
-        }
-        counter_family(
-            &mut encoder,
-            "actiond_stream_frames_dropped",
-            "Sampled frames not classified, by reason: inference_busy (a newer frame replaced it before inference was free), pipeline_restart (its pipeline was torn down), unusable (unexpected size or format)",
-            &dropped,
-        )?;
-        counter_family(
-            &mut encoder,
-            "actiond_stream_frames_classified",
-            "Frames classified by the model",
-            &per(&|s| s.classified),
-        )?;
-        counter_family(
-            &mut encoder,
-            "actiond_stream_reconnects",
-            "Pipeline rebuilds after an error, end of a live stream or a stall",
-            &per(&|s| s.reconnects),
-        )?;
-        let retries: Vec<(Vec<(&str, &str)>, u64)> = streams
-            .iter()
-            .flat_map(|s| {
-                s.retries
-                    .iter()
-                    .map(|(reason, n)| (vec![("stream", s.name.as_str()), ("reason", *reason)], *n))
-            })
-            .collect();
-        counter_family(
-            &mut encoder,
-            "actiond_stream_retries",
-            "Pipeline rebuilds by reason: error (the pipeline failed), eos (a live or HTTP source ended), stall (no frame for stall_timeout_s), start_failed (it could not be built or started), rewind_failed (a looping file could not be rewound)",
-            &retries,
-        )?;
-        let mut states = Vec::new();
-        for s in &streams {
-            for st in STATES {
-                let v: i64 = if s.state == st { 1 } else { 0 };
-                states.push((vec![("stream", s.name.as_str()), ("state", st)], v));
-            }
-        }
-        gauge_family(
-            &mut encoder,
-            "actiond_stream_state",
-            "1 for the stream's current state, 0 for the others",
-            None,
-            &states,
-        )?;
-        let ages: Vec<(Vec<(&str, &str)>, f64)> = streams
-            .iter()
-            .filter_map(|s| Some((vec![("stream", s.name.as_str())], s.since_last_frame_s?)))
-            .collect();
-        gauge_family(
-            &mut encoder,
-            "actiond_stream_last_frame_age",
-            "Seconds since the stream's latest sampled frame",
-            Some(&Unit::Seconds),
-            &ages,
-        )?;
-        gauge_family(
+        encode_stream_counters(&mut encoder, &streams)?;
+        encode_stream_gauges(&mut encoder, &streams)?;
+        family(
+            MetricType::Gauge,
             &mut encoder,
             "actiond_socket_subscribers",
             "Clients connected to the Unix socket",
             None,
-            &[(vec![], self.0.subscribers() as i64)],
+            &[(vec![], self.0.subscribers())],
         )?;
         let (version, model) = self.0.info();
-        gauge_family(
+        family(
+            MetricType::Gauge,
             &mut encoder,
             "actiond_build_info",
             "Always 1; the daemon's version and model as labels",
             None,
             &[(
                 vec![("version", version.as_str()), ("model", model.as_str())],
-                1i64,
+                1u64,
             )],
         )?;
         encode_process(&mut encoder)
@@ -369,43 +374,42 @@ fn encode_process(encoder: &mut DescriptorEncoder) -> Result<(), fmt::Error> {
     let Some(p) = crate::sys::procfs::process_stats() else {
         return Ok(());
     };
-    gauge_family(
+    let bytes = Some(&Unit::Bytes);
+    let gauges = [
+        (
+            "process_resident_memory",
+            "Resident memory size",
+            bytes,
+            p.rss_bytes,
+        ),
+        (
+            "process_virtual_memory",
+            "Virtual memory size",
+            bytes,
+            p.virtual_bytes,
+        ),
+        ("process_threads", "OS threads", None, p.threads),
+        (
+            "process_open_fds",
+            "Open file descriptors",
+            None,
+            p.open_fds,
+        ),
+    ];
+    for (name, help, unit, v) in gauges {
+        family(MetricType::Gauge, encoder, name, help, unit, &[(vec![], v)])?;
+    }
+    family(
+        MetricType::Counter,
         encoder,
-        "process_resident_memory",
-        "Resident memory size",
-        Some(&Unit::Bytes),
-        &[(vec![], p.rss_bytes as i64)],
-    )?;
-    gauge_family(
-        encoder,
-        "process_virtual_memory",
-        "Virtual memory size",
-        Some(&Unit::Bytes),
-        &[(vec![], p.virtual_bytes as i64)],
-    )?;
-    let mut family = encoder.encode_descriptor(
         "process_cpu",
         "User and system CPU time",
         Some(&Unit::Seconds),
-        MetricType::Counter,
-    )?;
-    ConstCounter::new(p.cpu_seconds).encode(family.encode_family(&Vec::<(&str, &str)>::new())?)?;
-    gauge_family(
-        encoder,
-        "process_threads",
-        "OS threads",
-        None,
-        &[(vec![], p.threads as i64)],
-    )?;
-    gauge_family(
-        encoder,
-        "process_open_fds",
-        "Open file descriptors",
-        None,
-        &[(vec![], p.open_fds as i64)],
+        &[(vec![], p.cpu_seconds)],
     )?;
     match p.start_time_s {
-        Some(t) => gauge_family(
+        Some(t) => family(
+            MetricType::Gauge,
             encoder,
             "process_start_time",
             "Start time of the process since the Unix epoch",
@@ -449,7 +453,7 @@ mod tests {
         fn streams(&self) -> Vec<StreamSnapshot> {
             vec![StreamSnapshot {
                 name: "cam-1".into(),
-                state: "running".into(),
+                state: StreamState::Running,
                 received: 30,
                 sampled: 5,
                 dropped_busy: 1,

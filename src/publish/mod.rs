@@ -14,29 +14,33 @@ use std::sync::{Arc, Mutex};
 
 use tokio::sync::broadcast;
 
-pub use message::{rfc3339, Message, Scored, VERSION};
+pub use message::{decimal, rfc3339, EventKind, Message, Published, Scored, StreamState, VERSION};
 
-/// Fan-out of serialized messages to every subscriber, plus each stream's last status
-/// so that a new subscriber learns the current state right after `hello`.
+/// A subscriber's live feed of published messages.
+pub type Feed = broadcast::Receiver<Arc<Published>>;
+
+/// Fan-out of typed messages (each serialized once) to every subscriber, plus each
+/// stream's last status so that a new subscriber learns the current state right
+/// after `hello`.
 pub struct Publisher {
-    tx: broadcast::Sender<Arc<str>>,
+    tx: broadcast::Sender<Arc<Published>>,
     state: Mutex<State>,
 }
 
 struct State {
-    hello: Arc<str>,
-    /// The configured streams, in order, with their last `status` line.
-    streams: Vec<(String, Option<Arc<str>>)>,
+    hello: Arc<Published>,
+    /// The configured streams, in order, with their last `status`.
+    streams: Vec<(String, Option<Arc<Published>>)>,
 }
 
 impl Publisher {
     /// A publisher whose subscribers each queue at most `buffer` messages.
-    pub fn new(hello: &Message, streams: Vec<String>, buffer: usize) -> Arc<Self> {
+    pub fn new(hello: Message, streams: Vec<String>, buffer: usize) -> Arc<Self> {
         let (tx, _) = broadcast::channel(buffer.max(1));
         Arc::new(Publisher {
             tx,
             state: Mutex::new(State {
-                hello: hello.to_line().into(),
+                hello: Published::new(hello),
                 streams: streams.into_iter().map(|s| (s, None)).collect(),
             }),
         })
@@ -50,13 +54,13 @@ impl Publisher {
     /// configured. Statuses of streams no longer configured are no longer replayed;
     /// those of streams still configured are kept. A `hello` that changed is also
     /// published to the current subscribers (and so to MQTT's retained `hello`).
-    pub fn set_streams(&self, hello: &Message, streams: &[String]) {
+    pub fn set_streams(&self, hello: Message, streams: &[String]) {
         let mut state = self.lock();
-        let line: Arc<str> = hello.to_line().into();
-        if line != state.hello {
+        let hello = Published::new(hello);
+        if hello.line != state.hello.line {
             // Under the lock: a subscriber joining now gets it in its replay or live, once.
-            state.hello = line.clone();
-            let _ = self.tx.send(line);
+            state.hello = hello.clone();
+            let _ = self.tx.send(hello);
         }
         let old = std::mem::take(&mut state.streams);
         state.streams = streams
@@ -72,23 +76,23 @@ impl Publisher {
     }
 
     /// Publishes one message to every current subscriber; never blocks.
-    pub fn publish(&self, msg: &Message) {
-        let line: Arc<str> = msg.to_line().into();
-        if let Message::Status { stream, .. } = msg {
+    pub fn publish(&self, msg: Message) {
+        let published = Published::new(msg);
+        if let Message::Status { stream, .. } = &published.msg {
             // Under the lock, so that a subscriber joining now gets this status
             // either in its replay or live, exactly once.
             let mut state = self.lock();
             if let Some((_, last)) = state.streams.iter_mut().find(|(n, _)| n == stream) {
-                *last = Some(line.clone());
+                *last = Some(published.clone());
             }
-            let _ = self.tx.send(line);
+            let _ = self.tx.send(published);
             return;
         }
-        let _ = self.tx.send(line);
+        let _ = self.tx.send(published);
     }
 
-    /// A new subscription: the lines to send first (hello, current statuses) and the live feed.
-    pub fn subscribe(&self) -> (Vec<Arc<str>>, broadcast::Receiver<Arc<str>>) {
+    /// A new subscription: the messages to send first (hello, current statuses) and the live feed.
+    pub fn subscribe(&self) -> (Vec<Arc<Published>>, Feed) {
         let state = self.lock();
         let rx = self.tx.subscribe();
         let mut initial = vec![state.hello.clone()];
@@ -105,7 +109,6 @@ impl Publisher {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::source::StreamState;
 
     fn hello(streams: &[&str]) -> Message {
         Message::Hello {
@@ -128,22 +131,22 @@ mod tests {
 
     #[test]
     fn replay_follows_the_configured_streams() {
-        let p = Publisher::new(&hello(&["a", "b"]), vec!["a".into(), "b".into()], 16);
-        p.publish(&status("b", "b1"));
-        p.publish(&status("a", "a1"));
-        p.publish(&status("a", "a2"));
+        let p = Publisher::new(hello(&["a", "b"]), vec!["a".into(), "b".into()], 16);
+        p.publish(status("b", "b1"));
+        p.publish(status("a", "a1"));
+        p.publish(status("a", "a2"));
         let (initial, _rx) = p.subscribe();
-        let text: Vec<&str> = initial.iter().map(|l| &**l).collect();
+        let text: Vec<&str> = initial.iter().map(|l| l.line.as_str()).collect();
         assert!(text[0].contains("hello"));
         assert!(text[1].contains("a2") && text[2].contains("b1"), "{text:?}");
         assert_eq!(text.len(), 3);
 
         // Reload: b removed, c added. A late status of b is published but not replayed.
-        p.set_streams(&hello(&["a", "c"]), &["a".into(), "c".into()]);
-        p.publish(&status("b", "b-late"));
-        p.publish(&status("c", "c1"));
+        p.set_streams(hello(&["a", "c"]), &["a".into(), "c".into()]);
+        p.publish(status("b", "b-late"));
+        p.publish(status("c", "c1"));
         let (initial, _rx) = p.subscribe();
-        let text: Vec<&str> = initial.iter().map(|l| &**l).collect();
+        let text: Vec<&str> = initial.iter().map(|l| l.line.as_str()).collect();
         assert!(text[0].contains("\"c\""), "new hello: {}", text[0]);
         assert_eq!(text.len(), 3, "{text:?}");
         assert!(text[1].contains("a2") && text[2].contains("c1"), "{text:?}");
@@ -151,13 +154,13 @@ mod tests {
 
     #[test]
     fn a_changed_hello_reaches_current_subscribers_once() {
-        let p = Publisher::new(&hello(&["a"]), vec!["a".into()], 16);
+        let p = Publisher::new(hello(&["a"]), vec!["a".into()], 16);
         let (_, mut rx) = p.subscribe();
         // The same streams again: nothing to say.
-        p.set_streams(&hello(&["a"]), &["a".into()]);
+        p.set_streams(hello(&["a"]), &["a".into()]);
         assert!(rx.try_recv().is_err());
-        p.set_streams(&hello(&["a", "b"]), &["a".into(), "b".into()]);
-        let line = rx.try_recv().unwrap();
+        p.set_streams(hello(&["a", "b"]), &["a".into(), "b".into()]);
+        let line = rx.try_recv().unwrap().line.clone();
         assert!(line.contains("hello") && line.contains("\"b\""), "{line}");
         assert!(rx.try_recv().is_err());
     }

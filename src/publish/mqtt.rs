@@ -33,7 +33,7 @@ use tokio::sync::{broadcast, watch};
 use tokio::task::JoinHandle;
 
 use crate::config::MqttConfig;
-use crate::publish::Publisher;
+use crate::publish::{Feed, Message, Published, Publisher};
 
 /// Requests handed to the MQTT client at once; the bounded queue in front holds the rest.
 const CLIENT_CAPACITY: usize = 32;
@@ -54,34 +54,29 @@ struct Item {
     status_of: Option<String>,
 }
 
-/// Where a published line goes: `None` for messages that have no topic (goodbye).
-fn route(prefix: &str, line: &str) -> Option<Item> {
-    #[derive(serde::Deserialize)]
-    struct Head<'a> {
-        #[serde(rename = "type", borrow)]
-        kind: &'a str,
-        #[serde(borrow)]
-        stream: Option<&'a str>,
-    }
-    let payload = line.trim_end_matches('\n');
-    let head: Head<'_> = serde_json::from_str(payload).ok()?;
+/// Where a published message goes: `None` for messages that have no topic (goodbye).
+fn route(prefix: &str, p: &Published) -> Option<Item> {
     let item = |topic: String, retain: bool, status_of: Option<String>| Item {
         topic,
-        payload: payload.as_bytes().to_vec(),
+        payload: p.payload().as_bytes().to_vec(),
         retain,
         status_of,
     };
-    match (head.kind, head.stream) {
-        ("hello", _) => Some(item(format!("{prefix}/hello"), true, None)),
-        ("status", Some(s)) => Some(item(
-            format!("{prefix}/{s}/status"),
+    match &p.msg {
+        Message::Hello { .. } => Some(item(format!("{prefix}/hello"), true, None)),
+        Message::Status { stream, .. } => Some(item(
+            format!("{prefix}/{stream}/status"),
             true,
-            Some(s.to_string()),
+            Some(stream.clone()),
         )),
-        (kind @ ("prediction" | "event" | "frame"), Some(s)) => {
-            Some(item(format!("{prefix}/{s}/{kind}"), false, None))
-        }
-        _ => None,
+        Message::Prediction { stream, .. }
+        | Message::Event { stream, .. }
+        | Message::Frame { stream, .. } => Some(item(
+            format!("{prefix}/{stream}/{}", p.msg.kind()),
+            false,
+            None,
+        )),
+        Message::Goodbye { .. } => None,
     }
 }
 
@@ -224,60 +219,130 @@ fn unacknowledged(pending: impl IntoIterator<Item = Request>) -> Vec<Item> {
         .collect()
 }
 
+/// The sending side: the bounded queue, and what is republished on every connection.
+struct Sender {
+    client: AsyncClient,
+    prefix: String,
+    qos: QoS,
+    link: Arc<Link>,
+    queue: Queue,
+    /// The latest `hello`.
+    hello: Option<Item>,
+    /// Each stream's latest `status`.
+    statuses: BTreeMap<String, Item>,
+}
+
+impl Sender {
+    /// Routes one published message; keeps the latest hello and each stream's
+    /// latest status, for republishing on every connection.
+    fn remember(&mut self, p: &Published) -> Option<Item> {
+        let item = route(&self.prefix, p)?;
+        match &p.msg {
+            Message::Hello { .. } => self.hello = Some(item.clone()),
+            Message::Status { stream, .. } => {
+                self.statuses.insert(stream.clone(), item.clone());
+            }
+            _ => {}
+        }
+        Some(item)
+    }
+
+    /// Remembers and queues one published message.
+    fn take(&mut self, p: &Published) {
+        if let Some(item) = self.remember(p) {
+            self.queue.push(item);
+        }
+    }
+
+    /// On a new connection: availability, hello, current statuses and what the
+    /// broken link returned go before everything queued.
+    fn connected(&mut self) {
+        let mut first = vec![Item {
+            topic: format!("{}/available", self.prefix),
+            payload: b"online".to_vec(),
+            retain: true,
+            status_of: None,
+        }];
+        first.extend(self.hello.clone());
+        first.extend(self.statuses.values().cloned());
+        first.append(&mut self.link.returned.lock().unwrap_or_else(|e| e.into_inner()));
+        self.queue.put_first(first);
+    }
+
+    /// Hands queued messages to the client while connected; true when it is full.
+    fn blocked(&mut self) -> bool {
+        self.link.connected.load(Ordering::Relaxed) && !self.queue.feed(&self.client, self.qos)
+    }
+
+    /// Stopping: delivers what was published before the stop (bounded), then says
+    /// `offline` and disconnects.
+    async fn stop(mut self, rx: &mut Feed) {
+        while let Ok(p) = rx.try_recv() {
+            if let Some(item) = route(&self.prefix, &p) {
+                self.queue.push(item);
+            }
+        }
+        let connected = || self.link.connected.load(Ordering::Relaxed);
+        let deadline = Instant::now() + FLUSH_LIMIT;
+        while connected() && !self.queue.is_empty() && Instant::now() < deadline {
+            if !self.queue.feed(&self.client, self.qos) {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        }
+        let unsent = self.queue.len() + self.link.returned.lock().map_or(0, |r| r.len());
+        if unsent > 0 {
+            tracing::warn!("MQTT: {unsent} queued messages not delivered at exit");
+        }
+        self.link.stopping.store(true, Ordering::Relaxed);
+        if connected() {
+            let topic = format!("{}/available", self.prefix);
+            let _ = self.client.try_publish(topic, self.qos, true, "offline");
+            let _ = self.client.try_disconnect();
+        }
+    }
+}
+
 async fn run(
     cfg: MqttConfig,
     client: AsyncClient,
     eventloop: EventLoop,
-    initial: Vec<Arc<str>>,
-    mut rx: broadcast::Receiver<Arc<str>>,
+    initial: Vec<Arc<Published>>,
+    mut rx: Feed,
     mut shutdown: watch::Receiver<bool>,
 ) {
-    let m = crate::publish::metrics::global();
-    let prefix = cfg.topic_prefix.clone();
-    let q = qos(cfg.qos);
     let link = Arc::new(Link {
         connected: AtomicBool::new(false),
         stopping: AtomicBool::new(false),
         returned: Mutex::new(Vec::new()),
     });
     let (gen_tx, mut gen_rx) = watch::channel(0u64);
-    let driver = tokio::spawn(drive(eventloop, link.clone(), gen_tx, cfg.url.clone()));
-
-    let mut queue = Queue::new(cfg.queue);
-    let mut hello: Option<Item> = None;
-    let mut statuses: BTreeMap<String, Item> = BTreeMap::new();
-    for line in &initial {
-        if let Some(item) = route(&prefix, line) {
-            remember(&item, &mut hello, &mut statuses);
-        }
+    let mut driver = tokio::spawn(drive(eventloop, link.clone(), gen_tx, cfg.url.clone()));
+    let mut sender = Sender {
+        client,
+        prefix: cfg.topic_prefix.clone(),
+        qos: qos(cfg.qos),
+        link: link.clone(),
+        queue: Queue::new(cfg.queue),
+        hello: None,
+        statuses: BTreeMap::new(),
+    };
+    // Not queued: `connected` publishes them first on every connection.
+    for p in &initial {
+        sender.remember(p);
     }
     let mut seen_gen = 0u64;
     loop {
-        // A new connection: availability, hello and current statuses go first.
         let gen = *gen_rx.borrow_and_update();
         if gen != seen_gen && link.connected.load(Ordering::Relaxed) {
             seen_gen = gen;
-            let mut first = vec![Item {
-                topic: format!("{prefix}/available"),
-                payload: b"online".to_vec(),
-                retain: true,
-                status_of: None,
-            }];
-            first.extend(hello.clone());
-            first.extend(statuses.values().cloned());
-            first.append(&mut link.returned.lock().unwrap_or_else(|e| e.into_inner()));
-            queue.put_first(first);
+            sender.connected();
         }
-        let blocked = link.connected.load(Ordering::Relaxed) && !queue.feed(&client, q);
+        let blocked = sender.blocked();
         tokio::select! {
             msg = rx.recv() => match msg {
-                Ok(line) => {
-                    if let Some(item) = route(&prefix, &line) {
-                        remember(&item, &mut hello, &mut statuses);
-                        queue.push(item);
-                    }
-                }
+                Ok(p) => sender.take(&p),
                 Err(broadcast::error::RecvError::Lagged(n)) => {
+                    let m = crate::publish::metrics::global();
                     for _ in 0..n {
                         m.mqtt_message(false);
                     }
@@ -290,46 +355,15 @@ async fn run(
             _ = shutdown.changed() => break,
         }
     }
-
-    // Stopping: deliver what was published before the stop (bounded), then say offline.
-    while let Ok(line) = rx.try_recv() {
-        if let Some(item) = route(&prefix, &line) {
-            queue.push(item);
-        }
-    }
-    let deadline = Instant::now() + FLUSH_LIMIT;
-    while link.connected.load(Ordering::Relaxed) && !queue.is_empty() && Instant::now() < deadline {
-        if !queue.feed(&client, q) {
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-    }
-    let unsent = queue.len() + link.returned.lock().map_or(0, |r| r.len());
-    if unsent > 0 {
-        tracing::warn!("MQTT: {unsent} queued messages not delivered at exit");
-    }
-    link.stopping.store(true, Ordering::Relaxed);
-    if link.connected.load(Ordering::Relaxed) {
-        let _ = client.try_publish(format!("{prefix}/available"), q, true, "offline");
-        let _ = client.try_disconnect();
-    }
-    let mut driver = driver;
+    sender.stop(&mut rx).await;
     if tokio::time::timeout(FLUSH_LIMIT, &mut driver)
         .await
         .is_err()
     {
         driver.abort();
     }
-    m.mqtt_connected.set(0);
+    crate::publish::metrics::global().mqtt_connected.set(0);
     tracing::debug!("MQTT output stopped");
-}
-
-/// Keeps the latest hello and each stream's latest status, for republishing on reconnect.
-fn remember(item: &Item, hello: &mut Option<Item>, statuses: &mut BTreeMap<String, Item>) {
-    if let Some(s) = &item.status_of {
-        statuses.insert(s.clone(), item.clone());
-    } else if item.retain && item.topic.ends_with("/hello") {
-        *hello = Some(item.clone());
-    }
 }
 
 /// The bounded queue in front of the client.
@@ -471,32 +505,57 @@ mod tests {
 
     #[test]
     fn routes_by_type_and_stream() {
+        use crate::publish::{EventKind, StreamState, VERSION};
         let p = "actiond/box";
-        let r = route(p, "{\"type\":\"prediction\",\"v\":1,\"stream\":\"cam\"}\n").unwrap();
-        assert_eq!(r.topic, "actiond/box/cam/prediction");
+        let frame = Published::new(Message::Frame {
+            v: VERSION,
+            stream: "cam".into(),
+            pts_ns: None,
+            top: vec![],
+        });
+        let r = route(p, &frame).unwrap();
+        assert_eq!(r.topic, "actiond/box/cam/frame");
         assert!(!r.retain);
         assert_eq!(
             r.payload,
-            b"{\"type\":\"prediction\",\"v\":1,\"stream\":\"cam\"}"
+            b"{\"type\":\"frame\",\"v\":1,\"stream\":\"cam\",\"pts_ns\":null,\"top\":[]}"
         );
-        let r = route(
-            p,
-            "{\"type\":\"status\",\"v\":1,\"stream\":\"cam\",\"state\":\"running\"}",
-        )
-        .unwrap();
+        let status = Message::Status {
+            v: VERSION,
+            stream: "cam".into(),
+            state: StreamState::Running,
+            reason: String::new(),
+        };
+        let r = route(p, &Published::new(status)).unwrap();
         assert_eq!(
             (r.topic.as_str(), r.retain),
             ("actiond/box/cam/status", true)
         );
         assert_eq!(r.status_of.as_deref(), Some("cam"));
-        let r = route(p, "{\"type\":\"event\",\"v\":1,\"stream\":\"cam\"}").unwrap();
+        let event = Message::Event {
+            v: VERSION,
+            stream: "cam".into(),
+            event: EventKind::LabelChanged,
+            from: None,
+            to: "a".into(),
+            score: 1.0,
+        };
+        let r = route(p, &Published::new(event)).unwrap();
         assert_eq!(r.topic, "actiond/box/cam/event");
-        let r = route(p, "{\"type\":\"frame\",\"v\":1,\"stream\":\"cam\"}").unwrap();
-        assert_eq!(r.topic, "actiond/box/cam/frame");
-        let r = route(p, "{\"type\":\"hello\",\"v\":1,\"streams\":[]}").unwrap();
+        let hello = Message::Hello {
+            v: VERSION,
+            version: "t".into(),
+            model: "m".into(),
+            labels: vec![],
+            streams: vec![],
+        };
+        let r = route(p, &Published::new(hello)).unwrap();
         assert_eq!((r.topic.as_str(), r.retain), ("actiond/box/hello", true));
-        assert_eq!(route(p, "{\"type\":\"goodbye\",\"v\":1}"), None);
-        assert_eq!(route(p, "not json"), None);
+        let goodbye = Message::Goodbye {
+            v: VERSION,
+            reason: "x".into(),
+        };
+        assert_eq!(route(p, &Published::new(goodbye)), None);
     }
 
     fn item(n: u8, status: Option<&str>) -> Item {

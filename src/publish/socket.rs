@@ -12,7 +12,7 @@ use tokio::net::{UnixListener, UnixStream};
 use tokio::sync::{broadcast, watch};
 
 use super::input::{InputBudget, Verdict, INPUT_BURST, INPUT_RATE};
-use super::{Message, Publisher, VERSION};
+use super::{Feed, Message, Published, Publisher, VERSION};
 
 /// A write that takes longer than this disconnects the subscriber.
 pub const WRITE_TIMEOUT: Duration = Duration::from_secs(5);
@@ -207,13 +207,13 @@ async fn goodbye(stream: &mut UnixStream, unfinished: &[u8], reason: String, lim
 
 async fn subscriber(
     mut stream: UnixStream,
-    initial: Vec<Arc<str>>,
-    mut rx: broadcast::Receiver<Arc<str>>,
+    initial: Vec<Arc<Published>>,
+    mut rx: Feed,
     mut shutdown: watch::Receiver<bool>,
     limits: Limits,
 ) {
-    for line in initial {
-        if write_all(&mut stream, line.as_bytes(), limits.write_timeout)
+    for p in initial {
+        if write_all(&mut stream, p.line.as_bytes(), limits.write_timeout)
             .await
             .is_err()
         {
@@ -227,15 +227,15 @@ async fn subscriber(
         tokio::select! {
             biased;
             msg = rx.recv() => match msg {
-                Ok(line) => {
-                    if let Err(n) = write_all(&mut stream, line.as_bytes(), limits.write_timeout).await {
+                Ok(p) => {
+                    if let Err(n) = write_all(&mut stream, p.line.as_bytes(), limits.write_timeout).await {
                         // Release this subscriber's hold on the shared queue at once.
                         drop(rx);
                         let reason = format!(
                             "subscriber not reading: a write waited {:.0} s",
                             limits.write_timeout.as_secs_f64()
                         );
-                        goodbye(&mut stream, &line.as_bytes()[n..], reason, limits.linger).await;
+                        goodbye(&mut stream, &p.line.as_bytes()[n..], reason, limits.linger).await;
                         return;
                     }
                 }
@@ -263,8 +263,8 @@ async fn subscriber(
                 }
             },
             _ = shutdown.changed() => {
-                while let Ok(line) = rx.try_recv() {
-                    if write_all(&mut stream, line.as_bytes(), limits.write_timeout).await.is_err() {
+                while let Ok(p) = rx.try_recv() {
+                    if write_all(&mut stream, p.line.as_bytes(), limits.write_timeout).await.is_err() {
                         return;
                     }
                 }
@@ -278,7 +278,8 @@ async fn subscriber(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::source::StreamState;
+    use crate::publish::StreamState;
+    use tokio::task::JoinHandle;
 
     fn publisher(buffer: usize) -> Arc<Publisher> {
         let hello = Message::Hello {
@@ -288,7 +289,7 @@ mod tests {
             labels: vec!["x".into()],
             streams: vec!["s".into()],
         };
-        Publisher::new(&hello, vec!["s".into()], buffer)
+        Publisher::new(hello, vec!["s".into()], buffer)
     }
 
     fn status(i: usize, pad: usize) -> Message {
@@ -322,50 +323,62 @@ mod tests {
         }
     }
 
+    /// A subscriber task on one end of a socket pair: the other end, the task,
+    /// and the shutdown switch (kept so that the task does not see a shutdown).
+    fn attach(p: &Publisher) -> (UnixStream, JoinHandle<()>, watch::Sender<bool>) {
+        let (server, client) = UnixStream::pair().unwrap();
+        let (initial, rx) = p.subscribe();
+        let (tx, shutdown) = watch::channel(false);
+        let task = tokio::spawn(subscriber(server, initial, rx, shutdown, limits()));
+        (client, task, tx)
+    }
+
+    /// Reads until the daemon side closes; the last message is a `goodbye` saying `why`.
+    async fn ends_with_goodbye(
+        client: UnixStream,
+        task: JoinHandle<()>,
+        why: &str,
+    ) -> Vec<serde_json::Value> {
+        let msgs = read_all(client).await;
+        task.await.unwrap();
+        let last = msgs.last().unwrap();
+        assert_eq!(last["type"], "goodbye", "{msgs:?}");
+        assert!(last["reason"].as_str().unwrap().contains(why), "{last}");
+        msgs
+    }
+
+    /// The first read of a new connection carries `hello`.
+    async fn hello_arrives(c: &mut UnixStream) {
+        let mut buf = [0u8; 256];
+        let n = c.read(&mut buf).await.unwrap();
+        assert!(std::str::from_utf8(&buf[..n]).unwrap().contains("hello"));
+    }
+
     #[tokio::test]
     async fn a_lagging_subscriber_gets_goodbye_then_eof() {
         let p = publisher(16);
-        let (server, client) = UnixStream::pair().unwrap();
-        let (initial, rx) = p.subscribe();
+        let (client, task, _tx) = attach(&p);
+        // The task has not run yet (one-thread runtime): the queue overflows.
         for i in 0..50 {
-            p.publish(&status(i, 0));
+            p.publish(status(i, 0));
         }
-        let (_tx, shutdown) = watch::channel(false);
-        let task = tokio::spawn(subscriber(server, initial, rx, shutdown, limits()));
-        let msgs = read_all(client).await;
-        task.await.unwrap();
+        let msgs = ends_with_goodbye(client, task, "too slow").await;
         assert_eq!(msgs[0]["type"], "hello");
-        let last = msgs.last().unwrap();
-        assert_eq!(last["type"], "goodbye", "{msgs:?}");
-        assert!(
-            last["reason"].as_str().unwrap().contains("too slow"),
-            "{last}"
-        );
     }
 
     #[tokio::test]
     async fn a_stuck_subscriber_that_reads_again_gets_whole_lines_and_goodbye() {
         let p = publisher(64);
-        let (server, client) = UnixStream::pair().unwrap();
-        let (initial, rx) = p.subscribe();
-        let (_tx, shutdown) = watch::channel(false);
-        let task = tokio::spawn(subscriber(server, initial, rx, shutdown, limits()));
+        let (client, task, _tx) = attach(&p);
         // 40 × 32 KiB: far more than a socket buffer holds.
         for i in 0..40 {
-            p.publish(&status(i, 32 * 1024));
+            p.publish(status(i, 32 * 1024));
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
         // The write times out (0.3 s); then the subscriber reads again.
         tokio::time::sleep(Duration::from_millis(800)).await;
-        let msgs = read_all(client).await;
-        task.await.unwrap();
+        let msgs = ends_with_goodbye(client, task, "not reading").await;
         assert_eq!(msgs[0]["type"], "hello");
-        let last = msgs.last().unwrap();
-        assert_eq!(last["type"], "goodbye", "{last}");
-        assert!(
-            last["reason"].as_str().unwrap().contains("not reading"),
-            "{last}"
-        );
         assert!(
             msgs.len() < 40,
             "it was not cut off: {} messages",
@@ -376,19 +389,10 @@ mod tests {
     #[tokio::test]
     async fn input_beyond_the_budget_gets_goodbye() {
         let p = publisher(64);
-        let (server, mut client) = UnixStream::pair().unwrap();
-        let (initial, rx) = p.subscribe();
-        let (_tx, shutdown) = watch::channel(false);
-        let task = tokio::spawn(subscriber(server, initial, rx, shutdown, limits()));
+        let (mut client, task, _tx) = attach(&p);
         let junk = vec![b'x'; INPUT_BURST as usize + 4096];
         let _ = client.write_all(&junk).await;
-        let msgs = read_all(client).await;
-        task.await.unwrap();
-        let last = msgs.last().unwrap();
-        assert!(
-            last["reason"].as_str().unwrap().contains("read-only"),
-            "{last}"
-        );
+        ends_with_goodbye(client, task, "read-only").await;
     }
 
     #[tokio::test]
@@ -402,9 +406,7 @@ mod tests {
         let mut kept = Vec::new();
         for _ in 0..2 {
             let mut c = UnixStream::connect(&path).await.unwrap();
-            let mut buf = [0u8; 256];
-            let n = c.read(&mut buf).await.unwrap();
-            assert!(std::str::from_utf8(&buf[..n]).unwrap().contains("hello"));
+            hello_arrives(&mut c).await;
             kept.push(c);
         }
         let third = UnixStream::connect(&path).await.unwrap();
@@ -415,9 +417,7 @@ mod tests {
         drop(kept.pop());
         tokio::time::sleep(Duration::from_millis(100)).await;
         let mut again = UnixStream::connect(&path).await.unwrap();
-        let mut buf = [0u8; 256];
-        let n = again.read(&mut buf).await.unwrap();
-        assert!(std::str::from_utf8(&buf[..n]).unwrap().contains("hello"));
+        hello_arrives(&mut again).await;
         tx.send(true).unwrap();
         server.await.unwrap();
     }

@@ -1,56 +1,91 @@
 //! Printing messages on stdout: readable lines on a terminal, NDJSON otherwise.
 
+use std::borrow::Cow;
 use std::io::{IsTerminal, Write};
 use std::sync::Arc;
 
-use serde_json::Value;
 use tokio::sync::broadcast;
 
-use super::Publisher;
+use super::{decimal, Message, Publisher, Scored};
 
-/// Formats one NDJSON message for a person; None for messages not worth a line.
-pub fn readable(line: &str) -> Option<String> {
-    let v: Value = serde_json::from_str(line).ok()?;
-    let s = |k: &str| v.get(k).and_then(Value::as_str).unwrap_or("").to_string();
-    let top = |v: &Value| {
-        v.get("top")
-            .and_then(Value::as_array)
-            .map(|t| {
-                t.iter()
-                    .map(|e| {
-                        format!(
-                            "{} {:.2}",
-                            e["label"].as_str().unwrap_or("?"),
-                            e["score"].as_f64().unwrap_or(0.0)
-                        )
-                    })
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            })
-            .unwrap_or_default()
-    };
-    Some(match v.get("type")?.as_str()? {
-        "hello" => format!("connected: model {}, streams {}", s("model"), v["streams"]),
-        "prediction" => format!(
+/// `label score, …` of a top-k list.
+fn top(top: &[Scored]) -> String {
+    top.iter()
+        .map(|e| format!("{} {:.2}", e.label, decimal(e.score)))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// `from -> to (score)` of a label change.
+fn change(from: &Option<String>, to: &str, score: f32) -> String {
+    format!(
+        "{} -> {} ({:.2})",
+        from.as_deref().unwrap_or("none"),
+        to,
+        decimal(score)
+    )
+}
+
+/// Formats one message for a person; None for messages not worth a line.
+pub fn readable(msg: &Message) -> Option<String> {
+    Some(match msg {
+        Message::Hello { model, streams, .. } => format!(
+            "connected: model {model}, streams {}",
+            serde_json::to_string(streams).unwrap_or_default()
+        ),
+        Message::Prediction {
+            stream,
+            seq,
+            label,
+            score,
+            top: t,
+            latency_ms,
+            ..
+        } => format!(
             "{:<12} #{:<5} {:<14} {:.2}   [{}]  latency {:.0} ms",
-            s("stream"),
-            v["seq"],
-            s("label"),
-            v["score"].as_f64().unwrap_or(0.0),
-            top(&v),
-            v["latency_ms"].as_f64().unwrap_or(0.0)
+            stream,
+            seq,
+            label,
+            decimal(*score),
+            top(t),
+            latency_ms
         ),
-        "frame" => format!("{:<12} frame {}  [{}]", s("stream"), v["pts_ns"], top(&v)),
-        "event" => format!(
-            "{:<12} label changed: {} -> {} ({:.2})",
-            s("stream"),
-            v["from"].as_str().unwrap_or("none"),
-            s("to"),
-            v["score"].as_f64().unwrap_or(0.0)
-        ),
-        "status" => format!("{:<12} {}: {}", s("stream"), s("state"), s("reason")),
-        other => format!("{other}: {line}"),
+        Message::Frame {
+            stream,
+            pts_ns,
+            top: t,
+            ..
+        } => {
+            let pts = pts_ns.map_or("null".to_string(), |n| n.to_string());
+            format!("{stream:<12} frame {pts}  [{}]", top(t))
+        }
+        Message::Event {
+            stream,
+            from,
+            to,
+            score,
+            ..
+        } => format!("{stream:<12} label changed: {}", change(from, to, *score)),
+        Message::Status {
+            stream,
+            state,
+            reason,
+            ..
+        } => format!("{stream:<12} {state}: {reason}"),
+        Message::Goodbye { .. } => format!("goodbye: {}", msg.to_line().trim_end()),
     })
+}
+
+/// Formats one NDJSON line for a person: typed when it is a message this version
+/// knows, else `type: line` (a newer daemon's message); None when it is not JSON.
+pub fn readable_line(line: &str) -> Option<String> {
+    match serde_json::from_str::<Message>(line) {
+        Ok(msg) => readable(&msg),
+        Err(_) => {
+            let v: serde_json::Value = serde_json::from_str(line).ok()?;
+            Some(format!("{}: {line}", v.get("type")?.as_str()?))
+        }
+    }
 }
 
 /// A live per-stream table for `actiond subscribe --table`.
@@ -72,36 +107,40 @@ struct Row {
 
 impl Table {
     /// Takes one message into the table.
-    pub fn update(&mut self, msg: &Value) {
-        let s = |k: &str| msg[k].as_str().unwrap_or("").to_string();
-        if msg["type"] == "hello" {
-            self.model = s("model");
-            for name in msg["streams"].as_array().into_iter().flatten() {
-                self.row(name.as_str().unwrap_or(""));
+    pub fn update(&mut self, msg: &Message) {
+        match msg {
+            Message::Hello { model, streams, .. } => {
+                self.model = model.clone();
+                for name in streams {
+                    self.row(name);
+                }
             }
-            return;
-        }
-        let Some(stream) = msg["stream"].as_str() else {
-            return;
-        };
-        let row = self.row(stream);
-        match msg["type"].as_str().unwrap_or("") {
-            "status" => row.state = s("state"),
-            "prediction" => {
-                row.label = s("label");
-                row.score = msg["score"].as_f64().unwrap_or(0.0);
-                row.seq = msg["seq"].as_u64().unwrap_or(0);
-                row.latency_ms = msg["latency_ms"].as_f64().unwrap_or(0.0);
+            Message::Status { stream, state, .. } => self.row(stream).state = state.to_string(),
+            Message::Prediction {
+                stream,
+                label,
+                score,
+                seq,
+                latency_ms,
+                ..
+            } => {
+                let row = self.row(stream);
+                row.label = label.clone();
+                row.score = decimal(*score);
+                row.seq = *seq;
+                row.latency_ms = *latency_ms;
             }
-            "event" => {
-                row.event = format!(
-                    "{} -> {} ({:.2})",
-                    msg["from"].as_str().unwrap_or("none"),
-                    s("to"),
-                    msg["score"].as_f64().unwrap_or(0.0)
-                )
+            Message::Event {
+                stream,
+                from,
+                to,
+                score,
+                ..
+            } => self.row(stream).event = change(from, to, *score),
+            Message::Frame { stream, .. } => {
+                self.row(stream);
             }
-            _ => {}
+            Message::Goodbye { .. } => {}
         }
     }
 
@@ -140,11 +179,11 @@ pub fn print(publisher: Arc<Publisher>) {
     let human = std::io::stdout().is_terminal();
     loop {
         match rx.blocking_recv() {
-            Ok(line) => {
+            Ok(p) => {
                 let out = if human {
-                    readable(&line).map(|l| l + "\n")
+                    readable(&p.msg).map(|l| Cow::Owned(l + "\n"))
                 } else {
-                    Some(line.to_string())
+                    Some(Cow::Borrowed(p.line.as_str()))
                 };
                 if let Some(out) = out {
                     let mut o = std::io::stdout().lock();
@@ -164,17 +203,50 @@ pub fn print(publisher: Arc<Publisher>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::publish::{StreamState, VERSION};
+
+    fn prediction(stream: &str, seq: u64, label: &str, score: f32, latency_ms: f64) -> Message {
+        Message::Prediction {
+            v: VERSION,
+            stream: stream.into(),
+            seq,
+            label: label.into(),
+            score,
+            top: vec![Scored {
+                label: label.into(),
+                score,
+            }],
+            frames: 16,
+            clip_start: "2023-11-14T22:13:20.123Z".into(),
+            clip_end: "2023-11-14T22:13:20.623Z".into(),
+            pts_start_ns: None,
+            pts_end_ns: None,
+            latency_ms,
+            model: "m".into(),
+        }
+    }
 
     #[test]
     fn table_keeps_one_row_per_stream() {
         let mut t = Table::default();
-        for l in [
-            r#"{"type":"hello","v":1,"model":"m","streams":["a","b"]}"#,
-            r#"{"type":"status","v":1,"stream":"b","state":"running","reason":""}"#,
-            r#"{"type":"prediction","v":1,"stream":"a","seq":7,"label":"ball","score":0.5,"latency_ms":20.0}"#,
-            r#"{"type":"prediction","v":1,"stream":"a","seq":8,"label":"snow","score":0.75,"latency_ms":30.0}"#,
+        for m in [
+            Message::Hello {
+                v: VERSION,
+                version: "t".into(),
+                model: "m".into(),
+                labels: vec![],
+                streams: vec!["a".into(), "b".into()],
+            },
+            Message::Status {
+                v: VERSION,
+                stream: "b".into(),
+                state: StreamState::Running,
+                reason: String::new(),
+            },
+            prediction("a", 7, "ball", 0.5, 20.0),
+            prediction("a", 8, "snow", 0.75, 30.0),
         ] {
-            t.update(&serde_json::from_str(l).unwrap());
+            t.update(&m);
         }
         let text = t.render();
         let lines: Vec<&str> = text.lines().collect();
@@ -191,11 +263,19 @@ mod tests {
 
     #[test]
     fn prediction_is_readable() {
-        let l = r#"{"type":"prediction","v":1,"stream":"cam","seq":3,"label":"ball","score":0.9,"top":[{"label":"ball","score":0.9}],"latency_ms":12.0}"#;
-        let r = readable(l).unwrap();
+        let r = readable(&prediction("cam", 3, "ball", 0.9, 12.0)).unwrap();
         assert!(
             r.contains("cam") && r.contains("#3") && r.contains("ball 0.90") && r.contains("12 ms"),
             "{r}"
         );
+    }
+
+    #[test]
+    fn a_message_of_a_newer_daemon_is_printed_as_is() {
+        let line = r#"{"type":"heartbeat","v":2,"stream":"cam"}"#;
+        assert_eq!(readable_line(line).unwrap(), format!("heartbeat: {line}"));
+        assert_eq!(readable_line("not json"), None);
+        let known = prediction("cam", 3, "ball", 0.9, 12.0).to_line();
+        assert!(readable_line(&known).unwrap().contains("ball 0.90"));
     }
 }

@@ -11,28 +11,89 @@ use tokio::sync::broadcast;
 
 use crate::hub::{FrameHub, StreamStats};
 use crate::publish::metrics::{self, StreamLabel, StreamSnapshot};
-use crate::publish::{rfc3339, Publisher};
+use crate::publish::{rfc3339, Feed, Message, Published, Publisher, StreamState};
 
+/// One stream as the published messages describe it.
 #[derive(Debug, Clone)]
-struct StreamView {
-    name: String,
-    state: String,
-    reason: String,
-    since: SystemTime,
-    last_prediction: Option<Value>,
-    last_event: Option<Value>,
+pub struct StreamView {
+    /// Stream name.
+    pub name: String,
+    /// State of its latest `status`.
+    pub state: StreamState,
+    /// Reason of its latest `status`.
+    pub reason: String,
+    /// When that `status` arrived.
+    pub since: SystemTime,
+    /// Its latest `prediction`.
+    pub last_prediction: Option<Arc<Published>>,
+    /// Its latest `event`.
+    pub last_event: Option<Arc<Published>>,
 }
 
 impl StreamView {
     fn new(name: &str) -> Self {
         StreamView {
             name: name.to_string(),
-            state: "starting".into(),
+            state: StreamState::Starting,
             reason: "not started yet".into(),
             since: SystemTime::now(),
             last_prediction: None,
             last_event: None,
         }
+    }
+}
+
+/// The daemon as `/api/streams` and the status page show it.
+#[derive(Debug, Clone)]
+pub struct Report {
+    /// Daemon version.
+    pub version: String,
+    /// Model name.
+    pub model: String,
+    /// When the daemon started.
+    pub started: SystemTime,
+    /// Every attached stream, in hub order: its view and its counters.
+    pub streams: Vec<(StreamView, StreamSnapshot)>,
+}
+
+/// A published message as JSON, read back from its line (so numbers print as sent).
+fn as_json(p: &Option<Arc<Published>>) -> Value {
+    p.as_ref()
+        .and_then(|p| serde_json::from_str(&p.line).ok())
+        .unwrap_or(Value::Null)
+}
+
+impl Report {
+    /// `/api/streams` body: state, counters and last prediction of every stream.
+    pub fn to_json(&self) -> Value {
+        let list: Vec<Value> = self
+            .streams
+            .iter()
+            .map(|(v, c)| {
+                json!({
+                    "name": v.name,
+                    "state": v.state,
+                    "reason": v.reason,
+                    "since": rfc3339(v.since),
+                    "frames": {
+                        "received": c.received,
+                        "sampled": c.sampled,
+                        "dropped": c.dropped(),
+                        "classified": c.classified,
+                    },
+                    "reconnects": c.reconnects,
+                    "last_frame_age_s": c.since_last_frame_s,
+                    "last_prediction": as_json(&v.last_prediction),
+                    "last_event": as_json(&v.last_event),
+                })
+            })
+            .collect();
+        json!({
+            "version": self.version,
+            "model": self.model,
+            "started": rfc3339(self.started),
+            "streams": list,
+        })
     }
 }
 
@@ -53,6 +114,23 @@ impl Health {
     /// True when nothing is wrong.
     pub fn ok(&self) -> bool {
         self.problems.is_empty()
+    }
+
+    /// `ok` or `unhealthy`.
+    pub fn status(&self) -> &'static str {
+        if self.ok() {
+            "ok"
+        } else {
+            "unhealthy"
+        }
+    }
+
+    /// `/healthz` body.
+    pub fn to_json(&self) -> Value {
+        json!({
+            "status": self.status(),
+            "reasons": self.problems,
+        })
     }
 }
 
@@ -103,62 +181,63 @@ impl Tracker {
             started: now,
             publisher,
         });
-        for line in initial {
-            tracker.apply(&line);
+        for p in &initial {
+            tracker.apply(p);
         }
         tokio::spawn(follow(Arc::downgrade(&tracker), rx));
         tracker
     }
 
-    /// Updates the view from one published line.
-    fn apply(&self, line: &str) {
-        let Ok(msg) = serde_json::from_str::<Value>(line) else {
-            return;
-        };
-        let kind = msg["type"].as_str().unwrap_or("");
-        if kind == "hello" {
-            if let Some(m) = msg["model"].as_str() {
-                *self.model.lock().unwrap_or_else(|p| p.into_inner()) = m.to_string();
-            }
-            return;
-        }
-        let Some(stream) = msg["stream"].as_str().map(str::to_string) else {
-            return;
-        };
+    /// Counts predictions and events of `stream` in the metrics.
+    fn count(stream: &str, msg: &Message) {
         let label = StreamLabel {
-            stream: stream.clone(),
+            stream: stream.to_string(),
         };
         let m = metrics::global();
-        match kind {
-            "prediction" => {
+        match msg {
+            Message::Prediction { latency_ms, .. } => {
                 m.predictions.get_or_create(&label).inc();
-                if let Some(ms) = msg["latency_ms"].as_f64() {
-                    m.prediction_latency
-                        .get_or_create(&label)
-                        .observe(ms / 1000.0);
-                }
+                m.prediction_latency
+                    .get_or_create(&label)
+                    .observe(latency_ms / 1000.0);
             }
-            "event" => {
+            Message::Event { .. } => {
                 m.events.get_or_create(&label).inc();
             }
             _ => {}
         }
+    }
+
+    /// Updates the view from one published message.
+    fn apply(&self, p: &Arc<Published>) {
+        let stream = match &p.msg {
+            Message::Hello { model, .. } => {
+                *self.model.lock().unwrap_or_else(|p| p.into_inner()) = model.clone();
+                return;
+            }
+            Message::Goodbye { .. } => return,
+            Message::Prediction { stream, .. }
+            | Message::Event { stream, .. }
+            | Message::Frame { stream, .. }
+            | Message::Status { stream, .. } => stream,
+        };
+        Self::count(stream, &p.msg);
         let mut streams = self.streams.lock().unwrap_or_else(|p| p.into_inner());
-        let view = match streams.iter().position(|v| v.name == stream) {
+        let view = match streams.iter().position(|v| &v.name == stream) {
             Some(i) => &mut streams[i],
             None => {
-                streams.push(StreamView::new(&stream));
+                streams.push(StreamView::new(stream));
                 streams.last_mut().expect("just pushed")
             }
         };
-        match kind {
-            "status" => {
-                view.state = msg["state"].as_str().unwrap_or("").to_string();
-                view.reason = msg["reason"].as_str().unwrap_or("").to_string();
+        match &p.msg {
+            Message::Status { state, reason, .. } => {
+                view.state = *state;
+                view.reason = reason.clone();
                 view.since = SystemTime::now();
             }
-            "prediction" => view.last_prediction = Some(msg),
-            "event" => view.last_event = Some(msg),
+            Message::Prediction { .. } => view.last_prediction = Some(p.clone()),
+            Message::Event { .. } => view.last_event = Some(p.clone()),
             _ => {}
         }
     }
@@ -178,7 +257,7 @@ impl Tracker {
     pub fn health(&self) -> Health {
         let mut problems = Vec::new();
         for v in self.views() {
-            if v.state != "running" {
+            if v.state != StreamState::Running {
                 problems.push(format!("stream {} is {}: {}", v.name, v.state, v.reason));
             }
         }
@@ -190,15 +269,6 @@ impl Tracker {
             ));
         }
         Health { problems }
-    }
-
-    /// `/healthz` body.
-    pub fn health_json(&self) -> Value {
-        let h = self.health();
-        json!({
-            "status": if h.ok() { "ok" } else { "unhealthy" },
-            "reasons": h.problems,
-        })
     }
 
     /// The views of the streams attached now, in hub order.
@@ -221,39 +291,21 @@ impl Tracker {
             .collect()
     }
 
-    /// `/api/streams` body: state, counters and last prediction of every stream.
-    pub fn streams_json(&self) -> Value {
+    /// Every attached stream's view and counters (one hub listing, so they line up).
+    pub fn report(&self) -> Report {
         let attached = self.hub.streams();
         let counters = self.snapshots_of(&attached);
-        let streams = self.views_of(&attached);
-        let list: Vec<Value> = streams
-            .iter()
-            .zip(counters)
-            .map(|(v, c)| {
-                json!({
-                    "name": v.name,
-                    "state": v.state,
-                    "reason": v.reason,
-                    "since": rfc3339(v.since),
-                    "frames": {
-                        "received": c.received,
-                        "sampled": c.sampled,
-                        "dropped": c.dropped_busy + c.dropped_flushed + c.dropped_unusable,
-                        "classified": c.classified,
-                    },
-                    "reconnects": c.reconnects,
-                    "last_frame_age_s": c.since_last_frame_s,
-                    "last_prediction": v.last_prediction,
-                    "last_event": v.last_event,
-                })
-            })
-            .collect();
-        json!({
-            "version": self.version,
-            "model": self.model.lock().unwrap_or_else(|p| p.into_inner()).clone(),
-            "started": rfc3339(self.started),
-            "streams": list,
-        })
+        Report {
+            version: self.version.clone(),
+            model: self.model.lock().unwrap_or_else(|p| p.into_inner()).clone(),
+            started: self.started,
+            streams: self.views_of(&attached).into_iter().zip(counters).collect(),
+        }
+    }
+
+    /// `/api/streams` body: state, counters and last prediction of every stream.
+    pub fn streams_json(&self) -> Value {
+        self.report().to_json()
     }
 
     fn snapshots(&self) -> Vec<StreamSnapshot> {
@@ -266,7 +318,7 @@ impl Tracker {
             .zip(self.views_of(attached))
             .map(|(s, v)| StreamSnapshot {
                 name: v.name.clone(),
-                state: v.state.clone(),
+                state: v.state,
                 received: s.decoded.load(Ordering::Relaxed),
                 sampled: s.received.load(Ordering::Relaxed),
                 dropped_busy: s.dropped.load(Ordering::Relaxed),
@@ -300,11 +352,11 @@ impl metrics::Source for Tracker {
     }
 }
 
-async fn follow(tracker: std::sync::Weak<Tracker>, mut rx: broadcast::Receiver<Arc<str>>) {
+async fn follow(tracker: std::sync::Weak<Tracker>, mut rx: Feed) {
     loop {
         match rx.recv().await {
-            Ok(line) => match tracker.upgrade() {
-                Some(t) => t.apply(&line),
+            Ok(p) => match tracker.upgrade() {
+                Some(t) => t.apply(&p),
                 None => return,
             },
             Err(broadcast::error::RecvError::Lagged(n)) => {

@@ -8,5 +8,7 @@ pub mod threads;
 
 pub use lifecycle::{RetryCounts, RetryReason};
 pub use pipeline::Target;
-pub use supervisor::{StatusFn, StatusUpdate, StreamState, Supervisor, TEARDOWN_LIMIT};
+pub use supervisor::{StatusFn, StatusUpdate, Supervisor, TEARDOWN_LIMIT};
 pub use threads::PipelineSettings;
+
+pub use crate::publish::StreamState;

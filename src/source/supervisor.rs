@@ -17,44 +17,7 @@ use super::pipeline::{self, StreamPipeline, Target};
 use super::threads::PipelineSettings;
 use crate::config::{redact_uri, StreamConfig};
 use crate::hub::{FrameHub, StreamSlot};
-
-/// A stream's lifecycle state, as published in `status` messages.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum StreamState {
-    /// The pipeline is being built or waits for its first frame.
-    Starting,
-    /// Frames are flowing.
-    Running,
-    /// No frame arrived for `stall_timeout_s`.
-    Stalled,
-    /// Waiting to rebuild the pipeline after a failure.
-    Reconnecting,
-    /// The stream cannot run until the configuration or installation changes.
-    Failed,
-    /// The stream ended (a file without `loop`) or the daemon is stopping.
-    Stopped,
-}
-
-impl StreamState {
-    /// The state's name as published (`starting`, `running`, …).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            StreamState::Starting => "starting",
-            StreamState::Running => "running",
-            StreamState::Stalled => "stalled",
-            StreamState::Reconnecting => "reconnecting",
-            StreamState::Failed => "failed",
-            StreamState::Stopped => "stopped",
-        }
-    }
-}
-
-impl std::fmt::Display for StreamState {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+use crate::publish::StreamState;
 
 /// A state change of one stream.
 #[derive(Debug, Clone)]
@@ -422,14 +385,6 @@ fn teardown(pipeline: gst::Pipeline, name: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn state_names_match_the_protocol() {
-        use StreamState::*;
-        for s in [Starting, Running, Stalled, Reconnecting, Failed, Stopped] {
-            assert_eq!(serde_json::to_value(s).unwrap(), s.to_string());
-        }
-    }
 
     #[test]
     fn stop_interrupts_sleep() {
