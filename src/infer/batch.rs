@@ -334,30 +334,37 @@ mod tests {
         }
     }
 
-    #[test]
-    fn stale_removed_and_unusable_frames_are_not_dispatched() {
+    /// One stream per entry of `widths`, each offered one frame of that width
+    /// (pixel value = index + 1), and a batch that took them all.
+    fn taken(widths: &[usize]) -> (Streams, Vec<StreamSlot>, Batch, Fake) {
         let hub = FrameHub::new();
         let mut streams = Streams::default();
-        let torn = attach(&hub, &mut streams, "torn");
-        let removed = attach(&hub, &mut streams, "removed");
-        let odd = attach(&hub, &mut streams, "odd");
-        let fine = attach(&hub, &mut streams, "fine");
-        hub.offer(&torn, frame(&torn, 1, W));
-        hub.offer(&removed, frame(&removed, 2, W));
-        hub.offer(&odd, frame(&odd, 3, W + 2));
-        hub.offer(&fine, frame(&fine, 4, W));
-        let mut batch = Batch::new(4);
-        let mut model = Fake::new(4);
+        let mut slots = Vec::new();
+        for (i, &width) in widths.iter().enumerate() {
+            let s = attach(&hub, &mut streams, &format!("s{i}"));
+            hub.offer(&s, frame(&s, i as u8 + 1, width));
+            slots.push(s);
+        }
+        let mut batch = Batch::new(widths.len());
         assert!(batch.take(&hub));
+        (streams, slots, batch, Fake::new(widths.len()))
+    }
+
+    #[test]
+    fn stale_removed_and_unusable_frames_are_not_dispatched() {
+        let (mut streams, slots, mut batch, mut model) = taken(&[W, W, W + 2, W]);
+        let [torn, removed, odd, fine] = &slots[..] else {
+            unreachable!()
+        };
         // Torn down while its frame waited in the batch; removed before the batch ran.
         torn.stats.generation.fetch_add(1, Ordering::Relaxed);
-        streams.detach(&removed);
+        streams.detach(removed);
         let mut got = Vec::new();
         let rows = batch.process(&mut model, &mut streams, |ctx, _, probs| {
             got.push((ctx.name.clone(), probs[0]))
         });
         assert_eq!(rows, 2, "torn and fine fill rows; removed and odd do not");
-        assert_eq!(got, [("fine".to_string(), 4.0)]);
+        assert_eq!(got, [("s3".to_string(), 4.0)]);
         assert_eq!(
             (count(&torn.stats.classified), count(&torn.stats.stale)),
             (1, 1)
@@ -372,16 +379,10 @@ mod tests {
 
     #[test]
     fn a_failed_run_dispatches_nothing() {
-        let hub = FrameHub::new();
-        let mut streams = Streams::default();
-        let s = attach(&hub, &mut streams, "s");
-        hub.offer(&s, frame(&s, 1, W));
-        let mut batch = Batch::new(1);
-        let mut model = Fake::new(1);
+        let (mut streams, slots, mut batch, mut model) = taken(&[W]);
         model.fail = true;
-        assert!(batch.take(&hub));
         let rows = batch.process(&mut model, &mut streams, |_, _, _| panic!("dispatched"));
         assert_eq!((rows, batch.failures), (1, 1));
-        assert_eq!(count(&s.stats.classified), 0);
+        assert_eq!(count(&slots[0].stats.classified), 0);
     }
 }
