@@ -118,53 +118,8 @@ impl Classifier {
         }
         let (env, runtime_path) = runtime::init(rt.onnxruntime.as_deref())?;
         tracing::info!(library = %runtime_path.display(), "loaded ONNX Runtime");
-        let sess_err = |e: &dyn std::fmt::Display| ModelError::Session {
-            model: model_path.to_path_buf(),
-            message: e.to_string(),
-        };
-        let mut builder = Session::builder(&env)
-            .and_then(|b| Ok(b.with_optimization_level(GraphOptimizationLevel::All)?))
-            .and_then(|b| Ok(b.with_parallel_execution(false)?))
-            .and_then(|b| Ok(b.with_intra_op_spinning(rt.allow_spinning)?))
-            .and_then(|b| Ok(b.with_inter_op_spinning(false)?))
-            .and_then(|b| Ok(b.with_memory_pattern(false)?))
-            .map_err(|e| sess_err(&e))?;
-        if rt.intra_threads > 0 {
-            builder = builder
-                .with_intra_threads(rt.intra_threads)
-                .map_err(|e| sess_err(&e))?;
-        }
-        let provider = register_providers(&mut builder, rt);
-        let session = builder
-            .commit_from_file(model_path)
-            .map_err(|e| sess_err(&e))?;
-
-        let manifest = match Manifest::beside(model_path) {
-            Some(p) => Manifest::load(&p),
-            None => {
-                let text = session
-                    .metadata()
-                    .ok()
-                    .and_then(|m| m.custom(manifest::METADATA_KEY));
-                match text {
-                    Some(t) => Manifest::parse(
-                        &t,
-                        &format!(
-                            "{} metadata `{}`",
-                            model_path.display(),
-                            manifest::METADATA_KEY
-                        ),
-                        model_path.parent().unwrap_or(Path::new(".")),
-                    ),
-                    None => return Err(ModelError::NoManifest(model_path.to_path_buf())),
-                }
-            }
-        }
-        .map_err(|source| ModelError::Manifest {
-            model: model_path.to_path_buf(),
-            source,
-        })?;
-
+        let (session, provider) = open_session(&env, rt, model_path)?;
+        let manifest = find_manifest(&session, model_path)?;
         let dynamic_batch = check_input(&session, &manifest, model_path)?;
         let classes = check_output(&session, &manifest, model_path)?;
         let i = &manifest.input;
@@ -267,6 +222,63 @@ impl Classifier {
     }
 }
 
+/// Builds the session with the daemon's options (no parallel executor or memory
+/// pattern, spinning as configured) and the configured execution providers;
+/// returns it with the name of the provider that runs the model.
+fn open_session(
+    env: &ort::environment::Environment,
+    rt: &RuntimeConfig,
+    model_path: &Path,
+) -> Result<(Session, String), ModelError> {
+    let sess_err = |e: &dyn std::fmt::Display| ModelError::Session {
+        model: model_path.to_path_buf(),
+        message: e.to_string(),
+    };
+    let mut builder = Session::builder(env)
+        .and_then(|b| Ok(b.with_optimization_level(GraphOptimizationLevel::All)?))
+        .and_then(|b| Ok(b.with_parallel_execution(false)?))
+        .and_then(|b| Ok(b.with_intra_op_spinning(rt.allow_spinning)?))
+        .and_then(|b| Ok(b.with_inter_op_spinning(false)?))
+        .and_then(|b| Ok(b.with_memory_pattern(false)?))
+        .map_err(|e| sess_err(&e))?;
+    if rt.intra_threads > 0 {
+        builder = builder
+            .with_intra_threads(rt.intra_threads)
+            .map_err(|e| sess_err(&e))?;
+    }
+    let provider = register_providers(&mut builder, rt);
+    let session = builder
+        .commit_from_file(model_path)
+        .map_err(|e| sess_err(&e))?;
+    Ok((session, provider))
+}
+
+/// The model's manifest: model.toml beside it, else the one in its ONNX metadata.
+fn find_manifest(session: &Session, model_path: &Path) -> Result<Manifest, ModelError> {
+    let manifest = match Manifest::beside(model_path) {
+        Some(p) => Manifest::load(&p),
+        None => {
+            let text = session
+                .metadata()
+                .ok()
+                .and_then(|m| m.custom(manifest::METADATA_KEY));
+            let Some(t) = text else {
+                return Err(ModelError::NoManifest(model_path.to_path_buf()));
+            };
+            let origin = format!(
+                "{} metadata `{}`",
+                model_path.display(),
+                manifest::METADATA_KEY
+            );
+            Manifest::parse(&t, &origin, model_path.parent().unwrap_or(Path::new(".")))
+        }
+    };
+    manifest.map_err(|source| ModelError::Manifest {
+        model: model_path.to_path_buf(),
+        source,
+    })
+}
+
 /// Registers the configured execution providers in order; returns the name of the first that took.
 fn register_providers(builder: &mut SessionBuilder, rt: &RuntimeConfig) -> String {
     let mut active: Option<String> = None;
@@ -345,21 +357,61 @@ fn list_outlets(outlets: &[ort::value::Outlet]) -> String {
         .join(", ")
 }
 
+/// One tensor the manifest names, for finding it in the model and reporting
+/// where they disagree.
+struct Tensor<'a> {
+    model: &'a Path,
+    /// "input" or "output".
+    kind: &'static str,
+    name: &'a str,
+}
+
+impl Tensor<'_> {
+    fn mismatch(&self, message: String) -> ModelError {
+        ModelError::Mismatch {
+            model: self.model.to_path_buf(),
+            tensor_kind: self.kind,
+            tensor: self.name.to_string(),
+            message,
+        }
+    }
+
+    /// The model's outlet of this name; if none, the error lists the ones it has.
+    fn find<'o>(
+        &self,
+        outlets: &'o [ort::value::Outlet],
+    ) -> Result<&'o ort::value::Outlet, ModelError> {
+        outlets
+            .iter()
+            .find(|o| o.name() == self.name)
+            .ok_or_else(|| {
+                self.mismatch(format!(
+                    "not in the model; its {}s are {}",
+                    self.kind,
+                    list_outlets(outlets)
+                ))
+            })
+    }
+
+    /// The outlet's element type and shape, if it is a tensor.
+    fn shape(
+        &self,
+        outlet: &ort::value::Outlet,
+    ) -> Result<(TensorElementType, Vec<i64>), ModelError> {
+        tensor_shape(outlet.dtype()).ok_or_else(|| self.mismatch("is not a tensor".into()))
+    }
+}
+
 /// Checks the input tensor against the manifest; returns whether the batch dimension is dynamic.
 fn check_input(session: &Session, m: &Manifest, model: &Path) -> Result<bool, ModelError> {
     let i = &m.input;
-    let mismatch = |message: String| ModelError::Mismatch {
-        model: model.to_path_buf(),
-        tensor_kind: "input",
-        tensor: i.name.clone(),
-        message,
+    let tensor = Tensor {
+        model,
+        kind: "input",
+        name: &i.name,
     };
-    let Some(outlet) = session.inputs().iter().find(|o| o.name() == i.name) else {
-        return Err(mismatch(format!(
-            "not in the model; its inputs are {}",
-            list_outlets(session.inputs())
-        )));
-    };
+    let mismatch = |message: String| tensor.mismatch(message);
+    let outlet = tensor.find(session.inputs())?;
     if session.inputs().len() != 1 {
         return Err(mismatch(format!(
             "the model has {} inputs ({}); only single-input models are supported",
@@ -367,9 +419,7 @@ fn check_input(session: &Session, m: &Manifest, model: &Path) -> Result<bool, Mo
             list_outlets(session.inputs())
         )));
     }
-    let Some((ty, dims)) = tensor_shape(outlet.dtype()) else {
-        return Err(mismatch("is not a tensor".into()));
-    };
+    let (ty, dims) = tensor.shape(outlet)?;
     let (expected, layout) = match i.layout {
         Layout::Nchw => (vec![-1, 3, i.height as i64, i.width as i64], "NCHW"),
         Layout::Nhwc => (vec![-1, i.height as i64, i.width as i64, 3], "NHWC"),
@@ -406,22 +456,13 @@ fn check_input(session: &Session, m: &Manifest, model: &Path) -> Result<bool, Mo
 
 /// Checks the output tensor against the manifest's labels; returns the class count.
 fn check_output(session: &Session, m: &Manifest, model: &Path) -> Result<usize, ModelError> {
-    let o = &m.output;
-    let mismatch = |message: String| ModelError::Mismatch {
-        model: model.to_path_buf(),
-        tensor_kind: "output",
-        tensor: o.name.clone(),
-        message,
+    let tensor = Tensor {
+        model,
+        kind: "output",
+        name: &m.output.name,
     };
-    let Some(outlet) = session.outputs().iter().find(|x| x.name() == o.name) else {
-        return Err(mismatch(format!(
-            "not in the model; its outputs are {}",
-            list_outlets(session.outputs())
-        )));
-    };
-    let Some((ty, dims)) = tensor_shape(outlet.dtype()) else {
-        return Err(mismatch("is not a tensor".into()));
-    };
+    let mismatch = |message: String| tensor.mismatch(message);
+    let (ty, dims) = tensor.shape(tensor.find(session.outputs())?)?;
     if ty != TensorElementType::Float32 {
         return Err(mismatch(format!(
             "element type is {ty:?}; only float32 outputs are supported"

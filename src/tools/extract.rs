@@ -17,7 +17,7 @@ use serde::Serialize;
 
 use crate::config::{SourceKind, StreamConfig};
 use crate::model::{ChannelOrder, Resize};
-use crate::source::pipeline::{self, Delivery, PipelineError};
+use crate::source::pipeline::{self, Delivery, PipelineError, StreamPipeline};
 use crate::source::Target;
 
 /// Why extraction failed.
@@ -85,14 +85,6 @@ pub fn extract(
         .unwrap_or_else(|| "frames".into());
     let frames_file = out_dir.join(format!("{stem}.rgb"));
     let meta_file = out_dir.join(format!("{stem}.json"));
-    let io = |file: &Path| {
-        let file = file.to_path_buf();
-        move |source| ExtractError::Io { file, source }
-    };
-    let decode = |message: String| ExtractError::Decode {
-        file: input.to_path_buf(),
-        message,
-    };
     std::fs::create_dir_all(out_dir).map_err(io(out_dir))?;
     let mut stream = StreamConfig::new("extract", SourceKind::File(input.to_path_buf()));
     stream.sample_fps = sample_fps;
@@ -102,54 +94,19 @@ pub fn extract(
             source,
         }
     })?;
-    let bus = p.pipeline.bus().expect("a pipeline has a bus");
-    let mut out =
-        std::io::BufWriter::new(std::fs::File::create(&frames_file).map_err(io(&frames_file))?);
+    let file = std::fs::File::create(&frames_file).map_err(io(&frames_file))?;
+    let mut out = Output {
+        file: frames_file,
+        writer: std::io::BufWriter::new(file),
+    };
     let mut pts_ns = Vec::new();
-    let result = (|| {
-        p.pipeline
-            .set_state(gst::State::Playing)
-            .map_err(|e| decode(e.to_string()))?;
-        let row = target.width * 3;
-        loop {
-            if let Some(msg) = bus.pop_filtered(&[gst::MessageType::Error]) {
-                if let gst::MessageView::Error(e) = msg.view() {
-                    return Err(decode(e.error().to_string()));
-                }
-            }
-            let Some(sample) = p.sink.try_pull_sample(gst::ClockTime::from_mseconds(200)) else {
-                if p.sink.is_eos() {
-                    return Ok(());
-                }
-                continue;
-            };
-            let (Some(buffer), Some(caps)) = (sample.buffer(), sample.caps()) else {
-                continue;
-            };
-            let info = gst_video::VideoInfo::from_caps(caps).map_err(|e| decode(e.to_string()))?;
-            let frame = gst_video::VideoFrameRef::from_buffer_ref_readable(buffer, &info)
-                .map_err(|_| decode("cannot map a frame".into()))?;
-            let stride = frame.plane_stride()[0] as usize;
-            let data = frame.plane_data(0).map_err(|e| decode(e.to_string()))?;
-            for y in 0..target.height {
-                out.write_all(&data[y * stride..y * stride + row])
-                    .map_err(io(&frames_file))?;
-            }
-            pts_ns.push(buffer.pts().map(|t| t.nseconds()));
-        }
-    })();
-    let (tx, rx) = std::sync::mpsc::channel();
-    let pl = p.pipeline.clone();
-    std::thread::spawn(move || {
-        let _ = pl.set_state(gst::State::Null);
-        let _ = tx.send(());
-    });
-    let _ = rx.recv_timeout(Duration::from_secs(5));
+    let result = pull_frames(&p, input, target, &mut out, &mut pts_ns);
+    stop(&p.pipeline);
     result?;
-    out.flush().map_err(io(&frames_file))?;
+    out.writer.flush().map_err(io(&out.file))?;
     let extracted = Extracted {
         source: input.to_path_buf(),
-        frames_file,
+        frames_file: out.file,
         width: target.width,
         height: target.height,
         channel_order: match target.channel_order {
@@ -168,6 +125,76 @@ pub fn extract(
     let json = serde_json::to_string_pretty(&extracted).expect("serializable");
     std::fs::write(&meta_file, json).map_err(io(&meta_file))?;
     Ok(extracted)
+}
+
+/// The raw frames file being written.
+struct Output {
+    file: PathBuf,
+    writer: std::io::BufWriter<std::fs::File>,
+}
+
+/// The error maker for a failed write of `file`.
+fn io(file: &Path) -> impl FnOnce(std::io::Error) -> ExtractError {
+    let file = file.to_path_buf();
+    move |source| ExtractError::Io { file, source }
+}
+
+/// Plays the pipeline to its end, writing each frame's rows without padding to
+/// `out` and its PTS to `pts_ns`.
+fn pull_frames(
+    p: &StreamPipeline,
+    input: &Path,
+    target: &Target,
+    out: &mut Output,
+    pts_ns: &mut Vec<Option<u64>>,
+) -> Result<(), ExtractError> {
+    let decode = |message: String| ExtractError::Decode {
+        file: input.to_path_buf(),
+        message,
+    };
+    let bus = p.pipeline.bus().expect("a pipeline has a bus");
+    p.pipeline
+        .set_state(gst::State::Playing)
+        .map_err(|e| decode(e.to_string()))?;
+    let row = target.width * 3;
+    loop {
+        if let Some(msg) = bus.pop_filtered(&[gst::MessageType::Error]) {
+            if let gst::MessageView::Error(e) = msg.view() {
+                return Err(decode(e.error().to_string()));
+            }
+        }
+        let Some(sample) = p.sink.try_pull_sample(gst::ClockTime::from_mseconds(200)) else {
+            if p.sink.is_eos() {
+                return Ok(());
+            }
+            continue;
+        };
+        let (Some(buffer), Some(caps)) = (sample.buffer(), sample.caps()) else {
+            continue;
+        };
+        let info = gst_video::VideoInfo::from_caps(caps).map_err(|e| decode(e.to_string()))?;
+        let frame = gst_video::VideoFrameRef::from_buffer_ref_readable(buffer, &info)
+            .map_err(|_| decode("cannot map a frame".into()))?;
+        let stride = frame.plane_stride()[0] as usize;
+        let data = frame.plane_data(0).map_err(|e| decode(e.to_string()))?;
+        for y in 0..target.height {
+            out.writer
+                .write_all(&data[y * stride..y * stride + row])
+                .map_err(io(&out.file))?;
+        }
+        pts_ns.push(buffer.pts().map(|t| t.nseconds()));
+    }
+}
+
+/// Stops the pipeline, waiting at most 5 s for it.
+fn stop(pipeline: &gst::Pipeline) {
+    let (tx, rx) = std::sync::mpsc::channel();
+    let pl = pipeline.clone();
+    std::thread::spawn(move || {
+        let _ = pl.set_state(gst::State::Null);
+        let _ = tx.send(());
+    });
+    let _ = rx.recv_timeout(Duration::from_secs(5));
 }
 
 #[cfg(test)]

@@ -37,23 +37,9 @@ fn layout_guess(p: &Port) -> Option<&'static str> {
     }
 }
 
-/// Everything `inspect-model` reports, as JSON.
-pub fn inspect(path: &Path) -> anyhow::Result<Value> {
-    let model = onnx::load(path)?;
-    let graph = model.graph.as_ref().expect("load checks the graph");
-    let (inputs, outputs) = onnx::ports(&model);
-    let params = onnx::parameter_count(&model);
-    let macs = onnx::count_macs(&model);
-    let metadata: serde_json::Map<String, Value> = model
-        .metadata_props
-        .iter()
-        .map(|e| (e.key.clone(), json!(e.value)))
-        .collect();
-    let mut ops: std::collections::BTreeMap<&str, usize> = Default::default();
-    for n in &graph.node {
-        *ops.entry(n.op_type.as_str()).or_default() += 1;
-    }
-
+/// The manifest (beside the model or in its metadata) as JSON: where it was
+/// found and what it says, or why it is invalid.
+fn manifest_json(path: &Path, metadata: &serde_json::Map<String, Value>) -> Value {
     let (manifest_source, manifest) = match Manifest::beside(path) {
         Some(p) => (Some(p.display().to_string()), Some(Manifest::load(&p))),
         None => match metadata.get(manifest::METADATA_KEY).and_then(Value::as_str) {
@@ -68,7 +54,7 @@ pub fn inspect(path: &Path) -> anyhow::Result<Value> {
             None => (None, None),
         },
     };
-    let manifest_json = match manifest {
+    match manifest {
         None => json!({"found": false}),
         Some(Err(e)) => json!({"found": true, "source": manifest_source, "error": e.to_string()}),
         Some(Ok(m)) => {
@@ -98,15 +84,37 @@ pub fn inspect(path: &Path) -> anyhow::Result<Value> {
                 },
             })
         }
-    };
-    let port_json = |p: &Port| {
-        json!({
-            "name": p.name,
-            "type": p.elem_type,
-            "shape": shape_json(p),
-            "layout": layout_guess(p),
-        })
-    };
+    }
+}
+
+/// An input or output as JSON.
+fn port_json(p: &Port) -> Value {
+    json!({
+        "name": p.name,
+        "type": p.elem_type,
+        "shape": shape_json(p),
+        "layout": layout_guess(p),
+    })
+}
+
+/// Everything `inspect-model` reports, as JSON.
+pub fn inspect(path: &Path) -> anyhow::Result<Value> {
+    let model = onnx::load(path)?;
+    let graph = model.graph.as_ref().expect("load checks the graph");
+    let (inputs, outputs) = onnx::ports(&model);
+    let params = onnx::parameter_count(&model);
+    let macs = onnx::count_macs(&model);
+    let metadata: serde_json::Map<String, Value> = model
+        .metadata_props
+        .iter()
+        .map(|e| (e.key.clone(), json!(e.value)))
+        .collect();
+    let mut ops: std::collections::BTreeMap<&str, usize> = Default::default();
+    for n in &graph.node {
+        *ops.entry(n.op_type.as_str()).or_default() += 1;
+    }
+
+    let manifest_json = manifest_json(path, &metadata);
     Ok(json!({
         "path": path.display().to_string(),
         "size_bytes": std::fs::metadata(path).map(|m| m.len()).unwrap_or(0),
@@ -140,147 +148,159 @@ fn millions(n: u64) -> String {
 
 /// The readable report.
 pub fn render(v: &Value) -> String {
-    let s = |v: &Value| match v {
+    let mut out = Lines(String::new());
+    out.header(v);
+    out.ports(v);
+    out.figures(v);
+    out.metadata(&v["metadata"]);
+    out.manifest(&v["manifest"]);
+    out.0
+}
+
+/// A JSON value as text: strings without quotes.
+fn text(v: &Value) -> String {
+    match v {
         Value::String(s) => s.clone(),
         other => other.to_string(),
-    };
-    let mut out = String::new();
-    let mut line = |k: &str, val: String| out.push_str(&format!("{k:<14}{val}\n"));
-    line("model", s(&v["path"]));
-    line(
-        "format",
-        format!(
-            "ONNX IR {}, opsets {}, {} bytes",
-            v["ir_version"],
-            v["opsets"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .map(|o| format!("{} {}", s(&o["domain"]), o["version"]))
-                .collect::<Vec<_>>()
-                .join(", "),
-            v["size_bytes"]
-        ),
-    );
-    if !s(&v["producer"]).is_empty() {
-        line("producer", s(&v["producer"]));
     }
-    for (title, key) in [("input", "inputs"), ("output", "outputs")] {
-        for p in v[key].as_array().into_iter().flatten() {
-            let dims: Vec<String> = p["shape"]
-                .as_array()
-                .map(|a| {
-                    a.iter()
-                        .map(|d| match d {
-                            Value::Null => "?".to_string(),
-                            other => s(other),
-                        })
-                        .collect()
-                })
-                .unwrap_or_default();
-            let layout = p["layout"]
-                .as_str()
-                .map(|l| format!("  (looks {l})"))
-                .unwrap_or_default();
-            line(
-                title,
-                format!(
-                    "{}  {} [{}]{layout}",
-                    s(&p["name"]),
-                    s(&p["type"]),
-                    dims.join(", ")
-                ),
-            );
+}
+
+/// `items` formatted by `f` and joined with ", ".
+fn list(items: &Value, f: impl Fn(&Value) -> String) -> String {
+    let items = items.as_array().into_iter().flatten();
+    items.map(f).collect::<Vec<_>>().join(", ")
+}
+
+/// The report being written, one `key  value` line at a time.
+struct Lines(String);
+
+impl Lines {
+    fn line(&mut self, k: &str, val: String) {
+        self.0.push_str(&format!("{k:<14}{val}\n"));
+    }
+
+    /// Path, format and producer.
+    fn header(&mut self, v: &Value) {
+        self.line("model", text(&v["path"]));
+        let opsets = list(&v["opsets"], |o| {
+            format!("{} {}", text(&o["domain"]), o["version"])
+        });
+        let format = format!(
+            "ONNX IR {}, opsets {opsets}, {} bytes",
+            v["ir_version"], v["size_bytes"]
+        );
+        self.line("format", format);
+        if !text(&v["producer"]).is_empty() {
+            self.line("producer", text(&v["producer"]));
         }
     }
-    let params = v["parameters"].as_u64().unwrap_or(0);
-    line("parameters", format!("{} ({params})", millions(params)));
-    let m = &v["macs"];
-    let macs = m["per_frame"].as_u64().unwrap_or(0);
-    let mut mac_text = format!(
-        "{} per frame ({macs}; Conv/Gemm/MatMul, batch 1)",
-        millions(macs)
-    );
-    if m["complete"] != true {
-        mac_text.push_str(&format!(
-            "; incomplete: shapes unknown for {}",
-            m["uncounted_nodes"]
-        ));
+
+    /// Inputs and outputs with their shapes.
+    fn ports(&mut self, v: &Value) {
+        for (title, key) in [("input", "inputs"), ("output", "outputs")] {
+            for p in v[key].as_array().into_iter().flatten() {
+                let dims = list(&p["shape"], |d| match d {
+                    Value::Null => "?".to_string(),
+                    other => text(other),
+                });
+                let layout = p["layout"]
+                    .as_str()
+                    .map(|l| format!("  (looks {l})"))
+                    .unwrap_or_default();
+                let port = format!(
+                    "{}  {} [{dims}]{layout}",
+                    text(&p["name"]),
+                    text(&p["type"])
+                );
+                self.line(title, port);
+            }
+        }
     }
-    line("multiply-adds", mac_text);
-    line(
-        "operators",
-        format!(
-            "{} nodes: {}",
-            v["nodes"],
-            v["operators"]
-                .as_object()
-                .into_iter()
-                .flatten()
-                .map(|(k, n)| format!("{k} {n}"))
-                .collect::<Vec<_>>()
-                .join(", ")
-        ),
-    );
-    let meta = v["metadata"].as_object().cloned().unwrap_or_default();
-    if meta.is_empty() {
-        line("metadata", "(none)".into());
-    }
-    for (k, val) in &meta {
-        let text = s(val);
-        let shown = if text.contains('\n') || text.len() > 80 {
-            format!("({} bytes of text)", text.len())
-        } else {
-            text
-        };
-        line("metadata", format!("{k} = {shown}"));
-    }
-    let man = &v["manifest"];
-    if man["found"] != true {
-        line(
-            "manifest",
-            "none (put model.toml beside the model, or the TOML in ONNX metadata `actiond.manifest`)"
-                .into(),
+
+    /// Parameters, multiply-adds and operators.
+    fn figures(&mut self, v: &Value) {
+        let params = v["parameters"].as_u64().unwrap_or(0);
+        self.line("parameters", format!("{} ({params})", millions(params)));
+        let m = &v["macs"];
+        let macs = m["per_frame"].as_u64().unwrap_or(0);
+        let mut mac_text = format!(
+            "{} per frame ({macs}; Conv/Gemm/MatMul, batch 1)",
+            millions(macs)
         );
-    } else if let Some(e) = man["error"].as_str() {
-        line("manifest", format!("{}: INVALID: {e}", s(&man["source"])));
-    } else {
-        line("manifest", s(&man["source"]));
-        line("  name", s(&man["name"]));
-        let labels: Vec<String> = man["labels"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .map(&s)
-            .collect();
-        line(
+        if m["complete"] != true {
+            mac_text.push_str(&format!(
+                "; incomplete: shapes unknown for {}",
+                m["uncounted_nodes"]
+            ));
+        }
+        self.line("multiply-adds", mac_text);
+        let ops = v["operators"].as_object().into_iter().flatten();
+        let ops: Vec<String> = ops.map(|(k, n)| format!("{k} {n}")).collect();
+        self.line(
+            "operators",
+            format!("{} nodes: {}", v["nodes"], ops.join(", ")),
+        );
+    }
+
+    /// Metadata entries, long text only by its size.
+    fn metadata(&mut self, meta: &Value) {
+        let meta = meta.as_object().cloned().unwrap_or_default();
+        if meta.is_empty() {
+            self.line("metadata", "(none)".into());
+        }
+        for (k, val) in &meta {
+            let t = text(val);
+            let shown = if t.contains('\n') || t.len() > 80 {
+                format!("({} bytes of text)", t.len())
+            } else {
+                t
+            };
+            self.line("metadata", format!("{k} = {shown}"));
+        }
+    }
+
+    /// Where the manifest was found and what it says, or why it is invalid.
+    fn manifest(&mut self, man: &Value) {
+        if man["found"] != true {
+            self.line(
+                "manifest",
+                "none (put model.toml beside the model, or the TOML in ONNX metadata `actiond.manifest`)"
+                    .into(),
+            );
+            return;
+        }
+        if let Some(e) = man["error"].as_str() {
+            self.line(
+                "manifest",
+                format!("{}: INVALID: {e}", text(&man["source"])),
+            );
+            return;
+        }
+        self.line("manifest", text(&man["source"]));
+        self.line("  name", text(&man["name"]));
+        let count = man["labels"].as_array().map_or(0, Vec::len);
+        self.line(
             "  labels",
-            format!("{} ({})", labels.len(), labels.join(", ")),
+            format!("{count} ({})", list(&man["labels"], text)),
         );
         let i = &man["input"];
-        line(
-            "  input",
-            format!(
-                "{} {} {}x{} {}, resize {}, x = (pixel / {} - {}) / {}",
-                s(&i["name"]),
-                s(&i["layout"]),
-                i["width"],
-                i["height"],
-                s(&i["channel_order"]),
-                s(&i["resize"]).to_lowercase(),
-                i["scale"],
-                i["mean"],
-                i["std"]
-            ),
+        let input = format!(
+            "{} {} {}x{} {}, resize {}, x = (pixel / {} - {}) / {}",
+            text(&i["name"]),
+            text(&i["layout"]),
+            i["width"],
+            i["height"],
+            text(&i["channel_order"]),
+            text(&i["resize"]).to_lowercase(),
+            i["scale"],
+            i["mean"],
+            i["std"]
         );
-        line(
+        self.line("  input", input);
+        let o = &man["output"];
+        self.line(
             "  output",
-            format!(
-                "{} ({})",
-                s(&man["output"]["name"]),
-                s(&man["output"]["kind"])
-            ),
+            format!("{} ({})", text(&o["name"]), text(&o["kind"])),
         );
     }
-    out
 }

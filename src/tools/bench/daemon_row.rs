@@ -1,9 +1,10 @@
 //! A daemon row: the real `actiond run` on N copies of one input (played at their
 //! own pace, like cameras), measured from outside as a user would see it.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::io::BufRead;
 use std::net::SocketAddr;
+use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -162,6 +163,33 @@ fn inference_totals(http: SocketAddr) -> Option<[f64; 3]> {
 
 /// Starts the daemon, waits for predictions on every stream, measures, stops it.
 pub fn measure(run: &DaemonRun) -> Result<DaemonFigures, String> {
+    let (mut daemon, socket, http) = start(run)?;
+    let pid = daemon.0.id();
+    let started = Instant::now();
+    let conn = connect(&mut daemon, &socket, run, started)?;
+    let feed = Feed::start(conn);
+    // Warm-up: every stream has published, and the warm-up time has passed.
+    let warm = Instant::now() + Duration::from_secs_f64(run.warmup_s);
+    while feed.streams() < run.streams || Instant::now() < warm {
+        if started.elapsed() > Duration::from_secs(120) {
+            return Err(format!(
+                "only {} of {} streams published within 120 s; see {}",
+                feed.streams(),
+                run.streams,
+                run.dir.join("daemon.log").display()
+            ));
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let mut figures = window(run, http, pid, &feed)?;
+    figures.peak_rss_mib = peak_rss_mib(pid).unwrap_or(0.0);
+    drop(daemon);
+    (figures.latencies, figures.labels) = feed.finish();
+    Ok(figures)
+}
+
+/// Writes the config and starts the daemon; returns it with its socket and HTTP address.
+fn start(run: &DaemonRun) -> Result<(Guard, PathBuf, SocketAddr), String> {
     std::fs::create_dir_all(run.dir).map_err(|e| format!("{}: {e}", run.dir.display()))?;
     let socket = run.dir.join("predictions.sock");
     let http = free_port().map_err(|e| format!("no free port: {e}"))?;
@@ -179,14 +207,19 @@ pub fn measure(run: &DaemonRun) -> Result<DaemonFigures, String> {
         .stderr(log)
         .spawn()
         .map_err(|e| format!("starting {}: {e}", run.exe.display()))?;
-    let mut daemon = Guard(child);
-    let pid = daemon.0.id();
+    Ok((Guard(child), socket, http))
+}
 
-    // A subscriber, like any client: every prediction's latency while measuring.
-    let started = Instant::now();
-    let conn = loop {
-        if let Ok(c) = std::os::unix::net::UnixStream::connect(&socket) {
-            break c;
+/// Connects to the daemon's socket once it appears (within 60 s of `started`).
+fn connect(
+    daemon: &mut Guard,
+    socket: &Path,
+    run: &DaemonRun,
+    started: Instant,
+) -> Result<UnixStream, String> {
+    loop {
+        if let Ok(c) = UnixStream::connect(socket) {
+            return Ok(c);
         }
         if let Ok(Some(st)) = daemon.0.try_wait() {
             return Err(format!(
@@ -198,61 +231,24 @@ pub fn measure(run: &DaemonRun) -> Result<DaemonFigures, String> {
             return Err("the daemon's socket did not appear within 60 s".into());
         }
         std::thread::sleep(Duration::from_millis(50));
-    };
-    let measuring = Arc::new(AtomicBool::new(false));
-    let latencies = Arc::new(Mutex::new(Vec::new()));
-    let labels = Arc::new(Mutex::new(BTreeMap::new()));
-    let seen = Arc::new(Mutex::new(std::collections::HashSet::new()));
-    let reader = {
-        let (measuring, latencies, seen, labels) = (
-            measuring.clone(),
-            latencies.clone(),
-            seen.clone(),
-            labels.clone(),
-        );
-        std::thread::spawn(move || {
-            for line in std::io::BufReader::new(conn).lines() {
-                let Ok(line) = line else { break };
-                let Ok(msg) = serde_json::from_str::<serde_json::Value>(&line) else {
-                    continue;
-                };
-                if msg["type"] != "prediction" {
-                    continue;
-                }
-                if let Some(s) = msg["stream"].as_str() {
-                    seen.lock().unwrap().insert(s.to_string());
-                }
-                if measuring.load(Ordering::Relaxed) {
-                    if let Some(ms) = msg["latency_ms"].as_f64() {
-                        latencies.lock().unwrap().push(ms);
-                    }
-                    if let Some(l) = msg["label"].as_str() {
-                        *labels.lock().unwrap().entry(l.to_string()).or_insert(0) += 1;
-                    }
-                }
-            }
-        })
-    };
-    // Warm-up: every stream has published, and the warm-up time has passed.
-    let warm = Instant::now() + Duration::from_secs_f64(run.warmup_s);
-    while seen.lock().unwrap().len() < run.streams || Instant::now() < warm {
-        if started.elapsed() > Duration::from_secs(120) {
-            return Err(format!(
-                "only {} of {} streams published within 120 s; see {}",
-                seen.lock().unwrap().len(),
-                run.streams,
-                run.dir.join("daemon.log").display()
-            ));
-        }
-        std::thread::sleep(Duration::from_millis(50));
     }
+}
+
+/// Measures for `run.duration_s`: counters, CPU and inference runs (latencies,
+/// labels and peak memory are filled in by the caller).
+fn window(
+    run: &DaemonRun,
+    http: SocketAddr,
+    pid: u32,
+    feed: &Feed,
+) -> Result<DaemonFigures, String> {
     let c0 = counters(http)?;
     let i0 = inference_totals(http);
     let cpu0 = process_cpu_s(pid).ok_or("the daemon's /proc entry is gone")?;
-    measuring.store(true, Ordering::Relaxed);
+    feed.measuring.store(true, Ordering::Relaxed);
     let t0 = Instant::now();
     std::thread::sleep(Duration::from_secs_f64(run.duration_s));
-    measuring.store(false, Ordering::Relaxed);
+    feed.measuring.store(false, Ordering::Relaxed);
     let cpu1 = process_cpu_s(pid).ok_or("the daemon's /proc entry is gone")?;
     let wall_s = t0.elapsed().as_secs_f64();
     let c1 = counters(http)?;
@@ -263,11 +259,6 @@ pub fn measure(run: &DaemonRun) -> Result<DaemonFigures, String> {
         }
         _ => None,
     };
-    let peak = peak_rss_mib(pid).unwrap_or(0.0);
-    drop(daemon);
-    let _ = reader.join();
-    let latencies = std::mem::take(&mut *latencies.lock().unwrap());
-    let labels = std::mem::take(&mut *labels.lock().unwrap());
     Ok(DaemonFigures {
         decoded: c1[0] - c0[0],
         sampled: c1[1] - c0[1],
@@ -275,9 +266,78 @@ pub fn measure(run: &DaemonRun) -> Result<DaemonFigures, String> {
         analyzed: c1[3] - c0[3],
         wall_s,
         cpu_s: cpu1 - cpu0,
-        latencies,
-        peak_rss_mib: peak,
-        labels,
         runs,
+        ..DaemonFigures::default()
     })
+}
+
+/// What the prediction feed showed so far.
+#[derive(Default)]
+struct Seen {
+    /// Streams that published a prediction.
+    streams: HashSet<String>,
+    /// Latencies of the predictions while measuring, ms.
+    latencies: Vec<f64>,
+    /// Top-1 labels of the predictions while measuring.
+    labels: BTreeMap<String, u64>,
+}
+
+/// The prediction feed, read like any client on a thread of its own.
+struct Feed {
+    measuring: Arc<AtomicBool>,
+    seen: Arc<Mutex<Seen>>,
+    reader: std::thread::JoinHandle<()>,
+}
+
+impl Feed {
+    fn start(conn: UnixStream) -> Self {
+        let measuring = Arc::new(AtomicBool::new(false));
+        let seen = Arc::new(Mutex::new(Seen::default()));
+        let (m, s) = (measuring.clone(), seen.clone());
+        let reader = std::thread::spawn(move || read_feed(conn, &m, &s));
+        Feed {
+            measuring,
+            seen,
+            reader,
+        }
+    }
+
+    /// Number of streams that published so far.
+    fn streams(&self) -> usize {
+        self.seen.lock().unwrap().streams.len()
+    }
+
+    /// Waits for the feed to end (the daemon stopped); returns the latencies and labels.
+    fn finish(self) -> (Vec<f64>, BTreeMap<String, u64>) {
+        let _ = self.reader.join();
+        let mut seen = self.seen.lock().unwrap();
+        (
+            std::mem::take(&mut seen.latencies),
+            std::mem::take(&mut seen.labels),
+        )
+    }
+}
+
+fn read_feed(conn: UnixStream, measuring: &AtomicBool, seen: &Mutex<Seen>) {
+    for line in std::io::BufReader::new(conn).lines() {
+        let Ok(line) = line else { break };
+        let Ok(msg) = serde_json::from_str::<serde_json::Value>(&line) else {
+            continue;
+        };
+        if msg["type"] != "prediction" {
+            continue;
+        }
+        let mut seen = seen.lock().unwrap();
+        if let Some(s) = msg["stream"].as_str() {
+            seen.streams.insert(s.to_string());
+        }
+        if measuring.load(Ordering::Relaxed) {
+            if let Some(ms) = msg["latency_ms"].as_f64() {
+                seen.latencies.push(ms);
+            }
+            if let Some(l) = msg["label"].as_str() {
+                *seen.labels.entry(l.to_string()).or_insert(0) += 1;
+            }
+        }
+    }
 }

@@ -92,20 +92,65 @@ fn overlap(
 
 /// Checks the targets against the rows (`input_fps`: the first input's rate).
 pub fn verdicts(rows: &[Row], input_fps: f64) -> Vec<Verdict> {
-    let mut out = Vec::new();
-    let raw_best = rows_of(rows, "raw").max_by(|a, b| a.fps.total_cmp(&b.fps));
-    let raw_b1 = rows_of(rows, "raw").find(|r| r.batch == Some(1));
-    let daemon: Vec<&Row> = rows_of(rows, "daemon").collect();
-    let first_input = daemon.first().and_then(|r| r.input.clone());
-    let on_first = |r: &&&Row| r.input == first_input;
+    let m = Measured::new(rows, input_fps);
+    let checks: [fn(&Measured) -> Verdict; 7] = [
+        saturated_throughput,
+        cpu_over_floor,
+        against_python,
+        calm_latency,
+        overload_latency,
+        memory_at_four,
+        streams_at_5fps,
+    ];
+    checks.iter().map(|check| check(&m)).collect()
+}
 
-    // 1. Saturated throughput.
+/// The rows the targets are checked against.
+struct Measured<'a> {
+    all: &'a [Row],
+    daemon: Vec<&'a Row>,
+    /// The fastest raw row.
+    raw_best: Option<&'a Row>,
+    /// The raw row of batch 1.
+    raw_b1: Option<&'a Row>,
+    /// The input of the first daemon row.
+    first_input: Option<String>,
+    /// That input's frame rate.
+    input_fps: f64,
+}
+
+impl<'a> Measured<'a> {
+    fn new(all: &'a [Row], input_fps: f64) -> Self {
+        let daemon: Vec<&Row> = rows_of(all, "daemon").collect();
+        Measured {
+            all,
+            raw_best: rows_of(all, "raw").max_by(|a, b| a.fps.total_cmp(&b.fps)),
+            raw_b1: rows_of(all, "raw").find(|r| r.batch == Some(1)),
+            first_input: daemon.first().and_then(|r| r.input.clone()),
+            daemon,
+            input_fps,
+        }
+    }
+
+    /// Daemon rows playing the first input.
+    fn on_first(&self) -> impl Iterator<Item = &&'a Row> + '_ {
+        self.daemon.iter().filter(|r| r.input == self.first_input)
+    }
+
+    fn demand(&self, r: &Row) -> f64 {
+        demand(r, self.input_fps)
+    }
+}
+
+/// 1. Saturated throughput.
+fn saturated_throughput(m: &Measured) -> Verdict {
     let t = "saturated daemon throughput ≥ 90 % of raw inference";
-    let saturated = daemon
+    let saturated = m
+        .daemon
         .iter()
         .filter(|r| r.dropped.unwrap_or(0) > 0)
         .max_by(|a, b| a.fps.total_cmp(&b.fps));
-    out.push(match (saturated, raw_best) {
+    match (saturated, m.raw_best) {
         (Some(d), Some(raw)) => {
             let share = d.fps / raw.fps;
             verdict(
@@ -121,49 +166,45 @@ pub fn verdicts(rows: &[Row], input_fps: f64) -> Vec<Verdict> {
                 Some(share >= 0.9),
             )
         }
-        (None, Some(_)) if !daemon.is_empty() => verdict(
+        (None, Some(_)) if !m.daemon.is_empty() => verdict(
             t,
             "no daemon row dropped frames, so none was saturated; add streams".into(),
             None,
         ),
         _ => not_measured(t),
-    });
+    }
+}
 
-    // 2. CPU over the floor.
+/// 2. CPU over the floor.
+fn cpu_over_floor(m: &Measured) -> Verdict {
     let t = "daemon CPU per analyzed frame ≤ (decode-only + raw inference) × 1.10";
-    let worst = daemon
-        .iter()
-        .filter(|r| r.cpu_vs_floor.is_some())
-        .max_by(|a, b| a.cpu_vs_floor.unwrap().total_cmp(&b.cpu_vs_floor.unwrap()));
-    let best = daemon
-        .iter()
-        .filter(|r| r.cpu_vs_floor.is_some())
-        .min_by(|a, b| a.cpu_vs_floor.unwrap().total_cmp(&b.cpu_vs_floor.unwrap()));
-    out.push(match (worst, best) {
-        (Some(w), Some(b)) => verdict(
+    let floors = || {
+        m.daemon
+            .iter()
+            .filter_map(|r| Some((r.cpu_vs_floor?, r.name.as_str())))
+    };
+    let worst = floors().max_by(|a, b| a.0.total_cmp(&b.0));
+    let best = floors().min_by(|a, b| a.0.total_cmp(&b.0));
+    match (worst, best) {
+        (Some((w, w_name)), Some((b, b_name))) => verdict(
             t,
-            format!(
-                "×{:.2} at worst ({}), ×{:.2} at best ({})",
-                w.cpu_vs_floor.unwrap(),
-                w.name,
-                b.cpu_vs_floor.unwrap(),
-                b.name
-            ),
-            Some(w.cpu_vs_floor.unwrap() <= 1.10),
+            format!("×{w:.2} at worst ({w_name}), ×{b:.2} at best ({b_name})"),
+            Some(w <= 1.10),
         ),
         _ => not_measured(t),
-    });
+    }
+}
 
-    // 3. Against Python, frames per CPU-second, same sampling.
+/// 3. Against Python, frames per CPU-second, same sampling.
+fn against_python(m: &Measured) -> Verdict {
     let t = "≥ 1.5× the Python baseline's analyzed frames per CPU-second (every N-th frame)";
     let mut parts = Vec::new();
     let mut met = None;
-    for py in rows_of(rows, "python") {
+    for py in rows_of(m.all, "python") {
         // Every frame analyzed leaves nothing to skip: shown, not judged.
         let judged = py.sample_fps.is_some_and(|f| f > 0.0);
-        let Some(d) = daemon
-            .iter()
-            .filter(on_first)
+        let Some(d) = m
+            .on_first()
             .find(|d| d.streams == 1 && d.sample_fps == py.sample_fps && d.input == py.input)
         else {
             continue;
@@ -179,19 +220,20 @@ pub fn verdicts(rows: &[Row], input_fps: f64) -> Vec<Verdict> {
             met = Some(met.unwrap_or(true) && ratio >= 1.5);
         }
     }
-    out.push(if parts.is_empty() {
+    if parts.is_empty() {
         not_measured(t)
     } else {
         verdict(t, parts.join("; "), met)
-    });
+    }
+}
 
-    // 4a. Latency when not saturated.
+/// 4a. Latency when not saturated.
+fn calm_latency(m: &Measured) -> Verdict {
     let t = "latency p99 ≤ one inference + 15 ms when not saturated";
-    let calm = daemon
-        .iter()
-        .filter(on_first)
+    let calm = m
+        .on_first()
         .find(|r| r.streams == 1 && r.sample_fps.is_some_and(|f| f > 0.0) && r.dropped == Some(0));
-    out.push(match (calm, raw_b1) {
+    match (calm, m.raw_b1) {
         (Some(d), Some(raw)) => {
             let (p99, one) = (
                 d.latency_p99_ms.unwrap_or(f64::NAN),
@@ -204,79 +246,73 @@ pub fn verdicts(rows: &[Row], input_fps: f64) -> Vec<Verdict> {
             )
         }
         _ => not_measured(t),
-    });
+    }
+}
 
-    // 4b. Latency at 2× overload.
+/// 4b. Latency at 2× overload.
+fn overload_latency(m: &Measured) -> Verdict {
     let t = "at ≥ 2× overload latency p99 ≤ two inferences + 15 ms (frames dropped, not queued)";
-    let over = raw_best.and_then(|raw| {
-        daemon
+    let over = m.raw_best.and_then(|raw| {
+        m.daemon
             .iter()
-            .filter(|r| demand(r, input_fps) >= 2.0 * raw.fps && r.dropped.unwrap_or(0) > 0)
-            .max_by(|a, b| demand(a, input_fps).total_cmp(&demand(b, input_fps)))
+            .filter(|r| m.demand(r) >= 2.0 * raw.fps && r.dropped.unwrap_or(0) > 0)
+            .max_by(|a, b| m.demand(a).total_cmp(&m.demand(b)))
             .map(|d| (d, raw))
     });
-    out.push(match over {
-        Some((d, raw)) => {
-            let p99 = d.latency_p99_ms.unwrap_or(f64::NAN);
-            let one = raw.latency_p50_ms.unwrap_or(f64::NAN);
-            verdict(
-                t,
-                format!(
-                    "p99 {p99:.1} ms at {:.1}× overload ({}, {} dropped); one run of batch {} {one:.1} ms",
-                    demand(d, input_fps) / raw.fps,
-                    d.name,
-                    d.dropped.unwrap_or(0),
-                    raw.batch.unwrap_or(1)
-                ),
-                Some(p99 <= 2.0 * one + 15.0),
-            )
-        }
-        None => not_measured(t),
-    });
+    let Some((d, raw)) = over else {
+        return not_measured(t);
+    };
+    let p99 = d.latency_p99_ms.unwrap_or(f64::NAN);
+    let one = raw.latency_p50_ms.unwrap_or(f64::NAN);
+    verdict(
+        t,
+        format!(
+            "p99 {p99:.1} ms at {:.1}× overload ({}, {} dropped); one run of batch {} {one:.1} ms",
+            m.demand(d) / raw.fps,
+            d.name,
+            d.dropped.unwrap_or(0),
+            raw.batch.unwrap_or(1)
+        ),
+        Some(p99 <= 2.0 * one + 15.0),
+    )
+}
 
-    // 5. Memory at 4 streams.
+/// 5. Memory at 4 streams.
+fn memory_at_four(m: &Measured) -> Verdict {
     let t = "RSS ≤ 150 MB with 4 streams";
-    let four = daemon
+    let four = m
+        .daemon
         .iter()
         .filter(|r| r.streams == 4)
         .max_by(|a, b| a.peak_rss_mib.total_cmp(&b.peak_rss_mib));
-    out.push(match four {
-        Some(d) => {
-            let mb = d.peak_rss_mib * 1.048_576;
-            verdict(
-                t,
-                format!("{mb:.0} MB peak ({})", d.name),
-                Some(mb <= 150.0),
-            )
-        }
-        None => not_measured(t),
-    });
+    let Some(d) = four else {
+        return not_measured(t);
+    };
+    let mb = d.peak_rss_mib * 1.048_576;
+    verdict(
+        t,
+        format!("{mb:.0} MB peak ({})", d.name),
+        Some(mb <= 150.0),
+    )
+}
 
-    // 6. Streams sustained at 5 fps.
+/// 6. Streams sustained at 5 fps.
+fn streams_at_5fps(m: &Measured) -> Verdict {
     let t = "≥ 8 streams of the first input at 5 fps with no drops";
-    let at5: Vec<&&Row> = daemon
-        .iter()
-        .filter(on_first)
-        .filter(|r| r.sample_fps == Some(5.0))
-        .collect();
+    let at5: Vec<&&Row> = m.on_first().filter(|r| r.sample_fps == Some(5.0)).collect();
     let sustained = at5
         .iter()
-        .filter(|r| r.dropped == Some(0) && r.fps >= 0.95 * demand(r, input_fps))
+        .filter(|r| r.dropped == Some(0) && r.fps >= 0.95 * m.demand(r))
         .map(|r| r.streams)
         .max();
-    let tried = at5.iter().map(|r| r.streams).max();
-    out.push(match tried {
-        Some(tried) => verdict(
-            t,
-            match sustained {
-                Some(n) => format!("{n} sustained (largest tried: {tried})"),
-                None => format!("none sustained (largest tried: {tried})"),
-            },
-            Some(sustained.unwrap_or(0) >= 8),
-        ),
-        None => not_measured(t),
-    });
-    out
+    let Some(tried) = at5.iter().map(|r| r.streams).max() else {
+        return not_measured(t);
+    };
+    let measured = match sustained {
+        Some(n) => format!("{n} sustained (largest tried: {tried})"),
+        None => format!("none sustained (largest tried: {tried})"),
+    };
+    verdict(t, measured, Some(sustained.unwrap_or(0) >= 8))
 }
 
 fn opt(v: Option<f64>, digits: usize) -> String {

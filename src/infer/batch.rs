@@ -1,0 +1,388 @@
+//! One batch of the worker: take the latest frames from the hub, preprocess each
+//! into a row of the model's input, run the model once, and hand each row's
+//! result to the dispatcher. Nothing here allocates once the buffers are warm
+//! (tested below); a frame the worker has no room for stays in its hub slot,
+//! where a newer one replaces it (dropped, never queued).
+
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use gstreamer_video as gst_video;
+use gstreamer_video::prelude::*;
+
+use super::streams::{StreamCtx, Streams};
+use crate::hub::{Frame, FrameHub};
+use crate::model::{Classifier, ModelError};
+
+/// How long [`Batch::take`] waits for a frame before returning an empty batch.
+const TAKE_WAIT: Duration = Duration::from_millis(200);
+
+/// The model as the batch path sees it: rows to fill and one run over the first n.
+pub(super) trait Model {
+    /// Frame width and height the model takes.
+    fn frame_size(&self) -> (usize, usize);
+    /// Number of classes per row of results.
+    fn classes(&self) -> usize;
+    /// Preprocesses packed 3-byte pixels into row `row`.
+    fn fill(&mut self, row: usize, pixels: &[u8], stride: usize) -> Result<(), ModelError>;
+    /// Runs the first `n` rows; returns `n × classes` probabilities.
+    fn run(&mut self, n: usize) -> Result<&[f32], ModelError>;
+}
+
+impl Model for Classifier {
+    fn frame_size(&self) -> (usize, usize) {
+        (self.manifest.input.width, self.manifest.input.height)
+    }
+    fn classes(&self) -> usize {
+        Classifier::classes(self)
+    }
+    fn fill(&mut self, row: usize, pixels: &[u8], stride: usize) -> Result<(), ModelError> {
+        Classifier::fill(self, row, pixels, stride)
+    }
+    fn run(&mut self, n: usize) -> Result<&[f32], ModelError> {
+        Classifier::run(self, n)
+    }
+}
+
+/// The frames of one batch and the rows they filled; reused from batch to batch.
+pub(super) struct Batch {
+    /// Frames taken from the hub, as (slot, frame).
+    frames: Vec<(usize, Frame)>,
+    /// One entry per filled row: (index in `frames`, slot).
+    rows: Vec<(usize, usize)>,
+    /// Most frames one batch takes.
+    max: usize,
+    /// Slot taken last, for round robin.
+    cursor: usize,
+    /// Failed model runs so far.
+    failures: u64,
+}
+
+impl Batch {
+    /// An empty batch of at most `max` frames.
+    pub fn new(max: usize) -> Self {
+        Batch {
+            frames: Vec::with_capacity(max),
+            rows: Vec::with_capacity(max),
+            max,
+            cursor: 0,
+            failures: 0,
+        }
+    }
+
+    /// Waits briefly for frames and takes the latest of each stream (round robin,
+    /// up to the batch size). Returns false once the hub shut down.
+    pub fn take(&mut self, hub: &FrameHub) -> bool {
+        hub.take(&mut self.frames, self.max, &mut self.cursor, TAKE_WAIT)
+    }
+
+    /// Fills the rows, runs the model and calls `dispatch` for each row's result
+    /// that still belongs to a current pipeline of its stream. Returns the number
+    /// of rows filled (run or, when the run failed, not).
+    pub fn process<M: Model>(
+        &mut self,
+        model: &mut M,
+        streams: &mut Streams,
+        mut dispatch: impl FnMut(&mut StreamCtx, &Frame, &[f32]),
+    ) -> usize {
+        let n = self.fill_rows(model, streams);
+        if n == 0 {
+            return 0;
+        }
+        let classes = model.classes();
+        let Some(probs) = run(model, n, &mut self.failures) else {
+            return n;
+        };
+        for (row, &(k, slot)) in self.rows.iter().enumerate() {
+            let frame = &self.frames[k].1;
+            let Some(ctx) = streams.get_mut(slot, frame.stream_id) else {
+                continue;
+            };
+            if current(ctx, frame) {
+                dispatch(ctx, frame, &probs[row * classes..(row + 1) * classes]);
+            }
+        }
+        n
+    }
+
+    /// Releases the frames (their buffers go back to the pipelines' pools).
+    pub fn clear(&mut self) {
+        self.frames.clear();
+        self.rows.clear();
+    }
+
+    /// Preprocesses each taken frame of a known stream into the next row; a frame
+    /// that cannot be used is skipped and counted. Returns the number of rows.
+    fn fill_rows<M: Model>(&mut self, model: &mut M, streams: &mut Streams) -> usize {
+        self.rows.clear();
+        for (k, (slot, frame)) in self.frames.iter().enumerate() {
+            let Some(ctx) = streams.get_mut(*slot, frame.stream_id) else {
+                continue;
+            };
+            match fill_row(model, ctx, self.rows.len(), frame) {
+                Ok(()) => self.rows.push((k, *slot)),
+                Err(e) => {
+                    let n = ctx.stats.skipped.fetch_add(1, Ordering::Relaxed) + 1;
+                    if n.is_power_of_two() {
+                        tracing::warn!(stream = %ctx.name, "frame skipped ({n} so far): {e}");
+                    }
+                }
+            }
+        }
+        self.rows.len()
+    }
+}
+
+/// Maps the frame and preprocesses it into row `row`.
+fn fill_row<M: Model>(
+    model: &mut M,
+    ctx: &mut StreamCtx,
+    row: usize,
+    frame: &Frame,
+) -> Result<(), String> {
+    let caps = frame.sample.caps().ok_or("frame without caps")?;
+    let buffer = frame.sample.buffer().ok_or("frame without buffer")?;
+    let stale = ctx.info.as_ref().is_none_or(|(c, _)| c.as_ref() != caps);
+    if stale {
+        let info = gst_video::VideoInfo::from_caps(caps)
+            .map_err(|e| format!("unusable caps {caps}: {e}"))?;
+        ctx.info = Some((caps.to_owned(), info));
+    }
+    let (_, info) = ctx.info.as_ref().expect("set above");
+    let (width, height) = model.frame_size();
+    if info.width() as usize != width || info.height() as usize != height {
+        return Err(format!(
+            "frame is {}x{}, model wants {width}x{height}",
+            info.width(),
+            info.height(),
+        ));
+    }
+    let vframe = gst_video::VideoFrameRef::from_buffer_ref_readable(buffer, info)
+        .map_err(|_| "cannot map the frame".to_string())?;
+    let stride = vframe.plane_stride()[0] as usize;
+    let data = vframe.plane_data(0).map_err(|e| e.to_string())?;
+    model.fill(row, data, stride).map_err(|e| e.to_string())
+}
+
+/// Runs the first `n` rows, recording the run in the metrics; a failure is
+/// counted and logged (at powers of two) and yields None.
+fn run<'m, M: Model>(model: &'m mut M, n: usize, failures: &mut u64) -> Option<&'m [f32]> {
+    let started = Instant::now();
+    match model.run(n) {
+        Ok(p) => {
+            crate::publish::metrics::global().inference(n, started.elapsed());
+            Some(p)
+        }
+        Err(e) => {
+            crate::publish::metrics::global().inference_failed();
+            *failures += 1;
+            if failures.is_power_of_two() {
+                tracing::error!("inference failed ({failures} times so far): {e}");
+            }
+            None
+        }
+    }
+}
+
+/// Counts the frame as classified and says whether its result may be published:
+/// not when its pipeline was torn down while the model ran (stream stopping,
+/// reconnecting or removed), since nothing of it may follow its status. A frame
+/// of a new pipeline generation resets the stream's smoother.
+fn current(ctx: &mut StreamCtx, frame: &Frame) -> bool {
+    ctx.stats.classified.fetch_add(1, Ordering::Relaxed);
+    if frame.generation != ctx.stats.generation.load(Ordering::Relaxed) {
+        ctx.stats.stale.fetch_add(1, Ordering::Relaxed);
+        return false;
+    }
+    if ctx.generation != frame.generation {
+        if ctx.generation != 0 {
+            ctx.smoother.reset();
+        }
+        ctx.generation = frame.generation;
+    }
+    true
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::AtomicU64;
+    use std::time::SystemTime;
+
+    use super::*;
+    use crate::hub::StreamSlot;
+    use crate::smooth::alloc_counter::allocations;
+    use crate::smooth::SmootherSettings;
+
+    const W: usize = 4;
+    const H: usize = 2;
+    const CLASSES: usize = 3;
+
+    /// A model whose every class score is the first byte of the row's pixels.
+    struct Fake {
+        first: Vec<u8>,
+        probs: Vec<f32>,
+        fail: bool,
+    }
+
+    impl Fake {
+        fn new(max: usize) -> Self {
+            Fake {
+                first: vec![0; max],
+                probs: vec![0.0; max * CLASSES],
+                fail: false,
+            }
+        }
+    }
+
+    impl Model for Fake {
+        fn frame_size(&self) -> (usize, usize) {
+            (W, H)
+        }
+        fn classes(&self) -> usize {
+            CLASSES
+        }
+        fn fill(&mut self, row: usize, pixels: &[u8], stride: usize) -> Result<(), ModelError> {
+            assert!(stride >= 3 * W && pixels.len() >= stride * (H - 1) + 3 * W);
+            self.first[row] = pixels[0];
+            Ok(())
+        }
+        fn run(&mut self, n: usize) -> Result<&[f32], ModelError> {
+            if self.fail {
+                return Err(ModelError::Run("failing on purpose".into()));
+            }
+            for (row, p) in self.probs.chunks_exact_mut(CLASSES).take(n).enumerate() {
+                p.fill(f32::from(self.first[row]));
+            }
+            Ok(&self.probs[..n * CLASSES])
+        }
+    }
+
+    fn frame(slot: &StreamSlot, value: u8, width: usize) -> Frame {
+        gstreamer::init().unwrap();
+        let info =
+            gst_video::VideoInfo::builder(gst_video::VideoFormat::Rgb, width as u32, H as u32)
+                .build()
+                .unwrap();
+        let buffer = gstreamer::Buffer::from_mut_slice(vec![value; info.size()]);
+        let caps = info.to_caps().unwrap();
+        Frame {
+            sample: gstreamer::Sample::builder()
+                .buffer(&buffer)
+                .caps(&caps)
+                .build(),
+            pts_ns: Some(u64::from(value)),
+            capture: SystemTime::now(),
+            arrived: Instant::now(),
+            generation: slot.stats.generation.load(Ordering::Relaxed),
+            stream_id: slot.stats.id,
+        }
+    }
+
+    fn attach(hub: &FrameHub, streams: &mut Streams, name: &str) -> StreamSlot {
+        let slot = hub.attach(name);
+        streams.attach(
+            slot.clone(),
+            name.into(),
+            &SmootherSettings::default(),
+            CLASSES,
+        );
+        slot
+    }
+
+    fn count(a: &AtomicU64) -> u64 {
+        a.load(Ordering::Relaxed)
+    }
+
+    #[test]
+    fn rows_reach_their_streams_and_warm_batches_do_not_allocate() {
+        let hub = FrameHub::new();
+        let mut streams = Streams::default();
+        let slots = [
+            attach(&hub, &mut streams, "a"),
+            attach(&hub, &mut streams, "b"),
+        ];
+        let mut model = Fake::new(2);
+        let mut batch = Batch::new(2);
+        for round in 0..20u8 {
+            for (i, s) in slots.iter().enumerate() {
+                hub.offer(s, frame(s, 2 * round + i as u8, W));
+            }
+            // Per stream: (frames dispatched, last score), kept without allocating.
+            let mut seen = [(0usize, 0.0f32); 2];
+            let (rows, n) = allocations(|| {
+                assert!(batch.take(&hub));
+                let rows = batch.process(&mut model, &mut streams, |ctx, frame, probs| {
+                    let i = usize::from(ctx.name == "b");
+                    assert_eq!(frame.stream_id, slots[i].stats.id);
+                    seen[i] = (seen[i].0 + 1, probs[0]);
+                });
+                batch.clear();
+                rows
+            });
+            assert_eq!(rows, 2);
+            assert_eq!(
+                seen,
+                [(1, f32::from(2 * round)), (1, f32::from(2 * round + 1))]
+            );
+            if round > 0 {
+                assert_eq!(n, 0, "round {round}: {n} allocations");
+            }
+        }
+        for s in &slots {
+            assert_eq!(count(&s.stats.classified), 20);
+            assert_eq!(count(&s.stats.dropped), 0);
+        }
+    }
+
+    /// One stream per entry of `widths`, each offered one frame of that width
+    /// (pixel value = index + 1), and a batch that took them all.
+    fn taken(widths: &[usize]) -> (Streams, Vec<StreamSlot>, Batch, Fake) {
+        let hub = FrameHub::new();
+        let mut streams = Streams::default();
+        let mut slots = Vec::new();
+        for (i, &width) in widths.iter().enumerate() {
+            let s = attach(&hub, &mut streams, &format!("s{i}"));
+            hub.offer(&s, frame(&s, i as u8 + 1, width));
+            slots.push(s);
+        }
+        let mut batch = Batch::new(widths.len());
+        assert!(batch.take(&hub));
+        (streams, slots, batch, Fake::new(widths.len()))
+    }
+
+    #[test]
+    fn stale_removed_and_unusable_frames_are_not_dispatched() {
+        let (mut streams, slots, mut batch, mut model) = taken(&[W, W, W + 2, W]);
+        let [torn, removed, odd, fine] = &slots[..] else {
+            unreachable!()
+        };
+        // Torn down while its frame waited in the batch; removed before the batch ran.
+        torn.stats.generation.fetch_add(1, Ordering::Relaxed);
+        streams.detach(removed);
+        let mut got = Vec::new();
+        let rows = batch.process(&mut model, &mut streams, |ctx, _, probs| {
+            got.push((ctx.name.clone(), probs[0]))
+        });
+        assert_eq!(rows, 2, "torn and fine fill rows; removed and odd do not");
+        assert_eq!(got, [("s3".to_string(), 4.0)]);
+        assert_eq!(
+            (count(&torn.stats.classified), count(&torn.stats.stale)),
+            (1, 1)
+        );
+        assert_eq!(count(&removed.stats.classified), 0);
+        assert_eq!(
+            (count(&odd.stats.skipped), count(&odd.stats.classified)),
+            (1, 0)
+        );
+        assert_eq!(count(&fine.stats.classified), 1);
+    }
+
+    #[test]
+    fn a_failed_run_dispatches_nothing() {
+        let (mut streams, slots, mut batch, mut model) = taken(&[W]);
+        model.fail = true;
+        let rows = batch.process(&mut model, &mut streams, |_, _, _| panic!("dispatched"));
+        assert_eq!((rows, batch.failures), (1, 1));
+        assert_eq!(count(&slots[0].stats.classified), 0);
+    }
+}
