@@ -1,9 +1,11 @@
 //! The hand-off between stream pipelines and the inference worker: one
 //! latest-frame slot per stream (a newer frame replaces an unclaimed one and
-//! counts as dropped), and per-stream counters.
+//! counts as dropped), and the worker's progress.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
+
+use crate::stats::StreamStats;
 use std::time::{Duration, Instant, SystemTime};
 
 /// One sampled frame waiting for inference.
@@ -21,93 +23,6 @@ pub struct Frame {
     /// The stream it belongs to ([`StreamStats::id`]); a slot may be reused by
     /// another stream after a reload, and this tells them apart.
     pub stream_id: u64,
-}
-
-/// Counters and liveness of one stream, shared between its pipeline, supervisor and the worker.
-#[derive(Debug)]
-pub struct StreamStats {
-    /// Unique (per daemon run) id of this stream; a stream changed by a reload keeps it.
-    pub id: u64,
-    /// The stream's name.
-    pub name: String,
-    /// Decoded frames that reached the sampler (before `sample_fps` drops any).
-    pub decoded: AtomicU64,
-    /// Frames that reached the appsink (after sampling).
-    pub received: AtomicU64,
-    /// Frames replaced in the slot before inference took them (inference busy).
-    pub dropped: AtomicU64,
-    /// Frames from a pipeline already replaced (torn down or abandoned), discarded.
-    pub stale: AtomicU64,
-    /// Frames inference could not use (unusable caps or size), skipped.
-    pub skipped: AtomicU64,
-    /// Frames classified.
-    pub classified: AtomicU64,
-    /// Pipeline rebuilds after a failure.
-    pub reconnects: AtomicU64,
-    /// The same rebuilds, counted by reason.
-    pub retries: crate::source::RetryCounts,
-    /// Pipelines that did not stop within the teardown limit and were abandoned.
-    pub abandoned: AtomicU64,
-    /// Current pipeline generation; frames of any other generation are stale.
-    pub generation: AtomicU64,
-    /// Milliseconds since `epoch` of the latest frame (0 = none yet).
-    last_frame_ms: AtomicU64,
-    epoch: Instant,
-}
-
-impl StreamStats {
-    fn new(id: u64, name: &str) -> Self {
-        StreamStats {
-            id,
-            name: name.to_string(),
-            decoded: AtomicU64::new(0),
-            received: AtomicU64::new(0),
-            dropped: AtomicU64::new(0),
-            stale: AtomicU64::new(0),
-            skipped: AtomicU64::new(0),
-            classified: AtomicU64::new(0),
-            reconnects: AtomicU64::new(0),
-            retries: Default::default(),
-            abandoned: AtomicU64::new(0),
-            generation: AtomicU64::new(0),
-            last_frame_ms: AtomicU64::new(0),
-            epoch: Instant::now(),
-        }
-    }
-
-    /// Records that a frame arrived now.
-    pub fn touch(&self) {
-        let ms = self.epoch.elapsed().as_millis() as u64;
-        self.last_frame_ms.store(ms.max(1), Ordering::Relaxed);
-    }
-
-    /// Time since the latest frame, or None if none arrived yet.
-    pub fn since_last_frame(&self) -> Option<Duration> {
-        match self.last_frame_ms.load(Ordering::Relaxed) {
-            0 => None,
-            ms => Some(
-                self.epoch
-                    .elapsed()
-                    .saturating_sub(Duration::from_millis(ms)),
-            ),
-        }
-    }
-
-    /// One line of counters for logs.
-    pub fn summary(&self) -> String {
-        let n = |a: &AtomicU64| a.load(Ordering::Relaxed);
-        format!(
-            "{} frames received, {} classified, {} dropped (inference busy), {} stale (from a replaced pipeline), \
-             {} skipped (unusable), {} reconnects, {} pipelines abandoned",
-            n(&self.received),
-            n(&self.classified),
-            n(&self.dropped),
-            n(&self.stale),
-            n(&self.skipped),
-            n(&self.reconnects),
-            n(&self.abandoned),
-        )
-    }
 }
 
 /// A stream's place in the hub: its slot index and its counters.
@@ -136,6 +51,9 @@ pub struct FrameHub {
     slots: Mutex<Slots>,
     ready: Condvar,
     progress: AtomicU64,
+    /// Milliseconds since `epoch` of the latest progress (0 = none yet: the hub's creation counts).
+    progress_ms: AtomicU64,
+    epoch: Instant,
     next_id: AtomicU64,
 }
 
@@ -151,6 +69,8 @@ impl FrameHub {
             }),
             ready: Condvar::new(),
             progress: AtomicU64::new(0),
+            progress_ms: AtomicU64::new(0),
+            epoch: Instant::now(),
             next_id: AtomicU64::new(1),
         })
     }
@@ -210,21 +130,21 @@ impl FrameHub {
     pub fn offer(&self, slot: &StreamSlot, frame: Frame) {
         let stats = &slot.stats;
         if frame.generation != stats.generation.load(Ordering::Relaxed) {
-            stats.stale.fetch_add(1, Ordering::Relaxed);
+            stats.dropped_restart.fetch_add(1, Ordering::Relaxed);
             return;
         }
-        stats.received.fetch_add(1, Ordering::Relaxed);
+        stats.sampled.fetch_add(1, Ordering::Relaxed);
         stats.touch();
         let mut slots = self.lock();
         if slots.owners.get(slot.index) != Some(&stats.id) {
             drop(slots);
-            stats.stale.fetch_add(1, Ordering::Relaxed);
+            stats.dropped_restart.fetch_add(1, Ordering::Relaxed);
             return;
         }
         let old = slots.frames[slot.index].replace(frame);
         drop(slots);
         if old.is_some() {
-            stats.dropped.fetch_add(1, Ordering::Relaxed);
+            stats.dropped_busy.fetch_add(1, Ordering::Relaxed);
         }
         drop(old);
         self.ready.notify_one();
@@ -248,7 +168,7 @@ impl FrameHub {
         if slots.owners.get(slot.index) == Some(&slot.stats.id)
             && slots.frames[slot.index].take().is_some()
         {
-            slot.stats.stale.fetch_add(1, Ordering::Relaxed);
+            slot.stats.dropped_restart.fetch_add(1, Ordering::Relaxed);
         }
     }
 
@@ -297,11 +217,20 @@ impl FrameHub {
     /// Records that the worker finished a batch.
     pub fn note_progress(&self) {
         self.progress.fetch_add(1, Ordering::Relaxed);
+        let ms = self.epoch.elapsed().as_millis() as u64;
+        self.progress_ms.store(ms, Ordering::Relaxed);
     }
 
     /// Number of batches finished so far.
     pub fn progress(&self) -> u64 {
         self.progress.load(Ordering::Relaxed)
+    }
+
+    /// How long the worker has made no progress (since the hub was made, before the
+    /// first batch): what the systemd watchdog and `/healthz` both judge.
+    pub fn progress_age(&self) -> Duration {
+        let at = Duration::from_millis(self.progress_ms.load(Ordering::Relaxed));
+        self.epoch.elapsed().saturating_sub(at)
     }
 
     /// Wakes the worker and makes `take` return false from now on.
@@ -360,8 +289,8 @@ mod tests {
         let _other = hub.attach("s");
         hub.offer(&s, frame(&s, 1));
         hub.offer(&s, frame(&s, 2));
-        assert_eq!(s.stats.received.load(Ordering::Relaxed), 2);
-        assert_eq!(s.stats.dropped.load(Ordering::Relaxed), 1);
+        assert_eq!(s.stats.sampled.load(Ordering::Relaxed), 2);
+        assert_eq!(s.stats.dropped_busy.load(Ordering::Relaxed), 1);
         let mut out = Vec::new();
         let mut cursor = 0;
         assert!(hub.take(&mut out, 4, &mut cursor, Duration::from_millis(1)));
@@ -421,8 +350,8 @@ mod tests {
         s.stats.generation.fetch_add(1, Ordering::Relaxed);
         hub.offer(&s, old);
         assert!(!hub.pending());
-        assert_eq!(s.stats.stale.load(Ordering::Relaxed), 1);
-        assert_eq!(s.stats.received.load(Ordering::Relaxed), 0);
+        assert_eq!(s.stats.dropped_restart.load(Ordering::Relaxed), 1);
+        assert_eq!(s.stats.sampled.load(Ordering::Relaxed), 0);
         hub.offer(&s, frame(&s, 2));
         assert!(hub.pending());
     }
@@ -444,7 +373,7 @@ mod tests {
             !hub.pending(),
             "the old owner cannot write into the reused slot"
         );
-        assert_eq!(a.stats.stale.load(Ordering::Relaxed), 1);
+        assert_eq!(a.stats.dropped_restart.load(Ordering::Relaxed), 1);
         hub.offer(&c, frame(&c, 3));
         let mut out = Vec::new();
         hub.take(&mut out, 4, &mut 0, Duration::ZERO);

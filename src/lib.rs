@@ -7,6 +7,7 @@
 pub mod config; // reads and checks the TOML configuration
 pub mod source; // one GStreamer pipeline per stream and its supervisor
 pub mod hub; // the latest-frame mailbox between sources and inference
+pub mod stats; // per-stream counters named like the metrics, one snapshot()
 pub mod infer; // the inference worker: batches frames from all streams
 pub mod model; // ONNX Runtime session, manifest, providers, preprocessing
 pub mod smooth; // clip aggregation, label-change hysteresis, ranking

@@ -86,7 +86,7 @@ impl Fleet {
             self.streams.len()
         );
         for r in &self.streams {
-            tracing::info!(stream = %r.config.name, "stats: {}", r.slot.stats.summary());
+            tracing::info!(stream = %r.config.name, "stats: {}", r.slot.stats.snapshot());
         }
     }
 }

@@ -187,7 +187,7 @@ async fn restart_or_remove(plan: &ReloadPlan, fleet: &mut Fleet) {
     fleet.streams = kept;
     for r in stop_all(to_stop, RELOAD_STOP_LIMIT).await {
         let name = r.config.name.clone();
-        tracing::info!(stream = %name, "stats: {}", r.slot.stats.summary());
+        tracing::info!(stream = %name, "stats: {}", r.slot.stats.snapshot());
         match plan.wanted.iter().find(|w| w.name == name).cloned() {
             None => {
                 fleet.detach(&r.slot);

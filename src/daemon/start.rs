@@ -94,8 +94,6 @@ impl Daemon {
                 .context("starting the stdout printer")?;
         }
         let hub = FrameHub::new();
-        let services =
-            Services::start(&config, &publisher, &hub, shutdown_rx, listeners.http).await?;
         let worker = infer::spawn(
             classifier,
             hub.clone(),
@@ -115,6 +113,11 @@ impl Daemon {
         for s in streams {
             fleet.add(s);
         }
+        // After the streams are attached: HTTP, bound before the model loaded, may have
+        // requests waiting, and /healthz must not call a daemon without streams healthy.
+        // MQTT and the tracker get the statuses so far in the publisher's replay.
+        let services =
+            Services::start(&config, &publisher, &hub, shutdown_rx, listeners.http).await?;
         notifier.send(&format!(
             "READY=1\nSTATUS=running {} stream(s)",
             fleet.streams.len()
@@ -153,7 +156,7 @@ impl Daemon {
             if !r.in_time {
                 tracing::error!(stream = %r.config.name, "stream did not stop in time; abandoned");
             }
-            tracing::info!(stream = %r.config.name, "stats: {}", r.slot.stats.summary());
+            tracing::info!(stream = %r.config.name, "stats: {}", r.slot.stats.snapshot());
         }
         if let Some(k) = crate::sys::procfs::rss_kib() {
             tracing::info!("stats: resident memory {:.1} MiB", k as f64 / 1024.0);

@@ -1,7 +1,7 @@
 //! The systemd watchdog: pings while inference makes progress.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::hub::FrameHub;
 use crate::sys::notify::{watchdog_interval, Notifier};
@@ -16,25 +16,19 @@ pub async fn run(notifier: Notifier, hub: Arc<FrameHub>, stall_s: f64) {
         return;
     }
     let stall = Duration::from_secs_f64(stall_s);
-    let mut last = hub.progress();
-    let mut last_change = Instant::now();
     let mut warned = false;
     let mut tick = tokio::time::interval(interval / 2);
     loop {
         tick.tick().await;
-        let now = hub.progress();
-        if now != last {
-            last = now;
-            last_change = Instant::now();
+        let age = hub.progress_age();
+        if age <= stall {
             warned = false;
-        }
-        if last_change.elapsed() <= stall {
             notifier.send("WATCHDOG=1");
         } else if !warned {
             warned = true;
             tracing::error!(
                 "inference has made no progress for {:.0} s; no more watchdog pings, systemd will restart the daemon",
-                last_change.elapsed().as_secs_f64()
+                age.as_secs_f64()
             );
             notifier.send("STATUS=inference stalled");
         }

@@ -122,7 +122,7 @@ impl Batch {
             match fill_row(model, ctx, self.rows.len(), frame) {
                 Ok(()) => self.rows.push((k, *slot)),
                 Err(e) => {
-                    let n = ctx.stats.skipped.fetch_add(1, Ordering::Relaxed) + 1;
+                    let n = ctx.stats.dropped_unusable.fetch_add(1, Ordering::Relaxed) + 1;
                     if n.is_power_of_two() {
                         tracing::warn!(stream = %ctx.name, "frame skipped ({n} so far): {e}");
                     }
@@ -191,7 +191,7 @@ fn run<'m, M: Model>(model: &'m mut M, n: usize, failures: &mut u64) -> Option<&
 fn current(ctx: &mut StreamCtx, frame: &Frame) -> bool {
     ctx.stats.classified.fetch_add(1, Ordering::Relaxed);
     if frame.generation != ctx.stats.generation.load(Ordering::Relaxed) {
-        ctx.stats.stale.fetch_add(1, Ordering::Relaxed);
+        ctx.stats.dropped_restart.fetch_add(1, Ordering::Relaxed);
         return false;
     }
     if ctx.generation != frame.generation {
@@ -330,7 +330,7 @@ mod tests {
         }
         for s in &slots {
             assert_eq!(count(&s.stats.classified), 20);
-            assert_eq!(count(&s.stats.dropped), 0);
+            assert_eq!(count(&s.stats.dropped_busy), 0);
         }
     }
 
@@ -366,12 +366,18 @@ mod tests {
         assert_eq!(rows, 2, "torn and fine fill rows; removed and odd do not");
         assert_eq!(got, [("s3".to_string(), 4.0)]);
         assert_eq!(
-            (count(&torn.stats.classified), count(&torn.stats.stale)),
+            (
+                count(&torn.stats.classified),
+                count(&torn.stats.dropped_restart)
+            ),
             (1, 1)
         );
         assert_eq!(count(&removed.stats.classified), 0);
         assert_eq!(
-            (count(&odd.stats.skipped), count(&odd.stats.classified)),
+            (
+                count(&odd.stats.dropped_unusable),
+                count(&odd.stats.classified)
+            ),
             (1, 0)
         );
         assert_eq!(count(&fine.stats.classified), 1);

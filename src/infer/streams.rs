@@ -6,8 +6,9 @@ use std::sync::Arc;
 use gstreamer as gst;
 use gstreamer_video as gst_video;
 
-use crate::hub::{StreamSlot, StreamStats};
+use crate::hub::StreamSlot;
 use crate::smooth::{Smoother, SmootherSettings};
+use crate::stats::StreamStats;
 
 /// What the worker keeps of one stream.
 pub(super) struct StreamCtx {

@@ -266,19 +266,7 @@ mod tests {
             last_prediction: None,
             last_event: None,
         };
-        let counters = crate::publish::metrics::StreamSnapshot {
-            name: "cam".into(),
-            state: view.state,
-            received: 0,
-            sampled: 0,
-            dropped_busy: 0,
-            dropped_flushed: 0,
-            dropped_unusable: 0,
-            classified: 0,
-            reconnects: 0,
-            retries: vec![],
-            since_last_frame_s: None,
-        };
+        let counters = crate::stats::StreamCounters::default();
         let report = Report {
             version: "1".into(),
             model: "m<".into(),

@@ -20,6 +20,7 @@ use prometheus_client::metrics::MetricType;
 use prometheus_client::registry::{Registry, Unit};
 
 use crate::publish::StreamState;
+use crate::stats::StreamCounters;
 
 /// Label set `{stream="…"}`.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -184,31 +185,8 @@ pub struct StreamSnapshot {
     pub name: String,
     /// Current state.
     pub state: StreamState,
-    /// Decoded frames that reached the sampler.
-    pub received: u64,
-    /// Frames kept by sampling (`sample_fps`).
-    pub sampled: u64,
-    /// Sampled frames replaced before inference took them.
-    pub dropped_busy: u64,
-    /// Sampled frames discarded when their pipeline was torn down.
-    pub dropped_flushed: u64,
-    /// Sampled frames inference could not use.
-    pub dropped_unusable: u64,
-    /// Frames classified.
-    pub classified: u64,
-    /// Pipeline rebuilds.
-    pub reconnects: u64,
-    /// Pipeline rebuilds by reason (`error`, `eos`, `stall`, …).
-    pub retries: Vec<(&'static str, u64)>,
-    /// Seconds since the latest frame, if any arrived.
-    pub since_last_frame_s: Option<f64>,
-}
-
-impl StreamSnapshot {
-    /// Sampled frames not classified, for any reason.
-    pub fn dropped(&self) -> u64 {
-        self.dropped_busy + self.dropped_flushed + self.dropped_unusable
-    }
+    /// Its counters, named as the metrics.
+    pub counters: StreamCounters,
 }
 
 /// What the scrape-time collector reads.
@@ -260,6 +238,9 @@ const SAMPLED_HELP: &str = "Frames kept by sampling (sample_fps) and offered to 
 const RECONNECTS_HELP: &str = "Pipeline rebuilds after an error, end of a live stream or a stall";
 /// Help of `actiond_stream_retries`.
 const RETRIES_HELP: &str = "Pipeline rebuilds by reason: error (the pipeline failed), eos (a live or HTTP source ended), stall (no frame for stall_timeout_s), start_failed (it could not be built or started), rewind_failed (a looping file could not be rewound)";
+/// Help of `actiond_stream_pipelines_abandoned`.
+const ABANDONED_HELP: &str =
+    "Pipelines that did not stop within the teardown limit and were abandoned";
 /// Help of `actiond_stream_frames_dropped`.
 const DROPPED_HELP: &str = "Sampled frames not classified, by reason: inference_busy (a newer frame replaced it before inference was free), pipeline_restart (its pipeline was torn down), unusable (unexpected size or format)";
 
@@ -268,38 +249,34 @@ fn encode_stream_counters(
     encoder: &mut DescriptorEncoder,
     streams: &[StreamSnapshot],
 ) -> Result<(), fmt::Error> {
-    let per = |f: fn(&StreamSnapshot) -> u64| -> Vec<Row<'_, u64>> {
+    let per = |f: fn(&StreamCounters) -> u64| -> Vec<Row<'_, u64>> {
         streams
             .iter()
-            .map(|s| (vec![("stream", s.name.as_str())], f(s)))
+            .map(|s| (vec![("stream", s.name.as_str())], f(&s.counters)))
             .collect()
     };
-    let mut dropped = Vec::new();
-    for s in streams {
-        for (reason, n) in [
-            ("inference_busy", s.dropped_busy),
-            ("pipeline_restart", s.dropped_flushed),
-            ("unusable", s.dropped_unusable),
-        ] {
-            dropped.push((vec![("stream", s.name.as_str()), ("reason", reason)], n));
-        }
-    }
-    let retries = streams
-        .iter()
-        .flat_map(|s| {
-            s.retries
-                .iter()
-                .map(|(reason, n)| (vec![("stream", s.name.as_str()), ("reason", *reason)], *n))
-        })
-        .collect();
+    // Rows of a family with a `reason` label: each stream's (reason, count) pairs.
+    let by_reason = |f: fn(&StreamCounters) -> Vec<(&'static str, u64)>| -> Vec<Row<'_, u64>> {
+        streams
+            .iter()
+            .flat_map(|s| {
+                f(&s.counters)
+                    .into_iter()
+                    .map(|(reason, n)| (vec![("stream", s.name.as_str()), ("reason", reason)], n))
+            })
+            .collect()
+    };
+    let dropped = by_reason(|c| c.dropped_by_reason().to_vec());
+    let retries = by_reason(|c| c.retries.clone());
     #[rustfmt::skip]
     let families = [
-        ("actiond_stream_frames_received", "Decoded frames that reached the sampler", per(|s| s.received)),
-        ("actiond_stream_frames_sampled", SAMPLED_HELP, per(|s| s.sampled)),
+        ("actiond_stream_frames_received", "Decoded frames that reached the sampler", per(|c| c.received)),
+        ("actiond_stream_frames_sampled", SAMPLED_HELP, per(|c| c.sampled)),
         ("actiond_stream_frames_dropped", DROPPED_HELP, dropped),
-        ("actiond_stream_frames_classified", "Frames classified by the model", per(|s| s.classified)),
-        ("actiond_stream_reconnects", RECONNECTS_HELP, per(|s| s.reconnects)),
+        ("actiond_stream_frames_classified", "Frames classified by the model", per(|c| c.classified)),
+        ("actiond_stream_reconnects", RECONNECTS_HELP, per(|c| c.reconnects)),
         ("actiond_stream_retries", RETRIES_HELP, retries),
+        ("actiond_stream_pipelines_abandoned", ABANDONED_HELP, per(|c| c.abandoned)),
     ];
     for (name, help, rows) in &families {
         family(MetricType::Counter, encoder, name, help, None, rows)?;
@@ -329,7 +306,12 @@ fn encode_stream_gauges(
     )?;
     let ages: Vec<Row<'_, f64>> = streams
         .iter()
-        .filter_map(|s| Some((vec![("stream", s.name.as_str())], s.since_last_frame_s?)))
+        .filter_map(|s| {
+            Some((
+                vec![("stream", s.name.as_str())],
+                s.counters.since_last_frame_s?,
+            ))
+        })
         .collect();
     family(
         MetricType::Gauge,
@@ -454,15 +436,18 @@ mod tests {
             vec![StreamSnapshot {
                 name: "cam-1".into(),
                 state: StreamState::Running,
-                received: 30,
-                sampled: 5,
-                dropped_busy: 1,
-                dropped_flushed: 0,
-                dropped_unusable: 0,
-                classified: 4,
-                reconnects: 2,
-                retries: vec![("error", 0), ("stall", 2)],
-                since_last_frame_s: Some(0.25),
+                counters: StreamCounters {
+                    received: 30,
+                    sampled: 5,
+                    dropped_busy: 1,
+                    dropped_restart: 0,
+                    dropped_unusable: 0,
+                    classified: 4,
+                    reconnects: 2,
+                    retries: vec![("error", 0), ("stall", 2)],
+                    abandoned: 1,
+                    since_last_frame_s: Some(0.25),
+                },
             }]
         }
         fn subscribers(&self) -> u64 {
@@ -486,6 +471,7 @@ mod tests {
             "actiond_stream_reconnects_total{stream=\"cam-1\"} 2",
             "actiond_stream_retries_total{stream=\"cam-1\",reason=\"stall\"} 2",
             "actiond_stream_retries_total{stream=\"cam-1\",reason=\"error\"} 0",
+            "actiond_stream_pipelines_abandoned_total{stream=\"cam-1\"} 1",
             "actiond_stream_state{stream=\"cam-1\",state=\"running\"} 1",
             "actiond_stream_state{stream=\"cam-1\",state=\"stalled\"} 0",
             "actiond_socket_subscribers 3",

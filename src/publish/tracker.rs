@@ -2,16 +2,16 @@
 //! prediction (read from the published messages, as any subscriber would), its
 //! frame counters (from the frame hub) and whether inference makes progress.
 
-use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, SystemTime};
 
 use serde_json::{json, Value};
 use tokio::sync::broadcast;
 
-use crate::hub::{FrameHub, StreamStats};
+use crate::hub::FrameHub;
 use crate::publish::metrics::{self, StreamLabel, StreamSnapshot};
 use crate::publish::{rfc3339, Feed, Message, Published, Publisher, StreamState};
+use crate::stats::{StreamCounters, StreamStats};
 
 /// One stream as the published messages describe it.
 #[derive(Debug, Clone)]
@@ -53,7 +53,7 @@ pub struct Report {
     /// When the daemon started.
     pub started: SystemTime,
     /// Every attached stream, in hub order: its view and its counters.
-    pub streams: Vec<(StreamView, StreamSnapshot)>,
+    pub streams: Vec<(StreamView, StreamCounters)>,
 }
 
 /// A published message as JSON, read back from its line (so numbers print as sent).
@@ -97,12 +97,6 @@ impl Report {
     }
 }
 
-#[derive(Debug)]
-struct Progress {
-    value: u64,
-    changed: Instant,
-}
-
 /// Why the daemon is not healthy (empty when it is).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Health {
@@ -139,7 +133,6 @@ pub struct Tracker {
     hub: Arc<FrameHub>,
     publisher: Arc<Publisher>,
     streams: Mutex<Vec<StreamView>>,
-    progress: Mutex<Progress>,
     stall: Duration,
     /// Publisher receivers that are not socket clients (this tracker, MQTT, stdout).
     internal_receivers: usize,
@@ -170,10 +163,6 @@ impl Tracker {
         let tracker = Arc::new(Tracker {
             hub,
             streams: Mutex::new(Vec::new()),
-            progress: Mutex::new(Progress {
-                value: 0,
-                changed: Instant::now(),
-            }),
             stall,
             internal_receivers: other_receivers + 1,
             version: env!("CARGO_PKG_VERSION").to_string(),
@@ -242,17 +231,6 @@ impl Tracker {
         }
     }
 
-    /// Seconds since the worker last made progress (updated on each call).
-    fn progress_age(&self) -> Duration {
-        let now = self.hub.progress();
-        let mut p = self.progress.lock().unwrap_or_else(|p| p.into_inner());
-        if now != p.value {
-            p.value = now;
-            p.changed = Instant::now();
-        }
-        p.changed.elapsed()
-    }
-
     /// Healthy when every stream is running and inference makes progress.
     pub fn health(&self) -> Health {
         let mut problems = Vec::new();
@@ -261,7 +239,7 @@ impl Tracker {
                 problems.push(format!("stream {} is {}: {}", v.name, v.state, v.reason));
             }
         }
-        let age = self.progress_age();
+        let age = self.hub.progress_age();
         if age > self.stall {
             problems.push(format!(
                 "inference has made no progress for {:.0} s",
@@ -294,7 +272,7 @@ impl Tracker {
     /// Every attached stream's view and counters (one hub listing, so they line up).
     pub fn report(&self) -> Report {
         let attached = self.hub.streams();
-        let counters = self.snapshots_of(&attached);
+        let counters = attached.iter().map(|s| s.snapshot());
         Report {
             version: self.version.clone(),
             model: self.model.lock().unwrap_or_else(|p| p.into_inner()).clone(),
@@ -319,15 +297,7 @@ impl Tracker {
             .map(|(s, v)| StreamSnapshot {
                 name: v.name.clone(),
                 state: v.state,
-                received: s.decoded.load(Ordering::Relaxed),
-                sampled: s.received.load(Ordering::Relaxed),
-                dropped_busy: s.dropped.load(Ordering::Relaxed),
-                dropped_flushed: s.stale.load(Ordering::Relaxed),
-                dropped_unusable: s.skipped.load(Ordering::Relaxed),
-                classified: s.classified.load(Ordering::Relaxed),
-                reconnects: s.reconnects.load(Ordering::Relaxed),
-                retries: s.retries.snapshot(),
-                since_last_frame_s: s.since_last_frame().map(|d| d.as_secs_f64()),
+                counters: s.snapshot(),
             })
             .collect()
     }

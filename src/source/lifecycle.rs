@@ -10,7 +10,6 @@
 //! `failed`. Rebuilds wait [`backoff`] (capped exponential with jitter). A stop request
 //! ends everything with the stop's reason.
 
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use super::StreamState;
@@ -39,7 +38,7 @@ pub enum RetryReason {
 }
 
 impl RetryReason {
-    /// Every reason, in the order of [`RetryCounts`].
+    /// Every reason, in the order of [`crate::stats::RetryCounts`].
     pub const ALL: [RetryReason; 5] = [
         RetryReason::Error,
         RetryReason::Eos,
@@ -58,39 +57,11 @@ impl RetryReason {
             RetryReason::RewindFailed => "rewind_failed",
         }
     }
-
-    fn index(self) -> usize {
-        self as usize
-    }
 }
 
 impl std::fmt::Display for RetryReason {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
-    }
-}
-
-/// Retries of one stream, counted by reason.
-#[derive(Debug, Default)]
-pub struct RetryCounts([AtomicU64; RetryReason::ALL.len()]);
-
-impl RetryCounts {
-    /// Counts one retry for `reason`.
-    pub fn add(&self, reason: RetryReason) {
-        self.0[reason.index()].fetch_add(1, Ordering::Relaxed);
-    }
-
-    /// Retries for `reason` so far.
-    pub fn get(&self, reason: RetryReason) -> u64 {
-        self.0[reason.index()].load(Ordering::Relaxed)
-    }
-
-    /// Every reason's name and count, in [`RetryReason::ALL`] order.
-    pub fn snapshot(&self) -> Vec<(&'static str, u64)> {
-        RetryReason::ALL
-            .iter()
-            .map(|r| (r.as_str(), self.get(*r)))
-            .collect()
     }
 }
 
@@ -436,6 +407,7 @@ impl Lifecycle {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::stats::RetryCounts;
     use std::path::PathBuf;
     use Action::*;
     use StreamState::*;
@@ -853,7 +825,7 @@ mod tests {
             ["error", "eos", "stall", "start_failed", "rewind_failed"]
         );
         for (i, r) in RetryReason::ALL.iter().enumerate() {
-            assert_eq!(r.index(), i);
+            assert_eq!(*r as usize, i);
         }
     }
 }

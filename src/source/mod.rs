@@ -6,7 +6,7 @@ pub mod pipeline;
 pub mod supervisor;
 pub mod threads;
 
-pub use lifecycle::{RetryCounts, RetryReason};
+pub use lifecycle::RetryReason;
 pub use pipeline::Target;
 pub use supervisor::{StatusFn, StatusUpdate, Supervisor, TEARDOWN_LIMIT};
 pub use threads::PipelineSettings;

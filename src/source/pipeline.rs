@@ -10,8 +10,9 @@ use gstreamer_app as gst_app;
 
 use super::threads::{self, PipelineSettings};
 use crate::config::{RtspTransport, SourceKind, StreamConfig};
-use crate::hub::{Frame, FrameHub, StreamSlot, StreamStats};
+use crate::hub::{Frame, FrameHub, StreamSlot};
 use crate::model::{ChannelOrder, Resize};
+use crate::stats::StreamStats;
 
 /// What the model wants from every frame.
 #[derive(Debug, Clone, Copy)]
@@ -303,7 +304,7 @@ fn deliver(pipeline: &gst::Pipeline, tail: &Tail, live: bool, delivery: Delivery
             threads::lower_streaming_threads(pipeline, settings.stream_nice());
             // Live sources: deliver at once. Files and fragments: play at their own pace.
             tail.sink.set_property("sync", !live);
-            count_decoded(&tail.chain[0], &slot.stats);
+            count_received(&tail.chain[0], &slot.stats);
             skip_while_waiting(&tail.converting, hub.clone(), slot.clone());
             attach_sink(&tail.sink, hub, slot, generation);
         }
@@ -364,15 +365,15 @@ fn capture_time(
         .unwrap_or(now)
 }
 
-/// Counts the decoded frames entering `first` (the sampler) in the stream's `decoded` counter.
-fn count_decoded(first: &gst::Element, stats: &Arc<StreamStats>) {
+/// Counts the decoded frames entering `first` (the sampler) in the stream's `received` counter.
+fn count_received(first: &gst::Element, stats: &Arc<StreamStats>) {
     let Some(pad) = first.static_pad("sink") else {
         return;
     };
     let stats = stats.clone();
     pad.add_probe(gst::PadProbeType::BUFFER, move |_, _| {
         stats
-            .decoded
+            .received
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         gst::PadProbeReturn::Ok
     });
@@ -394,10 +395,10 @@ fn skip_while_waiting(converting: &gst::Element, hub: Arc<FrameHub>, slot: Strea
         }
         let stats = &slot.stats;
         stats
-            .received
+            .sampled
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         stats
-            .dropped
+            .dropped_busy
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         stats.touch();
         // Handled: the buffer is released here with the probe's data (Drop makes

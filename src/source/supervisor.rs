@@ -287,7 +287,7 @@ impl Driver<'_> {
         }
         Event::Started {
             at: Instant::now(),
-            frames: stats.received.load(Ordering::Relaxed),
+            frames: stats.sampled.load(Ordering::Relaxed),
         }
     }
 
@@ -339,7 +339,7 @@ impl Driver<'_> {
         let now = Instant::now();
         Event::Tick {
             now,
-            frames: stats.received.load(Ordering::Relaxed),
+            frames: stats.sampled.load(Ordering::Relaxed),
             last_frame: stats.since_last_frame().and_then(|d| now.checked_sub(d)),
         }
     }
