@@ -267,14 +267,18 @@ pub(super) trait Named: Copy + 'static {
 pub(super) fn named<'de, D: Deserializer<'de>, T: Named>(d: D) -> Result<T, D::Error> {
     scalar(d, |leaf| {
         let s = leaf.into_str("a string")?;
-        T::ALL.iter().copied().find(|v| v.as_str() == s).ok_or_else(|| {
-            let names: Vec<&str> = T::ALL.iter().map(|v| v.as_str()).collect();
-            format!(
-                "unknown {} `{s}`; expected one of: {}",
-                T::WHAT,
-                names.join(", ")
-            )
-        })
+        T::ALL
+            .iter()
+            .copied()
+            .find(|v| v.as_str() == s)
+            .ok_or_else(|| {
+                let names: Vec<&str> = T::ALL.iter().map(|v| v.as_str()).collect();
+                format!(
+                    "unknown {} `{s}`; expected one of: {}",
+                    T::WHAT,
+                    names.join(", ")
+                )
+            })
     })
 }
 

@@ -146,7 +146,12 @@ pub enum Provider {
 de::named_enum!(
     Provider,
     "provider",
-    [Cpu = "cpu", Cuda = "cuda", TensorRt = "tensorrt", OpenVino = "openvino"]
+    [
+        Cpu = "cpu",
+        Cuda = "cuda",
+        TensorRt = "tensorrt",
+        OpenVino = "openvino"
+    ]
 );
 
 impl Provider {
@@ -392,7 +397,13 @@ impl Config {
 fn parse_with_base(text: &str, origin: &Path, base: &Path) -> Result<Config, ConfigError> {
     let ctx = Ctx::new(origin, text);
     let doc = DeTable::parse(text).map_err(|e| ctx.syntax_error(&e))?;
-    let root = Table::new(&ctx, String::new(), 0..0, doc.get_ref(), de::keys::<Config>())?;
+    let root = Table::new(
+        &ctx,
+        String::new(),
+        0..0,
+        doc.get_ref(),
+        de::keys::<Config>(),
+    )?;
     validate::shape(&root)?;
     let deserializer = toml::de::Deserializer::from(doc.clone());
     let mut config =
@@ -1299,5 +1310,83 @@ uri = "/abs/b.mp4"
         assert_eq!(names, ["cpu", "cuda", "tensorrt", "openvino"]);
         assert_eq!(SmoothingMethod::Ema.to_string(), "ema");
         assert_eq!(RtspTransport::Auto.to_string(), "auto");
+    }
+
+    #[test]
+    fn errors_inside_arrays_and_inline_tables_name_the_element() {
+        let text = "model.path = \"m\"\nstream = [{ name = \"a\", uri = \"test:ball\", sample_fps = \"x\" }]\n";
+        let (column, _) = assert_invalid(
+            text,
+            "stream[0].sample_fps",
+            2,
+            "expected a number, got a string",
+        );
+        assert_eq!(
+            column,
+            text.lines().nth(1).unwrap().find("\"x\"").unwrap() + 1
+        );
+        let line = "providers = [\"cpu\", 3]";
+        let (column, _) = assert_invalid(
+            &in_section("runtime", line),
+            "runtime.providers[1]",
+            9,
+            "expected a string, got an integer",
+        );
+        assert_eq!(column, line.find('3').unwrap() + 1);
+    }
+
+    #[test]
+    fn type_errors_name_the_kind_and_never_echo_the_value() {
+        for (line, fragment) in [
+            (
+                "latency_ms = 2024-01-01T00:00:00Z",
+                "expected an integer, got a datetime",
+            ),
+            ("latency_ms = { a = 1 }", "expected an integer, got a table"),
+            (
+                "latency_ms = 0x7fffffffffffffff",
+                "must be at most 4294967295",
+            ),
+        ] {
+            assert_invalid(&in_stream(line), "stream[1].latency_ms", 11, fragment);
+        }
+        let text = MINIMAL.replace("\"test:ball\"", "[\"rtsp://bob:hunter2@cam/x\"]");
+        let (_, message) =
+            assert_invalid(&text, "stream[0].uri", 6, "expected a string, got an array");
+        assert!(!message.contains("hunter2"), "{message}");
+        let text = in_section("mqtt", "username = \"u\"\npassword = [\"hunter2\"]");
+        let (_, message) = assert_invalid(
+            &text,
+            "mqtt.password",
+            10,
+            "expected a string, got an array",
+        );
+        assert!(!message.contains("hunter2"), "{message}");
+        let text = format!("mqtt = \"mqtt://bob:hunter2@b\"\n{MINIMAL}");
+        let (_, message) = assert_invalid(&text, "mqtt", 1, "expected a table, got a string");
+        assert!(!message.contains("hunter2"), "{message}");
+    }
+
+    #[test]
+    fn allowed_keys_are_the_struct_fields() {
+        assert_eq!(
+            de::keys::<Config>(),
+            [
+                "runtime",
+                "model",
+                "smoothing",
+                "output",
+                "stream",
+                "mqtt",
+                "http"
+            ]
+        );
+        let stream = de::keys::<StreamConfig>();
+        assert_eq!(stream.len(), 11, "{stream:?}");
+        assert!(
+            stream.contains(&"loop") && !stream.contains(&"source"),
+            "{stream:?}"
+        );
+        assert!(de::keys::<MqttConfig>().contains(&"password_file"));
     }
 }

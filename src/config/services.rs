@@ -360,7 +360,11 @@ fn topic_prefix_problem(prefix: &str) -> Option<&'static str> {
 
 /// After deserializing `[mqtt]` (table `t`): resolves its files against `base`
 /// and checks the rules between keys, each error at the key to change.
-pub(super) fn finish_mqtt(m: &mut MqttConfig, t: &Table<'_>, base: &Path) -> Result<(), ConfigError> {
+pub(super) fn finish_mqtt(
+    m: &mut MqttConfig,
+    t: &Table<'_>,
+    base: &Path,
+) -> Result<(), ConfigError> {
     let (inline, file) = (t.get("password"), t.get("password_file"));
     if let (Some(p), Some(f)) = (&inline, &file) {
         let later = if f.span.start > p.span.start { f } else { p };

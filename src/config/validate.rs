@@ -11,7 +11,7 @@ use serde::de::Deserializer;
 use super::de::{keys, non_empty, read, scalar, Leaf};
 use super::raw::{Table, Value};
 use super::{
-    services, source, Config, ConfigError, HttpConfig, MqttConfig, ModelConfig, OutputConfig,
+    services, source, Config, ConfigError, HttpConfig, ModelConfig, MqttConfig, OutputConfig,
     Provider, Redacted, RuntimeConfig, SmoothingConfig, SourceKind, StreamConfig,
 };
 
@@ -59,12 +59,20 @@ pub(super) fn shape(root: &Table<'_>) -> Result<(), ConfigError> {
 
 /// After deserializing: resolves relative paths against `base`, classifies each
 /// stream's source and checks the rules that span keys or streams.
-pub(super) fn finish(config: &mut Config, root: &Table<'_>, base: &Path) -> Result<(), ConfigError> {
+pub(super) fn finish(
+    config: &mut Config,
+    root: &Table<'_>,
+    base: &Path,
+) -> Result<(), ConfigError> {
     let rt = &mut config.runtime;
     if let Some(lib) = rt.onnxruntime.take() {
         // A bare file name is left for the dynamic loader's search path.
         let bare = !lib.to_string_lossy().contains('/');
-        rt.onnxruntime = Some(if bare { lib } else { source::resolve(base, &lib) });
+        rt.onnxruntime = Some(if bare {
+            lib
+        } else {
+            source::resolve(base, &lib)
+        });
     }
     if let Some(v) = section(root, "runtime").and_then(|t| t.get("providers")) {
         unique_providers(&v, &rt.providers)?;
