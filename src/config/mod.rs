@@ -421,10 +421,11 @@ mod tests {
     const ORIGIN: &str = "/etc/actiond/actiond.toml";
 
     /// The smallest valid configuration.
-    const MINIMAL: &str =
+    pub(super) const MINIMAL: &str =
         "[model]\npath = \"m.onnx\"\n\n[[stream]]\nname = \"a\"\nuri = \"test:ball\"\n";
 
-    fn parse(text: &str) -> Result<Config, ConfigError> {
+    /// Parses `text` as if read from [`ORIGIN`].
+    pub(super) fn parse(text: &str) -> Result<Config, ConfigError> {
         Config::parse(text, Path::new(ORIGIN))
     }
 
@@ -446,7 +447,12 @@ mod tests {
     }
 
     /// Asserts the error of `text` is at `line` for `key` with a message containing `fragment`.
-    fn assert_invalid(text: &str, key: &str, line: usize, fragment: &str) -> (usize, String) {
+    pub(super) fn assert_invalid(
+        text: &str,
+        key: &str,
+        line: usize,
+        fragment: &str,
+    ) -> (usize, String) {
         let (l, column, k, message) = invalid(text);
         assert_eq!((k.as_str(), l), (key, line), "{message}\nin\n{text}");
         assert!(
@@ -457,7 +463,7 @@ mod tests {
     }
 
     /// MINIMAL (6 lines), a blank line 7, `[section]` on line 8 and `line` on line 9.
-    fn in_section(section: &str, line: &str) -> String {
+    pub(super) fn in_section(section: &str, line: &str) -> String {
         format!("{MINIMAL}\n[{section}]\n{line}\n")
     }
 

@@ -391,10 +391,11 @@ pub(super) fn finish_mqtt(
     if let Some(MqttPassword::File(p)) = &mut m.password {
         *p = source::resolve(base, p);
     }
-    for file in [&mut m.ca_file, &mut m.cert_file, &mut m.key_file] {
-        if let Some(p) = file {
-            *p = source::resolve(base, p);
-        }
+    for p in [&mut m.ca_file, &mut m.cert_file, &mut m.key_file]
+        .into_iter()
+        .flatten()
+    {
+        *p = source::resolve(base, p);
     }
     Ok(())
 }
@@ -402,40 +403,8 @@ pub(super) fn finish_mqtt(
 #[cfg(test)]
 mod tests {
     use super::super::de::keys;
-    use super::super::{Config, ConfigError};
+    use super::super::tests::{assert_invalid as invalid, in_section as with, parse, MINIMAL};
     use super::*;
-
-    const ORIGIN: &str = "/etc/actiond/actiond.toml";
-    /// Six lines; a section added after it starts on line 8.
-    const MINIMAL: &str =
-        "[model]\npath = \"m.onnx\"\n\n[[stream]]\nname = \"a\"\nuri = \"test:ball\"\n";
-
-    fn parse(text: &str) -> Result<Config, ConfigError> {
-        Config::parse(text, Path::new(ORIGIN))
-    }
-
-    fn with(section: &str, body: &str) -> String {
-        format!("{MINIMAL}\n[{section}]\n{body}\n")
-    }
-
-    /// Asserts the error is at `line` for `key` with a message containing `fragment`;
-    /// returns the column and the message.
-    fn invalid(text: &str, key: &str, line: usize, fragment: &str) -> (usize, String) {
-        match parse(text) {
-            Err(ConfigError::Invalid {
-                line: l,
-                column,
-                key: k,
-                message,
-                ..
-            }) => {
-                assert_eq!((k.as_str(), l), (key, line), "{message}\nin\n{text}");
-                assert!(message.contains(fragment), "{message:?} lacks {fragment:?}");
-                (column, message)
-            }
-            other => panic!("expected an Invalid error for\n{text}\ngot {other:?}"),
-        }
-    }
 
     #[test]
     fn both_are_off_unless_present() {
