@@ -160,7 +160,12 @@ impl Default for RawMqtt {
     fn default() -> Self {
         let host = hostname();
         RawMqtt {
-            url: parse_mqtt_url("mqtt://127.0.0.1:1883").expect("a valid default URL"),
+            url: BrokerUrl {
+                url: "mqtt://127.0.0.1:1883".into(),
+                scheme: MqttScheme::Mqtt,
+                host: "127.0.0.1".into(),
+                port: 1883,
+            },
             client_id: format!("actiond-{host}"),
             topic_prefix: format!("actiond/{host}"),
             qos: 1,

@@ -81,7 +81,7 @@ pub(super) fn finish(
     config.output.socket = source::resolve(base, &config.output.socket);
     let items = root.get("stream").map(|v| v.array()).transpose()?;
     for (s, item) in config.streams.iter_mut().zip(items.iter().flatten()) {
-        let t = item.entries().expect("checked by shape");
+        let Some(t) = item.entries() else { continue }; // not a table: shape said so
         stream_source(s, &t, base)?;
         reconnect_range(s, &t)?;
     }
@@ -204,9 +204,8 @@ fn unique_names(streams: &[StreamConfig], items: &[Value<'_>]) -> Result<(), Con
     let mut seen: HashMap<&str, &str> = HashMap::new();
     for (s, item) in streams.iter().zip(items) {
         if let Some(first) = seen.insert(&s.name, &item.key) {
-            let t = item.entries().expect("checked by shape");
-            let name = t.get("name").expect("checked by shape");
-            return Err(name.error(format!(
+            let at = item.entries().and_then(|t| t.get("name"));
+            return Err(at.as_ref().unwrap_or(item).error(format!(
                 "duplicate stream name `{}`; {first} already uses it",
                 s.name
             )));
