@@ -6,7 +6,7 @@
 //! everywhere. Relative paths are resolved against the config file's directory.
 //!
 //! The structs below are the schema: serde derives their parsing (each key's
-//! type, range and default sit on its field); [`validate`] adds what serde
+//! type, range and default sit on its field); `validate.rs` adds what serde
 //! cannot say (unknown keys in document order, cross-field rules, URIs).
 
 use std::path::{Path, PathBuf};
