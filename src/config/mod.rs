@@ -4,18 +4,25 @@
 //! [`ConfigError`] naming the file, the 1-based line and column, and the key
 //! as a dotted path such as `stream[1].sample_fps`. Unknown keys are rejected
 //! everywhere. Relative paths are resolved against the config file's directory.
+//!
+//! The structs below are the schema: serde derives their parsing (each key's
+//! type, range and default sit on its field); `validate.rs` adds what serde
+//! cannot say (unknown keys in document order, cross-field rules, URIs).
 
-use std::collections::HashMap;
-use std::fmt;
 use std::path::{Path, PathBuf};
 
+use serde::Deserialize;
 use toml::de::DeTable;
 
+mod de;
 mod raw;
+mod secret;
 mod services;
 mod source;
+mod validate;
 
-use raw::{Ctx, Table, Value};
+use raw::{Ctx, Table};
+pub use secret::{Redacted, Secret};
 pub use services::{
     hostname, HttpConfig, MqttConfig, MqttPassword, MqttScheme, DEFAULT_HTTP_LISTEN,
 };
@@ -49,47 +56,62 @@ pub enum ConfigError {
 }
 
 /// The whole configuration of the daemon.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Config {
     /// `[runtime]`: ONNX Runtime settings.
+    #[serde(default)]
     pub runtime: RuntimeConfig,
     /// `[model]`: which model to run.
     pub model: ModelConfig,
     /// `[smoothing]`: how frame results become clip predictions and events.
+    #[serde(default)]
     pub smoothing: SmoothingConfig,
     /// `[output]`: where predictions are published.
+    #[serde(default)]
     pub output: OutputConfig,
     /// `[[stream]]`: the video streams, in file order (at least one).
+    #[serde(rename = "stream")]
     pub streams: Vec<StreamConfig>,
     /// `[mqtt]`: publish to an MQTT broker (off unless the table is present).
     pub mqtt: Option<MqttConfig>,
     /// `[http]`: metrics, health and status over HTTP (off unless the table is present).
     pub http: Option<HttpConfig>,
     /// The file the configuration came from (not a TOML key).
+    #[serde(skip)]
     pub source_path: Option<PathBuf>,
 }
 
 /// `[runtime]`: ONNX Runtime settings.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct RuntimeConfig {
     /// Path to `libonnxruntime.so`; else `$ORT_DYLIB_PATH`, else the project-local copy.
     ///
     /// A relative path is resolved against the config file's directory; a bare
     /// file name (no `/`) is kept as is, for the system loader's search path.
+    #[serde(deserialize_with = "de::some_path")]
     pub onnxruntime: Option<PathBuf>,
     /// Execution providers, tried in order; non-empty, no duplicates (default `["cpu"]`).
+    #[serde(deserialize_with = "validate::providers")]
     pub providers: Vec<Provider>,
     /// Intra-op threads; 0 = ONNX Runtime's default (default 0).
+    #[serde(deserialize_with = "de::count::<_, 0>")]
     pub intra_threads: usize,
     /// Most frames (from several streams) per inference run, 1..=64 (default 4).
+    #[serde(deserialize_with = "de::int::<_, usize, 1, 64>")]
     pub max_batch: usize,
     /// Let ONNX Runtime's worker threads spin while waiting (default false).
+    #[serde(deserialize_with = "de::bool")]
     pub allow_spinning: bool,
     /// Use ONNX Runtime's CPU memory arena (default false).
+    #[serde(deserialize_with = "de::bool")]
     pub cpu_arena: bool,
     /// Seconds without inference progress while frames wait before the worker counts as wedged (default 30).
+    #[serde(deserialize_with = "de::positive")]
     pub inference_stall_s: f64,
     /// Nice increment of the streams' GStreamer threads over inference's, 0..=19 (default 5).
+    #[serde(deserialize_with = "de::int::<_, usize, 0, 19>")]
     pub stream_nice: usize,
 }
 
@@ -121,6 +143,17 @@ pub enum Provider {
     OpenVino,
 }
 
+de::named_enum!(
+    Provider,
+    "provider",
+    [
+        Cpu = "cpu",
+        Cuda = "cuda",
+        TensorRt = "tensorrt",
+        OpenVino = "openvino"
+    ]
+);
+
 impl Provider {
     /// Every provider, in the order listed in messages.
     pub const ALL: [Provider; 4] = [
@@ -129,28 +162,14 @@ impl Provider {
         Provider::TensorRt,
         Provider::OpenVino,
     ];
-
-    /// The TOML name: `"cpu"`, `"cuda"`, `"tensorrt"` or `"openvino"`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Provider::Cpu => "cpu",
-            Provider::Cuda => "cuda",
-            Provider::TensorRt => "tensorrt",
-            Provider::OpenVino => "openvino",
-        }
-    }
-}
-
-impl fmt::Display for Provider {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
 }
 
 /// `[model]`: which model to run.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ModelConfig {
     /// The `.onnx` file (required), resolved against the config file's directory.
+    #[serde(deserialize_with = "de::path")]
     pub path: PathBuf,
 }
 
@@ -164,36 +183,28 @@ pub enum SmoothingMethod {
     Ema,
 }
 
-impl SmoothingMethod {
-    /// The TOML name: `"mean"` or `"ema"`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            SmoothingMethod::Mean => "mean",
-            SmoothingMethod::Ema => "ema",
-        }
-    }
-}
-
-impl fmt::Display for SmoothingMethod {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+de::named_enum!(SmoothingMethod, "method", [Mean = "mean", Ema = "ema"]);
 
 /// `[smoothing]`: how frame results become clip predictions and events.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct SmoothingConfig {
     /// `"mean"` or `"ema"` (default `"mean"`).
     pub method: SmoothingMethod,
     /// Sampled frames per clip, at least 1 (default 16).
+    #[serde(deserialize_with = "de::count::<_, 1>")]
     pub window: usize,
     /// A clip prediction every `stride` sampled frames, at least 1 (default 8).
+    #[serde(deserialize_with = "de::count::<_, 1>")]
     pub stride: usize,
     /// Score a new label needs for a label-change event, 0..=1 (default 0.5).
+    #[serde(deserialize_with = "de::fraction")]
     pub threshold: f32,
     /// Consecutive clips a new label needs for a label-change event, at least 1 (default 2).
+    #[serde(deserialize_with = "de::count::<_, 1>")]
     pub confirm: usize,
     /// Labels listed in each prediction's `top`, at least 1 (default 5).
+    #[serde(deserialize_with = "de::count::<_, 1>")]
     pub top_k: usize,
 }
 
@@ -211,19 +222,26 @@ impl Default for SmoothingConfig {
 }
 
 /// `[output]`: where predictions are published.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct OutputConfig {
     /// Unix socket path (default `/run/actiond/predictions.sock`), resolved against the config file's directory.
+    #[serde(deserialize_with = "de::path")]
     pub socket: PathBuf,
     /// Socket file permissions, written in TOML as octal digits like `"0660"`, at most `0777` (default 0o660).
+    #[serde(deserialize_with = "validate::socket_mode")]
     pub socket_mode: u32,
     /// Group to own the socket file (default: the daemon's group).
+    #[serde(deserialize_with = "de::some_non_empty")]
     pub socket_group: Option<String>,
     /// Also write every message to stdout (default false).
+    #[serde(deserialize_with = "de::bool")]
     pub stdout: bool,
     /// Also publish each frame's result (default false).
+    #[serde(deserialize_with = "de::bool")]
     pub per_frame: bool,
     /// Messages queued per subscriber before that subscriber is dropped, at least 16 (default 1024).
+    #[serde(deserialize_with = "de::count::<_, 16>")]
     pub subscriber_buffer: usize,
 }
 
@@ -252,22 +270,11 @@ pub enum RtspTransport {
     Auto,
 }
 
-impl RtspTransport {
-    /// The TOML name: `"tcp"`, `"udp"` or `"auto"`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            RtspTransport::Tcp => "tcp",
-            RtspTransport::Udp => "udp",
-            RtspTransport::Auto => "auto",
-        }
-    }
-}
-
-impl fmt::Display for RtspTransport {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+de::named_enum!(
+    RtspTransport,
+    "transport",
+    [Tcp = "tcp", Udp = "udp", Auto = "auto"]
+);
 
 /// Where a stream's video comes from. `Debug` hides URI credentials.
 #[derive(Clone, PartialEq)]
@@ -286,45 +293,58 @@ pub enum SourceKind {
     Pipeline(String),
 }
 
-impl fmt::Debug for SourceKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            SourceKind::Rtsp(uri) => f.debug_tuple("Rtsp").field(&redact_uri(uri)).finish(),
-            SourceKind::File(path) => f.debug_tuple("File").field(path).finish(),
-            SourceKind::Http(uri) => f.debug_tuple("Http").field(&redact_uri(uri)).finish(),
-            SourceKind::V4l2(path) => f.debug_tuple("V4l2").field(path).finish(),
-            SourceKind::Test(pattern) => f.debug_tuple("Test").field(pattern).finish(),
-            SourceKind::Pipeline(p) => f.debug_tuple("Pipeline").field(&redact_uri(p)).finish(),
-        }
+impl std::fmt::Debug for SourceKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let (variant, text): (&str, &dyn std::fmt::Debug) = match self {
+            SourceKind::Rtsp(uri) => ("Rtsp", &Redacted::from(uri.as_str())),
+            SourceKind::File(path) => ("File", path),
+            SourceKind::Http(uri) => ("Http", &Redacted::from(uri.as_str())),
+            SourceKind::V4l2(path) => ("V4l2", path),
+            SourceKind::Test(pattern) => ("Test", pattern),
+            SourceKind::Pipeline(p) => ("Pipeline", &Redacted::from(p.as_str())),
+        };
+        f.debug_tuple(variant).field(text).finish()
     }
 }
 
-/// `[[stream]]`: one video stream. `Debug` hides URI credentials.
-#[derive(Clone, PartialEq)]
+/// `[[stream]]`: one video stream.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(default = "StreamConfig::unnamed", deny_unknown_fields)]
 pub struct StreamConfig {
     /// Unique name, 1..=64 characters of `[A-Za-z0-9_.-]`.
+    #[serde(deserialize_with = "validate::stream_name")]
     pub name: String,
     /// The source, from exactly one of the keys `uri` and `pipeline`.
+    #[serde(skip)]
     pub source: SourceKind,
-    /// The `uri` value as written (may hold credentials: log it through [`redact_uri`]).
-    pub uri: Option<String>,
+    /// The `uri` value as written (may hold credentials: `Debug` redacts it).
+    #[serde(deserialize_with = "validate::some_text")]
+    pub uri: Option<Redacted>,
     /// The `pipeline` value as written.
-    pub pipeline: Option<String>,
+    #[serde(deserialize_with = "validate::some_text")]
+    pub pipeline: Option<Redacted>,
     /// Frames per second passed to the model, 0..=1000; 0 = every decoded frame (default 5).
+    #[serde(deserialize_with = "de::fps")]
     pub sample_fps: f64,
     /// RTSP transport (default `"tcp"`).
     pub rtsp_transport: RtspTransport,
     /// `rtspsrc` jitterbuffer latency in milliseconds (default 200).
+    #[serde(deserialize_with = "de::int::<_, u32, 0, { u32::MAX as i128 }>")]
     pub latency_ms: u32,
     /// TOML `loop`: restart a file stream at its end instead of stopping (default false).
+    #[serde(deserialize_with = "de::bool")]
     pub r#loop: bool,
     /// Seconds without a frame before the stream counts as stalled and is rebuilt, > 0 (default 10).
+    #[serde(deserialize_with = "de::positive")]
     pub stall_timeout_s: f64,
     /// First reconnect delay in seconds, > 0 (default 1).
+    #[serde(deserialize_with = "de::positive")]
     pub reconnect_min_s: f64,
     /// Longest reconnect delay in seconds, >= `reconnect_min_s` (default 30).
+    #[serde(deserialize_with = "de::positive")]
     pub reconnect_max_s: f64,
     /// Run this stream (default true).
+    #[serde(deserialize_with = "de::bool")]
     pub enabled: bool,
 }
 
@@ -346,24 +366,10 @@ impl StreamConfig {
             enabled: true,
         }
     }
-}
 
-impl fmt::Debug for StreamConfig {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("StreamConfig")
-            .field("name", &self.name)
-            .field("source", &self.source)
-            .field("uri", &self.uri.as_deref().map(redact_uri))
-            .field("pipeline", &self.pipeline.as_deref().map(redact_uri))
-            .field("sample_fps", &self.sample_fps)
-            .field("rtsp_transport", &self.rtsp_transport)
-            .field("latency_ms", &self.latency_ms)
-            .field("loop", &self.r#loop)
-            .field("stall_timeout_s", &self.stall_timeout_s)
-            .field("reconnect_min_s", &self.reconnect_min_s)
-            .field("reconnect_max_s", &self.reconnect_max_s)
-            .field("enabled", &self.enabled)
-            .finish()
+    /// The defaults serde starts a `[[stream]]` from; the source is set by validation.
+    fn unnamed() -> Self {
+        StreamConfig::new("", SourceKind::Pipeline(String::new()))
     }
 }
 
@@ -387,386 +393,24 @@ impl Config {
     }
 }
 
-/// Keys allowed at the top level.
-const TOP_KEYS: &[&str] = &[
-    "runtime",
-    "model",
-    "smoothing",
-    "output",
-    "stream",
-    "mqtt",
-    "http",
-];
-/// Keys allowed in `[runtime]`.
-const RUNTIME_KEYS: &[&str] = &[
-    "onnxruntime",
-    "providers",
-    "intra_threads",
-    "max_batch",
-    "allow_spinning",
-    "cpu_arena",
-    "inference_stall_s",
-    "stream_nice",
-];
-/// Keys allowed in `[model]`.
-const MODEL_KEYS: &[&str] = &["path"];
-/// Keys allowed in `[smoothing]`.
-const SMOOTHING_KEYS: &[&str] = &[
-    "method",
-    "window",
-    "stride",
-    "threshold",
-    "confirm",
-    "top_k",
-];
-/// Keys allowed in `[output]`.
-const OUTPUT_KEYS: &[&str] = &[
-    "socket",
-    "socket_mode",
-    "socket_group",
-    "stdout",
-    "per_frame",
-    "subscriber_buffer",
-];
-/// Keys allowed in `[[stream]]`.
-const STREAM_KEYS: &[&str] = &[
-    "name",
-    "uri",
-    "pipeline",
-    "sample_fps",
-    "rtsp_transport",
-    "latency_ms",
-    "loop",
-    "stall_timeout_s",
-    "reconnect_min_s",
-    "reconnect_max_s",
-    "enabled",
-];
-
 /// Parses `text` (named `origin` in errors), resolving relative paths against `base`.
 fn parse_with_base(text: &str, origin: &Path, base: &Path) -> Result<Config, ConfigError> {
     let ctx = Ctx::new(origin, text);
     let doc = DeTable::parse(text).map_err(|e| ctx.syntax_error(&e))?;
-    let root = Table::new(&ctx, String::new(), 0..0, doc.get_ref(), TOP_KEYS)?;
-
-    let runtime = match root.get("runtime") {
-        Some(v) => runtime(&v.table(RUNTIME_KEYS)?, base)?,
-        None => RuntimeConfig::default(),
-    };
-    let model = match root.get("model") {
-        Some(v) => model(&v.table(MODEL_KEYS)?, base)?,
-        None => {
-            return Err(root.error(
-                "model.path",
-                "missing required key; add a [model] table with `path = \"…\"`",
-            ))
-        }
-    };
-    let smoothing = match root.get("smoothing") {
-        Some(v) => smoothing(&v.table(SMOOTHING_KEYS)?)?,
-        None => SmoothingConfig::default(),
-    };
-    let output = match root.get("output") {
-        Some(v) => output(&v.table(OUTPUT_KEYS)?, base)?,
-        None => OutputConfig::default(),
-    };
-    let streams = match root.get("stream") {
-        Some(v) => streams(&v, base)?,
-        None => return Err(root.error("stream", "at least one [[stream]] is required")),
-    };
-    let mqtt = match root.get("mqtt") {
-        Some(v) => Some(services::mqtt(&v.table(services::MQTT_KEYS)?, base)?),
-        None => None,
-    };
-    let http = match root.get("http") {
-        Some(v) => Some(services::http(&v.table(services::HTTP_KEYS)?)?),
-        None => None,
-    };
-    Ok(Config {
-        runtime,
-        model,
-        smoothing,
-        output,
-        streams,
-        mqtt,
-        http,
-        source_path: Some(origin.to_path_buf()),
-    })
-}
-
-/// One of a fixed set of strings, mapped to its value; `what` names it in messages.
-fn choice<T: Copy>(v: &Value<'_>, what: &str, options: &[(&str, T)]) -> Result<T, ConfigError> {
-    let s = v.str()?;
-    options
-        .iter()
-        .find(|(name, _)| *name == s)
-        .map(|(_, value)| *value)
-        .ok_or_else(|| {
-            let names: Vec<&str> = options.iter().map(|(name, _)| *name).collect();
-            v.error(format!(
-                "unknown {what} `{s}`; expected one of: {}",
-                names.join(", ")
-            ))
-        })
-}
-
-/// Builds `[runtime]`.
-fn runtime(t: &Table<'_>, base: &Path) -> Result<RuntimeConfig, ConfigError> {
-    let mut rt = RuntimeConfig::default();
-    if let Some(v) = t.get("onnxruntime") {
-        let s = v.non_empty_str()?;
-        rt.onnxruntime = Some(if s.contains('/') {
-            source::resolve(base, Path::new(s))
-        } else {
-            PathBuf::from(s)
-        });
-    }
-    if let Some(v) = t.get("providers") {
-        rt.providers = providers(&v)?;
-    }
-    if let Some(v) = t.get("intra_threads") {
-        rt.intra_threads = v.usize_in(0, usize::MAX)?;
-    }
-    if let Some(v) = t.get("max_batch") {
-        rt.max_batch = v.usize_in(1, 64)?;
-    }
-    if let Some(v) = t.get("allow_spinning") {
-        rt.allow_spinning = v.bool()?;
-    }
-    if let Some(v) = t.get("cpu_arena") {
-        rt.cpu_arena = v.bool()?;
-    }
-    if let Some(v) = t.get("inference_stall_s") {
-        rt.inference_stall_s = v.f64_in(0.0, false, f64::MAX)?;
-    }
-    if let Some(v) = t.get("stream_nice") {
-        rt.stream_nice = v.usize_in(0, 19)?;
-    }
-    Ok(rt)
-}
-
-/// Builds `runtime.providers`: known names, non-empty, no duplicates.
-fn providers(v: &Value<'_>) -> Result<Vec<Provider>, ConfigError> {
-    let items = v.array()?;
-    if items.is_empty() {
-        return Err(v.error(format!(
-            "must list at least one provider, e.g. [\"cpu\"]; known: {}",
-            Provider::ALL.map(Provider::as_str).join(", ")
-        )));
-    }
-    let options = Provider::ALL.map(|p| (p.as_str(), p));
-    let mut providers = Vec::with_capacity(items.len());
-    for item in &items {
-        let p = choice(item, "provider", &options)?;
-        if providers.contains(&p) {
-            return Err(item.error(format!("provider `{p}` is listed more than once")));
-        }
-        providers.push(p);
-    }
-    Ok(providers)
-}
-
-/// Builds `[model]`.
-fn model(t: &Table<'_>, base: &Path) -> Result<ModelConfig, ConfigError> {
-    let v = t.get("path").ok_or_else(|| t.missing("path"))?;
-    Ok(ModelConfig {
-        path: source::resolve(base, Path::new(v.non_empty_str()?)),
-    })
-}
-
-/// Builds `[smoothing]`.
-fn smoothing(t: &Table<'_>) -> Result<SmoothingConfig, ConfigError> {
-    let mut s = SmoothingConfig::default();
-    if let Some(v) = t.get("method") {
-        s.method = choice(
-            &v,
-            "method",
-            &[
-                ("mean", SmoothingMethod::Mean),
-                ("ema", SmoothingMethod::Ema),
-            ],
-        )?;
-    }
-    if let Some(v) = t.get("window") {
-        s.window = v.usize_in(1, usize::MAX)?;
-    }
-    if let Some(v) = t.get("stride") {
-        s.stride = v.usize_in(1, usize::MAX)?;
-    }
-    if let Some(v) = t.get("threshold") {
-        s.threshold = v.f64_in(0.0, true, 1.0)? as f32;
-    }
-    if let Some(v) = t.get("confirm") {
-        s.confirm = v.usize_in(1, usize::MAX)?;
-    }
-    if let Some(v) = t.get("top_k") {
-        s.top_k = v.usize_in(1, usize::MAX)?;
-    }
-    Ok(s)
-}
-
-/// Builds `[output]`.
-fn output(t: &Table<'_>, base: &Path) -> Result<OutputConfig, ConfigError> {
-    let mut o = OutputConfig::default();
-    if let Some(v) = t.get("socket") {
-        o.socket = source::resolve(base, Path::new(v.non_empty_str()?));
-    }
-    if let Some(v) = t.get("socket_mode") {
-        o.socket_mode = socket_mode(&v)?;
-    }
-    if let Some(v) = t.get("socket_group") {
-        o.socket_group = Some(v.non_empty_str()?.to_string());
-    }
-    if let Some(v) = t.get("stdout") {
-        o.stdout = v.bool()?;
-    }
-    if let Some(v) = t.get("per_frame") {
-        o.per_frame = v.bool()?;
-    }
-    if let Some(v) = t.get("subscriber_buffer") {
-        o.subscriber_buffer = v.usize_in(16, usize::MAX)?;
-    }
-    Ok(o)
-}
-
-/// Parses `output.socket_mode`: a string of octal digits, at most `0777`.
-fn socket_mode(v: &Value<'_>) -> Result<u32, ConfigError> {
-    let s = v
-        .str()
-        .map_err(|_| v.type_error("a string of octal digits like \"0660\""))?;
-    if s.is_empty() || !s.bytes().all(|b| (b'0'..=b'7').contains(&b)) {
-        return Err(v.error(format!(
-            "`{s}` is not an octal mode; use digits 0-7, like \"0660\""
-        )));
-    }
-    match u32::from_str_radix(s, 8) {
-        Ok(mode) if mode <= 0o777 => Ok(mode),
-        _ => Err(v.error(format!("`{s}` is above 0777"))),
-    }
-}
-
-/// Builds the `[[stream]]` list: at least one, names unique.
-fn streams(v: &Value<'_>, base: &Path) -> Result<Vec<StreamConfig>, ConfigError> {
-    let items = v
-        .array()
-        .map_err(|_| v.type_error("an array of tables: write [[stream]], not [stream]"))?;
-    if items.is_empty() {
-        return Err(v.error("at least one [[stream]] is required"));
-    }
-    let mut seen: HashMap<String, String> = HashMap::new();
-    let mut streams = Vec::with_capacity(items.len());
-    for item in &items {
-        let (stream, name) = stream(item, base)?;
-        if let Some(first) = seen.get(&stream.name) {
-            return Err(name.error(format!(
-                "duplicate stream name `{}`; {first} already uses it",
-                stream.name
-            )));
-        }
-        seen.insert(stream.name.clone(), item.key.clone());
-        streams.push(stream);
-    }
-    Ok(streams)
-}
-
-/// Whether `name` is a valid stream name: 1..=64 of `[A-Za-z0-9_.-]`.
-fn valid_stream_name(name: &str) -> bool {
-    (1..=64).contains(&name.len())
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'))
-}
-
-/// Builds one `[[stream]]`; also returns its `name` value for later errors.
-fn stream<'a>(item: &Value<'a>, base: &Path) -> Result<(StreamConfig, Value<'a>), ConfigError> {
-    let t = item.table(STREAM_KEYS)?;
-    let name_v = t.get("name").ok_or_else(|| t.missing("name"))?;
-    let name = name_v.str()?;
-    if !valid_stream_name(name) {
-        return Err(name_v.error(format!(
-            "invalid stream name `{name}`; use 1 to 64 characters of A-Z a-z 0-9 _ . -"
-        )));
-    }
-
-    let (source, uri, pipeline) = match (t.get("uri"), t.get("pipeline")) {
-        (Some(u), Some(p)) => {
-            let later = if p.span.start > u.span.start { p } else { u };
-            return Err(later.error("set either `uri` or `pipeline`, not both"));
-        }
-        (None, None) => {
-            return Err(t.error(
-                "uri",
-                "missing `uri` (or `pipeline`); a stream needs exactly one",
-            ))
-        }
-        (Some(u), None) => {
-            let s = u.non_empty_str()?;
-            let kind = source::parse_uri(s, base).map_err(|m| u.error(m))?;
-            (kind, Some(s.to_string()), None)
-        }
-        (None, Some(p)) => {
-            let s = p.non_empty_str()?;
-            (
-                SourceKind::Pipeline(s.to_string()),
-                None,
-                Some(s.to_string()),
-            )
-        }
-    };
-
-    let mut s = StreamConfig::new(name, source);
-    s.uri = uri;
-    s.pipeline = pipeline;
-    if let Some(v) = t.get("sample_fps") {
-        s.sample_fps = v.f64_in(0.0, true, 1000.0)?;
-    }
-    if let Some(v) = t.get("rtsp_transport") {
-        s.rtsp_transport = choice(
-            &v,
-            "transport",
-            &[
-                ("tcp", RtspTransport::Tcp),
-                ("udp", RtspTransport::Udp),
-                ("auto", RtspTransport::Auto),
-            ],
-        )?;
-    }
-    if let Some(v) = t.get("latency_ms") {
-        s.latency_ms = v.u32()?;
-    }
-    if let Some(v) = t.get("loop") {
-        s.r#loop = v.bool()?;
-    }
-    if let Some(v) = t.get("enabled") {
-        s.enabled = v.bool()?;
-    }
-    if let Some(v) = t.get("stall_timeout_s") {
-        s.stall_timeout_s = v.f64_in(0.0, false, f64::MAX)?;
-    }
-    let min_v = t.get("reconnect_min_s");
-    if let Some(v) = &min_v {
-        s.reconnect_min_s = v.f64_in(0.0, false, f64::MAX)?;
-    }
-    match t.get("reconnect_max_s") {
-        Some(v) => {
-            s.reconnect_max_s = v.f64_in(0.0, false, f64::MAX)?;
-            if s.reconnect_max_s < s.reconnect_min_s {
-                return Err(v.error(format!(
-                    "must be at least reconnect_min_s ({}), got {}",
-                    s.reconnect_min_s, s.reconnect_max_s
-                )));
-            }
-        }
-        None => {
-            if let Some(v) = min_v.filter(|_| s.reconnect_min_s > s.reconnect_max_s) {
-                return Err(v.error(format!(
-                    "must be at most reconnect_max_s ({}, the default), got {}",
-                    s.reconnect_max_s, s.reconnect_min_s
-                )));
-            }
-        }
-    }
-    Ok((s, name_v))
+    let root = Table::new(
+        &ctx,
+        String::new(),
+        0..0,
+        doc.get_ref(),
+        de::keys::<Config>(),
+    )?;
+    validate::shape(&root)?;
+    let deserializer = toml::de::Deserializer::from(doc.clone());
+    let mut config =
+        Config::deserialize(deserializer).map_err(|e| ctx.serde_error(doc.get_ref(), &e))?;
+    config.source_path = Some(origin.to_path_buf());
+    validate::finish(&mut config, &root, base)?;
+    Ok(config)
 }
 
 #[cfg(test)]
@@ -777,10 +421,11 @@ mod tests {
     const ORIGIN: &str = "/etc/actiond/actiond.toml";
 
     /// The smallest valid configuration.
-    const MINIMAL: &str =
+    pub(super) const MINIMAL: &str =
         "[model]\npath = \"m.onnx\"\n\n[[stream]]\nname = \"a\"\nuri = \"test:ball\"\n";
 
-    fn parse(text: &str) -> Result<Config, ConfigError> {
+    /// Parses `text` as if read from [`ORIGIN`].
+    pub(super) fn parse(text: &str) -> Result<Config, ConfigError> {
         Config::parse(text, Path::new(ORIGIN))
     }
 
@@ -802,7 +447,12 @@ mod tests {
     }
 
     /// Asserts the error of `text` is at `line` for `key` with a message containing `fragment`.
-    fn assert_invalid(text: &str, key: &str, line: usize, fragment: &str) -> (usize, String) {
+    pub(super) fn assert_invalid(
+        text: &str,
+        key: &str,
+        line: usize,
+        fragment: &str,
+    ) -> (usize, String) {
         let (l, column, k, message) = invalid(text);
         assert_eq!((k.as_str(), l), (key, line), "{message}\nin\n{text}");
         assert!(
@@ -813,7 +463,7 @@ mod tests {
     }
 
     /// MINIMAL (6 lines), a blank line 7, `[section]` on line 8 and `line` on line 9.
-    fn in_section(section: &str, line: &str) -> String {
+    pub(super) fn in_section(section: &str, line: &str) -> String {
         format!("{MINIMAL}\n[{section}]\n{line}\n")
     }
 
@@ -1666,5 +1316,83 @@ uri = "/abs/b.mp4"
         assert_eq!(names, ["cpu", "cuda", "tensorrt", "openvino"]);
         assert_eq!(SmoothingMethod::Ema.to_string(), "ema");
         assert_eq!(RtspTransport::Auto.to_string(), "auto");
+    }
+
+    #[test]
+    fn errors_inside_arrays_and_inline_tables_name_the_element() {
+        let text = "model.path = \"m\"\nstream = [{ name = \"a\", uri = \"test:ball\", sample_fps = \"x\" }]\n";
+        let (column, _) = assert_invalid(
+            text,
+            "stream[0].sample_fps",
+            2,
+            "expected a number, got a string",
+        );
+        assert_eq!(
+            column,
+            text.lines().nth(1).unwrap().find("\"x\"").unwrap() + 1
+        );
+        let line = "providers = [\"cpu\", 3]";
+        let (column, _) = assert_invalid(
+            &in_section("runtime", line),
+            "runtime.providers[1]",
+            9,
+            "expected a string, got an integer",
+        );
+        assert_eq!(column, line.find('3').unwrap() + 1);
+    }
+
+    #[test]
+    fn type_errors_name_the_kind_and_never_echo_the_value() {
+        for (line, fragment) in [
+            (
+                "latency_ms = 2024-01-01T00:00:00Z",
+                "expected an integer, got a datetime",
+            ),
+            ("latency_ms = { a = 1 }", "expected an integer, got a table"),
+            (
+                "latency_ms = 0x7fffffffffffffff",
+                "must be at most 4294967295",
+            ),
+        ] {
+            assert_invalid(&in_stream(line), "stream[1].latency_ms", 11, fragment);
+        }
+        let text = MINIMAL.replace("\"test:ball\"", "[\"rtsp://bob:hunter2@cam/x\"]");
+        let (_, message) =
+            assert_invalid(&text, "stream[0].uri", 6, "expected a string, got an array");
+        assert!(!message.contains("hunter2"), "{message}");
+        let text = in_section("mqtt", "username = \"u\"\npassword = [\"hunter2\"]");
+        let (_, message) = assert_invalid(
+            &text,
+            "mqtt.password",
+            10,
+            "expected a string, got an array",
+        );
+        assert!(!message.contains("hunter2"), "{message}");
+        let text = format!("mqtt = \"mqtt://bob:hunter2@b\"\n{MINIMAL}");
+        let (_, message) = assert_invalid(&text, "mqtt", 1, "expected a table, got a string");
+        assert!(!message.contains("hunter2"), "{message}");
+    }
+
+    #[test]
+    fn allowed_keys_are_the_struct_fields() {
+        assert_eq!(
+            de::keys::<Config>(),
+            [
+                "runtime",
+                "model",
+                "smoothing",
+                "output",
+                "stream",
+                "mqtt",
+                "http"
+            ]
+        );
+        let stream = de::keys::<StreamConfig>();
+        assert_eq!(stream.len(), 11, "{stream:?}");
+        assert!(
+            stream.contains(&"loop") && !stream.contains(&"source"),
+            "{stream:?}"
+        );
+        assert!(de::keys::<MqttConfig>().contains(&"password_file"));
     }
 }

@@ -1,10 +1,12 @@
-//! The spanned TOML layer: typed access to `toml::de::DeTable` values with
-//! dotted key paths, and errors that carry file, line and column.
+//! The spanned TOML layer: the parsed `toml::de::DeTable` with dotted key paths,
+//! for the checks serde cannot make (unknown keys in document order, cross-field
+//! rules), and errors that carry file, line and column.
 
 use std::ops::Range;
 use std::path::Path;
 
 use toml::de::{DeTable, DeValue};
+use toml::Spanned;
 
 use super::ConfigError;
 
@@ -72,6 +74,51 @@ impl<'a> Ctx<'a> {
         }
         self.error(&span, "syntax", message)
     }
+
+    /// Converts an error from deserializing `root` into a positioned [`ConfigError`]
+    /// naming the key whose value it is about.
+    pub(super) fn serde_error(&self, root: &DeTable<'_>, err: &toml::de::Error) -> ConfigError {
+        let span = err.span().unwrap_or(0..0);
+        let key = path_of(root, "", &span).unwrap_or_default();
+        let message = err.message();
+        if let Some(field) = message
+            .strip_prefix("missing field `")
+            .and_then(|m| m.strip_suffix('`'))
+        {
+            let message = format!("missing required key `{field}`");
+            return self.error(&span, join(&key, field), message);
+        }
+        // serde's own wording echoes the value (`invalid type: string "…"`), which
+        // may be a password: keep only what was expected.
+        let message = match message.split_once(", expected ") {
+            Some((head, expected)) if head.starts_with("invalid ") => {
+                format!("expected {expected}")
+            }
+            _ => message.to_string(),
+        };
+        let key = if key.is_empty() { "config".into() } else { key };
+        self.error(&span, key, message)
+    }
+}
+
+/// The dotted path of the deepest value in `table` (under `parent`) whose span is `span`.
+fn path_of(table: &DeTable<'_>, parent: &str, span: &Range<usize>) -> Option<String> {
+    table
+        .iter()
+        .find_map(|(k, v)| value_path(v, join(parent, k.get_ref()), span))
+}
+
+/// [`path_of`] for one value at `key`: a match inside it first, then the value itself.
+fn value_path(v: &Spanned<DeValue<'_>>, key: String, span: &Range<usize>) -> Option<String> {
+    let inner = match v.get_ref() {
+        DeValue::Table(t) => path_of(t, &key, span),
+        DeValue::Array(items) => items
+            .iter()
+            .enumerate()
+            .find_map(|(i, item)| value_path(item, format!("{key}[{i}]"), span)),
+        _ => None,
+    };
+    inner.or_else(|| (v.span() == *span).then_some(key))
 }
 
 /// Appends `key` to the dotted path `parent`.
@@ -123,104 +170,6 @@ impl<'a> Value<'a> {
         ))
     }
 
-    /// The value as a string.
-    pub(super) fn str(&self) -> Result<&'a str, ConfigError> {
-        match self.value {
-            DeValue::String(s) => Ok(s.as_ref()),
-            _ => Err(self.type_error("a string")),
-        }
-    }
-
-    /// The value as a string that is not empty or only whitespace.
-    pub(super) fn non_empty_str(&self) -> Result<&'a str, ConfigError> {
-        let s = self.str()?;
-        if s.trim().is_empty() {
-            Err(self.error("must not be empty"))
-        } else {
-            Ok(s)
-        }
-    }
-
-    /// The value as a boolean.
-    pub(super) fn bool(&self) -> Result<bool, ConfigError> {
-        match self.value {
-            DeValue::Boolean(b) => Ok(*b),
-            _ => Err(self.type_error("a boolean (true or false)")),
-        }
-    }
-
-    /// The value as an integer (floats are rejected).
-    fn int(&self) -> Result<i128, ConfigError> {
-        match self.value {
-            DeValue::Integer(i) => i128::from_str_radix(&i.as_str().replace('_', ""), i.radix())
-                .map_err(|_| self.error(format!("integer `{i}` is out of range"))),
-            _ => Err(self.type_error("an integer")),
-        }
-    }
-
-    /// The value as an integer in `min..=max`.
-    fn int_in(&self, min: i128, max: i128) -> Result<i128, ConfigError> {
-        let n = self.int()?;
-        if n < min {
-            Err(self.error(format!("must be at least {min}, got {n}")))
-        } else if n > max {
-            Err(self.error(format!("must be at most {max}, got {n}")))
-        } else {
-            Ok(n)
-        }
-    }
-
-    /// The value as a `usize` in `min..=max`.
-    pub(super) fn usize_in(&self, min: usize, max: usize) -> Result<usize, ConfigError> {
-        // Both bounds fit in i128, and the result is within them.
-        self.int_in(min as i128, max as i128).map(|n| n as usize)
-    }
-
-    /// The value as a `u32`.
-    pub(super) fn u32(&self) -> Result<u32, ConfigError> {
-        self.int_in(0, u32::MAX.into()).map(|n| n as u32)
-    }
-
-    /// The value as a finite number (integers are accepted).
-    pub(super) fn f64(&self) -> Result<f64, ConfigError> {
-        let x = match self.value {
-            DeValue::Integer(_) => self.int()? as f64,
-            DeValue::Float(f) => {
-                let text = f.as_str().replace('_', "");
-                text.parse::<f64>()
-                    .ok()
-                    .or_else(|| text.contains("nan").then_some(f64::NAN))
-                    .ok_or_else(|| self.error(format!("invalid number `{f}`")))?
-            }
-            _ => return Err(self.type_error("a number")),
-        };
-        if x.is_finite() {
-            Ok(x)
-        } else {
-            Err(self.error(format!("must be a finite number, got {x}")))
-        }
-    }
-
-    /// The value as a finite number in `min..=max`, `min` itself allowed
-    /// only when `min_inclusive`.
-    pub(super) fn f64_in(
-        &self,
-        min: f64,
-        min_inclusive: bool,
-        max: f64,
-    ) -> Result<f64, ConfigError> {
-        let x = self.f64()?;
-        if min_inclusive && x < min {
-            Err(self.error(format!("must be at least {min}, got {x}")))
-        } else if !min_inclusive && x <= min {
-            Err(self.error(format!("must be greater than {min}, got {x}")))
-        } else if x > max {
-            Err(self.error(format!("must be at most {max}, got {x}")))
-        } else {
-            Ok(x)
-        }
-    }
-
     /// The elements of an array, keyed `key[i]`.
     pub(super) fn array(&self) -> Result<Vec<Value<'a>>, ConfigError> {
         match self.value {
@@ -235,6 +184,19 @@ impl<'a> Value<'a> {
                 })
                 .collect()),
             _ => Err(self.type_error("an array")),
+        }
+    }
+
+    /// The value as a table, if it is one (its keys already checked).
+    pub(super) fn entries(&self) -> Option<Table<'a>> {
+        match self.value {
+            DeValue::Table(map) => Some(Table {
+                ctx: self.ctx,
+                path: self.key.clone(),
+                span: self.span.clone(),
+                map,
+            }),
+            _ => None,
         }
     }
 

@@ -1,30 +1,16 @@
 //! `[mqtt]` and `[http]`: the optional outputs for fleets and monitoring. Each is
 //! off unless its table is present.
 
-use std::fmt;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
-use super::raw::Table;
-use super::{source, ConfigError};
+use serde::de::{self, Deserializer};
+use serde::Deserialize;
 
-/// Keys allowed in `[mqtt]`.
-pub(super) const MQTT_KEYS: &[&str] = &[
-    "url",
-    "client_id",
-    "topic_prefix",
-    "qos",
-    "username",
-    "password",
-    "password_file",
-    "ca_file",
-    "cert_file",
-    "key_file",
-    "keep_alive_s",
-    "queue",
-];
-/// Keys allowed in `[http]`.
-pub(super) const HTTP_KEYS: &[&str] = &["listen"];
+use super::de as leaf;
+use super::raw::Table;
+use super::secret::Secret;
+use super::{source, ConfigError};
 
 /// The default `[http] listen` address.
 pub const DEFAULT_HTTP_LISTEN: &str = "127.0.0.1:9464";
@@ -71,7 +57,8 @@ pub enum MqttScheme {
 }
 
 /// `[mqtt]`: publish messages to an MQTT broker. `Debug` hides the password.
-#[derive(Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(from = "RawMqtt")]
 pub struct MqttConfig {
     /// The `url` as written (`mqtt://host[:port]` or `mqtts://host[:port]`).
     pub url: String,
@@ -103,11 +90,11 @@ pub struct MqttConfig {
     pub queue: usize,
 }
 
-/// Where the MQTT password comes from.
-#[derive(Clone, PartialEq)]
+/// Where the MQTT password comes from. `Debug` hides an inline password.
+#[derive(Debug, Clone, PartialEq)]
 pub enum MqttPassword {
     /// Written in the config.
-    Inline(String),
+    Inline(Secret),
     /// A file read when the daemon starts (e.g. a systemd credential).
     File(PathBuf),
 }
@@ -116,7 +103,7 @@ impl MqttPassword {
     /// The password itself (the file's first line for [`MqttPassword::File`]).
     pub fn read(&self) -> std::io::Result<String> {
         match self {
-            MqttPassword::Inline(s) => Ok(s.clone()),
+            MqttPassword::Inline(s) => Ok(s.expose().to_string()),
             MqttPassword::File(p) => {
                 let text = std::fs::read_to_string(p)?;
                 Ok(text.lines().next().unwrap_or("").to_string())
@@ -125,54 +112,11 @@ impl MqttPassword {
     }
 }
 
-impl fmt::Debug for MqttPassword {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            MqttPassword::Inline(_) => f.write_str("Inline(\"***\")"),
-            MqttPassword::File(p) => f.debug_tuple("File").field(p).finish(),
-        }
-    }
-}
-
-impl fmt::Debug for MqttConfig {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("MqttConfig")
-            .field("url", &self.url)
-            .field("client_id", &self.client_id)
-            .field("topic_prefix", &self.topic_prefix)
-            .field("qos", &self.qos)
-            .field("username", &self.username)
-            .field("password", &self.password)
-            .field("ca_file", &self.ca_file)
-            .field("cert_file", &self.cert_file)
-            .field("key_file", &self.key_file)
-            .field("keep_alive_s", &self.keep_alive_s)
-            .field("queue", &self.queue)
-            .finish()
-    }
-}
-
 impl MqttConfig {
     /// The defaults for this host: `mqtt://127.0.0.1:1883`, client id `actiond-<host>`,
     /// topic prefix `actiond/<host>`, QoS 1.
     pub fn with_defaults() -> Self {
-        let host = hostname();
-        MqttConfig {
-            url: "mqtt://127.0.0.1:1883".into(),
-            scheme: MqttScheme::Mqtt,
-            host: "127.0.0.1".into(),
-            port: 1883,
-            client_id: format!("actiond-{host}"),
-            topic_prefix: format!("actiond/{host}"),
-            qos: 1,
-            username: None,
-            password: None,
-            ca_file: None,
-            cert_file: None,
-            key_file: None,
-            keep_alive_s: 30,
-            queue: 1000,
-        }
+        RawMqtt::default().into()
     }
 
     /// True for `mqtts://`.
@@ -181,10 +125,93 @@ impl MqttConfig {
     }
 }
 
+/// The `[mqtt]` table as written: `password` and `password_file` are two keys
+/// for one field of [`MqttConfig`], and `url` gives three.
+#[derive(Deserialize)]
+#[serde(default, deny_unknown_fields)]
+struct RawMqtt {
+    #[serde(deserialize_with = "broker_url")]
+    url: BrokerUrl,
+    #[serde(deserialize_with = "client_id")]
+    client_id: String,
+    #[serde(deserialize_with = "topic_prefix")]
+    topic_prefix: String,
+    #[serde(deserialize_with = "leaf::int::<_, u8, 0, 2>")]
+    qos: u8,
+    #[serde(deserialize_with = "leaf::some_non_empty")]
+    username: Option<String>,
+    #[serde(deserialize_with = "password")]
+    password: Option<Secret>,
+    #[serde(deserialize_with = "leaf::some_path")]
+    password_file: Option<PathBuf>,
+    #[serde(deserialize_with = "leaf::some_path")]
+    ca_file: Option<PathBuf>,
+    #[serde(deserialize_with = "leaf::some_path")]
+    cert_file: Option<PathBuf>,
+    #[serde(deserialize_with = "leaf::some_path")]
+    key_file: Option<PathBuf>,
+    #[serde(deserialize_with = "leaf::int::<_, u64, 5, 3600>")]
+    keep_alive_s: u64,
+    #[serde(deserialize_with = "leaf::int::<_, usize, 1, 1_000_000>")]
+    queue: usize,
+}
+
+impl Default for RawMqtt {
+    fn default() -> Self {
+        let host = hostname();
+        RawMqtt {
+            url: BrokerUrl {
+                url: "mqtt://127.0.0.1:1883".into(),
+                scheme: MqttScheme::Mqtt,
+                host: "127.0.0.1".into(),
+                port: 1883,
+            },
+            client_id: format!("actiond-{host}"),
+            topic_prefix: format!("actiond/{host}"),
+            qos: 1,
+            username: None,
+            password: None,
+            password_file: None,
+            ca_file: None,
+            cert_file: None,
+            key_file: None,
+            keep_alive_s: 30,
+            queue: 1000,
+        }
+    }
+}
+
+impl From<RawMqtt> for MqttConfig {
+    fn from(raw: RawMqtt) -> Self {
+        let password = match (raw.password, raw.password_file) {
+            (Some(p), _) => Some(MqttPassword::Inline(p)),
+            (None, f) => f.map(MqttPassword::File),
+        };
+        MqttConfig {
+            url: raw.url.url,
+            scheme: raw.url.scheme,
+            host: raw.url.host,
+            port: raw.url.port,
+            client_id: raw.client_id,
+            topic_prefix: raw.topic_prefix,
+            qos: raw.qos,
+            username: raw.username,
+            password,
+            ca_file: raw.ca_file,
+            cert_file: raw.cert_file,
+            key_file: raw.key_file,
+            keep_alive_s: raw.keep_alive_s,
+            queue: raw.queue,
+        }
+    }
+}
+
 /// `[http]`: metrics, health and status over HTTP.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct HttpConfig {
     /// Address to listen on (default `127.0.0.1:9464`, loopback only).
+    #[serde(deserialize_with = "listen")]
     pub listen: SocketAddr,
 }
 
@@ -196,8 +223,60 @@ impl Default for HttpConfig {
     }
 }
 
+/// `http.listen`: an address with a port.
+fn listen<'de, D: Deserializer<'de>>(d: D) -> Result<SocketAddr, D::Error> {
+    let s = leaf::non_empty(d)?;
+    s.parse().map_err(|_| {
+        de::Error::custom(format!(
+            "`{s}` is not an address with a port, like \"127.0.0.1:9464\" or \"[::1]:9464\""
+        ))
+    })
+}
+
+/// A broker URL split into its parts.
+struct BrokerUrl {
+    /// As written.
+    url: String,
+    /// Plain or TLS.
+    scheme: MqttScheme,
+    /// Host name or address (IPv6 without brackets).
+    host: String,
+    /// The port, or the scheme's default.
+    port: u16,
+}
+
+/// `mqtt.url`.
+fn broker_url<'de, D: Deserializer<'de>>(d: D) -> Result<BrokerUrl, D::Error> {
+    parse_mqtt_url(&leaf::non_empty(d)?).map_err(de::Error::custom)
+}
+
+/// `mqtt.client_id`: 1 to 256 characters, no spaces or control characters.
+fn client_id<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    let s = leaf::non_empty(d)?;
+    if s.chars().any(|c| c.is_whitespace() || c.is_control()) || s.len() > 256 {
+        return Err(de::Error::custom(
+            "must be 1 to 256 characters without spaces or control characters",
+        ));
+    }
+    Ok(s)
+}
+
+/// `mqtt.topic_prefix`.
+fn topic_prefix<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    let s = leaf::string(d)?;
+    match topic_prefix_problem(&s) {
+        Some(problem) => Err(de::Error::custom(format!("topic prefix `{s}` {problem}"))),
+        None => Ok(s),
+    }
+}
+
+/// `mqtt.password`: any string, never echoed.
+fn password<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Secret>, D::Error> {
+    leaf::scalar(d, |v| v.into_str("a string").map(|s| Some(Secret::new(s))))
+}
+
 /// Splits an `mqtt://` or `mqtts://` URL into scheme, host and port.
-fn parse_mqtt_url(url: &str) -> Result<(MqttScheme, String, u16), String> {
+fn parse_mqtt_url(url: &str) -> Result<BrokerUrl, String> {
     let (scheme, rest) = if let Some(r) = url.strip_prefix("mqtt://") {
         (MqttScheme::Mqtt, r)
     } else if let Some(r) = url.strip_prefix("mqtts://") {
@@ -255,7 +334,12 @@ fn parse_mqtt_url(url: &str) -> Result<(MqttScheme, String, u16), String> {
             _ => return Err(format!("`{url}`: port must be 1 to 65535, got `{p}`")),
         },
     };
-    Ok((scheme, host.to_string(), port))
+    Ok(BrokerUrl {
+        url: url.to_string(),
+        scheme,
+        host: host.to_string(),
+        port,
+    })
 }
 
 /// Why `prefix` cannot be an MQTT topic prefix, if it cannot.
@@ -279,68 +363,29 @@ fn topic_prefix_problem(prefix: &str) -> Option<&'static str> {
     }
 }
 
-/// Builds `[mqtt]`.
-pub(super) fn mqtt(t: &Table<'_>, base: &Path) -> Result<MqttConfig, ConfigError> {
-    let mut m = MqttConfig::with_defaults();
-    if let Some(v) = t.get("url") {
-        let s = v.non_empty_str()?;
-        let (scheme, host, port) = parse_mqtt_url(s).map_err(|msg| v.error(msg))?;
-        m.url = s.to_string();
-        m.scheme = scheme;
-        m.host = host;
-        m.port = port;
+/// After deserializing `[mqtt]` (table `t`): resolves its files against `base`
+/// and checks the rules between keys, each error at the key to change.
+pub(super) fn finish_mqtt(
+    m: &mut MqttConfig,
+    t: &Table<'_>,
+    base: &Path,
+) -> Result<(), ConfigError> {
+    let (inline, file) = (t.get("password"), t.get("password_file"));
+    if let (Some(p), Some(f)) = (&inline, &file) {
+        let later = if f.span.start > p.span.start { f } else { p };
+        return Err(later.error("set either `password` or `password_file`, not both"));
     }
-    if let Some(v) = t.get("client_id") {
-        let s = v.non_empty_str()?;
-        if s.chars().any(|c| c.is_whitespace() || c.is_control()) || s.len() > 256 {
-            return Err(v.error("must be 1 to 256 characters without spaces or control characters"));
-        }
-        m.client_id = s.to_string();
-    }
-    if let Some(v) = t.get("topic_prefix") {
-        let s = v.str()?;
-        if let Some(problem) = topic_prefix_problem(s) {
-            return Err(v.error(format!("topic prefix `{s}` {problem}")));
-        }
-        m.topic_prefix = s.to_string();
-    }
-    if let Some(v) = t.get("qos") {
-        m.qos = v.usize_in(0, 2)? as u8;
-    }
-    if let Some(v) = t.get("username") {
-        m.username = Some(v.non_empty_str()?.to_string());
-    }
-    match (t.get("password"), t.get("password_file")) {
-        (Some(p), Some(f)) => {
-            let later = if f.span.start > p.span.start { f } else { p };
-            return Err(later.error("set either `password` or `password_file`, not both"));
-        }
-        (Some(p), None) => m.password = Some(MqttPassword::Inline(p.str()?.to_string())),
-        (None, Some(f)) => {
-            let path = source::resolve(base, Path::new(f.non_empty_str()?));
-            m.password = Some(MqttPassword::File(path));
-        }
-        (None, None) => {}
-    }
-    if m.password.is_some() && m.username.is_none() {
-        let v = t
-            .get("password")
-            .or_else(|| t.get("password_file"))
-            .expect("one of them is set");
+    if let Some(v) = inline.or(file).filter(|_| m.username.is_none()) {
         return Err(v.error("a password needs a `username` too"));
     }
     for key in ["ca_file", "cert_file", "key_file"] {
-        let Some(v) = t.get(key) else { continue };
-        if !m.tls() {
-            return Err(v.error(format!(
-                "`{key}` is for TLS; the broker URL must start with mqtts://"
-            )));
-        }
-        let path = Some(source::resolve(base, Path::new(v.non_empty_str()?)));
-        match key {
-            "ca_file" => m.ca_file = path,
-            "cert_file" => m.cert_file = path,
-            _ => m.key_file = path,
+        match t.get(key) {
+            Some(v) if !m.tls() => {
+                return Err(v.error(format!(
+                    "`{key}` is for TLS; the broker URL must start with mqtts://"
+                )))
+            }
+            _ => {}
         }
     }
     match (t.get("cert_file"), t.get("key_file")) {
@@ -348,65 +393,23 @@ pub(super) fn mqtt(t: &Table<'_>, base: &Path) -> Result<MqttConfig, ConfigError
         (None, Some(k)) => return Err(k.error("`key_file` needs `cert_file` too")),
         _ => {}
     }
-    if let Some(v) = t.get("keep_alive_s") {
-        m.keep_alive_s = v.usize_in(5, 3600)? as u64;
+    if let Some(MqttPassword::File(p)) = &mut m.password {
+        *p = source::resolve(base, p);
     }
-    if let Some(v) = t.get("queue") {
-        m.queue = v.usize_in(1, 1_000_000)?;
+    for p in [&mut m.ca_file, &mut m.cert_file, &mut m.key_file]
+        .into_iter()
+        .flatten()
+    {
+        *p = source::resolve(base, p);
     }
-    Ok(m)
-}
-
-/// Builds `[http]`.
-pub(super) fn http(t: &Table<'_>) -> Result<HttpConfig, ConfigError> {
-    let mut h = HttpConfig::default();
-    if let Some(v) = t.get("listen") {
-        let s = v.non_empty_str()?;
-        h.listen = s.parse().map_err(|_| {
-            v.error(format!(
-                "`{s}` is not an address with a port, like \"127.0.0.1:9464\" or \"[::1]:9464\""
-            ))
-        })?;
-    }
-    Ok(h)
+    Ok(())
 }
 
 #[cfg(test)]
 mod tests {
-    use super::super::{Config, ConfigError};
+    use super::super::de::keys;
+    use super::super::tests::{assert_invalid as invalid, in_section as with, parse, MINIMAL};
     use super::*;
-
-    const ORIGIN: &str = "/etc/actiond/actiond.toml";
-    /// Six lines; a section added after it starts on line 8.
-    const MINIMAL: &str =
-        "[model]\npath = \"m.onnx\"\n\n[[stream]]\nname = \"a\"\nuri = \"test:ball\"\n";
-
-    fn parse(text: &str) -> Result<Config, ConfigError> {
-        Config::parse(text, Path::new(ORIGIN))
-    }
-
-    fn with(section: &str, body: &str) -> String {
-        format!("{MINIMAL}\n[{section}]\n{body}\n")
-    }
-
-    /// Asserts the error is at `line` for `key` with a message containing `fragment`;
-    /// returns the column and the message.
-    fn invalid(text: &str, key: &str, line: usize, fragment: &str) -> (usize, String) {
-        match parse(text) {
-            Err(ConfigError::Invalid {
-                line: l,
-                column,
-                key: k,
-                message,
-                ..
-            }) => {
-                assert_eq!((k.as_str(), l), (key, line), "{message}\nin\n{text}");
-                assert!(message.contains(fragment), "{message:?} lacks {fragment:?}");
-                (column, message)
-            }
-            other => panic!("expected an Invalid error for\n{text}\ngot {other:?}"),
-        }
-    }
 
     #[test]
     fn both_are_off_unless_present() {
@@ -690,7 +693,8 @@ queue = 50"#;
     #[test]
     fn reference_config_documents_every_key_with_its_default() {
         let text = include_str!("../../config/actiond.toml");
-        for key in MQTT_KEYS.iter().chain(HTTP_KEYS) {
+        let (mqtt_keys, http_keys) = (keys::<MqttConfig>(), keys::<HttpConfig>());
+        for key in mqtt_keys.iter().chain(http_keys) {
             assert!(
                 text.contains(&format!("# {key} = ")),
                 "config/actiond.toml does not document {key}"

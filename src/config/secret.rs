@@ -1,0 +1,75 @@
+//! Values that may hold credentials, with a `Debug` that hides them, so that
+//! the config structs can derive `Debug`.
+
+use std::fmt;
+use std::ops::Deref;
+
+use super::source::redact_uri;
+
+/// Text that may hold URIs with `user:password@` (a stream `uri`, a pipeline):
+/// `Debug` shows it through [`redact_uri`]; it derefs to the text as written.
+#[derive(Clone, PartialEq, Eq, Default)]
+pub struct Redacted(String);
+
+impl Deref for Redacted {
+    type Target = str;
+
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl From<String> for Redacted {
+    fn from(text: String) -> Self {
+        Redacted(text)
+    }
+}
+
+impl From<&str> for Redacted {
+    fn from(text: &str) -> Self {
+        Redacted(text.to_string())
+    }
+}
+
+impl fmt::Debug for Redacted {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&redact_uri(&self.0), f)
+    }
+}
+
+/// A password: `Debug` shows `***`; [`Secret::expose`] gives it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Wraps `password`.
+    pub fn new(password: impl Into<String>) -> Self {
+        Secret(password.into())
+    }
+
+    /// The password itself.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("\"***\"")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_hides_credentials_but_deref_keeps_them() {
+        let uri = Redacted::from("rtsp://bob:hunter2@cam/x");
+        assert_eq!(format!("{uri:?}"), "\"rtsp://***@cam/x\"");
+        assert_eq!(&*uri, "rtsp://bob:hunter2@cam/x");
+        let pw = Secret::new("hunter2");
+        assert_eq!(format!("{pw:?}"), "\"***\"");
+        assert_eq!(pw.expose(), "hunter2");
+    }
+}

@@ -1,0 +1,215 @@
+//! What serde cannot say about a config, each error pointing at its key:
+//! the document's shape before deserializing (unknown keys in document order,
+//! tables that are not tables, required sections), then the rules that need
+//! several keys, the config file's directory, or every stream at once.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use serde::de::Deserializer;
+
+use super::de::{keys, non_empty, read, scalar, Leaf};
+use super::raw::{Table, Value};
+use super::{
+    services, source, Config, ConfigError, HttpConfig, ModelConfig, MqttConfig, OutputConfig,
+    Provider, Redacted, RuntimeConfig, SmoothingConfig, SourceKind, StreamConfig,
+};
+
+/// Checks the document's shape: every table holds only its struct's keys (the
+/// first unknown one in document order is reported, with the known ones), and
+/// `[model]` and at least one `[[stream]]` are present. `root`'s own keys are
+/// already checked.
+pub(super) fn shape(root: &Table<'_>) -> Result<(), ConfigError> {
+    let sections = [
+        ("runtime", keys::<RuntimeConfig>()),
+        ("model", keys::<ModelConfig>()),
+        ("smoothing", keys::<SmoothingConfig>()),
+        ("output", keys::<OutputConfig>()),
+        ("mqtt", keys::<MqttConfig>()),
+        ("http", keys::<HttpConfig>()),
+    ];
+    for (name, known) in sections {
+        if let Some(v) = root.get(name) {
+            v.table(known)?;
+        }
+    }
+    if root.get("model").is_none() {
+        return Err(root.error(
+            "model.path",
+            "missing required key; add a [model] table with `path = \"…\"`",
+        ));
+    }
+    let Some(v) = root.get("stream") else {
+        return Err(root.error("stream", "at least one [[stream]] is required"));
+    };
+    let items = v
+        .array()
+        .map_err(|_| v.type_error("an array of tables: write [[stream]], not [stream]"))?;
+    if items.is_empty() {
+        return Err(v.error("at least one [[stream]] is required"));
+    }
+    for item in &items {
+        let t = item.table(keys::<StreamConfig>())?;
+        if t.get("name").is_none() {
+            return Err(t.missing("name"));
+        }
+    }
+    Ok(())
+}
+
+/// After deserializing: resolves relative paths against `base`, classifies each
+/// stream's source and checks the rules that span keys or streams.
+pub(super) fn finish(
+    config: &mut Config,
+    root: &Table<'_>,
+    base: &Path,
+) -> Result<(), ConfigError> {
+    let rt = &mut config.runtime;
+    if let Some(lib) = rt.onnxruntime.take() {
+        // A bare file name is left for the dynamic loader's search path.
+        let bare = !lib.to_string_lossy().contains('/');
+        rt.onnxruntime = Some(if bare {
+            lib
+        } else {
+            source::resolve(base, &lib)
+        });
+    }
+    if let Some(v) = section(root, "runtime").and_then(|t| t.get("providers")) {
+        unique_providers(&v, &rt.providers)?;
+    }
+    config.model.path = source::resolve(base, &config.model.path);
+    config.output.socket = source::resolve(base, &config.output.socket);
+    let items = root.get("stream").map(|v| v.array()).transpose()?;
+    for (s, item) in config.streams.iter_mut().zip(items.iter().flatten()) {
+        let Some(t) = item.entries() else { continue }; // not a table: shape said so
+        stream_source(s, &t, base)?;
+        reconnect_range(s, &t)?;
+    }
+    unique_names(&config.streams, items.as_deref().unwrap_or_default())?;
+    if let (Some(m), Some(t)) = (config.mqtt.as_mut(), section(root, "mqtt")) {
+        services::finish_mqtt(m, &t, base)?;
+    }
+    Ok(())
+}
+
+/// The table `name` of `root`, if present.
+fn section<'a>(root: &Table<'a>, name: &str) -> Option<Table<'a>> {
+    root.get(name).and_then(|v| v.entries())
+}
+
+/// `runtime.providers`: a non-empty array of provider names.
+pub(super) fn providers<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Provider>, D::Error> {
+    read(d, |leaf: Leaf<Provider>| match leaf {
+        Leaf::Array(items) if items.is_empty() => Err(format!(
+            "must list at least one provider, e.g. [\"cpu\"]; known: {}",
+            Provider::ALL.map(Provider::as_str).join(", ")
+        )),
+        Leaf::Array(items) => Ok(items),
+        other => Err(other.expected("an array")),
+    })
+}
+
+/// No provider listed twice in `providers` (read from `v`); the error points
+/// at the second mention.
+fn unique_providers(v: &Value<'_>, providers: &[Provider]) -> Result<(), ConfigError> {
+    for (i, (item, p)) in v.array()?.iter().zip(providers).enumerate() {
+        if providers[..i].contains(p) {
+            return Err(item.error(format!("provider `{p}` is listed more than once")));
+        }
+    }
+    Ok(())
+}
+
+/// `output.socket_mode`: a string of octal digits, at most `0777`.
+pub(super) fn socket_mode<'de, D: Deserializer<'de>>(d: D) -> Result<u32, D::Error> {
+    scalar(d, |leaf| {
+        let s = leaf.into_str("a string of octal digits like \"0660\"")?;
+        if s.is_empty() || !s.bytes().all(|b| (b'0'..=b'7').contains(&b)) {
+            return Err(format!(
+                "`{s}` is not an octal mode; use digits 0-7, like \"0660\""
+            ));
+        }
+        match u32::from_str_radix(&s, 8) {
+            Ok(mode) if mode <= 0o777 => Ok(mode),
+            _ => Err(format!("`{s}` is above 0777")),
+        }
+    })
+}
+
+/// A stream `name`: 1..=64 characters of `[A-Za-z0-9_.-]`.
+pub(super) fn stream_name<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    scalar(d, |leaf| {
+        let name = leaf.into_str("a string")?;
+        let valid = (1..=64).contains(&name.len())
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'));
+        if valid {
+            Ok(name)
+        } else {
+            Err(format!(
+                "invalid stream name `{name}`; use 1 to 64 characters of A-Z a-z 0-9 _ . -"
+            ))
+        }
+    })
+}
+
+/// A stream's `uri` or `pipeline`: non-empty text that may hold credentials.
+pub(super) fn some_text<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Redacted>, D::Error> {
+    non_empty(d).map(|s| Some(Redacted::from(s)))
+}
+
+/// Sets `s.source` from exactly one of `uri` and `pipeline`.
+fn stream_source(s: &mut StreamConfig, t: &Table<'_>, base: &Path) -> Result<(), ConfigError> {
+    s.source = match (t.get("uri"), t.get("pipeline")) {
+        (Some(u), Some(p)) => {
+            let later = if p.span.start > u.span.start { p } else { u };
+            return Err(later.error("set either `uri` or `pipeline`, not both"));
+        }
+        (None, None) => {
+            return Err(t.error(
+                "uri",
+                "missing `uri` (or `pipeline`); a stream needs exactly one",
+            ))
+        }
+        (Some(u), None) => {
+            let uri = s.uri.as_deref().unwrap_or_default();
+            source::parse_uri(uri, base).map_err(|m| u.error(m))?
+        }
+        (None, Some(_)) => SourceKind::Pipeline(s.pipeline.as_deref().unwrap_or_default().into()),
+    };
+    Ok(())
+}
+
+/// `reconnect_min_s <= reconnect_max_s`, blaming the key that was written
+/// (`reconnect_max_s` when both were).
+fn reconnect_range(s: &StreamConfig, t: &Table<'_>) -> Result<(), ConfigError> {
+    let (min, max) = (s.reconnect_min_s, s.reconnect_max_s);
+    if min <= max {
+        return Ok(());
+    }
+    match (t.get("reconnect_max_s"), t.get("reconnect_min_s")) {
+        (Some(v), _) => Err(v.error(format!(
+            "must be at least reconnect_min_s ({min}), got {max}"
+        ))),
+        (None, Some(v)) => Err(v.error(format!(
+            "must be at most reconnect_max_s ({max}, the default), got {min}"
+        ))),
+        (None, None) => Ok(()),
+    }
+}
+
+/// Stream names are unique; the error points at the second use.
+fn unique_names(streams: &[StreamConfig], items: &[Value<'_>]) -> Result<(), ConfigError> {
+    let mut seen: HashMap<&str, &str> = HashMap::new();
+    for (s, item) in streams.iter().zip(items) {
+        if let Some(first) = seen.insert(&s.name, &item.key) {
+            let at = item.entries().and_then(|t| t.get("name"));
+            return Err(at.as_ref().unwrap_or(item).error(format!(
+                "duplicate stream name `{}`; {first} already uses it",
+                s.name
+            )));
+        }
+    }
+    Ok(())
+}
