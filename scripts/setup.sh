@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what actiond needs to build, run and test, when it is missing:
 #   - Debian packages (GStreamer and its plugins, build tools, socat, Python,
-#     Mosquitto for the MQTT tests),
+#     Mosquitto for the MQTT tests, VLC and ffmpeg as independent cameras),
 #   - a check that Rust >= 1.95 with rustfmt and clippy is there,
 #   - ONNX Runtime's shared library in .ort/ (from the official PyPI wheel).
 # Idempotent: when everything is present it changes nothing and takes a second.
@@ -42,6 +42,11 @@ readonly APT_PACKAGES=(
     systemd
     mosquitto
     mosquitto-clients
+    # Camera servers nobody here wrote, for the source tests: VLC as an RTSP camera
+    # (run as a non-root user) and ffmpeg's HTTP server as an MJPEG camera.
+    vlc-bin
+    vlc-plugin-base
+    ffmpeg
 )
 
 # Runs a command as root: directly when we are root, else through sudo.
