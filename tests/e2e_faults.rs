@@ -9,7 +9,7 @@ use std::net::{Ipv4Addr, SocketAddr, TcpListener};
 use std::time::{Duration, Instant};
 
 use common::checks::{self, Expect};
-use common::{encode_h264, file_uri, Daemon, EncodeSpec, Received, RtspServer, StreamSpec};
+use common::{encode_h264, file_uri, Daemon, EncodeSpec, RtspServer, StreamSpec};
 use common::{Subscriber, TcpProxy};
 use serde_json::Value;
 
@@ -20,37 +20,6 @@ const FIRST_PREDICTION: Duration = Duration::from_secs(40);
 const RECONNECT_MIN_S: u32 = 1;
 const RECONNECT_MAX_S: u32 = 2;
 const STALL_S: u32 = 3;
-
-fn is_status(m: &Value, stream: &str, state: &str) -> bool {
-    m["type"] == "status" && m["stream"] == stream && m["state"] == state
-}
-
-/// Waits for `stream` to reach `state`; panics with the subscriber's summary.
-fn wait_status(sub: &mut Subscriber, stream: &str, state: &str, limit: Duration) -> Received {
-    let start = Instant::now();
-    sub.next_matching(limit, |m| is_status(m, stream, state))
-        .unwrap_or_else(|| {
-            panic!(
-                "{stream}: no `{state}` status within {limit:?} (waited {:.1?})\n{}",
-                start.elapsed(),
-                sub.summary()
-            )
-        })
-}
-
-/// The statuses of `stream` seen so far, in order: (state, reason).
-fn statuses(sub: &Subscriber, stream: &str) -> Vec<(String, String)> {
-    sub.history
-        .iter()
-        .filter(|r| r.msg["type"] == "status" && r.msg["stream"] == stream)
-        .map(|r| {
-            (
-                r.msg["state"].as_str().unwrap_or("").to_owned(),
-                r.msg["reason"].as_str().unwrap_or("").to_owned(),
-            )
-        })
-        .collect()
-}
 
 /// Predictions of `stream` in the subscriber's history.
 fn predictions_of<'a>(sub: &'a Subscriber, stream: &str) -> Vec<&'a Value> {
@@ -91,7 +60,7 @@ fn rtsp_camera_killed_and_restarted_reconnects_and_predictions_resume() {
         .spawn();
     let mut sub = daemon.subscribe();
     sub.hello(HELLO);
-    wait_status(&mut sub, "door", "running", FIRST_PREDICTION);
+    sub.wait_status("door", "running", FIRST_PREDICTION);
     sub.collect_matching(2, FIRST_PREDICTION, |m| {
         m["type"] == "prediction" && m["stream"] == "door"
     })
@@ -100,8 +69,7 @@ fn rtsp_camera_killed_and_restarted_reconnects_and_predictions_resume() {
     // The camera dies: connections closed, port closed.
     server.stop();
     let killed = Instant::now();
-    let r = wait_status(
-        &mut sub,
+    let r = sub.wait_status(
         "door",
         "reconnecting",
         Duration::from_secs(STALL_S as u64 + 5),
@@ -117,10 +85,11 @@ fn rtsp_camera_killed_and_restarted_reconnects_and_predictions_resume() {
     assert_eq!(server.port(), port, "the camera came back on another port");
     let restarted = Instant::now();
     let limit = max_backoff() + Duration::from_secs(5);
-    let r = wait_status(&mut sub, "door", "running", limit);
+    let r = sub.wait_status("door", "running", limit);
     eprintln!("running again {:.1?} after the restart", r.at - restarted);
 
-    let tries: Vec<(String, String)> = statuses(&sub, "door")
+    let tries: Vec<(String, String)> = sub
+        .statuses("door")
         .into_iter()
         .filter(|(s, _)| s == "reconnecting")
         .collect();
@@ -136,11 +105,11 @@ fn rtsp_camera_killed_and_restarted_reconnects_and_predictions_resume() {
         );
     }
     assert!(
-        statuses(&sub, "door")
+        sub.statuses("door")
             .iter()
             .all(|(s, _)| s != "failed" && s != "stopped"),
         "a dropped camera is retried, never given up: {:?}",
-        statuses(&sub, "door")
+        sub.statuses("door")
     );
 
     // Predictions resume, and seq carries on without a gap or a restart.
@@ -171,7 +140,7 @@ fn frozen_network_is_detected_as_stalled_and_recovers_when_it_flows() {
         .spawn();
     let mut sub = daemon.subscribe();
     sub.hello(HELLO);
-    wait_status(&mut sub, "gate", "running", FIRST_PREDICTION);
+    sub.wait_status("gate", "running", FIRST_PREDICTION);
     sub.collect_matching(2, FIRST_PREDICTION, |m| {
         m["type"] == "prediction" && m["stream"] == "gate"
     })
@@ -180,12 +149,7 @@ fn frozen_network_is_detected_as_stalled_and_recovers_when_it_flows() {
     proxy.freeze();
     let frozen = Instant::now();
     let frozen_bytes = proxy.bytes();
-    let r = wait_status(
-        &mut sub,
-        "gate",
-        "stalled",
-        Duration::from_secs(STALL_S as u64 + 2),
-    );
+    let r = sub.wait_status("gate", "stalled", Duration::from_secs(STALL_S as u64 + 2));
     eprintln!(
         "stalled {:.1?} after the freeze: {}",
         r.at - frozen,
@@ -210,7 +174,7 @@ fn frozen_network_is_detected_as_stalled_and_recovers_when_it_flows() {
     let thawed = Instant::now();
     // The attempt in flight may itself stall once more before a new one gets through.
     let limit = Duration::from_secs(STALL_S as u64) + max_backoff() + Duration::from_secs(5);
-    let r = wait_status(&mut sub, "gate", "running", limit);
+    let r = sub.wait_status("gate", "running", limit);
     eprintln!("running again {:.1?} after the thaw", r.at - thawed);
     sub.collect_matching(3, Duration::from_secs(20), |m| {
         m["type"] == "prediction" && m["stream"] == "gate"
@@ -222,13 +186,13 @@ fn frozen_network_is_detected_as_stalled_and_recovers_when_it_flows() {
     checks::check_seq_consecutive(predictions_of(&sub, "control"));
     // The control stream never noticed.
     assert_eq!(
-        statuses(&sub, "control")
+        sub.statuses("control")
             .iter()
             .filter(|(s, _)| s != "running" && s != "starting")
             .count(),
         0,
         "control stream: {:?}",
-        statuses(&sub, "control")
+        sub.statuses("control")
     );
 }
 
@@ -341,7 +305,7 @@ fn corrupted_h264_file_is_survived_and_other_streams_keep_their_cadence() {
     }
     let mut daemon = daemon;
     daemon.assert_running();
-    let broken = statuses(&sub, "broken");
+    let broken = sub.statuses("broken");
     eprintln!(
         "corrupted file ({changed} bytes changed): {} predictions, statuses {broken:?}",
         predictions_of(&sub, "broken").len()
@@ -376,7 +340,7 @@ fn a_dead_camera_address_does_not_slow_the_other_streams() {
         checks::check_seq_consecutive(preds.iter().map(|r| &r.msg));
         eprintln!("{name}: {} predictions at full cadence", preds.len());
     }
-    let dead_statuses = statuses(&sub, "dead");
+    let dead_statuses = sub.statuses("dead");
     let tries = dead_statuses
         .iter()
         .filter(|(s, _)| s == "reconnecting")

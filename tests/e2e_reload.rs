@@ -42,20 +42,6 @@ fn wait_log(daemon: &Daemon, needle: &str, limit: Duration) -> String {
     }
 }
 
-/// Statuses of `stream` in the subscriber's history: (state, reason).
-fn statuses(sub: &Subscriber, stream: &str) -> Vec<(String, String)> {
-    sub.history
-        .iter()
-        .filter(|r| r.msg["type"] == "status" && r.msg["stream"] == stream)
-        .map(|r| {
-            (
-                r.msg["state"].as_str().unwrap_or("").to_owned(),
-                r.msg["reason"].as_str().unwrap_or("").to_owned(),
-            )
-        })
-        .collect()
-}
-
 fn preds<'a>(sub: &'a Subscriber, stream: &str) -> Vec<&'a Received> {
     sub.history
         .iter()
@@ -125,7 +111,7 @@ fn sighup_adds_a_stream_and_the_running_one_goes_on() {
     sub.collect_matching(3, Duration::from_secs(20), pred_of("a"))
         .unwrap();
     assert_ran_through(&sub, "a", &Expect::provisional());
-    assert_eq!(statuses(&sub, "b")[0].0, "starting");
+    assert_eq!(sub.statuses("b")[0].0, "starting");
     // The connected subscriber was told the new stream list, before b's first status.
     let hellos: Vec<usize> = (1..sub.history.len())
         .filter(|&i| sub.history[i].msg["type"] == "hello")
@@ -211,7 +197,7 @@ fn sighup_changes_a_stream_which_restarts_with_its_seq_while_the_other_goes_on()
         m["type"] == "status" && m["stream"] == "b" && m["state"] == "running"
     })
     .unwrap_or_else(|| panic!("b did not run again\n{}", sub.summary()));
-    let states: Vec<String> = statuses(&sub, "b").into_iter().map(|s| s.0).collect();
+    let states: Vec<String> = sub.statuses("b").into_iter().map(|s| s.0).collect();
     let tail = &states[states.len() - 3..];
     assert_eq!(tail, ["stopped", "starting", "running"], "{states:?}");
     let new = sub
@@ -284,7 +270,7 @@ fn sighup_with_an_invalid_config_keeps_running_the_old_one() {
     sub.collect_matching(4, Duration::from_secs(20), pred_of("a"))
         .unwrap();
     assert!(
-        preds(&sub, "b").is_empty() && statuses(&sub, "b").is_empty(),
+        preds(&sub, "b").is_empty() && sub.statuses("b").is_empty(),
         "a stream of the rejected file started"
     );
     assert_ran_through(&sub, "a", &Expect::provisional());

@@ -257,6 +257,36 @@ impl Subscriber {
             .collect()
     }
 
+    /// The statuses of `stream` seen so far, in order: (state, reason).
+    pub fn statuses(&self, stream: &str) -> Vec<(String, String)> {
+        self.history
+            .iter()
+            .filter(|r| r.msg["type"] == "status" && r.msg["stream"] == stream)
+            .map(|r| {
+                (
+                    r.msg["state"].as_str().unwrap_or("").to_owned(),
+                    r.msg["reason"].as_str().unwrap_or("").to_owned(),
+                )
+            })
+            .collect()
+    }
+
+    /// Waits for a `status` of `stream` in `state`; panics with the summary if none
+    /// comes within `limit`.
+    pub fn wait_status(&mut self, stream: &str, state: &str, limit: Duration) -> Received {
+        let start = Instant::now();
+        self.next_matching(limit, |m| {
+            m["type"] == "status" && m["stream"] == stream && m["state"] == state
+        })
+        .unwrap_or_else(|| {
+            panic!(
+                "{stream}: no `{state}` status within {limit:?} (waited {:.1?})\n{}",
+                start.elapsed(),
+                self.summary()
+            )
+        })
+    }
+
     /// Counts per type and the last few messages, for panic messages.
     pub fn summary(&self) -> String {
         let mut counts: BTreeMap<String, usize> = BTreeMap::new();
