@@ -185,7 +185,7 @@ pub fn diagnose(error: &glib::Error, debug: Option<&str>) -> Option<Cause> {
         gst::ResourceError::NotFound => Some(Cause::NotFound),
         _ if debug.contains("Could not receive any UDP packets") => Some(Cause::NoUdpPackets),
         gst::ResourceError::OpenReadWrite | gst::ResourceError::OpenRead
-            if debug.contains("Failed to connect") =>
+            if debug.contains("Failed to connect") || debug.contains("Could not connect") =>
         {
             Some(Cause::ConnectFailed)
         }
@@ -287,6 +287,8 @@ mod tests {
         let open = err(gst::ResourceError::OpenReadWrite);
         let connect = "gstrtspsrc.c(8336): gst_rtspsrc_retrieve_sdp (): x:\nFailed to connect. (Generic error)";
         assert_eq!(diagnose(&open, Some(connect)), Some(Cause::ConnectFailed));
+        let lost = "gstrtspsrc.c(6038): gst_rtspsrc_loop_udp (): x:\nCould not connect to server. (Generic error)";
+        assert_eq!(diagnose(&open, Some(lost)), Some(Cause::ConnectFailed));
         let sdp = "gstrtspsrc.c(1): gst_rtspsrc_send (): x: Not Found (404)";
         let nf = err(gst::ResourceError::NotFound);
         assert_eq!(diagnose(&nf, Some(sdp)), Some(Cause::NotFound));
