@@ -261,12 +261,13 @@ impl Default for OutputConfig {
 /// RTSP lower transport for `rtspsrc`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum RtspTransport {
-    /// `"tcp"`: interleaved in the RTSP connection (default; survives NAT and loss).
-    #[default]
+    /// `"tcp"`: interleaved in the RTSP connection only (strict; survives NAT and loss).
     Tcp,
-    /// `"udp"`: RTP over UDP.
+    /// `"udp"`: RTP over UDP only (strict).
     Udp,
-    /// `"auto"`: let `rtspsrc` try UDP, then TCP.
+    /// `"auto"` (default): RTP over TCP first, UDP when the camera refuses TCP, TCP again
+    /// when UDP gets no packets; what worked is kept for the next reconnect.
+    #[default]
     Auto,
 }
 
@@ -326,7 +327,7 @@ pub struct StreamConfig {
     /// Frames per second passed to the model, 0..=1000; 0 = every decoded frame (default 5).
     #[serde(deserialize_with = "de::fps")]
     pub sample_fps: f64,
-    /// RTSP transport (default `"tcp"`).
+    /// RTSP transport (default `"auto"`).
     pub rtsp_transport: RtspTransport,
     /// `rtspsrc` jitterbuffer latency in milliseconds (default 200).
     #[serde(deserialize_with = "de::int::<_, u32, 0, { u32::MAX as i128 }>")]
@@ -357,7 +358,7 @@ impl StreamConfig {
             uri: None,
             pipeline: None,
             sample_fps: 5.0,
-            rtsp_transport: RtspTransport::Tcp,
+            rtsp_transport: RtspTransport::Auto,
             latency_ms: 200,
             r#loop: false,
             stall_timeout_s: 10.0,
@@ -515,7 +516,7 @@ mod tests {
         assert_eq!(s.uri.as_deref(), Some("test:ball"));
         assert_eq!(s.pipeline, None);
         assert_eq!(s.sample_fps, 5.0);
-        assert_eq!(s.rtsp_transport, RtspTransport::Tcp);
+        assert_eq!(s.rtsp_transport, RtspTransport::Auto);
         assert_eq!(s.latency_ms, 200);
         assert!(!s.r#loop);
         assert_eq!(s.stall_timeout_s, 10.0);

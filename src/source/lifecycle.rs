@@ -12,6 +12,7 @@
 
 use std::time::{Duration, Instant};
 
+use super::rtsp::{self, Transport, TransportChoice};
 use super::StreamState;
 use crate::config::{redact_uri, SourceKind, StreamConfig};
 
@@ -168,6 +169,17 @@ pub enum Event {
     },
     /// The pipeline reached the end of the stream.
     Eos,
+    /// An RTSP camera failed for a cause a user can act on (see [`rtsp::diagnose`]).
+    RtspFailed {
+        /// What it means.
+        cause: rtsp::Cause,
+        /// The element's path.
+        from: String,
+        /// GStreamer's error.
+        error: String,
+        /// GStreamer's debug detail, if any.
+        debug: Option<String>,
+    },
     /// Rewinding a looping file failed.
     SeekFailed {
         /// What went wrong.
@@ -235,6 +247,8 @@ pub struct Lifecycle {
     attempt: u32,
     /// Gives each backoff's jitter, in -1..=1.
     jitter: Box<dyn FnMut() -> f64>,
+    /// An RTSP camera's transport: the next attempt's, and what worked.
+    rtsp: Option<TransportChoice>,
 }
 
 impl Lifecycle {
@@ -245,7 +259,19 @@ impl Lifecycle {
             phase: Phase::Idle,
             attempt: 0,
             jitter: Box::new(jitter),
+            rtsp: None,
         }
+    }
+
+    /// The lifecycle of an RTSP camera whose transport `choice` follows the fallback rules.
+    pub fn with_rtsp(mut self, choice: Option<TransportChoice>) -> Self {
+        self.rtsp = choice;
+        self
+    }
+
+    /// The transport the next RTSP attempt asks for (`None`: not an RTSP camera).
+    pub fn rtsp_transport(&self) -> Option<Transport> {
+        self.rtsp.map(|c| c.current())
     }
 
     /// Where the lifecycle is.
@@ -305,6 +331,12 @@ impl Lifecycle {
                 let why = redact_uri(&format!("error from {from}: {error}{debug}"));
                 self.retry(RetryReason::Error, why, true)
             }
+            Event::RtspFailed {
+                cause,
+                from,
+                error,
+                debug,
+            } if self.watching() => self.rtsp_failed(cause, from, error, debug),
             Event::Eos if self.watching() => self.end_of_stream(),
             Event::SeekFailed { error } if self.watching() => self.retry(
                 RetryReason::RewindFailed,
@@ -338,10 +370,7 @@ impl Lifecycle {
             if frames > before {
                 self.phase = Phase::Running;
                 self.attempt = 0;
-                out.push(Action::Report(
-                    StreamState::Running,
-                    "frames flowing".into(),
-                ));
+                out.push(Action::Report(StreamState::Running, self.flowing()));
             }
         }
         let silent_for = match self.phase {
@@ -356,6 +385,32 @@ impl Lifecycle {
             out.extend(self.retry(RetryReason::Stall, why, true));
         }
         out
+    }
+
+    /// The `running` reason: "frames flowing", naming an RTSP camera's transport.
+    fn flowing(&self) -> String {
+        match self.rtsp_transport() {
+            Some(t) => format!("frames flowing ({})", t.describe()),
+            None => "frames flowing".into(),
+        }
+    }
+
+    /// An RTSP failure: switches transport where `"auto"` allows, then retries with a
+    /// reason that leads with the cause and keeps GStreamer's text.
+    fn rtsp_failed(
+        &mut self,
+        cause: rtsp::Cause,
+        from: String,
+        error: String,
+        debug: Option<String>,
+    ) -> Vec<Action> {
+        let tried = self.rtsp_transport().unwrap_or(Transport::Tcp);
+        let switched = self.rtsp.as_mut().and_then(|c| c.after(cause));
+        let answer = rtsp::answer_timeout(self.settings.stall);
+        let lead = cause.explain(tried, switched, answer);
+        let debug = debug.map(|d| format!(" ({d})")).unwrap_or_default();
+        let why = redact_uri(&format!("{lead} [error from {from}: {error}{debug}]"));
+        self.retry(RetryReason::Error, why, true)
     }
 
     fn end_of_stream(&mut self) -> Vec<Action> {
@@ -815,6 +870,125 @@ mod tests {
         assert_eq!(m.handle(tick(secs(t0, 100.0), 0, None)), []);
         assert_eq!(m.handle(Event::Started { at: t0, frames: 0 }), []);
         assert_eq!(m.phase(), Phase::Idle);
+    }
+
+    fn rtsp_machine(mode: crate::config::RtspTransport, t0: Instant) -> Lifecycle {
+        let mut m = machine(EndOfStream::Retry).with_rtsp(Some(TransportChoice::new(mode)));
+        m.handle(Event::Begin);
+        m.handle(Event::Started { at: t0, frames: 0 });
+        m
+    }
+
+    fn rtsp_failed(cause: rtsp::Cause) -> Event {
+        Event::RtspFailed {
+            cause,
+            from: "/GstPipeline:stream-a/src".into(),
+            error: "Not found".into(),
+            debug: Some("rtsp://user:secret@cam/1".into()),
+        }
+    }
+
+    /// The reconnecting reason in `out` (after Teardown and Retry).
+    fn reconnecting(out: &[Action]) -> &str {
+        match &out[2] {
+            Report(Reconnecting, why) => why,
+            other => panic!("no reconnecting report in {out:?}: {other:?}"),
+        }
+    }
+
+    /// Rebuilds after the backoff and lets frames flow at `t`; returns the running reason.
+    fn rebuilt_and_flowing(m: &mut Lifecycle, t: Instant, frames: u64) -> String {
+        m.handle(Event::BackoffElapsed);
+        m.handle(Event::Started { at: t, frames });
+        match &m.handle(tick(t, frames + 1, Some(t)))[..] {
+            [Report(Running, why)] => why.clone(),
+            other => panic!("not running: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn auto_falls_back_to_udp_when_tcp_is_refused_and_remembers_it() {
+        use crate::config::RtspTransport::Auto;
+        let t0 = Instant::now();
+        let mut m = rtsp_machine(Auto, t0);
+        assert_eq!(m.rtsp_transport(), Some(Transport::Tcp));
+        let out = m.handle(rtsp_failed(rtsp::Cause::TransportRefused));
+        assert_eq!(out[1], Retry(RetryReason::Error));
+        let why = reconnecting(&out);
+        assert!(
+            why.starts_with("transport refused: the camera refused RTP over TCP; trying RTP over UDP next [error from /GstPipeline:stream-a/src: Not found ("),
+            "{why}"
+        );
+        assert!(!why.contains("secret"), "{why}");
+        assert_eq!(m.rtsp_transport(), Some(Transport::Udp));
+        let flowing = rebuilt_and_flowing(&mut m, secs(t0, 2.0), 10);
+        assert_eq!(flowing, "frames flowing (RTP over UDP)");
+        // The camera goes away and comes back: what worked is kept.
+        m.handle(rtsp_failed(rtsp::Cause::ConnectFailed));
+        assert_eq!(m.rtsp_transport(), Some(Transport::Udp));
+        m.handle(Event::BackoffElapsed);
+        m.handle(Event::Started {
+            at: secs(t0, 3.0),
+            frames: 20,
+        });
+        m.handle(tick(secs(t0, 13.1), 20, None));
+        assert_eq!(m.rtsp_transport(), Some(Transport::Udp));
+        let flowing = rebuilt_and_flowing(&mut m, secs(t0, 20.0), 20);
+        assert_eq!(flowing, "frames flowing (RTP over UDP)");
+    }
+
+    #[test]
+    fn auto_goes_back_to_tcp_when_udp_gets_no_packets() {
+        use crate::config::RtspTransport::Auto;
+        let t0 = Instant::now();
+        let mut m = rtsp_machine(Auto, t0);
+        m.handle(rtsp_failed(rtsp::Cause::TransportRefused));
+        m.handle(Event::BackoffElapsed);
+        m.handle(Event::Started { at: t0, frames: 0 });
+        let out = m.handle(rtsp_failed(rtsp::Cause::NoUdpPackets));
+        assert!(
+            reconnecting(&out).starts_with(
+                "no RTP packets over UDP arrived (a firewall or NAT drops them); trying RTP over TCP next"
+            ),
+            "{out:?}"
+        );
+        assert_eq!(m.rtsp_transport(), Some(Transport::Tcp));
+        let flowing = rebuilt_and_flowing(&mut m, secs(t0, 5.0), 0);
+        assert_eq!(flowing, "frames flowing (RTP over TCP)");
+    }
+
+    #[test]
+    fn strict_transports_never_switch_and_say_how_to_fix_it() {
+        use crate::config::RtspTransport::{Tcp, Udp};
+        let t0 = Instant::now();
+        let mut m = rtsp_machine(Tcp, t0);
+        let out = m.handle(rtsp_failed(rtsp::Cause::TransportRefused));
+        assert!(
+            reconnecting(&out).starts_with(
+                "transport refused: the camera refused RTP over TCP; allow the other with rtsp_transport = \"auto\""
+            ),
+            "{out:?}"
+        );
+        assert_eq!(m.rtsp_transport(), Some(Transport::Tcp));
+        let mut m = rtsp_machine(Udp, t0);
+        m.handle(rtsp_failed(rtsp::Cause::NoUdpPackets));
+        assert_eq!(m.rtsp_transport(), Some(Transport::Udp));
+        assert_eq!(
+            rebuilt_and_flowing(&mut m, secs(t0, 2.0), 0),
+            "frames flowing (RTP over UDP)"
+        );
+    }
+
+    #[test]
+    fn a_silent_camera_is_named_with_the_answer_timeout() {
+        let t0 = Instant::now();
+        let mut m = rtsp_machine(crate::config::RtspTransport::Auto, t0);
+        let out = m.handle(rtsp_failed(rtsp::Cause::NoAnswer));
+        assert!(
+            reconnecting(&out).starts_with("no answer from the camera within 5 s"),
+            "{out:?}"
+        );
+        assert_eq!(m.rtsp_transport(), Some(Transport::Tcp));
     }
 
     #[test]

@@ -3,6 +3,7 @@
 
 pub mod lifecycle;
 pub mod pipeline;
+pub mod rtsp;
 pub mod supervisor;
 pub mod threads;
 

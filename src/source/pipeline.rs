@@ -9,7 +9,7 @@ use gstreamer::prelude::*;
 use gstreamer_app as gst_app;
 
 use super::threads::{self, PipelineSettings};
-use crate::config::{RtspTransport, SourceKind, StreamConfig};
+use crate::config::{SourceKind, StreamConfig};
 use crate::hub::{Frame, FrameHub, StreamSlot};
 use crate::model::{ChannelOrder, Resize};
 use crate::stats::StreamStats;
@@ -164,14 +164,6 @@ fn tail(stream: &StreamConfig, target: &Target, drop: bool) -> Result<Tail, Pipe
     })
 }
 
-fn rtsp_protocols(t: RtspTransport) -> &'static str {
-    match t {
-        RtspTransport::Tcp => "tcp",
-        RtspTransport::Udp => "udp-mcast+udp",
-        RtspTransport::Auto => "tcp+udp-mcast+udp",
-    }
-}
-
 /// Whether a source of `kind` is live (camera, RTSP, test) rather than played at its own pace.
 pub fn is_live(kind: &SourceKind) -> bool {
     matches!(
@@ -320,8 +312,7 @@ fn uridecodebin(uri: &str, stream: &StreamConfig) -> Result<gst::Element, Pipeli
         gst::Caps::builder("video/x-raw").any_features().build(),
     );
     dec.set_property("expose-all-streams", false);
-    let transport = rtsp_protocols(stream.rtsp_transport);
-    let latency = stream.latency_ms;
+    let rtsp = super::rtsp::RtspSettings::of(stream);
     dec.connect("source-setup", false, move |args| {
         let source = args[1]
             .get::<gst::Element>()
@@ -331,9 +322,7 @@ fn uridecodebin(uri: &str, stream: &StreamConfig) -> Result<gst::Element, Pipeli
             .map(|f| f.name().to_string())
             .unwrap_or_default();
         if factory == "rtspsrc" {
-            source.set_property_from_str("protocols", transport);
-            source.set_property("latency", latency);
-            source.set_property("drop-on-latency", true);
+            super::rtsp::configure(&source, &rtsp);
         }
         None
     });

@@ -14,6 +14,7 @@ use gstreamer::prelude::*;
 pub use super::lifecycle::backoff;
 use super::lifecycle::{self, Action, Event, Lifecycle};
 use super::pipeline::{self, StreamPipeline, Target};
+use super::rtsp::{self, Transport, TransportChoice};
 use super::threads::PipelineSettings;
 use crate::config::{redact_uri, StreamConfig};
 use crate::hub::{FrameHub, StreamSlot};
@@ -122,6 +123,7 @@ impl Supervisor {
                     stop: &s2,
                     settings: &settings,
                     pipeline: None,
+                    rtsp: None,
                 }
                 .supervise()
             })
@@ -175,6 +177,8 @@ struct Driver<'a> {
     settings: &'a Arc<PipelineSettings>,
     /// The current pipeline, while one exists.
     pipeline: Option<StreamPipeline>,
+    /// The transport an RTSP camera's next pipeline asks for (the lifecycle's choice).
+    rtsp: Option<Transport>,
 }
 
 impl Driver<'_> {
@@ -184,12 +188,16 @@ impl Driver<'_> {
         let live = pipeline::is_live(&self.stream.source);
         let mut machine = Lifecycle::new(lifecycle::Settings::of(self.stream, live), || {
             rand::random::<f64>() * 2.0 - 1.0
-        });
+        })
+        .with_rtsp(TransportChoice::of(self.stream));
         let mut queue: VecDeque<Action> = machine.handle(Event::Begin).into();
         loop {
             let event = match queue.pop_front() {
                 Some(Action::Exit) => return,
-                Some(action) => self.perform(action),
+                Some(action) => {
+                    self.rtsp = machine.rtsp_transport();
+                    self.perform(action)
+                }
                 // Nothing to do but watch the playing pipeline.
                 None => Some(self.watch_once()),
             };
@@ -263,7 +271,8 @@ impl Driver<'_> {
             generation,
             settings: self.settings.clone(),
         };
-        let p = match pipeline::build(self.stream, self.target, delivery) {
+        let stream = rtsp::with_transport(self.stream, self.rtsp);
+        let p = match pipeline::build(&stream, self.target, delivery) {
             Ok(p) => p,
             Err(e) => {
                 return Event::BuildFailed {
@@ -348,14 +357,23 @@ impl Driver<'_> {
 /// The lifecycle event a bus message means, if any (warnings are logged).
 fn bus_event(msg: &gst::Message) -> Option<Event> {
     match msg.view() {
-        gst::MessageView::Error(err) => Some(Event::BusError {
-            from: msg
+        gst::MessageView::Error(err) => {
+            let from = msg
                 .src()
                 .map(|o| o.path_string().to_string())
-                .unwrap_or_default(),
-            error: err.error().to_string(),
-            debug: err.debug().map(|d| d.to_string()),
-        }),
+                .unwrap_or_default();
+            let error = err.error().to_string();
+            let debug = err.debug().map(|d| d.to_string());
+            Some(match rtsp::diagnose(&err.error(), debug.as_deref()) {
+                Some(cause) => Event::RtspFailed {
+                    cause,
+                    from,
+                    error,
+                    debug,
+                },
+                None => Event::BusError { from, error, debug },
+            })
+        }
         gst::MessageView::Warning(w) => {
             tracing::warn!("GStreamer warning: {}", redact_uri(&w.error().to_string()));
             None

@@ -16,6 +16,7 @@ pub mod proxy;
 pub mod rtsp;
 pub mod schema;
 pub mod subscriber;
+pub mod vlc;
 
 pub use checks::Expect;
 pub use daemon::{run_actiond, Daemon, DaemonBuilder, DaemonConfig, Finished, StreamSpec};
