@@ -12,42 +12,10 @@ use std::time::{Duration, Instant};
 
 use common::vlc::{self, VlcCamera};
 use common::{encode_h264, Daemon, EncodeSpec, Received, RtspServer, StreamSpec, Subscriber};
-use serde_json::Value;
 
 const HELLO: Duration = Duration::from_secs(5);
 /// First frames through a fresh pipeline (after one refused transport) and a cold model.
 const FIRST_PREDICTION: Duration = Duration::from_secs(40);
-
-fn is_status(m: &Value, stream: &str, state: &str) -> bool {
-    m["type"] == "status" && m["stream"] == stream && m["state"] == state
-}
-
-/// Waits for `stream` to reach `state`; panics with the subscriber's summary.
-fn wait_status(sub: &mut Subscriber, stream: &str, state: &str, limit: Duration) -> Received {
-    let start = Instant::now();
-    sub.next_matching(limit, |m| is_status(m, stream, state))
-        .unwrap_or_else(|| {
-            panic!(
-                "{stream}: no `{state}` status within {limit:?} (waited {:.1?})\n{}",
-                start.elapsed(),
-                sub.summary()
-            )
-        })
-}
-
-/// The statuses of `stream` seen so far, in order: (state, reason).
-fn statuses(sub: &Subscriber, stream: &str) -> Vec<(String, String)> {
-    sub.history
-        .iter()
-        .filter(|r| r.msg["type"] == "status" && r.msg["stream"] == stream)
-        .map(|r| {
-            (
-                r.msg["state"].as_str().unwrap_or("").to_owned(),
-                r.msg["reason"].as_str().unwrap_or("").to_owned(),
-            )
-        })
-        .collect()
-}
 
 fn reason(r: &Received) -> String {
     r.msg["reason"].as_str().unwrap_or_default().to_owned()
@@ -86,14 +54,14 @@ fn plays_on_the_default_config(cam: &VlcCamera) {
         .spawn();
     let mut sub = daemon.subscribe();
     sub.hello(HELLO);
-    let running = wait_status(&mut sub, "vlc", "running", FIRST_PREDICTION);
+    let running = sub.wait_status("vlc", "running", FIRST_PREDICTION);
     assert_eq!(
         reason(&running),
         "frames flowing (RTP over UDP)",
         "{:?}",
-        statuses(&sub, "vlc")
+        sub.statuses("vlc")
     );
-    let refused = statuses(&sub, "vlc");
+    let refused = sub.statuses("vlc");
     assert!(
         refused.iter().any(|(s, r)| s == "reconnecting"
             && r.starts_with(
@@ -149,12 +117,12 @@ fn vlc_camera_killed_and_restarted_recovers_within_the_backoff() {
         .spawn();
     let mut sub = daemon.subscribe();
     sub.hello(HELLO);
-    wait_status(&mut sub, "vlc", "running", FIRST_PREDICTION);
+    sub.wait_status("vlc", "running", FIRST_PREDICTION);
     predictions(&mut sub, "vlc", 1, FIRST_PREDICTION);
 
     cam.kill();
     let killed = Instant::now();
-    let r = wait_status(&mut sub, "vlc", "reconnecting", Duration::from_secs(10));
+    let r = sub.wait_status("vlc", "reconnecting", Duration::from_secs(10));
     eprintln!(
         "reconnecting {:.1?} after the kill: {}",
         r.at - killed,
@@ -166,7 +134,7 @@ fn vlc_camera_killed_and_restarted_recovers_within_the_backoff() {
     let restarted = Instant::now();
     // Backoff cap 2 s with +20 % jitter, plus 5 s.
     let limit = Duration::from_secs_f64(2.4 + 5.0);
-    let r = wait_status(&mut sub, "vlc", "running", limit);
+    let r = sub.wait_status("vlc", "running", limit);
     eprintln!(
         "running again {:.1?} after the restart: {}",
         r.at - restarted,
@@ -175,11 +143,11 @@ fn vlc_camera_killed_and_restarted_recovers_within_the_backoff() {
     assert_eq!(reason(&r), "frames flowing (RTP over UDP)");
     predictions(&mut sub, "vlc", 1, Duration::from_secs(20));
     assert!(
-        statuses(&sub, "vlc")
+        sub.statuses("vlc")
             .iter()
             .all(|(s, _)| s != "failed" && s != "stopped"),
         "{:?}",
-        statuses(&sub, "vlc")
+        sub.statuses("vlc")
     );
 }
 
@@ -228,7 +196,7 @@ fn a_camera_that_never_answers_is_named_and_other_streams_keep_going() {
     let mut sub = daemon.subscribe();
     sub.hello(HELLO);
     let opened = Instant::now();
-    let r = wait_status(&mut sub, "mute", "reconnecting", Duration::from_secs(20));
+    let r = sub.wait_status("mute", "reconnecting", Duration::from_secs(20));
     let why = reason(&r);
     eprintln!("{:.1?} after the start: {why}", r.at - opened);
     // Default stall_timeout_s = 10: rtspsrc waits half of it for an answer.
@@ -240,18 +208,18 @@ fn a_camera_that_never_answers_is_named_and_other_streams_keep_going() {
         "{why}"
     );
     assert!(
-        !statuses(&sub, "mute").iter().any(|(s, _)| s == "stalled"),
+        !sub.statuses("mute").iter().any(|(s, _)| s == "stalled"),
         "named before the stall timeout: {:?}",
-        statuses(&sub, "mute")
+        sub.statuses("mute")
     );
     // The other stream was never disturbed.
     predictions(&mut sub, "ok", 3, Duration::from_secs(20));
     assert!(
-        statuses(&sub, "ok")
+        sub.statuses("ok")
             .iter()
             .all(|(s, _)| s == "starting" || s == "running"),
         "{:?}",
-        statuses(&sub, "ok")
+        sub.statuses("ok")
     );
 }
 
@@ -266,7 +234,7 @@ fn a_wrong_path_is_no_such_stream() {
         .spawn();
     let mut sub = daemon.subscribe();
     sub.hello(HELLO);
-    let r = wait_status(&mut sub, "lost", "reconnecting", Duration::from_secs(20));
+    let r = sub.wait_status("lost", "reconnecting", Duration::from_secs(20));
     let why = reason(&r);
     assert!(
         why.starts_with(
@@ -287,13 +255,13 @@ fn nothing_listening_is_connection_refused_and_credentials_stay_hidden() {
         .spawn();
     let mut sub = daemon.subscribe();
     sub.hello(HELLO);
-    let r = wait_status(&mut sub, "off", "reconnecting", Duration::from_secs(20));
+    let r = sub.wait_status("off", "reconnecting", Duration::from_secs(20));
     let why = reason(&r);
     assert!(
         why.starts_with("cannot connect to the camera (connection refused"),
         "{why}"
     );
-    for (_, why) in statuses(&sub, "off") {
+    for (_, why) in sub.statuses("off") {
         assert!(!why.contains("s3cret"), "{why}");
     }
     assert!(!daemon.stderr().contains("s3cret"), "{}", daemon.stderr());

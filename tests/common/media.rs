@@ -69,7 +69,13 @@ pub fn encode_h264(dir: &Path, name: &str, spec: &EncodeSpec) -> PathBuf {
         spec.fps,
         spec.container.muxer()
     );
-    let pipeline = gst::parse::launch(&desc)
+    launch_to_file(&desc, &path);
+    path
+}
+
+/// Runs the gst-launch description `desc`, whose `filesink` is named `out`, writing `path`.
+pub fn launch_to_file(desc: &str, path: &Path) {
+    let pipeline = gst::parse::launch(desc)
         .unwrap_or_else(|e| panic!("parse {desc:?}: {e}"))
         .downcast::<gst::Pipeline>()
         .expect("a pipeline");
@@ -77,8 +83,7 @@ pub fn encode_h264(dir: &Path, name: &str, spec: &EncodeSpec) -> PathBuf {
         .by_name("out")
         .expect("filesink")
         .set_property("location", path.to_str().expect("UTF-8 path"));
-    run_to_eos(&pipeline, Duration::from_secs(60), &desc);
-    path
+    run_to_eos(&pipeline, Duration::from_secs(60), desc);
 }
 
 /// Plays `pipeline` until EOS; panics on error or timeout. Leaves it in Null.

@@ -140,14 +140,6 @@ pub fn encode_h265(dir: &Path, name: &str, frames: u32) -> Option<PathBuf> {
          ! x265enc speed-preset=ultrafast key-int-max=15 \
          ! h265parse ! mp4mux ! filesink name=out"
     );
-    let pipeline = gst::parse::launch(&desc)
-        .unwrap_or_else(|e| panic!("parse {desc:?}: {e}"))
-        .downcast::<gst::Pipeline>()
-        .expect("a pipeline");
-    pipeline
-        .by_name("out")
-        .expect("filesink")
-        .set_property("location", path.to_str().expect("UTF-8 path"));
-    super::media::run_to_eos(&pipeline, Duration::from_secs(60), &desc);
+    super::media::launch_to_file(&desc, &path);
     Some(path)
 }
