@@ -166,6 +166,12 @@ pub enum Event {
         /// GStreamer's debug detail, if any.
         debug: Option<String>,
     },
+    /// The pipeline posted an error whose cause is known (GStreamer's text already logged);
+    /// retried like [`Event::BusError`] with `why` as the reason.
+    SourceFailed {
+        /// The cause, in words a user can act on.
+        why: String,
+    },
     /// The pipeline reached the end of the stream.
     Eos,
     /// Rewinding a looping file failed.
@@ -304,6 +310,9 @@ impl Lifecycle {
                 let debug = debug.map(|d| format!(" ({d})")).unwrap_or_default();
                 let why = redact_uri(&format!("error from {from}: {error}{debug}"));
                 self.retry(RetryReason::Error, why, true)
+            }
+            Event::SourceFailed { why } if self.watching() => {
+                self.retry(RetryReason::Error, redact_uri(&why), true)
             }
             Event::Eos if self.watching() => self.end_of_stream(),
             Event::SeekFailed { error } if self.watching() => self.retry(
@@ -594,6 +603,20 @@ mod tests {
                 reason: "daemon stopping".into()
             }),
             [report(Stopped, "daemon stopping"), Exit]
+        );
+    }
+
+    #[test]
+    fn a_diagnosed_error_leads_the_reason() {
+        let t0 = Instant::now();
+        let mut m = playing(EndOfStream::Retry, t0);
+        let why = "401 unauthorized: http://u:pw@cam/x refused".to_string();
+        assert_eq!(
+            m.handle(Event::SourceFailed { why }),
+            retried(
+                RetryReason::Error,
+                "401 unauthorized: http://***@cam/x refused; retry 1 in 1.0 s"
+            )
         );
     }
 
