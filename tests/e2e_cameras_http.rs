@@ -1,14 +1,15 @@
 //! MJPEG-over-HTTP cameras (`multipart/x-mixed-replace`, as cheap IP cameras and ESP32
 //! boards serve), through the real daemon with a config that names only the URI:
 //! ffmpeg's own HTTP server; a tiny server of the test's own for a CRLF before the
-//! first boundary, parts without `Content-Length` and basic authentication; a camera
+//! first boundary, parts without `Content-Length`, basic and digest authentication, a
+//! 404 and a web page; a video file over HTTP (decodebin, as before); a camera
 //! killed and restarted. All on loopback.
 
 mod common;
 
 use std::time::{Duration, Instant};
 
-use common::mjpeg::{FfmpegMjpeg, FixedServer, Multipart, MultipartServer};
+use common::mjpeg::{md5_hex, FfmpegMjpeg, FixedServer, Multipart, MultipartServer};
 use common::{encode_h264, Container, Daemon, EncodeSpec, StreamSpec, Subscriber};
 use serde_json::Value;
 
@@ -132,6 +133,35 @@ fn basic_auth_with_a_wrong_password_says_401() {
         "GStreamer's text is not in the log:\n{}",
         daemon.stderr()
     );
+    assert_never_shown(&daemon, &sub, WRONG);
+}
+
+fn digest_auth_camera() -> MultipartServer {
+    MultipartServer::start(Multipart {
+        content_length: true,
+        digest_auth: Some((USER.into(), PASSWORD.into())),
+        ..Multipart::default()
+    })
+}
+
+#[test]
+fn digest_auth_with_the_right_password_predicts() {
+    // The test server's own MD5 (RFC 1321 test vectors).
+    assert_eq!(md5_hex(b""), "d41d8cd98f00b204e9800998ecf8427e");
+    assert_eq!(md5_hex(b"abc"), "900150983cd24fb0d6963f7d28e17f72");
+    let camera = digest_auth_camera();
+    let (daemon, mut sub) = daemon_on(&camera.url_with(USER, PASSWORD));
+    predictions(&mut sub, "cam", 3, FIRST_PREDICTION);
+    assert_never_shown(&daemon, &sub, PASSWORD);
+}
+
+#[test]
+fn digest_auth_with_a_wrong_password_says_401() {
+    let camera = digest_auth_camera();
+    let (daemon, mut sub) = daemon_on(&camera.url_with(USER, WRONG));
+    let status = wait_status(&mut sub, "cam", "reconnecting", Duration::from_secs(20));
+    let reason = status["reason"].as_str().unwrap_or_default();
+    assert!(reason.starts_with("401 unauthorized"), "{reason:?}");
     assert_never_shown(&daemon, &sub, WRONG);
 }
 

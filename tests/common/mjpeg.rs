@@ -1,7 +1,7 @@
 //! MJPEG-over-HTTP cameras for tests: ffmpeg's own HTTP server (`-f mpjpeg -listen 1`,
 //! one client, like a cheap camera) and a tiny multipart server of the tests' own for
 //! the cases ffmpeg cannot produce (a CRLF before the first boundary, parts without
-//! `Content-Length`, basic authentication).
+//! `Content-Length`, basic and digest authentication, fixed answers such as a 404).
 
 use std::io::{Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
@@ -151,6 +151,27 @@ pub struct Multipart {
     pub content_length: bool,
     /// Basic authentication required: (user, password).
     pub basic_auth: Option<(String, String)>,
+    /// Digest authentication (MD5, qop=auth) required: (user, password).
+    pub digest_auth: Option<(String, String)>,
+}
+
+impl Multipart {
+    /// The challenge of a 401 answer, and whether `head` passes this server's check.
+    fn check(&self, head: &str) -> Result<(), String> {
+        if let Some((user, password)) = &self.basic_auth {
+            if !authorized(head, user, password) {
+                return Err("Basic realm=\"camera\"".into());
+            }
+        }
+        if let Some((user, password)) = &self.digest_auth {
+            if !digest_authorized(head, user, password) {
+                return Err(format!(
+                    "Digest realm=\"{REALM}\", qop=\"auth\", nonce=\"{NONCE}\", algorithm=MD5"
+                ));
+            }
+        }
+        Ok(())
+    }
 }
 
 /// A tiny multipart/x-mixed-replace server on 127.0.0.1: each client gets the frames,
@@ -251,17 +272,17 @@ fn serve(mut conn: TcpStream, frames: &[Vec<u8>], shape: &Multipart, stop: &Atom
             let _ = conn.shutdown(Shutdown::Both);
             return;
         };
-        match &shape.basic_auth {
-            Some((user, password)) if !authorized(&head, user, password) => {
-                let refused = conn.write_all(
-                    b"HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Basic realm=\"camera\"\r\n\
-                      Content-Length: 0\r\n\r\n",
+        match shape.check(&head) {
+            Err(challenge) => {
+                let answer = format!(
+                    "HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: {challenge}\r\n\
+                     Content-Length: 0\r\n\r\n"
                 );
-                if refused.is_err() {
+                if conn.write_all(answer.as_bytes()).is_err() {
                     return;
                 }
             }
-            _ => break,
+            Ok(()) => break,
         }
     }
     let mut out = b"HTTP/1.0 200 OK\r\nContent-Type: multipart/x-mixed-replace; boundary=frame\r\n\
@@ -291,6 +312,118 @@ fn serve(mut conn: TcpStream, frames: &[Vec<u8>], shape: &Multipart, stop: &Atom
         }
         std::thread::sleep(period);
     }
+}
+
+const REALM: &str = "camera";
+const NONCE: &str = "5f2b8a9c0d1e4f60";
+
+/// The value of the request head's `Authorization` header, if any.
+fn authorization(head: &str) -> Option<&str> {
+    head.lines().find_map(|l| {
+        let (k, v) = l.split_once(':')?;
+        k.trim()
+            .eq_ignore_ascii_case("authorization")
+            .then_some(v.trim())
+    })
+}
+
+/// The `key=value` / `key="value"` parameters of a Digest `Authorization` header.
+fn digest_params(value: &str) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let mut rest = value.trim();
+    while let Some(eq) = rest.find('=') {
+        let key = rest[..eq].trim().trim_start_matches(',').trim().to_owned();
+        rest = &rest[eq + 1..];
+        let val = if let Some(quoted) = rest.strip_prefix('"') {
+            let end = quoted.find('"').unwrap_or(quoted.len());
+            let v = &quoted[..end];
+            rest = quoted.get(end + 1..).unwrap_or("");
+            v
+        } else {
+            let end = rest.find(',').unwrap_or(rest.len());
+            let v = &rest[..end];
+            rest = &rest[end..];
+            v
+        };
+        out.push((key, val.trim().to_owned()));
+    }
+    out
+}
+
+/// Whether the request head answers this server's digest challenge for user and password
+/// (RFC 7616 with MD5, `qop=auth` or none).
+fn digest_authorized(head: &str, user: &str, password: &str) -> bool {
+    let Some(value) = authorization(head) else {
+        return false;
+    };
+    let Some(params) = value
+        .strip_prefix("Digest ")
+        .or_else(|| value.strip_prefix("digest "))
+    else {
+        return false;
+    };
+    let params = digest_params(params);
+    let get = |k: &str| {
+        params
+            .iter()
+            .find(|(key, _)| key.eq_ignore_ascii_case(k))
+            .map(|(_, v)| v.as_str())
+            .unwrap_or("")
+    };
+    if get("username") != user || get("realm") != REALM || get("nonce") != NONCE {
+        return false;
+    }
+    let ha1 = md5_hex(format!("{user}:{REALM}:{password}").as_bytes());
+    let ha2 = md5_hex(format!("GET:{}", get("uri")).as_bytes());
+    let want = match get("qop") {
+        "" => md5_hex(format!("{ha1}:{NONCE}:{ha2}").as_bytes()),
+        qop => {
+            md5_hex(format!("{ha1}:{NONCE}:{}:{}:{qop}:{ha2}", get("nc"), get("cnonce")).as_bytes())
+        }
+    };
+    get("response").eq_ignore_ascii_case(&want)
+}
+
+/// MD5 of `data` in lower-case hex (RFC 1321; enough for a digest-auth test server).
+pub fn md5_hex(data: &[u8]) -> String {
+    const S: [u32; 16] = [7, 12, 17, 22, 5, 9, 14, 20, 4, 11, 16, 23, 6, 10, 15, 21];
+    let k: Vec<u32> = (0..64)
+        .map(|i| ((i as f64 + 1.0).sin().abs() * 4_294_967_296.0) as u32)
+        .collect();
+    let mut h: [u32; 4] = [0x6745_2301, 0xefcd_ab89, 0x98ba_dcfe, 0x1032_5476];
+    let mut msg = data.to_vec();
+    msg.push(0x80);
+    while msg.len() % 64 != 56 {
+        msg.push(0);
+    }
+    msg.extend_from_slice(&((data.len() as u64).wrapping_mul(8)).to_le_bytes());
+    for chunk in msg.chunks(64) {
+        let m: Vec<u32> = chunk
+            .chunks(4)
+            .map(|w| u32::from_le_bytes([w[0], w[1], w[2], w[3]]))
+            .collect();
+        let [mut a, mut b, mut c, mut d] = h;
+        for i in 0..64 {
+            let (f, g) = match i / 16 {
+                0 => ((b & c) | (!b & d), i),
+                1 => ((d & b) | (!d & c), (5 * i + 1) % 16),
+                2 => (b ^ c ^ d, (3 * i + 5) % 16),
+                _ => (c ^ (b | !d), (7 * i) % 16),
+            };
+            let f = f.wrapping_add(a).wrapping_add(k[i]).wrapping_add(m[g]);
+            a = d;
+            d = c;
+            c = b;
+            b = b.wrapping_add(f.rotate_left(S[(i / 16) * 4 + i % 4]));
+        }
+        for (x, y) in h.iter_mut().zip([a, b, c, d]) {
+            *x = x.wrapping_add(y);
+        }
+    }
+    h.iter()
+        .flat_map(|w| w.to_le_bytes())
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 /// Standard base64 with padding.
