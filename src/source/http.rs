@@ -99,7 +99,7 @@ fn build_err(e: &dyn std::fmt::Display) -> PipelineError {
 }
 
 /// The head for `uri`: a bin whose `src` pad (raw video) appears once the body's type is
-/// known; MJPEG frames are declared to come at most `sample_fps` (or 120) a second.
+/// known; MJPEG frames are declared to come at most max(`sample_fps`, 120) a second.
 pub fn head(uri: &str, sample_fps: f64) -> Result<gst::Element, PipelineError> {
     let loc = Location::parse(uri);
     let max_fps = sample_fps.ceil().clamp(120.0, 10_000.0) as i32;
@@ -147,52 +147,62 @@ fn branch(
         return Ok(());
     }
     let decode = if media == MULTIPART {
-        let demux = make("multipartdemux")?;
-        // One stream of one type: its pad is complete at once.
-        demux.set_property("single-stream", true);
-        let dec = make("jpegdec")?;
-        let rate = declared_rate(max_fps)?;
-        bin.add_many([&demux, &dec, &rate])
-            .map_err(|e| build_err(&e))?;
-        dec.link(&rate).map_err(|e| build_err(&e))?;
-        let sink = dec
-            .static_pad("sink")
-            .ok_or_else(|| build_err(&"jpegdec has no sink pad"))?;
-        demux.connect_pad_added(move |demux, pad| {
-            if sink.is_linked() {
-                return;
-            }
-            if let Err(e) = pad.link(&sink) {
-                let part = pad
-                    .current_caps()
-                    .and_then(|c| c.structure(0).map(|s| s.name().to_string()))
-                    .unwrap_or_default();
-                gst::element_error!(
-                    demux,
-                    gst::StreamError::WrongType,
-                    ("not MJPEG: the camera's multipart stream carries {part}, not image/jpeg"),
-                    ["linking failed: {e:?}"]
-                );
-            }
-        });
-        expose(bin, &rate, "src")?;
-        for e in [&demux, &dec, &rate] {
-            e.sync_state_with_parent().map_err(|e| build_err(&e))?;
-        }
-        demux
+        mjpeg(bin, max_fps)?
     } else {
-        let dec = make("decodebin")?;
-        bin.add(&dec).map_err(|e| build_err(&e))?;
-        let b = bin.downgrade();
-        dec.connect_pad_added(move |_, pad| {
-            if let Some(bin) = b.upgrade() {
-                expose_pad(&bin, pad);
-            }
-        });
-        dec.sync_state_with_parent().map_err(|e| build_err(&e))?;
-        dec
+        decodebin(bin)?
     };
     find.link(&decode).map_err(|e| build_err(&e))
+}
+
+/// `multipartdemux ! jpegdec ! capssetter` in `bin`, exposed as its `src`; returns the demuxer.
+fn mjpeg(bin: &gst::Bin, max_fps: i32) -> Result<gst::Element, PipelineError> {
+    let demux = make("multipartdemux")?;
+    // One stream of one type: its pad is complete at once.
+    demux.set_property("single-stream", true);
+    let dec = make("jpegdec")?;
+    let rate = declared_rate(max_fps)?;
+    bin.add_many([&demux, &dec, &rate])
+        .map_err(|e| build_err(&e))?;
+    dec.link(&rate).map_err(|e| build_err(&e))?;
+    let sink = dec
+        .static_pad("sink")
+        .ok_or_else(|| build_err(&"jpegdec has no sink pad"))?;
+    demux.connect_pad_added(move |demux, pad| {
+        if sink.is_linked() {
+            return;
+        }
+        if let Err(e) = pad.link(&sink) {
+            let part = pad
+                .current_caps()
+                .and_then(|c| c.structure(0).map(|s| s.name().to_string()))
+                .unwrap_or_default();
+            gst::element_error!(
+                demux,
+                gst::StreamError::WrongType,
+                ("not MJPEG: the camera's multipart stream carries {part}, not image/jpeg"),
+                ["linking failed: {e:?}"]
+            );
+        }
+    });
+    expose(bin, &rate, "src")?;
+    for e in [&demux, &dec, &rate] {
+        e.sync_state_with_parent().map_err(|e| build_err(&e))?;
+    }
+    Ok(demux)
+}
+
+/// `decodebin` in `bin`, its first video pad exposed as the bin's `src`.
+fn decodebin(bin: &gst::Bin) -> Result<gst::Element, PipelineError> {
+    let dec = make("decodebin")?;
+    bin.add(&dec).map_err(|e| build_err(&e))?;
+    let b = bin.downgrade();
+    dec.connect_pad_added(move |_, pad| {
+        if let Some(bin) = b.upgrade() {
+            expose_pad(&bin, pad);
+        }
+    });
+    dec.sync_state_with_parent().map_err(|e| build_err(&e))?;
+    Ok(dec)
 }
 
 /// Multipart JPEG has no frame rate (`0/1`, variable), which the sampler's `videorate`
@@ -255,6 +265,8 @@ fn could_be_video(media: &str) -> bool {
 fn not_video(media: &str) -> String {
     let hint = if media.starts_with("text/") || media.contains("xml") || media.contains("json") {
         " (a web page or API answer: use the camera's MJPEG stream URL)"
+    } else if media.starts_with("image/") {
+        " (a single picture, e.g. a snapshot URL: use the camera's MJPEG stream URL)"
     } else {
         ""
     };
@@ -386,6 +398,7 @@ mod tests {
         assert!(could_be_video(MULTIPART));
         assert!(could_be_video("video/quicktime"));
         assert!(not_video("text/html").contains("MJPEG stream URL"));
+        assert!(not_video("image/jpeg").contains("snapshot"));
     }
 
     #[test]
