@@ -167,6 +167,12 @@ pub enum Event {
         /// GStreamer's debug detail, if any.
         debug: Option<String>,
     },
+    /// The pipeline posted an error whose cause is known (GStreamer's text already logged);
+    /// retried like [`Event::BusError`] with `why` as the reason.
+    SourceFailed {
+        /// The cause, in words a user can act on.
+        why: String,
+    },
     /// The pipeline reached the end of the stream.
     Eos,
     /// An RTSP camera failed for a cause a user can act on (see [`rtsp::diagnose`]).
@@ -337,6 +343,9 @@ impl Lifecycle {
                 error,
                 debug,
             } if self.watching() => self.rtsp_failed(cause, from, error, debug),
+            Event::SourceFailed { why } if self.watching() => {
+                self.retry(RetryReason::Error, redact_uri(&why), true)
+            }
             Event::Eos if self.watching() => self.end_of_stream(),
             Event::SeekFailed { error } if self.watching() => self.retry(
                 RetryReason::RewindFailed,
@@ -649,6 +658,20 @@ mod tests {
                 reason: "daemon stopping".into()
             }),
             [report(Stopped, "daemon stopping"), Exit]
+        );
+    }
+
+    #[test]
+    fn a_diagnosed_error_leads_the_reason() {
+        let t0 = Instant::now();
+        let mut m = playing(EndOfStream::Retry, t0);
+        let why = "401 unauthorized: http://u:pw@cam/x refused".to_string();
+        assert_eq!(
+            m.handle(Event::SourceFailed { why }),
+            retried(
+                RetryReason::Error,
+                "401 unauthorized: http://***@cam/x refused; retry 1 in 1.0 s"
+            )
         );
     }
 

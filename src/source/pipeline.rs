@@ -238,7 +238,8 @@ fn head(stream: &StreamConfig, pipeline: &gst::Pipeline) -> Result<Head, Pipelin
             src.link(&decode).map_err(|e| build_err(&e))?;
             (decode, true)
         }
-        SourceKind::Rtsp(uri) | SourceKind::Http(uri) => (uridecodebin(uri, stream)?, true),
+        SourceKind::Rtsp(uri) => (uridecodebin(uri, stream)?, true),
+        SourceKind::Http(uri) => (super::http::head(uri, stream.sample_fps)?, true),
         SourceKind::File(path) => {
             let uri = gst::glib::filename_to_uri(path, None).map_err(|e| build_err(&e))?;
             (uridecodebin(uri.as_str(), stream)?, true)

@@ -341,7 +341,10 @@ impl Driver<'_> {
             while !self.stop.sleep(Duration::from_secs(3600)) {}
             return self.stop_requested();
         };
-        if let Some(event) = bus.timed_pop(POLL).and_then(|m| bus_event(&m)) {
+        if let Some(event) = bus
+            .timed_pop(POLL)
+            .and_then(|m| super::http::event(&m, &self.stream.source).or_else(|| bus_event(&m)))
+        {
             return event;
         }
         let stats = &self.slot.stats;

@@ -11,6 +11,7 @@ pub mod checks;
 pub mod daemon;
 pub mod http;
 pub mod media;
+pub mod mjpeg;
 pub mod mqtt;
 pub mod proxy;
 pub mod rtsp;
