@@ -36,6 +36,11 @@ pub enum PipelineError {
     /// The user's pipeline fragment does not parse.
     #[error("pipeline fragment does not parse: {0}")]
     Fragment(String),
+    /// The user's pipeline fragment names an element that is not installed.
+    #[error(
+        "pipeline fragment does not parse: {0} (install the GStreamer plugin that provides it)"
+    )]
+    FragmentElement(String),
     /// Linking or configuring elements failed.
     #[error("building the pipeline failed: {0}")]
     Build(String),
@@ -46,7 +51,17 @@ impl PipelineError {
     pub fn is_permanent(&self) -> bool {
         matches!(
             self,
-            PipelineError::MissingElement(_) | PipelineError::Fragment(_)
+            PipelineError::MissingElement(_)
+                | PipelineError::Fragment(_)
+                | PipelineError::FragmentElement(_)
+        )
+    }
+
+    /// True when installing a GStreamer plugin could fix it (worth checking again slowly).
+    pub fn is_installable(&self) -> bool {
+        matches!(
+            self,
+            PipelineError::MissingElement(_) | PipelineError::FragmentElement(_)
         )
     }
 }
@@ -227,8 +242,7 @@ fn head(stream: &StreamConfig, pipeline: &gst::Pipeline) -> Result<Head, Pipelin
             (bin.upcast(), false)
         }
         SourceKind::Pipeline(fragment) => {
-            let bin = gst::parse::bin_from_description(fragment, true)
-                .map_err(|e| PipelineError::Fragment(e.to_string()))?;
+            let bin = gst::parse::bin_from_description(fragment, true).map_err(fragment_error)?;
             if bin.static_pad("src").is_none() {
                 return Err(PipelineError::Fragment(
                     "the fragment has no unlinked source pad to take video from".into(),
@@ -253,6 +267,15 @@ fn head(stream: &StreamConfig, pipeline: &gst::Pipeline) -> Result<Head, Pipelin
         }
     };
     Ok(Head { element, dynamic })
+}
+
+/// A fragment's parse error: a missing element apart, as installing a plugin fixes it.
+fn fragment_error(e: gst::glib::Error) -> PipelineError {
+    if e.matches(gst::ParseError::NoSuchElement) {
+        PipelineError::FragmentElement(e.to_string())
+    } else {
+        PipelineError::Fragment(e.to_string())
+    }
 }
 
 /// Adds `head` and the `chain` after it to `pipeline` and links them; a dynamic head's
