@@ -71,7 +71,9 @@ impl Clues {
         debug: Option<&str>,
         decoded_any: bool,
     ) -> Option<String> {
-        if error.matches(gst::StreamError::CodecNotFound) {
+        if error.matches(gst::CoreError::MissingPlugin)
+            || error.matches(gst::StreamError::CodecNotFound)
+        {
             return self.no_decoder(kind, debug);
         }
         let SourceKind::File(path) = kind else {
@@ -256,7 +258,7 @@ mod tests {
         let other = gst::message::Element::new(gst::Structure::new_empty("other"));
         assert!(!clues.observe(&other));
         let err = gst::glib::Error::new(
-            gst::StreamError::CodecNotFound,
+            gst::CoreError::MissingPlugin,
             "Your GStreamer installation is missing a plug-in.",
         );
         let rtsp = SourceKind::Rtsp("rtsp://cam/1".into());
