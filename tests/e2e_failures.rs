@@ -196,7 +196,9 @@ fn a_fragment_that_ends_is_rebuilt_and_a_finite_one_stops() {
 fn tiny_and_huge_frames_are_survived() {
     let _serial = common::serial();
     common::require_model();
-    let tiny = "videotestsrc is-live=true pattern=ball ! capsfilter caps=video/x-raw,width=1,height=1,framerate=10/1";
+    // Not pattern=ball: GStreamer 1.22's videotestsrc itself corrupts memory drawing
+    // the ball into frames that small.
+    let tiny = "videotestsrc is-live=true pattern=snow ! capsfilter caps=video/x-raw,width=1,height=1,framerate=10/1";
     let huge = "videotestsrc num-buffers=30 pattern=smpte ! capsfilter caps=video/x-raw,width=7680,height=4320,framerate=5/1";
     let daemon = Daemon::builder()
         .stream(StreamSpec::test("control", "ball"))
@@ -312,10 +314,15 @@ fn reconnect_churn_does_not_grow_threads_descriptors_or_memory() {
     let first = footprint(pid);
     let start = Instant::now();
     let mut total = 10;
+    let mut series = Vec::new();
     while start.elapsed() < Duration::from_secs(churn_s) {
         reconnects(&mut sub, "churn", 5, Duration::from_secs(30));
         total += 5;
+        if total % 50 == 0 {
+            series.push(footprint(pid));
+        }
     }
+    eprintln!("every 50 reconnects (threads, fds, RSS kB): {series:?}");
     // Let the last teardown finish, then measure at the same point of a cycle.
     reconnects(&mut sub, "churn", 1, Duration::from_secs(30));
     let last = footprint(pid);
@@ -330,14 +337,16 @@ fn reconnect_churn_does_not_grow_threads_descriptors_or_memory() {
         last.2
     );
     assert!(total >= 40, "only {total} reconnects");
-    assert!(last.0 <= first.0 + 3, "threads grew: {first:?} -> {last:?}");
+    assert!(last.0 <= first.0 + 2, "threads grew: {first:?} -> {last:?}");
     assert!(
-        last.1 <= first.1 + 3,
+        last.1 <= first.1 + 2,
         "descriptors grew: {first:?} -> {last:?}"
     );
+    // Resident memory warms up over the first ~150 rebuilds (allocator arenas, GStreamer's
+    // caches: about 14 MiB) and is flat from there (measured over 435 rebuilds in 300 s).
     assert!(
-        last.2 <= first.2 + 16 * 1024,
-        "resident memory grew by more than 16 MiB: {first:?} -> {last:?}"
+        last.2 <= first.2 + 24 * 1024,
+        "resident memory grew by more than 24 MiB: {first:?} -> {last:?}"
     );
     predictions(&mut sub, "control", 4, Duration::from_secs(30));
     let mut daemon = daemon;

@@ -480,4 +480,64 @@ mod tests {
         assert_eq!(s.get::<&str>("format").unwrap(), "BGR");
         assert_eq!(s.get::<i32>("width").unwrap(), 160);
     }
+
+    /// A fragment's pipeline, played to its end and stopped, is freed with everything
+    /// it holds (no reference cycle through its callbacks): reconnects do not leak.
+    #[test]
+    fn a_stopped_fragment_pipeline_is_freed() {
+        gst::init().unwrap();
+        let hub = FrameHub::new();
+        let slot = hub.attach("f");
+        let mut stream = StreamConfig::new(
+            "f",
+            SourceKind::Pipeline(
+                "videotestsrc num-buffers=5 ! capsfilter caps=video/x-raw,width=64,height=48"
+                    .into(),
+            ),
+        );
+        stream.sample_fps = 0.0;
+        let target = Target {
+            width: 32,
+            height: 32,
+            channel_order: ChannelOrder::Rgb,
+            resize: Resize::Letterbox,
+        };
+        for _ in 0..3 {
+            let delivery = Delivery::Latest {
+                hub: hub.clone(),
+                slot: slot.clone(),
+                generation: 1,
+                settings: Arc::new(PipelineSettings::new(0)),
+            };
+            let p = build(&stream, &target, delivery).unwrap();
+            let weak = p.pipeline.downgrade();
+            let sink = p.sink.downgrade();
+            p.pipeline.set_state(gst::State::Playing).unwrap();
+            let bus = p.pipeline.bus().unwrap();
+            let end = bus.timed_pop_filtered(
+                gst::ClockTime::from_seconds(10),
+                &[gst::MessageType::Eos, gst::MessageType::Error],
+            );
+            assert!(matches!(
+                end.map(|m| m.type_()),
+                Some(gst::MessageType::Eos)
+            ));
+            p.pipeline.set_state(gst::State::Null).unwrap();
+            hub.clear(&slot);
+            drop((p, bus));
+            assert!(
+                weak.upgrade().is_none(),
+                "the pipeline outlived its teardown"
+            );
+            assert!(
+                sink.upgrade().is_none(),
+                "the appsink outlived its teardown"
+            );
+        }
+        assert_eq!(
+            Arc::strong_count(&slot.stats),
+            2,
+            "callbacks still hold the stats"
+        );
+    }
 }
