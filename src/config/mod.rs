@@ -335,6 +335,9 @@ pub struct StreamConfig {
     /// TOML `loop`: restart a file stream at its end instead of stopping (default false).
     #[serde(deserialize_with = "de::bool")]
     pub r#loop: bool,
+    /// A `pipeline` fragment that ends for good: `stopped` at its end instead of rebuilt (default false).
+    #[serde(deserialize_with = "de::bool")]
+    pub finite: bool,
     /// Seconds without a frame before the stream counts as stalled and is rebuilt, > 0 (default 10).
     #[serde(deserialize_with = "de::positive")]
     pub stall_timeout_s: f64,
@@ -361,6 +364,7 @@ impl StreamConfig {
             rtsp_transport: RtspTransport::Auto,
             latency_ms: 200,
             r#loop: false,
+            finite: false,
             stall_timeout_s: 10.0,
             reconnect_min_s: 1.0,
             reconnect_max_s: 30.0,
@@ -573,6 +577,7 @@ enabled = false
 name = "Gate_2.b"
 pipeline = "videotestsrc is-live=true"
 rtsp_transport = "auto"
+finite = true
 
 [[stream]]
 name = "file"
@@ -647,6 +652,7 @@ uri = "file:///srv/b.mkv"
                 rtsp_transport: RtspTransport::Udp,
                 latency_ms: 0,
                 r#loop: true,
+                finite: false,
                 stall_timeout_s: 0.5,
                 reconnect_min_s: 2.0,
                 reconnect_max_s: 2.0,
@@ -655,6 +661,7 @@ uri = "file:///srv/b.mkv"
         );
         let s = &c.streams[1];
         assert_eq!(s.name, "Gate_2.b");
+        assert!(s.finite);
         assert_eq!(
             s.source,
             SourceKind::Pipeline("videotestsrc is-live=true".into())
@@ -1389,7 +1396,7 @@ uri = "/abs/b.mp4"
             ]
         );
         let stream = de::keys::<StreamConfig>();
-        assert_eq!(stream.len(), 11, "{stream:?}");
+        assert_eq!(stream.len(), 12, "{stream:?}");
         assert!(
             stream.contains(&"loop") && !stream.contains(&"source"),
             "{stream:?}"

@@ -7,8 +7,11 @@
 //! the start, or since the latest frame once running) makes it `stalled`, then it is
 //! rebuilt; a pipeline error is rebuilt; end of stream loops a file with `loop`, rebuilds a
 //! live or HTTP source and ends anything else; a build error retrying cannot fix makes it
-//! `failed`. Rebuilds wait [`backoff`] (capped exponential with jitter). A stop request
-//! ends everything with the stop's reason.
+//! `failed`. Rebuilds wait [`backoff`] (capped exponential with jitter). A source that
+//! cannot work as it is now (not video, empty, missing, no decoder or element installed)
+//! is `failed` and checked again slowly, every [`slow_retry`]. A `pipeline` fragment is
+//! rebuilt at its end like a live source unless marked `finite`. A stop request ends
+//! everything with the stop's reason.
 
 use std::time::{Duration, Instant};
 
@@ -21,6 +24,15 @@ pub fn backoff(min_s: f64, max_s: f64, attempt: u32, jitter: f64) -> Duration {
     let base = (min_s * 2f64.powi(attempt.min(30) as i32)).min(max_s);
     let j = 1.0 + 0.2 * jitter.clamp(-1.0, 1.0);
     Duration::from_secs_f64((base * j).clamp(0.0, max_s * 1.2))
+}
+
+/// Shortest delay between two checks of a source that cannot work as it is now.
+pub const SLOW_RETRY_S: f64 = 60.0;
+
+/// Delay before checking an unusable source again: [`SLOW_RETRY_S`] or `max_s` if larger, ±20 % jitter.
+pub fn slow_retry(max_s: f64, jitter: f64) -> Duration {
+    let slow = SLOW_RETRY_S.max(max_s);
+    backoff(slow, slow, 0, jitter)
 }
 
 /// Why a stream's pipeline is rebuilt.
@@ -87,6 +99,16 @@ impl EndOfStream {
             _ => EndOfStream::End,
         }
     }
+
+    /// The rule for a stream: a `pipeline` fragment is rebuilt at its end unless `finite`;
+    /// any other source follows [`EndOfStream::of`].
+    pub fn of_stream(stream: &StreamConfig, live: bool) -> Self {
+        match &stream.source {
+            SourceKind::Pipeline(_) if stream.finite => EndOfStream::End,
+            SourceKind::Pipeline(_) => EndOfStream::Retry,
+            kind => EndOfStream::of(kind, stream.r#loop, live),
+        }
+    }
 }
 
 /// What the lifecycle of one stream needs to know.
@@ -112,7 +134,7 @@ impl Settings {
             stall: Duration::from_secs_f64(stream.stall_timeout_s),
             reconnect_min_s: stream.reconnect_min_s,
             reconnect_max_s: stream.reconnect_max_s,
-            end_of_stream: EndOfStream::of(&stream.source, stream.r#loop, live),
+            end_of_stream: EndOfStream::of_stream(stream, live),
         }
     }
 }
@@ -191,6 +213,13 @@ pub enum Event {
         /// What went wrong.
         error: String,
     },
+    /// The source cannot work as it is now (not video, empty, missing, no decoder or
+    /// element installed): `failed`, checked again after [`slow_retry`]. Answers
+    /// [`Action::Build`] or comes while a pipeline plays.
+    Unusable {
+        /// Why, in words a user can act on.
+        why: String,
+    },
     /// The delay of an [`Action::Sleep`] passed.
     BackoffElapsed,
     /// Stop was requested, with the reason for the final status.
@@ -239,6 +268,8 @@ pub enum Phase {
     Running,
     /// Waiting for the retry delay.
     Backoff,
+    /// Failed for now: waiting for the slow retry's delay to check the source again.
+    FailedWaiting,
     /// Ended or failed: waiting for the stop request.
     Parked,
     /// Finished.
@@ -302,6 +333,10 @@ impl Lifecycle {
             Event::StopRequested { reason } => self.stop(reason),
             Event::Begin if self.phase == Phase::Idle => {
                 self.build(format!("opening {}", self.settings.source))
+            }
+            Event::BackoffElapsed if self.phase == Phase::FailedWaiting => self.check_again(),
+            Event::Unusable { why } if self.phase == Phase::Building || self.watching() => {
+                self.fail_slowly(why)
             }
             Event::BackoffElapsed if self.phase == Phase::Backoff => self.build(format!(
                 "reconnecting to {} (attempt {})",
@@ -435,6 +470,34 @@ impl Lifecycle {
                 ]
             }
         }
+    }
+
+    /// Tears down (if a pipeline exists), counts the retry, reports `failed` and waits
+    /// [`slow_retry`]: the file may be replaced or a plugin installed meanwhile.
+    fn fail_slowly(&mut self, why: String) -> Vec<Action> {
+        let reason = if self.watching() {
+            RetryReason::Error
+        } else {
+            RetryReason::StartFailed
+        };
+        let delay = slow_retry(self.settings.reconnect_max_s, (self.jitter)());
+        self.attempt = self.attempt.saturating_add(1);
+        self.phase = Phase::FailedWaiting;
+        vec![
+            Action::Teardown,
+            Action::Retry(reason),
+            Action::Report(
+                StreamState::Failed,
+                format!("{why}; checking again in {:.0} s", delay.as_secs_f64()),
+            ),
+            Action::Sleep(delay),
+        ]
+    }
+
+    /// Builds again after a slow retry's delay; the stream stays `failed` until frames flow.
+    fn check_again(&mut self) -> Vec<Action> {
+        self.phase = Phase::Building;
+        vec![Action::Build]
     }
 
     /// Tears down (if a pipeline exists), counts the retry, reports `reconnecting` and waits.
@@ -1012,6 +1075,134 @@ mod tests {
             "{out:?}"
         );
         assert_eq!(m.rtsp_transport(), Some(Transport::Tcp));
+    }
+
+    #[test]
+    fn slow_retry_is_a_minute_or_the_longest_backoff() {
+        assert_eq!(slow_retry(30.0, 0.0), Duration::from_secs(60));
+        assert_eq!(slow_retry(120.0, 0.0), Duration::from_secs(120));
+        assert_eq!(slow_retry(30.0, 1.0), Duration::from_secs(72));
+        assert_eq!(slow_retry(30.0, -1.0), Duration::from_secs(48));
+    }
+
+    #[test]
+    fn an_unusable_source_fails_and_is_checked_again_slowly() {
+        let t0 = Instant::now();
+        let mut m = playing(EndOfStream::End, t0);
+        let failed = || {
+            vec![
+                Teardown,
+                Retry(RetryReason::Error),
+                report(Failed, "not a video file; checking again in 60 s"),
+                Sleep(Duration::from_secs(60)),
+            ]
+        };
+        let unusable = || Event::Unusable {
+            why: "not a video file".into(),
+        };
+        assert_eq!(m.handle(unusable()), failed());
+        assert_eq!(m.phase(), Phase::FailedWaiting);
+        assert_eq!(m.attempt(), 1);
+        // Nothing is watched meanwhile: no stall, no end of stream.
+        assert_eq!(m.handle(tick(secs(t0, 200.0), 100, None)), []);
+        assert_eq!(m.handle(Event::Eos), []);
+        // Checked again without leaving `failed`.
+        assert_eq!(m.handle(Event::BackoffElapsed), [Build]);
+        m.handle(Event::Started {
+            at: secs(t0, 60.0),
+            frames: 100,
+        });
+        assert_eq!(m.handle(unusable()), failed());
+        assert_eq!(m.attempt(), 2);
+        // The file was replaced: frames flow, the stream runs, the attempts reset.
+        assert_eq!(m.handle(Event::BackoffElapsed), [Build]);
+        m.handle(Event::Started {
+            at: secs(t0, 120.0),
+            frames: 100,
+        });
+        let t = secs(t0, 120.5);
+        assert_eq!(
+            m.handle(tick(t, 101, Some(t))),
+            [report(Running, "frames flowing")]
+        );
+        assert_eq!(m.attempt(), 0);
+    }
+
+    #[test]
+    fn an_unusable_build_fails_slowly_and_a_stop_ends_the_wait() {
+        let mut m = Lifecycle::new(
+            Settings {
+                reconnect_max_s: 90.0,
+                ..settings(EndOfStream::Retry)
+            },
+            || 0.0,
+        );
+        m.handle(Event::Begin);
+        let why = "pipeline fragment does not parse: no element \"nvh264dec\"";
+        assert_eq!(
+            m.handle(Event::Unusable { why: why.into() }),
+            [
+                Teardown,
+                Retry(RetryReason::StartFailed),
+                report(Failed, &format!("{why}; checking again in 90 s")),
+                Sleep(Duration::from_secs(90)),
+            ]
+        );
+        assert_eq!(
+            m.handle(Event::StopRequested {
+                reason: "daemon stopping".into()
+            }),
+            [report(Stopped, "daemon stopping"), Exit]
+        );
+        assert_eq!(m.handle(Event::BackoffElapsed), []);
+    }
+
+    #[test]
+    fn unusable_out_of_place_changes_nothing() {
+        let t0 = Instant::now();
+        let mut m = playing(EndOfStream::Retry, t0);
+        m.handle(Event::Eos);
+        assert_eq!(m.phase(), Phase::Backoff);
+        assert_eq!(m.handle(Event::Unusable { why: "x".into() }), []);
+        assert_eq!(m.phase(), Phase::Backoff);
+    }
+
+    #[test]
+    fn a_fragment_is_rebuilt_at_its_end_unless_finite() {
+        let fragment = SourceKind::Pipeline("videotestsrc num-buffers=50".into());
+        let mut stream = StreamConfig::new("f", fragment);
+        let s = Settings::of(&stream, false);
+        assert_eq!(s.end_of_stream, EndOfStream::Retry);
+        assert_eq!(s.source, "pipeline fragment");
+        // Ended, rebuilt with the same backoff, running again.
+        let t0 = Instant::now();
+        let mut m = Lifecycle::new(s, || 0.0);
+        m.handle(Event::Begin);
+        m.handle(Event::Started { at: t0, frames: 0 });
+        let t = secs(t0, 0.5);
+        m.handle(tick(t, 50, Some(t)));
+        assert_eq!(
+            m.handle(Event::Eos),
+            retried(RetryReason::Eos, "end of stream; retry 1 in 1.0 s")
+        );
+        assert_eq!(
+            m.handle(Event::BackoffElapsed),
+            [
+                report(Starting, "reconnecting to pipeline fragment (attempt 1)"),
+                Build
+            ]
+        );
+        stream.finite = true;
+        assert_eq!(Settings::of(&stream, false).end_of_stream, EndOfStream::End);
+        // Files keep their own rule; `finite` means nothing to them.
+        let file = StreamConfig::new("v", SourceKind::File(PathBuf::from("a.mp4")));
+        assert_eq!(EndOfStream::of_stream(&file, false), EndOfStream::End);
+        let looping = StreamConfig {
+            r#loop: true,
+            finite: true,
+            ..file
+        };
+        assert_eq!(EndOfStream::of_stream(&looping, false), EndOfStream::Loop);
     }
 
     #[test]

@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 use gstreamer as gst;
 use gstreamer::prelude::*;
 
+use super::diagnose::Clues;
 pub use super::lifecycle::backoff;
 use super::lifecycle::{self, Action, Event, Lifecycle};
 use super::pipeline::{self, StreamPipeline, Target};
@@ -124,6 +125,8 @@ impl Supervisor {
                     settings: &settings,
                     pipeline: None,
                     rtsp: None,
+                    clues: Clues::default(),
+                    received_at_start: 0,
                 }
                 .supervise()
             })
@@ -179,6 +182,10 @@ struct Driver<'a> {
     pipeline: Option<StreamPipeline>,
     /// The transport an RTSP camera's next pipeline asks for (the lifecycle's choice).
     rtsp: Option<Transport>,
+    /// What the current pipeline's bus said that explains its errors.
+    clues: Clues,
+    /// The received-frame counter when the current pipeline was built.
+    received_at_start: u64,
 }
 
 impl Driver<'_> {
@@ -271,9 +278,12 @@ impl Driver<'_> {
             generation,
             settings: self.settings.clone(),
         };
+        self.clues = Clues::default();
+        self.received_at_start = stats.received.load(Ordering::Relaxed);
         let stream = rtsp::with_transport(self.stream, self.rtsp);
         let p = match pipeline::build(&stream, self.target, delivery) {
             Ok(p) => p,
+            Err(e) if e.is_installable() => return Event::Unusable { why: e.to_string() },
             Err(e) => {
                 return Event::BuildFailed {
                     permanent: e.is_permanent(),
@@ -285,19 +295,53 @@ impl Driver<'_> {
         let bus = p.pipeline.bus();
         self.pipeline = Some(p);
         if let Err(e) = played {
-            let detail = bus
-                .and_then(|b| b.pop_filtered(&[gst::MessageType::Error]))
-                .and_then(|m| match m.view() {
-                    gst::MessageView::Error(err) => Some(err.error().to_string()),
-                    _ => None,
-                })
-                .unwrap_or_else(|| e.to_string());
-            return Event::PlayFailed { detail };
+            return self.play_failed(bus, e);
         }
         Event::Started {
             at: Instant::now(),
             frames: stats.sampled.load(Ordering::Relaxed),
         }
+    }
+
+    /// The event for a pipeline that would not play: the first error on its bus, as
+    /// [`Event::Unusable`] if it says the source cannot work, else [`Event::PlayFailed`].
+    fn play_failed(&mut self, bus: Option<gst::Bus>, e: gst::StateChangeError) -> Event {
+        let mut detail = None;
+        while let Some(msg) = bus.as_ref().and_then(|b| b.pop()) {
+            if self.clues.observe(&msg) {
+                continue;
+            }
+            if let gst::MessageView::Error(err) = msg.view() {
+                if let Some(event) = self.unusable(&msg, err) {
+                    return event;
+                }
+                detail = Some(err.error().to_string());
+                break;
+            }
+        }
+        Event::PlayFailed {
+            detail: detail.unwrap_or_else(|| e.to_string()),
+        }
+    }
+
+    /// [`Event::Unusable`] if the error `err` in `msg` says the source cannot work as it
+    /// is now; GStreamer's own text goes to the log.
+    fn unusable(&self, msg: &gst::Message, err: &gst::message::Error) -> Option<Event> {
+        let detail = err.debug().map(|d| d.to_string());
+        let decoded = self.slot.stats.received.load(Ordering::Relaxed) > self.received_at_start;
+        let why = self.clues.unusable(
+            &self.stream.source,
+            &err.error(),
+            detail.as_deref(),
+            decoded,
+        )?;
+        tracing::warn!(
+            "GStreamer error from {}: {} ({})",
+            source_path(msg),
+            redact_uri(&err.error().to_string()),
+            redact_uri(detail.as_deref().unwrap_or("no detail"))
+        );
+        Some(Event::Unusable { why })
     }
 
     /// Rewinds the pipeline to its start (a looping file at its end).
@@ -332,7 +376,7 @@ impl Driver<'_> {
 
     /// The next thing that happens to the playing pipeline: a stop request, a bus
     /// message (waited for up to [`POLL`]) or else a look at the frames.
-    fn watch_once(&self) -> Event {
+    fn watch_once(&mut self) -> Event {
         if self.stop.is_stopped() {
             return self.stop_requested();
         }
@@ -341,12 +385,23 @@ impl Driver<'_> {
             while !self.stop.sleep(Duration::from_secs(3600)) {}
             return self.stop_requested();
         };
-        if let Some(event) = bus
-            .timed_pop(POLL)
-            .and_then(|m| super::http::event(&m, &self.stream.source).or_else(|| bus_event(&m)))
-        {
-            return event;
+        if let Some(msg) = bus.timed_pop(POLL) {
+            self.clues.observe(&msg);
+            if let gst::MessageView::Error(err) = msg.view() {
+                if let Some(event) = self.unusable(&msg, err) {
+                    return event;
+                }
+            }
+            let event = super::http::event(&msg, &self.stream.source).or_else(|| bus_event(&msg));
+            if let Some(event) = event {
+                return event;
+            }
         }
+        self.tick()
+    }
+
+    /// A look at the frames.
+    fn tick(&self) -> Event {
         let stats = &self.slot.stats;
         let now = Instant::now();
         Event::Tick {
@@ -361,10 +416,7 @@ impl Driver<'_> {
 fn bus_event(msg: &gst::Message) -> Option<Event> {
     match msg.view() {
         gst::MessageView::Error(err) => {
-            let from = msg
-                .src()
-                .map(|o| o.path_string().to_string())
-                .unwrap_or_default();
+            let from = source_path(msg);
             let error = err.error().to_string();
             let debug = err.debug().map(|d| d.to_string());
             Some(match rtsp::diagnose(&err.error(), debug.as_deref()) {
@@ -384,6 +436,13 @@ fn bus_event(msg: &gst::Message) -> Option<Event> {
         gst::MessageView::Eos(_) => Some(Event::Eos),
         _ => None,
     }
+}
+
+/// The path of the element that posted `msg`.
+fn source_path(msg: &gst::Message) -> String {
+    msg.src()
+        .map(|o| o.path_string().to_string())
+        .unwrap_or_default()
 }
 
 /// Stops a pipeline off the caller's thread; abandons it if it takes longer than
