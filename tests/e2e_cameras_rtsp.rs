@@ -266,3 +266,51 @@ fn nothing_listening_is_connection_refused_and_credentials_stay_hidden() {
     }
     assert!(!daemon.stderr().contains("s3cret"), "{}", daemon.stderr());
 }
+
+/// A camera that asks for credentials, served by gst-rtsp-server with `digest` or basic auth.
+fn camera_with_auth(digest: bool) -> RtspServer {
+    RtspServer::start_with_auth(common::rtsp::Auth {
+        user: "viewer".into(),
+        password: "pa55-word".into(),
+        digest,
+    })
+}
+
+#[test]
+fn rtsp_credentials_in_the_uri_answer_basic_and_digest_auth() {
+    let _serial = common::serial();
+    common::require_model();
+    for digest in [false, true] {
+        let camera = camera_with_auth(digest);
+        let url = format!("rtsp://viewer:pa55-word@127.0.0.1:{}/test", camera.port());
+        let daemon = Daemon::builder()
+            .stream(StreamSpec::uri("cam", &url))
+            .spawn();
+        let mut sub = daemon.subscribe();
+        sub.hello(HELLO);
+        sub.wait_status("cam", "running", FIRST_PREDICTION);
+        predictions(&mut sub, "cam", 2, FIRST_PREDICTION);
+        let log = daemon.stderr();
+        assert!(!log.contains("pa55-word"), "digest={digest}: {log}");
+    }
+}
+
+#[test]
+fn a_wrong_rtsp_password_is_unauthorized_and_stays_hidden() {
+    let _serial = common::serial();
+    common::require_model();
+    let camera = camera_with_auth(false);
+    let url = format!("rtsp://viewer:wrong-pw@127.0.0.1:{}/test", camera.port());
+    let daemon = Daemon::builder()
+        .stream(StreamSpec::uri("cam", &url))
+        .spawn();
+    let mut sub = daemon.subscribe();
+    sub.hello(HELLO);
+    let r = sub.wait_status("cam", "reconnecting", Duration::from_secs(20));
+    let why = reason(&r);
+    assert!(why.starts_with("unauthorized (RTSP 401"), "{why}");
+    for (_, why) in sub.statuses("cam") {
+        assert!(!why.contains("wrong-pw"), "{why}");
+    }
+    assert!(!daemon.stderr().contains("wrong-pw"), "{}", daemon.stderr());
+}

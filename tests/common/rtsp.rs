@@ -26,9 +26,19 @@ struct Running {
     thread: JoinHandle<()>,
 }
 
+/// Credentials a server asks for, and how.
+#[derive(Clone, Debug)]
+pub struct Auth {
+    pub user: String,
+    pub password: String,
+    /// RTSP digest authentication instead of basic.
+    pub digest: bool,
+}
+
 pub struct RtspServer {
     launch: String,
     port: u16,
+    auth: Option<Auth>,
     running: Option<Running>,
 }
 
@@ -41,10 +51,20 @@ impl RtspServer {
     /// Serves `launch` (a gst-launch description with a payloader named
     /// `pay0`) on `port` (0: a free one).
     pub fn start_with(launch: &str, port: u16) -> RtspServer {
+        Self::start_full(launch, port, None)
+    }
+
+    /// Serves [`DEFAULT_LAUNCH`] on a free port to clients with `auth`'s credentials only.
+    pub fn start_with_auth(auth: Auth) -> RtspServer {
+        Self::start_full(DEFAULT_LAUNCH, 0, Some(auth))
+    }
+
+    fn start_full(launch: &str, port: u16, auth: Option<Auth>) -> RtspServer {
         super::gst_init();
         let mut server = RtspServer {
             launch: launch.to_owned(),
             port,
+            auth,
             running: None,
         };
         server.restart();
@@ -73,7 +93,7 @@ impl RtspServer {
         }
         let mut last_err = String::new();
         for _ in 0..50 {
-            match spawn_server(&self.launch, self.port) {
+            match spawn_server(&self.launch, self.port, self.auth.clone()) {
                 Ok((port, running)) => {
                     self.port = port;
                     self.running = Some(running);
@@ -108,14 +128,14 @@ impl Drop for RtspServer {
 }
 
 /// Starts a server thread; returns its bound port once it listens.
-fn spawn_server(launch: &str, port: u16) -> Result<(u16, Running), String> {
+fn spawn_server(launch: &str, port: u16, auth: Option<Auth>) -> Result<(u16, Running), String> {
     let launch = launch.to_owned();
     let (tx, rx) = mpsc::channel::<ServeResult>();
     let thread = std::thread::Builder::new()
         .name(format!("rtsp-server-{port}"))
         .spawn(move || {
             let ctx = glib::MainContext::new();
-            let result = ctx.with_thread_default(|| serve(&ctx, &launch, port, &tx));
+            let result = ctx.with_thread_default(|| serve(&ctx, &launch, port, auth.as_ref(), &tx));
             if let Err(e) = result {
                 let _ = tx.send(Err(format!("push thread-default context: {e}")));
             }
@@ -148,13 +168,47 @@ fn remove_source(ctx: &glib::MainContext, id: glib::SourceId) {
     }
 }
 
-fn serve(ctx: &glib::MainContext, launch: &str, port: u16, tx: &mpsc::Sender<ServeResult>) {
+/// Makes `server` ask for `auth`'s credentials and lets only that user play `factory`.
+fn require_auth(
+    server: &rtsp_server::RTSPServer,
+    factory: &rtsp_server::RTSPMediaFactory,
+    auth: &Auth,
+) {
+    let rtsp_auth = rtsp_server::RTSPAuth::new();
+    let token = rtsp_server::RTSPToken::builder()
+        .field(rtsp_server::RTSP_TOKEN_MEDIA_FACTORY_ROLE, "camera-user")
+        .build();
+    if auth.digest {
+        rtsp_auth.set_supported_methods(rtsp_server::gst_rtsp::RTSPAuthMethod::Digest);
+        rtsp_auth.add_digest(&auth.user, &auth.password, &token);
+    } else {
+        let basic = rtsp_server::RTSPAuth::make_basic(&auth.user, &auth.password);
+        rtsp_auth.add_basic(basic.as_str(), &token);
+    }
+    server.set_auth(Some(&rtsp_auth));
+    let role = rtsp_server::gst::Structure::builder("camera-user")
+        .field(rtsp_server::RTSP_PERM_MEDIA_FACTORY_ACCESS, true)
+        .field(rtsp_server::RTSP_PERM_MEDIA_FACTORY_CONSTRUCT, true)
+        .build();
+    factory.add_role_from_structure(&role);
+}
+
+fn serve(
+    ctx: &glib::MainContext,
+    launch: &str,
+    port: u16,
+    auth: Option<&Auth>,
+    tx: &mpsc::Sender<ServeResult>,
+) {
     let server = rtsp_server::RTSPServer::new();
     server.set_address("127.0.0.1");
     server.set_service(&port.to_string());
     let factory = rtsp_server::RTSPMediaFactory::new();
     factory.set_launch(launch);
     factory.set_shared(true);
+    if let Some(auth) = auth {
+        require_auth(&server, &factory, auth);
+    }
     server
         .mount_points()
         .expect("server has mount points")
