@@ -314,3 +314,33 @@ fn a_wrong_rtsp_password_is_unauthorized_and_stays_hidden() {
     }
     assert!(!daemon.stderr().contains("wrong-pw"), "{}", daemon.stderr());
 }
+
+#[test]
+fn a_camera_that_comes_back_with_another_codec_and_size_plays_again() {
+    let _serial = common::serial();
+    common::require_model();
+    let mut camera = RtspServer::start();
+    let port = camera.port();
+    let daemon = Daemon::builder()
+        .stream(
+            StreamSpec::uri("cam", &camera.url())
+                .stall_timeout_s(3)
+                .reconnect_s(1, 2),
+        )
+        .spawn();
+    let mut sub = daemon.subscribe();
+    sub.hello(HELLO);
+    sub.wait_status("cam", "running", FIRST_PREDICTION);
+    predictions(&mut sub, "cam", 1, FIRST_PREDICTION);
+
+    // The camera reboots into H.265 at another resolution, on the same address.
+    camera.stop();
+    sub.wait_status("cam", "reconnecting", Duration::from_secs(15));
+    let h265 = "( videotestsrc is-live=true pattern=snow \
+        ! video/x-raw,width=480,height=270,framerate=15/1 \
+        ! x265enc speed-preset=ultrafast tune=zerolatency key-int-max=15 \
+        ! rtph265pay name=pay0 pt=96 )";
+    let _camera = RtspServer::start_with(h265, port);
+    sub.wait_status("cam", "running", Duration::from_secs(30));
+    predictions(&mut sub, "cam", 2, Duration::from_secs(30));
+}
