@@ -11,8 +11,9 @@ use gstreamer_video as gst_video;
 use gstreamer_video::prelude::*;
 
 use super::streams::{StreamCtx, Streams};
+use super::temporal::TemporalSpec;
 use crate::hub::{Frame, FrameHub};
-use crate::model::{Classifier, ModelError};
+use crate::model::{Classifier, ModelError, ModelKind};
 
 /// How long [`Batch::take`] waits for a frame before returning an empty batch.
 const TAKE_WAIT: Duration = Duration::from_millis(200);
@@ -27,6 +28,20 @@ pub(super) trait Model {
     fn fill(&mut self, row: usize, pixels: &[u8], stride: usize) -> Result<(), ModelError>;
     /// Runs the first `n` rows; returns `n × classes` probabilities.
     fn run(&mut self, n: usize) -> Result<&[f32], ModelError>;
+    /// Clip models: preprocesses packed pixels into `dst` (a ring slot).
+    fn preprocess(&self, _pixels: &[u8], _stride: usize, _dst: &mut [f32]) -> Result<(), ModelError> {
+        Err(ModelError::Run("not a clip model".into()))
+    }
+    /// Clip models: writes T preprocessed frames (oldest first) into row `row`.
+    fn fill_clip<'f>(&mut self, _row: usize, _frames: impl Iterator<Item = &'f [f32]>) {}
+    /// Stateful models: state input `pair` of row `row`.
+    fn state_in_mut(&mut self, _pair: usize, _row: usize) -> &mut [f32] {
+        &mut []
+    }
+    /// Stateful models: state output `pair` of row `row` after the last run.
+    fn state_out(&self, _pair: usize, _row: usize) -> &[f32] {
+        &[]
+    }
 }
 
 impl Model for Classifier {
@@ -42,6 +57,18 @@ impl Model for Classifier {
     fn run(&mut self, n: usize) -> Result<&[f32], ModelError> {
         Classifier::run(self, n)
     }
+    fn preprocess(&self, pixels: &[u8], stride: usize, dst: &mut [f32]) -> Result<(), ModelError> {
+        Classifier::preprocess(self, pixels, stride, dst)
+    }
+    fn fill_clip<'f>(&mut self, row: usize, frames: impl Iterator<Item = &'f [f32]>) {
+        Classifier::fill_clip(self, row, frames)
+    }
+    fn state_in_mut(&mut self, pair: usize, row: usize) -> &mut [f32] {
+        Classifier::state_in_mut(self, pair, row)
+    }
+    fn state_out(&self, pair: usize, row: usize) -> &[f32] {
+        Classifier::state_out(self, pair, row)
+    }
 }
 
 /// The frames of one batch and the rows they filled; reused from batch to batch.
@@ -56,6 +83,8 @@ pub(super) struct Batch {
     cursor: usize,
     /// Failed model runs so far.
     failures: u64,
+    /// The model's kind, T and state sizes.
+    spec: TemporalSpec,
 }
 
 impl Batch {
@@ -67,7 +96,14 @@ impl Batch {
             max,
             cursor: 0,
             failures: 0,
+            spec: TemporalSpec::frame(),
         }
+    }
+
+    /// The same batch for a model of kind `spec` (clip or stateful).
+    pub fn with_spec(mut self, spec: TemporalSpec) -> Self {
+        self.spec = spec;
+        self
     }
 
     /// Waits briefly for frames and takes the latest of each stream (round robin,
@@ -102,7 +138,23 @@ impl Batch {
                 dispatch(ctx, frame, &probs[row * classes..(row + 1) * classes]);
             }
         }
+        self.scatter_states(model, streams);
         n
+    }
+
+    /// Stateful models: each row's state outputs become its stream's state for the next call.
+    fn scatter_states<M: Model>(&self, model: &M, streams: &mut Streams) {
+        if self.spec.kind != ModelKind::Stateful {
+            return;
+        }
+        for (row, &(k, slot)) in self.rows.iter().enumerate() {
+            let frame = &self.frames[k].1;
+            if let Some(ctx) = streams.get_mut(slot, frame.stream_id) {
+                for (pair, state) in ctx.temporal.states.iter_mut().enumerate() {
+                    state.copy_from_slice(model.state_out(pair, row));
+                }
+            }
+        }
     }
 
     /// Releases the frames (their buffers go back to the pipelines' pools).
@@ -119,8 +171,12 @@ impl Batch {
             let Some(ctx) = streams.get_mut(*slot, frame.stream_id) else {
                 continue;
             };
-            match fill_row(model, ctx, self.rows.len(), frame) {
-                Ok(()) => self.rows.push((k, *slot)),
+            if self.spec.kind != ModelKind::Frame {
+                check_continuity(ctx, frame);
+            }
+            match fill_row(model, ctx, &self.spec, self.rows.len(), frame) {
+                Ok(true) => self.rows.push((k, *slot)),
+                Ok(false) => {}
                 Err(e) => {
                     let n = ctx.stats.dropped_unusable.fetch_add(1, Ordering::Relaxed) + 1;
                     if n.is_power_of_two() {
@@ -133,13 +189,27 @@ impl Batch {
     }
 }
 
-/// Maps the frame and preprocesses it into row `row`.
+/// Resets the stream's clip ring and model state when its pipeline changed or its
+/// timestamps jumped; the reason is logged now and published with its next result.
+fn check_continuity(ctx: &mut StreamCtx, frame: &Frame) {
+    let t = &mut ctx.temporal;
+    if let Some(reason) = t.continuity.observe(frame.generation, frame.pts_ns) {
+        t.reset();
+        tracing::info!(stream = %ctx.name, "model state reset: {reason}");
+        t.notice = Some(reason);
+    }
+}
+
+/// Maps the frame and hands its pixels to the model: into row `row` (frame and
+/// stateful models, with the stream's state), or into the stream's clip ring and,
+/// when a clip is due, the clip into row `row`. Returns whether the row was filled.
 fn fill_row<M: Model>(
     model: &mut M,
     ctx: &mut StreamCtx,
+    spec: &TemporalSpec,
     row: usize,
     frame: &Frame,
-) -> Result<(), String> {
+) -> Result<bool, String> {
     let caps = frame.sample.caps().ok_or("frame without caps")?;
     let buffer = frame.sample.buffer().ok_or("frame without buffer")?;
     let stale = ctx.info.as_ref().is_none_or(|(c, _)| c.as_ref() != caps);
@@ -161,7 +231,35 @@ fn fill_row<M: Model>(
         .map_err(|_| "cannot map the frame".to_string())?;
     let stride = vframe.plane_stride()[0] as usize;
     let data = vframe.plane_data(0).map_err(|e| e.to_string())?;
-    model.fill(row, data, stride).map_err(|e| e.to_string())
+    let t = &mut ctx.temporal;
+    match spec.kind {
+        ModelKind::Frame | ModelKind::Stateful => {
+            model.fill(row, data, stride).map_err(|e| e.to_string())?;
+            for (pair, state) in t.states.iter().enumerate() {
+                model.state_in_mut(pair, row).copy_from_slice(state);
+            }
+            Ok(true)
+        }
+        ModelKind::Clip => {
+            if !t.take_for_ring(spec) {
+                return Ok(false);
+            }
+            let Some(ring) = t.ring.as_mut() else {
+                return Ok(false);
+            };
+            model
+                .preprocess(data, stride, ring.slot_mut())
+                .map_err(|e| e.to_string())?;
+            ring.commit();
+            if !t.clip_due(spec) {
+                return Ok(false);
+            }
+            if let Some(ring) = &t.ring {
+                model.fill_clip(row, ring.oldest_first());
+            }
+            Ok(true)
+        }
+    }
 }
 
 /// Runs the first `n` rows, recording the run in the metrics; a failure is
@@ -285,6 +383,7 @@ mod tests {
             name.into(),
             &SmootherSettings::default(),
             CLASSES,
+            &TemporalSpec::frame(),
         );
         slot
     }
