@@ -29,7 +29,12 @@ pub(super) trait Model {
     /// Runs the first `n` rows; returns `n × classes` probabilities.
     fn run(&mut self, n: usize) -> Result<&[f32], ModelError>;
     /// Clip models: preprocesses packed pixels into `dst` (a ring slot).
-    fn preprocess(&self, _pixels: &[u8], _stride: usize, _dst: &mut [f32]) -> Result<(), ModelError> {
+    fn preprocess(
+        &self,
+        _pixels: &[u8],
+        _stride: usize,
+        _dst: &mut [f32],
+    ) -> Result<(), ModelError> {
         Err(ModelError::Run("not a clip model".into()))
     }
     /// Clip models: writes T preprocessed frames (oldest first) into row `row`.

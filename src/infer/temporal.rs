@@ -334,8 +334,15 @@ mod tests {
             ..spec
         };
         let taken: Vec<bool> = (0..5).map(|_| t.take_for_ring(&spec2)).collect();
-        assert_eq!(taken, [false, true, false, true, false], "sampled continues at 10");
+        assert_eq!(
+            taken,
+            [false, true, false, true, false],
+            "sampled continues at 10"
+        );
         t.reset();
-        assert!(t.take_for_ring(&spec2), "the first frame after a reset is taken");
+        assert!(
+            t.take_for_ring(&spec2),
+            "the first frame after a reset is taken"
+        );
     }
 }

@@ -462,7 +462,10 @@ kind = "logits"
     #[test]
     fn temporal_keys_out_of_place_are_refused() {
         let cases = [
-            (GOOD.replace("height = 160", "height = 160\nframes = 4"), "clip layout"),
+            (
+                GOOD.replace("height = 160", "height = 160\nframes = 4"),
+                "clip layout",
+            ),
             (
                 GOOD.replace("\"NCHW\"", "\"NTCHW\"\nframes = 0"),
                 "frames must be",

@@ -192,7 +192,12 @@ impl Classifier {
     }
 
     /// Preprocesses one frame into `dst` (`frame_len` values; planar for clip layouts).
-    pub fn preprocess(&self, pixels: &[u8], stride: usize, dst: &mut [f32]) -> Result<(), ModelError> {
+    pub fn preprocess(
+        &self,
+        pixels: &[u8],
+        stride: usize,
+        dst: &mut [f32],
+    ) -> Result<(), ModelError> {
         let i = &self.manifest.input;
         self.normalizer
             .fill(i.layout, i.width, i.height, pixels, stride, dst)?;
@@ -248,7 +253,9 @@ impl Classifier {
         let data = &self.input[..n * self.row_len];
         let mut inputs: Vec<(std::borrow::Cow<str>, SessionInputValue)> = vec![(
             i.name.as_str().into(),
-            TensorRef::from_array_view((shape, data)).map_err(run_err)?.into(),
+            TensorRef::from_array_view((shape, data))
+                .map_err(run_err)?
+                .into(),
         )];
         for s in &self.states {
             let view = (s.batch_shape(n), &s.input[..n * s.len]);
