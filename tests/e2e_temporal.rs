@@ -228,8 +228,7 @@ fn clip_outputs_are_the_mean_of_the_last_t_frames_in_every_layout() {
             let i = json_pts(&p["pts_end_ns"]);
             let scores = outputs(&[serde_json::json!({"type": "frame", "stream": "cam", "pts_ns": p["pts_end_ns"], "top": p["top"]})], "cam")[0].1;
             let (a, b) = (clip_expected(i), clip_expected(i - STRIDE));
-            let mean =
-                std::array::from_fn(|c| f64::from(((a[c] as f32 + b[c] as f32) / 2.0) as f32));
+            let mean = std::array::from_fn(|c| f64::from((a[c] as f32 + b[c] as f32) / 2.0));
             assert_near(&format!("{layout} prediction at frame {i}"), scores, mean);
             assert_eq!(p["frames"], 2, "{layout}: the clips averaged");
         }

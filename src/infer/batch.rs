@@ -495,4 +495,129 @@ mod tests {
         assert_eq!((rows, batch.failures), (1, 1));
         assert_eq!(count(&slots[0].stats.classified), 0);
     }
+
+    /// A clip model (score = sum of the first bytes of its T frames) or a
+    /// stateful one (score = state + first byte; the state becomes the score).
+    struct Temporal {
+        first: Vec<f32>,
+        clip_sum: Vec<f32>,
+        state_in: Vec<f32>,
+        state_out: Vec<f32>,
+        probs: Vec<f32>,
+    }
+
+    impl Temporal {
+        fn new(max: usize) -> Self {
+            Temporal {
+                first: vec![0.0; max],
+                clip_sum: vec![0.0; max],
+                state_in: vec![0.0; max],
+                state_out: vec![0.0; max],
+                probs: vec![0.0; max * CLASSES],
+            }
+        }
+    }
+
+    impl Model for Temporal {
+        fn frame_size(&self) -> (usize, usize) {
+            (W, H)
+        }
+        fn classes(&self) -> usize {
+            CLASSES
+        }
+        fn fill(&mut self, row: usize, pixels: &[u8], _: usize) -> Result<(), ModelError> {
+            self.first[row] = f32::from(pixels[0]);
+            Ok(())
+        }
+        fn run(&mut self, n: usize) -> Result<&[f32], ModelError> {
+            for row in 0..n {
+                let v = self.clip_sum[row] + self.state_in[row] + self.first[row];
+                self.state_out[row] = v;
+                self.probs[row * CLASSES..(row + 1) * CLASSES].fill(v);
+            }
+            Ok(&self.probs[..n * CLASSES])
+        }
+        fn preprocess(&self, pixels: &[u8], _: usize, dst: &mut [f32]) -> Result<(), ModelError> {
+            dst[0] = f32::from(pixels[0]);
+            Ok(())
+        }
+        fn fill_clip<'f>(&mut self, row: usize, frames: impl Iterator<Item = &'f [f32]>) {
+            self.first[row] = 0.0;
+            self.clip_sum[row] = frames.map(|f| f[0]).sum();
+        }
+        fn state_in_mut(&mut self, _: usize, row: usize) -> &mut [f32] {
+            &mut self.state_in[row..row + 1]
+        }
+        fn state_out(&self, _: usize, row: usize) -> &[f32] {
+            &self.state_out[row..row + 1]
+        }
+    }
+
+    /// Feeds `values` to two streams (the second gets value + 100) through a batch
+    /// for `spec`; returns each stream's dispatched scores. Asserts that batches
+    /// after the first allocate nothing.
+    fn temporal_run(spec: TemporalSpec, values: &[u8]) -> [Vec<f32>; 2] {
+        let hub = FrameHub::new();
+        let mut streams = Streams::default();
+        let slots = ["a", "b"].map(|name| {
+            let slot = hub.attach(name);
+            let s = SmootherSettings::default();
+            streams.attach(slot.clone(), name.into(), &s, CLASSES, &spec);
+            slot
+        });
+        let mut model = Temporal::new(2);
+        let mut batch = Batch::new(2).with_spec(spec);
+        let mut seen = [Vec::with_capacity(64), Vec::with_capacity(64)];
+        for (round, &v) in values.iter().enumerate() {
+            for (i, s) in slots.iter().enumerate() {
+                hub.offer(s, frame(s, v + 100 * i as u8, W));
+            }
+            let ((), n) = allocations(|| {
+                assert!(batch.take(&hub));
+                batch.process(&mut model, &mut streams, |ctx, _, probs| {
+                    seen[usize::from(ctx.name == "b")].push(probs[0]);
+                });
+                batch.clear();
+            });
+            if round > 0 {
+                assert_eq!(n, 0, "round {round}: {n} allocations");
+            }
+        }
+        seen
+    }
+
+    #[test]
+    fn clip_rows_gather_the_last_t_frames_of_each_stream() {
+        let spec = TemporalSpec {
+            kind: ModelKind::Clip,
+            frames: 3,
+            frame_stride: 1,
+            run_every: 2,
+            frame_len: 1,
+            state_lens: vec![],
+        };
+        let [a, b] = temporal_run(spec, &[1, 2, 3, 4, 5, 6, 7]);
+        assert_eq!(a, [6.0, 12.0, 18.0], "clips 1-3, 3-5, 5-7");
+        assert_eq!(b, [306.0, 312.0, 318.0]);
+    }
+
+    #[test]
+    fn state_is_fed_back_per_stream_and_reset_when_timestamps_go_back() {
+        let spec = TemporalSpec {
+            kind: ModelKind::Stateful,
+            frames: 1,
+            frame_stride: 1,
+            run_every: 1,
+            frame_len: 1,
+            state_lens: vec![1],
+        };
+        // pts = value: 1, 2, 3, then back to 1.
+        let [a, b] = temporal_run(spec, &[1, 2, 3, 1, 2]);
+        assert_eq!(a, [1.0, 3.0, 6.0, 1.0, 3.0]);
+        assert_eq!(
+            b,
+            [101.0, 203.0, 306.0, 101.0, 203.0],
+            "each stream its own state"
+        );
+    }
 }

@@ -244,7 +244,7 @@ impl TemporalCtx {
     pub fn take_for_ring(&mut self, spec: &TemporalSpec) -> bool {
         self.sampled += 1;
         self.since_run += 1;
-        (self.sampled - 1) % spec.frame_stride as u64 == 0
+        (self.sampled - 1).is_multiple_of(spec.frame_stride as u64)
     }
 
     /// Clip models: whether the clip runs now (T frames there and `run_every` frames since the last run).
