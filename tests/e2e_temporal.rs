@@ -266,6 +266,12 @@ fn stateful_outputs_are_running_sums_and_reset_when_the_file_loops() {
         reset(msgs).is_some_and(|at| outputs(&msgs[at..], "cam").len() >= 5)
     });
     let at = reset(&msgs).expect("a status says the state was reset");
+    let why = msgs[at]["reason"].as_str().unwrap_or_default();
+    assert_eq!(msgs[at]["state"], "running", "{}", msgs[at]);
+    assert!(
+        why.contains("timestamps went back") || why.contains("restarted"),
+        "the status says why: {why}"
+    );
     let (first, again) = (outputs(&msgs[..at], "cam"), outputs(&msgs[at..], "cam"));
     assert_eq!(first.len(), FRAMES, "every frame of the first pass");
     assert_eq!(
@@ -373,4 +379,50 @@ fn bad_state_pairs_and_clip_shapes_are_refused_naming_tensor_and_shapes() {
             && e.contains("rank 5"),
         "{e}"
     );
+}
+
+#[test]
+fn inspect_model_shows_the_kind_t_and_state_pairs() {
+    let dir = common::tempdir();
+    let lines = format!("layout = \"NCTHW\"\nframes = {T}\nframe_stride = 2");
+    let clip = model(
+        dir.path(),
+        "clip-NCTHW",
+        &[],
+        &manifest("frames", &lines, ""),
+        false,
+    );
+    let stateful = model(
+        dir.path(),
+        "stateful",
+        &[],
+        &manifest("frame", "layout = \"NCHW\"", STATE),
+        false,
+    );
+    let quick = Duration::from_secs(20);
+    for (m, want) in [
+        (
+            &clip,
+            format!("clip, T = {T} frames, every 2 sampled frame(s)"),
+        ),
+        (&stateful, "stateful, h <- h_out".to_string()),
+    ] {
+        let text = common::daemon::run_actiond(["inspect-model".as_ref(), m.as_os_str()], quick);
+        assert!(text.success(), "{text}");
+        assert!(
+            text.stdout.contains(&want),
+            "no {want:?} in\n{}",
+            text.stdout
+        );
+        let json = common::daemon::run_actiond(
+            ["inspect-model".as_ref(), "--json".as_ref(), m.as_os_str()],
+            quick,
+        );
+        let v: Value = serde_json::from_str(&json.stdout).expect("inspect-model --json");
+        assert_eq!(
+            v["manifest"]["kind"],
+            if m == &clip { "clip" } else { "stateful" },
+            "{v}"
+        );
+    }
 }
