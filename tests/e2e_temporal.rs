@@ -125,6 +125,12 @@ fn model(dir: &Path, kind: &str, extra: &[&str], manifest: &str, in_metadata: bo
     onnx
 }
 
+/// The stateful test model (state `h` ← `h_out`) with `extra` builder flags.
+fn stateful(dir: &Path, extra: &[&str], in_metadata: bool) -> PathBuf {
+    let m = manifest("frame", "layout = \"NCHW\"", STATE);
+    model(dir, "stateful", extra, &m, in_metadata)
+}
+
 /// The per-frame outputs of `stream`: (frame index from pts, [r, g, b] scores).
 fn outputs(msgs: &[Value], stream: &str) -> Vec<(usize, [f64; 3])> {
     msgs.iter()
@@ -246,13 +252,7 @@ fn stateful_outputs_are_running_sums_and_reset_when_the_file_loops() {
     let dir = common::tempdir();
     let video = video(dir.path());
     // The manifest lives in the ONNX metadata this time.
-    let m = model(
-        dir.path(),
-        "stateful",
-        &[],
-        &manifest("frame", "layout = \"NCHW\"", STATE),
-        true,
-    );
+    let m = stateful(dir.path(), &[], true);
     let spec = file_stream("cam", &video).looping(true);
     let reset = |msgs: &[Value]| {
         msgs.iter().position(|m| {
@@ -289,20 +289,8 @@ fn stateful_outputs_are_running_sums_and_reset_when_the_file_loops() {
 fn two_streams_batched_equal_each_alone_and_batch_1_models_run_stream_by_stream() {
     let dir = common::tempdir();
     let video = video(dir.path());
-    let dynamic = model(
-        dir.path(),
-        "stateful",
-        &[],
-        &manifest("frame", "layout = \"NCHW\"", STATE),
-        false,
-    );
-    let fixed = model(
-        dir.path(),
-        "stateful",
-        &["--batch1"],
-        &manifest("frame", "layout = \"NCHW\"", STATE),
-        false,
-    );
+    let dynamic = stateful(dir.path(), &[], false);
+    let fixed = stateful(dir.path(), &["--batch1"], false);
     for (m, batch) in [(&dynamic, 2), (&fixed, 2)] {
         let msgs = run(
             m,
@@ -392,13 +380,7 @@ fn inspect_model_shows_the_kind_t_and_state_pairs() {
         &manifest("frames", &lines, ""),
         false,
     );
-    let stateful = model(
-        dir.path(),
-        "stateful",
-        &[],
-        &manifest("frame", "layout = \"NCHW\"", STATE),
-        false,
-    );
+    let stateful = stateful(dir.path(), &[], false);
     let quick = Duration::from_secs(20);
     for (m, want) in [
         (

@@ -588,15 +588,7 @@ mod tests {
 
     #[test]
     fn clip_rows_gather_the_last_t_frames_of_each_stream() {
-        let spec = TemporalSpec {
-            kind: ModelKind::Clip,
-            frames: 3,
-            frame_stride: 1,
-            run_every: 2,
-            frame_len: 1,
-            state_lens: vec![],
-        };
-        let [a, b] = temporal_run(spec, &[1, 2, 3, 4, 5, 6, 7]);
+        let [a, b] = temporal_run(TemporalSpec::test_clip(3, 2), &[1, 2, 3, 4, 5, 6, 7]);
         assert_eq!(a, [6.0, 12.0, 18.0], "clips 1-3, 3-5, 5-7");
         assert_eq!(b, [306.0, 312.0, 318.0]);
     }
@@ -606,10 +598,8 @@ mod tests {
         let spec = TemporalSpec {
             kind: ModelKind::Stateful,
             frames: 1,
-            frame_stride: 1,
-            run_every: 1,
-            frame_len: 1,
             state_lens: vec![1],
+            ..TemporalSpec::test_clip(1, 1)
         };
         // pts = value: 1, 2, 3, then back to 1.
         let [a, b] = temporal_run(spec, &[1, 2, 3, 1, 2]);

@@ -38,6 +38,19 @@ impl TemporalSpec {
         }
     }
 
+    /// A clip spec of `frames` one-value frames, running every `run_every` (for tests).
+    #[cfg(test)]
+    pub fn test_clip(frames: usize, run_every: usize) -> Self {
+        TemporalSpec {
+            kind: ModelKind::Clip,
+            frames,
+            frame_stride: 1,
+            run_every,
+            frame_len: 1,
+            state_lens: Vec::new(),
+        }
+    }
+
     /// The spec of a loaded classifier; clip models run every `stride` sampled frames.
     pub fn of(c: &Classifier, stride: usize) -> Self {
         TemporalSpec {
@@ -309,14 +322,7 @@ mod tests {
 
     #[test]
     fn clip_runs_once_full_then_every_stride() {
-        let spec = TemporalSpec {
-            kind: ModelKind::Clip,
-            frames: 3,
-            frame_stride: 1,
-            run_every: 2,
-            frame_len: 1,
-            state_lens: vec![],
-        };
+        let spec = TemporalSpec::test_clip(3, 2);
         let mut t = TemporalCtx::new(&spec);
         let mut runs = Vec::new();
         for n in 1..=9 {
