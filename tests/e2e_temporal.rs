@@ -380,14 +380,14 @@ fn inspect_model_shows_the_kind_t_and_state_pairs() {
         &manifest("frames", &lines, ""),
         false,
     );
-    let stateful = stateful(dir.path(), &[], false);
+    let online = stateful(dir.path(), &[], false);
     let quick = Duration::from_secs(20);
     for (m, want) in [
         (
             &clip,
             format!("clip, T = {T} frames, every 2 sampled frame(s)"),
         ),
-        (&stateful, "stateful, h <- h_out".to_string()),
+        (&online, "stateful, h <- h_out".to_string()),
     ] {
         let text = common::daemon::run_actiond(["inspect-model".as_ref(), m.as_os_str()], quick);
         assert!(text.success(), "{text}");
