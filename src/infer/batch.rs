@@ -11,8 +11,9 @@ use gstreamer_video as gst_video;
 use gstreamer_video::prelude::*;
 
 use super::streams::{StreamCtx, Streams};
+use super::temporal::TemporalSpec;
 use crate::hub::{Frame, FrameHub};
-use crate::model::{Classifier, ModelError};
+use crate::model::{Classifier, ModelError, ModelKind};
 
 /// How long [`Batch::take`] waits for a frame before returning an empty batch.
 const TAKE_WAIT: Duration = Duration::from_millis(200);
@@ -27,6 +28,25 @@ pub(super) trait Model {
     fn fill(&mut self, row: usize, pixels: &[u8], stride: usize) -> Result<(), ModelError>;
     /// Runs the first `n` rows; returns `n × classes` probabilities.
     fn run(&mut self, n: usize) -> Result<&[f32], ModelError>;
+    /// Clip models: preprocesses packed pixels into `dst` (a ring slot).
+    fn preprocess(
+        &self,
+        _pixels: &[u8],
+        _stride: usize,
+        _dst: &mut [f32],
+    ) -> Result<(), ModelError> {
+        Err(ModelError::Run("not a clip model".into()))
+    }
+    /// Clip models: writes T preprocessed frames (oldest first) into row `row`.
+    fn fill_clip<'f>(&mut self, _row: usize, _frames: impl Iterator<Item = &'f [f32]>) {}
+    /// Stateful models: state input `pair` of row `row`.
+    fn state_in_mut(&mut self, _pair: usize, _row: usize) -> &mut [f32] {
+        &mut []
+    }
+    /// Stateful models: state output `pair` of row `row` after the last run.
+    fn state_out(&self, _pair: usize, _row: usize) -> &[f32] {
+        &[]
+    }
 }
 
 impl Model for Classifier {
@@ -42,6 +62,18 @@ impl Model for Classifier {
     fn run(&mut self, n: usize) -> Result<&[f32], ModelError> {
         Classifier::run(self, n)
     }
+    fn preprocess(&self, pixels: &[u8], stride: usize, dst: &mut [f32]) -> Result<(), ModelError> {
+        Classifier::preprocess(self, pixels, stride, dst)
+    }
+    fn fill_clip<'f>(&mut self, row: usize, frames: impl Iterator<Item = &'f [f32]>) {
+        Classifier::fill_clip(self, row, frames)
+    }
+    fn state_in_mut(&mut self, pair: usize, row: usize) -> &mut [f32] {
+        Classifier::state_in_mut(self, pair, row)
+    }
+    fn state_out(&self, pair: usize, row: usize) -> &[f32] {
+        Classifier::state_out(self, pair, row)
+    }
 }
 
 /// The frames of one batch and the rows they filled; reused from batch to batch.
@@ -56,6 +88,8 @@ pub(super) struct Batch {
     cursor: usize,
     /// Failed model runs so far.
     failures: u64,
+    /// The model's kind, T and state sizes.
+    spec: TemporalSpec,
 }
 
 impl Batch {
@@ -67,7 +101,14 @@ impl Batch {
             max,
             cursor: 0,
             failures: 0,
+            spec: TemporalSpec::frame(),
         }
+    }
+
+    /// The same batch for a model of kind `spec` (clip or stateful).
+    pub fn with_spec(mut self, spec: TemporalSpec) -> Self {
+        self.spec = spec;
+        self
     }
 
     /// Waits briefly for frames and takes the latest of each stream (round robin,
@@ -102,7 +143,23 @@ impl Batch {
                 dispatch(ctx, frame, &probs[row * classes..(row + 1) * classes]);
             }
         }
+        self.scatter_states(model, streams);
         n
+    }
+
+    /// Stateful models: each row's state outputs become its stream's state for the next call.
+    fn scatter_states<M: Model>(&self, model: &M, streams: &mut Streams) {
+        if self.spec.kind != ModelKind::Stateful {
+            return;
+        }
+        for (row, &(k, slot)) in self.rows.iter().enumerate() {
+            let frame = &self.frames[k].1;
+            if let Some(ctx) = streams.get_mut(slot, frame.stream_id) {
+                for (pair, state) in ctx.temporal.states.iter_mut().enumerate() {
+                    state.copy_from_slice(model.state_out(pair, row));
+                }
+            }
+        }
     }
 
     /// Releases the frames (their buffers go back to the pipelines' pools).
@@ -119,8 +176,12 @@ impl Batch {
             let Some(ctx) = streams.get_mut(*slot, frame.stream_id) else {
                 continue;
             };
-            match fill_row(model, ctx, self.rows.len(), frame) {
-                Ok(()) => self.rows.push((k, *slot)),
+            if self.spec.kind != ModelKind::Frame {
+                check_continuity(ctx, frame);
+            }
+            match fill_row(model, ctx, &self.spec, self.rows.len(), frame) {
+                Ok(true) => self.rows.push((k, *slot)),
+                Ok(false) => {}
                 Err(e) => {
                     let n = ctx.stats.dropped_unusable.fetch_add(1, Ordering::Relaxed) + 1;
                     if n.is_power_of_two() {
@@ -133,13 +194,27 @@ impl Batch {
     }
 }
 
-/// Maps the frame and preprocesses it into row `row`.
+/// Resets the stream's clip ring and model state when its pipeline changed or its
+/// timestamps jumped; the reason is logged now and published with its next result.
+fn check_continuity(ctx: &mut StreamCtx, frame: &Frame) {
+    let t = &mut ctx.temporal;
+    if let Some(reason) = t.continuity.observe(frame.generation, frame.pts_ns) {
+        t.reset();
+        tracing::info!(stream = %ctx.name, "model state reset: {reason}");
+        t.notice = Some(reason);
+    }
+}
+
+/// Maps the frame and hands its pixels to the model: into row `row` (frame and
+/// stateful models, with the stream's state), or into the stream's clip ring and,
+/// when a clip is due, the clip into row `row`. Returns whether the row was filled.
 fn fill_row<M: Model>(
     model: &mut M,
     ctx: &mut StreamCtx,
+    spec: &TemporalSpec,
     row: usize,
     frame: &Frame,
-) -> Result<(), String> {
+) -> Result<bool, String> {
     let caps = frame.sample.caps().ok_or("frame without caps")?;
     let buffer = frame.sample.buffer().ok_or("frame without buffer")?;
     let stale = ctx.info.as_ref().is_none_or(|(c, _)| c.as_ref() != caps);
@@ -161,7 +236,35 @@ fn fill_row<M: Model>(
         .map_err(|_| "cannot map the frame".to_string())?;
     let stride = vframe.plane_stride()[0] as usize;
     let data = vframe.plane_data(0).map_err(|e| e.to_string())?;
-    model.fill(row, data, stride).map_err(|e| e.to_string())
+    let t = &mut ctx.temporal;
+    match spec.kind {
+        ModelKind::Frame | ModelKind::Stateful => {
+            model.fill(row, data, stride).map_err(|e| e.to_string())?;
+            for (pair, state) in t.states.iter().enumerate() {
+                model.state_in_mut(pair, row).copy_from_slice(state);
+            }
+            Ok(true)
+        }
+        ModelKind::Clip => {
+            if !t.take_for_ring(spec) {
+                return Ok(false);
+            }
+            let Some(ring) = t.ring.as_mut() else {
+                return Ok(false);
+            };
+            model
+                .preprocess(data, stride, ring.slot_mut())
+                .map_err(|e| e.to_string())?;
+            ring.commit();
+            if !t.clip_due(spec) {
+                return Ok(false);
+            }
+            if let Some(ring) = &t.ring {
+                model.fill_clip(row, ring.oldest_first());
+            }
+            Ok(true)
+        }
+    }
 }
 
 /// Runs the first `n` rows, recording the run in the metrics; a failure is
@@ -285,6 +388,7 @@ mod tests {
             name.into(),
             &SmootherSettings::default(),
             CLASSES,
+            &TemporalSpec::frame(),
         );
         slot
     }
@@ -390,5 +494,120 @@ mod tests {
         let rows = batch.process(&mut model, &mut streams, |_, _, _| panic!("dispatched"));
         assert_eq!((rows, batch.failures), (1, 1));
         assert_eq!(count(&slots[0].stats.classified), 0);
+    }
+
+    /// A clip model (score = sum of the first bytes of its T frames) or a
+    /// stateful one (score = state + first byte; the state becomes the score).
+    struct Temporal {
+        first: Vec<f32>,
+        clip_sum: Vec<f32>,
+        state_in: Vec<f32>,
+        state_out: Vec<f32>,
+        probs: Vec<f32>,
+    }
+
+    impl Temporal {
+        fn new(max: usize) -> Self {
+            Temporal {
+                first: vec![0.0; max],
+                clip_sum: vec![0.0; max],
+                state_in: vec![0.0; max],
+                state_out: vec![0.0; max],
+                probs: vec![0.0; max * CLASSES],
+            }
+        }
+    }
+
+    impl Model for Temporal {
+        fn frame_size(&self) -> (usize, usize) {
+            (W, H)
+        }
+        fn classes(&self) -> usize {
+            CLASSES
+        }
+        fn fill(&mut self, row: usize, pixels: &[u8], _: usize) -> Result<(), ModelError> {
+            self.first[row] = f32::from(pixels[0]);
+            Ok(())
+        }
+        fn run(&mut self, n: usize) -> Result<&[f32], ModelError> {
+            for row in 0..n {
+                let v = self.clip_sum[row] + self.state_in[row] + self.first[row];
+                self.state_out[row] = v;
+                self.probs[row * CLASSES..(row + 1) * CLASSES].fill(v);
+            }
+            Ok(&self.probs[..n * CLASSES])
+        }
+        fn preprocess(&self, pixels: &[u8], _: usize, dst: &mut [f32]) -> Result<(), ModelError> {
+            dst[0] = f32::from(pixels[0]);
+            Ok(())
+        }
+        fn fill_clip<'f>(&mut self, row: usize, frames: impl Iterator<Item = &'f [f32]>) {
+            self.first[row] = 0.0;
+            self.clip_sum[row] = frames.map(|f| f[0]).sum();
+        }
+        fn state_in_mut(&mut self, _: usize, row: usize) -> &mut [f32] {
+            &mut self.state_in[row..row + 1]
+        }
+        fn state_out(&self, _: usize, row: usize) -> &[f32] {
+            &self.state_out[row..row + 1]
+        }
+    }
+
+    /// Feeds `values` to two streams (the second gets value + 100) through a batch
+    /// for `spec`; returns each stream's dispatched scores. Asserts that batches
+    /// after the first allocate nothing.
+    fn temporal_run(spec: TemporalSpec, values: &[u8]) -> [Vec<f32>; 2] {
+        let hub = FrameHub::new();
+        let mut streams = Streams::default();
+        let slots = ["a", "b"].map(|name| {
+            let slot = hub.attach(name);
+            let s = SmootherSettings::default();
+            streams.attach(slot.clone(), name.into(), &s, CLASSES, &spec);
+            slot
+        });
+        let mut model = Temporal::new(2);
+        let mut batch = Batch::new(2).with_spec(spec);
+        let mut seen = [Vec::with_capacity(64), Vec::with_capacity(64)];
+        for (round, &v) in values.iter().enumerate() {
+            for (i, s) in slots.iter().enumerate() {
+                hub.offer(s, frame(s, v + 100 * i as u8, W));
+            }
+            let ((), n) = allocations(|| {
+                assert!(batch.take(&hub));
+                batch.process(&mut model, &mut streams, |ctx, _, probs| {
+                    seen[usize::from(ctx.name == "b")].push(probs[0]);
+                });
+                batch.clear();
+            });
+            if round > 0 {
+                assert_eq!(n, 0, "round {round}: {n} allocations");
+            }
+        }
+        seen
+    }
+
+    #[test]
+    fn clip_rows_gather_the_last_t_frames_of_each_stream() {
+        let [a, b] = temporal_run(TemporalSpec::test_clip(3, 2), &[1, 2, 3, 4, 5, 6, 7]);
+        assert_eq!(a, [6.0, 12.0, 18.0], "clips 1-3, 3-5, 5-7");
+        assert_eq!(b, [306.0, 312.0, 318.0]);
+    }
+
+    #[test]
+    fn state_is_fed_back_per_stream_and_reset_when_timestamps_go_back() {
+        let spec = TemporalSpec {
+            kind: ModelKind::Stateful,
+            frames: 1,
+            state_lens: vec![1],
+            ..TemporalSpec::test_clip(1, 1)
+        };
+        // pts = value: 1, 2, 3, then back to 1.
+        let [a, b] = temporal_run(spec, &[1, 2, 3, 1, 2]);
+        assert_eq!(a, [1.0, 3.0, 6.0, 1.0, 3.0]);
+        assert_eq!(
+            b,
+            [101.0, 203.0, 306.0, 101.0, 203.0],
+            "each stream its own state"
+        );
     }
 }

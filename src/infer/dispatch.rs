@@ -6,7 +6,7 @@ use std::time::SystemTime;
 use super::streams::StreamCtx;
 use super::WorkerSettings;
 use crate::hub::Frame;
-use crate::publish::{rfc3339, EventKind, Message, Publisher, Scored, VERSION};
+use crate::publish::{rfc3339, EventKind, Message, Publisher, Scored, StreamState, VERSION};
 use crate::smooth::{top_k, Clip, FrameTimes};
 
 /// What every dispatch needs: where to publish, how, and the model's names.
@@ -22,9 +22,20 @@ pub(super) struct Dispatcher<'a> {
 }
 
 impl Dispatcher<'_> {
-    /// Publishes the frame's result if configured and feeds it to the stream's
-    /// smoother, publishing the clip it completes, if any.
+    /// Publishes a pending model-state reset notice, the frame's result if
+    /// configured, and feeds it to the stream's smoother, publishing the clip it
+    /// completes, if any.
     pub fn dispatch(&self, ctx: &mut StreamCtx, frame: &Frame, probs: &[f32]) {
+        if let Some(reason) = ctx.temporal.notice.take() {
+            // The stream runs (this result is from its current pipeline); the
+            // reason says why the clip or state starts afresh with this result.
+            self.publisher.publish(Message::Status {
+                v: VERSION,
+                stream: ctx.name.clone(),
+                state: StreamState::Running,
+                reason: format!("model state reset: {reason}"),
+            });
+        }
         if self.settings.per_frame {
             self.publisher.publish(Message::Frame {
                 v: VERSION,

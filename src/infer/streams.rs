@@ -6,6 +6,7 @@ use std::sync::Arc;
 use gstreamer as gst;
 use gstreamer_video as gst_video;
 
+use super::temporal::{TemporalCtx, TemporalSpec};
 use crate::hub::StreamSlot;
 use crate::smooth::{Smoother, SmootherSettings};
 use crate::stats::StreamStats;
@@ -22,6 +23,8 @@ pub(super) struct StreamCtx {
     pub generation: u64,
     /// Caps of the last frame and the video info parsed from them.
     pub info: Option<(gst::Caps, gst_video::VideoInfo)>,
+    /// Clip ring and model state (clip and stateful models).
+    pub temporal: TemporalCtx,
 }
 
 /// The attached streams, indexed by hub slot; a slot's context belongs to the
@@ -39,6 +42,7 @@ impl Streams {
         name: String,
         smoothing: &SmootherSettings,
         classes: usize,
+        spec: &TemporalSpec,
     ) {
         if self.slots.len() <= slot.index {
             self.slots.resize_with(slot.index + 1, || None);
@@ -49,6 +53,7 @@ impl Streams {
             smoother: Smoother::new(smoothing.clone(), classes),
             generation: 0,
             info: None,
+            temporal: TemporalCtx::new(spec),
         });
     }
 

@@ -9,8 +9,9 @@ use std::time::Instant;
 use super::batch::{Batch, Model};
 use super::dispatch::Dispatcher;
 use super::streams::Streams;
+use super::temporal::TemporalSpec;
 use crate::hub::{FrameHub, StreamSlot};
-use crate::model::Classifier;
+use crate::model::{Classifier, ModelKind};
 use crate::publish::Publisher;
 use crate::smooth::SmootherSettings;
 
@@ -94,12 +95,17 @@ fn run(
         model: &model,
     };
     let max_batch = classifier.max_batch();
+    let spec = TemporalSpec::of(&classifier, settings.smoothing.stride);
+    let smoothing = smoothing_for(&spec, &settings.smoothing);
     let mut streams = Streams::default();
-    let mut batch = Batch::new(max_batch);
+    let mut batch = Batch::new(max_batch).with_spec(spec.clone());
     // The largest batch run so far.
     let mut warmed = 0usize;
     while batch.take(hub) {
-        if apply(&mut streams, commands, &settings, classifier.classes()) {
+        let new_stream = |streams: &mut Streams, slot, name| {
+            streams.attach(slot, name, &smoothing, classifier.classes(), &spec)
+        };
+        if apply(&mut streams, commands, new_stream) {
             let largest = streams.len().min(max_batch);
             warm_up(&mut classifier, largest, &mut warmed);
         }
@@ -113,18 +119,32 @@ fn run(
     tracing::debug!("inference worker stopped");
 }
 
-/// Applies the pending commands; returns whether a stream was attached.
+/// The smoother of a stream: as configured, except for clip models, whose every
+/// run (one every `stride` sampled frames) is one entry of a smoother that emits
+/// a prediction per entry and averages the entries of the last `window` frames.
+fn smoothing_for(spec: &TemporalSpec, configured: &SmootherSettings) -> SmootherSettings {
+    if spec.kind != ModelKind::Clip {
+        return configured.clone();
+    }
+    SmootherSettings {
+        window: configured.window.max(1).div_ceil(spec.run_every).max(1),
+        stride: 1,
+        ..configured.clone()
+    }
+}
+
+/// Applies the pending commands (`attach` makes a stream's context); returns
+/// whether a stream was attached.
 fn apply(
     streams: &mut Streams,
     commands: &mpsc::Receiver<Command>,
-    settings: &WorkerSettings,
-    classes: usize,
+    mut attach: impl FnMut(&mut Streams, StreamSlot, String),
 ) -> bool {
     let mut attached = false;
     while let Ok(cmd) = commands.try_recv() {
         match cmd {
             Command::Attach { slot, name } => {
-                streams.attach(slot, name, &settings.smoothing, classes);
+                attach(streams, slot, name);
                 attached = true;
             }
             Command::Detach { slot } => streams.detach(&slot),

@@ -51,9 +51,15 @@ pub enum OutputKind {
 pub struct InputSpec {
     /// Name of the input tensor in the ONNX graph.
     pub name: String,
-    /// Tensor layout: "NCHW" or "NHWC".
+    /// Tensor layout: "NCHW", "NHWC", or for clip models "NTCHW", "NCTHW", "NTCHW_STACKED".
     #[serde(deserialize_with = "de_layout")]
     pub layout: Layout,
+    /// Clip models: frames per clip (T).
+    #[serde(default)]
+    pub frames: Option<usize>,
+    /// Clip models: use every k-th sampled frame (default 1).
+    #[serde(default)]
+    pub frame_stride: Option<usize>,
     /// Input width in pixels.
     pub width: usize,
     /// Input height in pixels.
@@ -85,6 +91,38 @@ pub struct OutputSpec {
     pub kind: OutputKind,
 }
 
+/// One `[[state]]` table: a state input fed with the previous call's `output`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StatePair {
+    /// State input tensor (zeros on the first call).
+    pub input: String,
+    /// Output tensor fed back into `input` on the next call.
+    pub output: String,
+}
+
+/// What a model takes per call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ModelKind {
+    /// One frame per call.
+    Frame,
+    /// T frames per call.
+    Clip,
+    /// One frame per call plus state carried from call to call.
+    Stateful,
+}
+
+impl ModelKind {
+    /// Lower-case name: "frame", "clip", "stateful".
+    pub fn name(self) -> &'static str {
+        match self {
+            ModelKind::Frame => "frame",
+            ModelKind::Clip => "clip",
+            ModelKind::Stateful => "stateful",
+        }
+    }
+}
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawManifest {
@@ -94,7 +132,7 @@ struct RawManifest {
     input: InputSpec,
     output: OutputSpec,
     #[serde(default, rename = "state")]
-    states: Vec<toml::Value>,
+    states: Vec<StatePair>,
 }
 
 /// A validated model manifest.
@@ -108,6 +146,31 @@ pub struct Manifest {
     pub input: InputSpec,
     /// Output tensor description.
     pub output: OutputSpec,
+    /// State pairs of a stateful model (empty otherwise).
+    pub states: Vec<StatePair>,
+}
+
+impl Manifest {
+    /// The model's kind: clip when the layout is a clip layout, stateful when it has state pairs.
+    pub fn kind(&self) -> ModelKind {
+        if self.input.layout.is_clip() {
+            ModelKind::Clip
+        } else if self.states.is_empty() {
+            ModelKind::Frame
+        } else {
+            ModelKind::Stateful
+        }
+    }
+
+    /// Frames per call: T for clip models, else 1.
+    pub fn frames(&self) -> usize {
+        self.input.frames.unwrap_or(1).max(1)
+    }
+
+    /// Clip models: sampled frames per ring entry (`frame_stride`, at least 1).
+    pub fn frame_stride(&self) -> usize {
+        self.input.frame_stride.unwrap_or(1).max(1)
+    }
 }
 
 /// Why a manifest could not be used.
@@ -164,13 +227,55 @@ fn de_layout<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Layout, D::Error>
     match s.as_str() {
         "NCHW" => Ok(Layout::Nchw),
         "NHWC" => Ok(Layout::Nhwc),
-        "NTCHW" | "NCTHW" | "NTCHW_STACKED" => Err(serde::de::Error::custom(format!(
-            "layout `{s}` (clip models) is not supported by this version; use NCHW or NHWC"
-        ))),
+        "NTCHW" => Ok(Layout::Ntchw),
+        "NCTHW" => Ok(Layout::Ncthw),
+        "NTCHW_STACKED" => Ok(Layout::NtchwStacked),
         other => Err(serde::de::Error::custom(format!(
-            "unknown layout `{other}`; expected NCHW or NHWC"
+            "unknown layout `{other}`; expected NCHW, NHWC, NTCHW, NCTHW or NTCHW_STACKED"
         ))),
     }
+}
+
+/// Largest T a clip model may take.
+pub const MAX_FRAMES: usize = 256;
+
+/// Checks the clip and state keys against each other and the layout.
+fn check_temporal(i: &InputSpec, states: &[StatePair]) -> Result<(), String> {
+    let layout = i.layout.name();
+    // A clip layout without `frames` is refused at load, where the model's shape is known.
+    match (i.layout.is_clip(), i.frames) {
+        (true, Some(t)) if t == 0 || t > MAX_FRAMES => {
+            return Err(format!(
+                "input `{}`: frames must be 1..={MAX_FRAMES}, got {t}",
+                i.name
+            ))
+        }
+        (false, Some(t)) => {
+            return Err(format!(
+                "input `{}`: frames = {t} needs a clip layout (NTCHW, NCTHW or NTCHW_STACKED), not {layout}",
+                i.name
+            ))
+        }
+        _ => {}
+    }
+    if i.frame_stride == Some(0) || (i.frame_stride.is_some() && !i.layout.is_clip()) {
+        return Err(format!(
+            "input `{}`: frame_stride must be >= 1 and needs a clip layout",
+            i.name
+        ));
+    }
+    if i.layout.is_clip() && !states.is_empty() {
+        return Err("a model is either a clip model or a stateful one, not both".into());
+    }
+    let mut seen = std::collections::HashSet::new();
+    for s in states {
+        for name in [&s.input, &s.output] {
+            if !seen.insert(name.as_str()) || *name == i.name {
+                return Err(format!("[[state]] tensor `{name}` is named twice"));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Largest labels file read (a million labels of one byte; anything bigger is a mistake).
@@ -249,11 +354,7 @@ impl Manifest {
             origin: origin.to_string(),
             message,
         };
-        if !raw.states.is_empty() {
-            return Err(invalid(
-                "[[state]] (stateful models) is not supported by this version".into(),
-            ));
-        }
+        check_temporal(&raw.input, &raw.states).map_err(invalid)?;
         let labels = match (raw.labels, raw.labels_file) {
             (Some(l), None) => l,
             (None, Some(f)) => {
@@ -296,6 +397,7 @@ impl Manifest {
             labels,
             input: raw.input,
             output: raw.output,
+            states: raw.states,
         })
     }
 }
@@ -339,12 +441,46 @@ kind = "logits"
     }
 
     #[test]
-    fn clip_layout_is_refused_clearly() {
-        let text = GOOD.replace("\"NCHW\"", "\"NTCHW\"");
-        let s = Manifest::parse(&text, "t", Path::new("."))
-            .unwrap_err()
-            .to_string();
-        assert!(s.contains("not supported"), "{s}");
+    fn clip_and_stateful_manifests_parse() {
+        let text = GOOD.replace(
+            "layout = \"NCHW\"",
+            "layout = \"NCTHW\"\nframes = 8\nframe_stride = 2",
+        );
+        let m = Manifest::parse(&text, "t", Path::new(".")).unwrap();
+        assert_eq!(m.kind(), ModelKind::Clip);
+        assert_eq!((m.frames(), m.frame_stride()), (8, 2));
+        let text = format!("{GOOD}[[state]]\ninput = \"h0\"\noutput = \"h1\"\n");
+        let m = Manifest::parse(&text, "t", Path::new(".")).unwrap();
+        assert_eq!(m.kind(), ModelKind::Stateful);
+        assert_eq!(m.states[0].output, "h1");
+        assert_eq!(
+            Manifest::parse(GOOD, "t", Path::new(".")).unwrap().kind(),
+            ModelKind::Frame
+        );
+    }
+
+    #[test]
+    fn temporal_keys_out_of_place_are_refused() {
+        let cases = [
+            (
+                GOOD.replace("height = 160", "height = 160\nframes = 4"),
+                "clip layout",
+            ),
+            (
+                GOOD.replace("\"NCHW\"", "\"NTCHW\"\nframes = 0"),
+                "frames must be",
+            ),
+            (
+                format!("{GOOD}[[state]]\ninput = \"s\"\noutput = \"s\"\n"),
+                "`s` is named twice",
+            ),
+        ];
+        for (text, want) in cases {
+            let e = Manifest::parse(&text, "t", Path::new("."))
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains(want), "{e}");
+        }
     }
 
     #[test]

@@ -4,18 +4,22 @@
 pub mod manifest;
 pub mod preprocess;
 pub mod runtime;
+mod state;
 
 use std::path::{Path, PathBuf};
 
 use ort::ep::{self, ExecutionProvider};
 use ort::session::builder::{GraphOptimizationLevel, SessionBuilder};
 use ort::session::Session;
+use ort::session::SessionInputValue;
 use ort::value::{TensorElementType, TensorRef, ValueType};
 
 use crate::config::{Provider, RuntimeConfig};
 use crate::model::preprocess::{Layout, Normalizer, PreprocessError};
 use crate::smooth::softmax_in_place;
-pub use manifest::{ChannelOrder, Manifest, ManifestError, OutputKind, Resize};
+pub use manifest::{
+    ChannelOrder, Manifest, ManifestError, ModelKind, OutputKind, Resize, StatePair,
+};
 
 /// Why the model could not be loaded or run.
 #[derive(Debug, thiserror::Error)]
@@ -105,9 +109,12 @@ pub struct Classifier {
     normalizer: Normalizer,
     max_batch: usize,
     frame_len: usize,
+    /// Values per batch row: T frames for a clip model, else one.
+    row_len: usize,
     classes: usize,
     input: Vec<f32>,
     probs: Vec<f32>,
+    states: Vec<state::StateSlot>,
 }
 
 impl Classifier {
@@ -130,9 +137,13 @@ impl Classifier {
             1
         };
         let frame_len = 3 * i.width * i.height;
+        let row_len = manifest.frames() * frame_len;
+        let states = state::check_states(&session, &manifest.states, model_path, max_batch)?;
         tracing::info!(
             model = %model_path.display(),
             name = %manifest.name,
+            kind = manifest.kind().name(),
+            frames = manifest.frames(),
             classes,
             max_batch,
             provider = %provider,
@@ -147,9 +158,11 @@ impl Classifier {
             normalizer,
             max_batch,
             frame_len,
+            row_len,
             classes,
-            input: vec![0.0; max_batch * frame_len],
+            input: vec![0.0; max_batch * row_len],
             probs: vec![0.0; max_batch * classes],
+            states,
             manifest,
         })
     }
@@ -166,11 +179,64 @@ impl Classifier {
 
     /// Preprocesses one frame (packed 3-byte pixels at the model's size) into batch slot `slot`.
     pub fn fill(&mut self, slot: usize, pixels: &[u8], stride: usize) -> Result<(), ModelError> {
+        let dst = &mut self.input[slot * self.row_len..slot * self.row_len + self.frame_len];
         let i = &self.manifest.input;
-        let dst = &mut self.input[slot * self.frame_len..(slot + 1) * self.frame_len];
         self.normalizer
             .fill(i.layout, i.width, i.height, pixels, stride, dst)?;
         Ok(())
+    }
+
+    /// Values in one preprocessed frame (`3 × width × height`).
+    pub fn frame_len(&self) -> usize {
+        self.frame_len
+    }
+
+    /// Preprocesses one frame into `dst` (`frame_len` values; planar for clip layouts).
+    pub fn preprocess(
+        &self,
+        pixels: &[u8],
+        stride: usize,
+        dst: &mut [f32],
+    ) -> Result<(), ModelError> {
+        let i = &self.manifest.input;
+        self.normalizer
+            .fill(i.layout, i.width, i.height, pixels, stride, dst)?;
+        Ok(())
+    }
+
+    /// Writes a clip of preprocessed frames (oldest first, T of them) into batch slot `slot`
+    /// in the model's clip layout.
+    pub fn fill_clip<'f>(&mut self, slot: usize, frames: impl Iterator<Item = &'f [f32]>) {
+        let row = &mut self.input[slot * self.row_len..(slot + 1) * self.row_len];
+        let t_all = self.manifest.frames();
+        let plane = self.frame_len / 3;
+        for (t, f) in frames.take(t_all).enumerate() {
+            if self.manifest.input.layout == Layout::Ncthw {
+                for c in 0..3 {
+                    let at = (c * t_all + t) * plane;
+                    row[at..at + plane].copy_from_slice(&f[c * plane..(c + 1) * plane]);
+                }
+            } else {
+                row[t * self.frame_len..(t + 1) * self.frame_len].copy_from_slice(f);
+            }
+        }
+    }
+
+    /// Values per item of each state pair, in manifest order.
+    pub fn state_lens(&self) -> impl Iterator<Item = usize> + '_ {
+        self.states.iter().map(|s| s.len)
+    }
+
+    /// State input `pair` of batch slot `slot`, to fill before [`Classifier::run`].
+    pub fn state_in_mut(&mut self, pair: usize, slot: usize) -> &mut [f32] {
+        let s = &mut self.states[pair];
+        &mut s.input[slot * s.len..(slot + 1) * s.len]
+    }
+
+    /// State output `pair` of batch slot `slot` from the last run.
+    pub fn state_out(&self, pair: usize, slot: usize) -> &[f32] {
+        let s = &self.states[pair];
+        &s.output[slot * s.len..(slot + 1) * s.len]
     }
 
     /// Runs the first `n` filled slots; returns `n × classes` probabilities.
@@ -181,24 +247,42 @@ impl Classifier {
             self.max_batch
         );
         let i = &self.manifest.input;
-        let shape = match i.layout {
-            Layout::Nchw => [n, 3, i.height, i.width],
-            Layout::Nhwc => [n, i.height, i.width, 3],
-        };
-        let data = &self.input[..n * self.frame_len];
-        let tensor = TensorRef::from_array_view((shape, data))
-            .map_err(|e| ModelError::Run(e.to_string()))?;
-        let outputs = self
-            .session
-            .run(ort::inputs![i.name.as_str() => tensor])
-            .map_err(|e| ModelError::Run(e.to_string()))?;
+        let mut shape = input_dims(i.layout, self.manifest.frames(), i.width, i.height);
+        shape[0] = n as i64;
+        let run_err = |e: ort::Error| ModelError::Run(e.to_string());
+        let data = &self.input[..n * self.row_len];
+        let mut inputs: Vec<(std::borrow::Cow<str>, SessionInputValue)> = vec![(
+            i.name.as_str().into(),
+            TensorRef::from_array_view((shape, data))
+                .map_err(run_err)?
+                .into(),
+        )];
+        for s in &self.states {
+            let view = (s.batch_shape(n), &s.input[..n * s.len]);
+            let t = TensorRef::from_array_view(view).map_err(run_err)?;
+            inputs.push((s.pair.input.as_str().into(), t.into()));
+        }
+        let outputs = self.session.run(inputs).map_err(run_err)?;
+        for s in &mut self.states {
+            let name = s.pair.output.as_str();
+            let value = outputs
+                .get(name)
+                .ok_or_else(|| ModelError::Run(format!("state output `{name}` missing")))?;
+            let (_, values) = value.try_extract_tensor::<f32>().map_err(run_err)?;
+            if values.len() != n * s.len {
+                return Err(ModelError::Run(format!(
+                    "state output `{name}` has {} values for a batch of {n}, expected {}",
+                    values.len(),
+                    n * s.len
+                )));
+            }
+            s.output[..n * s.len].copy_from_slice(values);
+        }
         let out_name = self.manifest.output.name.as_str();
         let value = outputs
             .get(out_name)
             .ok_or_else(|| ModelError::Run(format!("output `{out_name}` missing")))?;
-        let (shape, values) = value
-            .try_extract_tensor::<f32>()
-            .map_err(|e| ModelError::Run(e.to_string()))?;
+        let (shape, values) = value.try_extract_tensor::<f32>().map_err(run_err)?;
         if values.len() != n * self.classes {
             return Err(ModelError::Mismatch {
                 model: self.model_path.clone(),
@@ -219,6 +303,18 @@ impl Classifier {
             }
         }
         Ok(&self.probs[..n * self.classes])
+    }
+}
+
+/// The input tensor's shape for `layout` with a dynamic batch axis (-1).
+fn input_dims(layout: Layout, frames: usize, width: usize, height: usize) -> Vec<i64> {
+    let (t, w, h) = (frames as i64, width as i64, height as i64);
+    match layout {
+        Layout::Nchw => vec![-1, 3, h, w],
+        Layout::Nhwc => vec![-1, h, w, 3],
+        Layout::Ntchw => vec![-1, t, 3, h, w],
+        Layout::Ncthw => vec![-1, 3, t, h, w],
+        Layout::NtchwStacked => vec![-1, 3 * t, h, w],
     }
 }
 
@@ -412,31 +508,51 @@ fn check_input(session: &Session, m: &Manifest, model: &Path) -> Result<bool, Mo
     };
     let mismatch = |message: String| tensor.mismatch(message);
     let outlet = tensor.find(session.inputs())?;
-    if session.inputs().len() != 1 {
+    if session.inputs().len() != 1 + m.states.len() {
         return Err(mismatch(format!(
-            "the model has {} inputs ({}); only single-input models are supported",
+            "the model has {} inputs ({}); the manifest names {} (the frame input and {} [[state]] inputs)",
             session.inputs().len(),
-            list_outlets(session.inputs())
+            list_outlets(session.inputs()),
+            1 + m.states.len(),
+            m.states.len()
         )));
     }
     let (ty, dims) = tensor.shape(outlet)?;
-    let (expected, layout) = match i.layout {
-        Layout::Nchw => (vec![-1, 3, i.height as i64, i.width as i64], "NCHW"),
-        Layout::Nhwc => (vec![-1, i.height as i64, i.width as i64, 3], "NHWC"),
+    let layout = i.layout.name();
+    let Some(frames) = i.frames.or((!i.layout.is_clip()).then_some(1)) else {
+        let axis = match i.layout {
+            Layout::Ntchw => dims.get(1).copied(),
+            Layout::Ncthw => dims.get(2).copied(),
+            _ => dims.get(1).map(|d| d / 3),
+        };
+        let hint = axis.filter(|t| *t > 0).map_or(String::new(), |t| {
+            format!(" (its shape suggests `frames = {t}`)")
+        });
+        return Err(mismatch(format!(
+            "layout {layout} is a clip layout and needs `frames = T` in [input]; the model declares {}{hint}",
+            fmt_shape(&dims)
+        )));
     };
-    let agree = dims.len() == 4
+    let expected = input_dims(i.layout, frames, i.width, i.height);
+    let agree = dims.len() == expected.len()
         && dims
             .iter()
             .zip(&expected)
             .skip(1)
             .all(|(d, e)| *d < 0 || d == e);
     if !agree {
+        let t = if i.layout.is_clip() {
+            format!(", T = {frames}")
+        } else {
+            String::new()
+        };
         return Err(mismatch(format!(
-            "the manifest expects {} ({layout}, {}x{}) but the model declares {}",
+            "the manifest expects {} ({layout}, {}x{}{t}) but the model declares {} (rank {})",
             fmt_shape(&expected),
             i.width,
             i.height,
-            fmt_shape(&dims)
+            fmt_shape(&dims),
+            dims.len()
         )));
     }
     if ty != TensorElementType::Float32 {

@@ -18,6 +18,38 @@ pub enum Layout {
     Nchw,
     /// Interleaved: the three channels of each pixel side by side (`[H, W, C]`).
     Nhwc,
+    /// Clip, frame-major: `[N, T, C, H, W]` (each frame planar).
+    Ntchw,
+    /// Clip, channel-major: `[N, C, T, H, W]`.
+    Ncthw,
+    /// Clip, frames stacked on the channel axis: `[N, T·C, H, W]`.
+    NtchwStacked,
+}
+
+impl Layout {
+    /// The manifest's name of the layout.
+    pub fn name(self) -> &'static str {
+        match self {
+            Layout::Nchw => "NCHW",
+            Layout::Nhwc => "NHWC",
+            Layout::Ntchw => "NTCHW",
+            Layout::Ncthw => "NCTHW",
+            Layout::NtchwStacked => "NTCHW_STACKED",
+        }
+    }
+
+    /// Whether the layout takes a clip of T frames.
+    pub fn is_clip(self) -> bool {
+        !matches!(self, Layout::Nchw | Layout::Nhwc)
+    }
+
+    /// Layout of one preprocessed frame: planar for every clip layout.
+    pub fn frame_layout(self) -> Layout {
+        match self {
+            Layout::Nhwc => Layout::Nhwc,
+            _ => Layout::Nchw,
+        }
+    }
 }
 
 /// Why a [`Normalizer`] could not be built or a frame could not be converted.
@@ -158,7 +190,7 @@ impl Normalizer {
     ) -> Result<(), PreprocessError> {
         let row = check_sizes(width, height, src.len(), src_stride, dst.len())?;
         let [l0, l1, l2] = &self.lut;
-        match layout {
+        match layout.frame_layout() {
             Layout::Nhwc => {
                 for (src_row, dst_row) in src
                     .chunks(src_stride)
@@ -175,7 +207,7 @@ impl Normalizer {
                     }
                 }
             }
-            Layout::Nchw => {
+            _ => {
                 let plane = width * height;
                 let (p0, rest) = dst.split_at_mut(plane);
                 let (p1, p2) = rest.split_at_mut(plane);
@@ -291,8 +323,8 @@ mod tests {
                 for c in 0..3 {
                     let v = reference(scale, mean, std, c, src[y * stride + 3 * x + c]);
                     let i = match layout {
-                        Layout::Nchw => c * width * height + y * width + x,
-                        Layout::Nhwc => (y * width + x) * 3 + c,
+                        _ if layout != Layout::Nhwc => c * width * height + y * width + x,
+                        _ => (y * width + x) * 3 + c,
                     };
                     out[i] = v;
                 }

@@ -66,10 +66,9 @@ fn manifest_json(path: &Path, metadata: &serde_json::Map<String, Value>) -> Valu
                 "labels": m.labels,
                 "input": {
                     "name": i.name,
-                    "layout": match i.layout {
-                        crate::model::preprocess::Layout::Nchw => "NCHW",
-                        crate::model::preprocess::Layout::Nhwc => "NHWC",
-                    },
+                    "layout": i.layout.name(),
+                    "frames": i.frames,
+                    "frame_stride": i.layout.is_clip().then(|| m.frame_stride()),
                     "width": i.width,
                     "height": i.height,
                     "channel_order": format!("{:?}", i.channel_order).to_uppercase(),
@@ -82,6 +81,8 @@ fn manifest_json(path: &Path, metadata: &serde_json::Map<String, Value>) -> Valu
                     "name": m.output.name,
                     "kind": format!("{:?}", m.output.kind).to_lowercase(),
                 },
+                "kind": m.kind().name(),
+                "states": m.states.iter().map(|p| json!({"input": p.input, "output": p.output})).collect::<Vec<_>>(),
             })
         }
     }
@@ -302,5 +303,26 @@ impl Lines {
             "  output",
             format!("{} ({})", text(&o["name"]), text(&o["kind"])),
         );
+        self.line("  kind", kind_line(man));
+    }
+}
+
+/// The model kind with its T (clip) or state pairs (stateful).
+fn kind_line(man: &Value) -> String {
+    let i = &man["input"];
+    match man["kind"].as_str().unwrap_or("frame") {
+        "clip" => format!(
+            "clip, T = {} frames, every {} sampled frame(s)",
+            i["frames"], i["frame_stride"]
+        ),
+        "stateful" => format!(
+            "stateful, {}",
+            list(&man["states"], |p| format!(
+                "{} <- {}",
+                text(&p["input"]),
+                text(&p["output"])
+            ))
+        ),
+        k => k.to_string(),
     }
 }
