@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Builds the Debian package target/debian/actiond_<version>_<arch>.deb with cargo-deb
-# (installed, pinned, when missing). ONNX Runtime comes from .ort/ (scripts/setup.sh).
+# (installed, pinned, when missing): builds the binary, writes the man pages and shell
+# completions it generates (`actiond assets`) into target/assets/, then packages.
+# ONNX Runtime comes from .ort/ (scripts/setup.sh).
 #   scripts/package.sh                  release build, then the package
 #   scripts/package.sh --profile dev    the debug build (what tests/e2e_package.rs uses)
-# Other arguments go to `cargo deb` (e.g. --no-build, --fast, --output DIR).
+# Other arguments go to `cargo deb` (e.g. --fast, --output DIR).
 set -euo pipefail
 
 # shellcheck source=scripts/lib.sh
@@ -11,6 +13,17 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$ACTIOND_ROOT"
 
 readonly CARGO_DEB_VERSION=3.8.0
+
+profile=release
+deb_args=()
+while (($#)); do
+    case "$1" in
+        --profile) profile="$2"; shift 2 ;;
+        --no-build) shift ;; # this script always builds (a no-op when up to date)
+        *) deb_args+=("$1"); shift ;;
+    esac
+done
+[[ "$profile" == dev ]] && bin_dir=target/debug || bin_dir="target/$profile"
 
 add_cargo_to_path
 command -v cargo >/dev/null 2>&1 || die "cargo not found: run scripts/setup.sh"
@@ -23,4 +36,7 @@ for lib in libonnxruntime.so.1.32.0 libonnxruntime_providers_shared.so; do
 done
 [[ -f models/default/model.onnx ]] || die "models/default/model.onnx missing"
 
-cargo deb --locked "$@"
+cargo build --locked --profile "$profile" --bin actiond
+rm -rf target/assets
+"$bin_dir/actiond" assets --out target/assets
+cargo deb --locked --profile "$profile" --no-build "${deb_args[@]}"

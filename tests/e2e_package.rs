@@ -6,8 +6,8 @@
 //! It installs a system package and creates users, so it runs only with
 //! `ACTIOND_PACKAGE_TEST=1`, as root (scripts/test.sh sets it when it runs as root);
 //! otherwise it says so and passes. The package is built from the debug binary Cargo
-//! already built for the tests (`scripts/package.sh --profile dev --no-build --fast`,
-//! seconds) rather than a release build (minutes on two cores).
+//! already built for the tests (`scripts/package.sh --profile dev --fast`, seconds)
+//! rather than a release build (minutes on two cores).
 
 mod common;
 
@@ -117,6 +117,11 @@ fn check_files() {
         ("/usr/share/doc/actiond/LICENSE-MIT", 0o644),
         ("/usr/share/doc/actiond/LICENSE-APACHE", 0o644),
         ("/usr/share/doc/actiond/LICENSE-onnxruntime", 0o644),
+        ("/usr/share/man/man1/actiond.1.gz", 0o644),
+        ("/usr/share/man/man1/actiond-run.1.gz", 0o644),
+        ("/usr/share/bash-completion/completions/actiond", 0o644),
+        ("/usr/share/zsh/vendor-completions/_actiond", 0o644),
+        ("/usr/share/fish/vendor_completions.d/actiond.fish", 0o644),
         (CONFIG, 0o640),
     ] {
         check_mode(path, mode);
