@@ -14,6 +14,11 @@ bash scripts/python-env.sh
 add_cargo_to_path
 cargo fmt --all -- --check
 cargo clippy --locked --all-targets -- -D warnings
+# tests/e2e_package.rs builds the .deb and installs it on this machine (dpkg -i, users
+# created and removed): only as root, where this script is the machine's CI.
+if [[ $EUID -eq 0 ]]; then
+    export ACTIOND_PACKAGE_TEST="${ACTIOND_PACKAGE_TEST:-1}"
+fi
 # One test at a time: the integration tests run real daemons doing real-time
 # inference, and several at once on a two-core machine would starve each other.
 RUST_TEST_THREADS="${RUST_TEST_THREADS:-1}" cargo test --locked "$@"

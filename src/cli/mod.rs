@@ -1,6 +1,7 @@
 //! The `actiond` command line: one file per subcommand; `main.rs` parses and
 //! calls [`dispatch`].
 
+pub mod assets;
 pub mod bench;
 pub mod check_config;
 pub mod extract_frames;
@@ -42,6 +43,9 @@ pub enum Command {
     /// One benchmark row in a process of its own (used by `bench`).
     #[command(hide = true)]
     BenchWorker(bench::WorkerArgs),
+    /// Write the man pages and shell completions (for the package).
+    #[command(hide = true)]
+    Assets(assets::Args),
 }
 
 /// Runs a parsed command line; errors are printed with their causes.
@@ -55,6 +59,7 @@ pub fn dispatch(cli: Cli) -> ExitCode {
         Command::PrintConfig => print_config::run(),
         Command::Bench(a) => bench::run(a),
         Command::BenchWorker(a) => bench::worker(a),
+        Command::Assets(a) => assets::run(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -5,6 +5,7 @@
 //! so a test drives start, reload and stop in process. [`run`] is `actiond run`: it
 //! installs the signal handlers, binds, and blocks on [`serve`].
 
+mod activation;
 mod control;
 mod fleet;
 pub mod reload;
@@ -14,7 +15,7 @@ mod start;
 mod watchdog;
 
 use std::future::Future;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::Context;
@@ -36,39 +37,74 @@ const STATS_INTERVAL: Duration = Duration::from_secs(600);
 pub struct Listeners {
     /// The Unix socket subscribers connect to (non-blocking).
     pub socket: std::os::unix::net::UnixListener,
-    /// Its path, removed when [`serve`] returns.
+    /// Its path, removed when [`serve`] returns unless the socket was adopted.
     pub socket_path: PathBuf,
+    /// The socket was passed by systemd (`actiond.socket`): it stays for the next start.
+    pub socket_adopted: bool,
     /// `[http]`'s listener, when that section is present.
     pub http: Option<tokio::net::TcpListener>,
 }
 
 impl Listeners {
-    /// Binds `[output]`'s socket and, with `[http]`, its TCP port.
+    /// Adopts the listening socket systemd passes (socket activation) or binds
+    /// `[output]`'s socket itself; with `[http]`, binds its TCP port.
     pub async fn bind(config: &Config) -> anyhow::Result<Listeners> {
         let out = &config.output;
-        let socket = socket::bind(&out.socket, out.socket_mode, out.socket_group.as_deref())?;
-        tracing::info!(socket = %out.socket.display(), "publishing predictions");
+        let (socket, socket_path, socket_adopted) = match activation::take_listener()? {
+            Some(listener) => {
+                let path = adopted_path(&listener, &out.socket);
+                tracing::info!(socket = %path.display(), "publishing predictions on the socket passed by systemd");
+                (listener, path, true)
+            }
+            None => {
+                let listener =
+                    socket::bind(&out.socket, out.socket_mode, out.socket_group.as_deref())?;
+                tracing::info!(socket = %out.socket.display(), "publishing predictions");
+                (listener, out.socket.clone(), false)
+            }
+        };
         let http = match &config.http {
             None => None,
             Some(h) => match crate::publish::http::bind(h.listen).await {
                 Ok(l) => Some(l),
                 Err(e) => {
-                    let _ = std::fs::remove_file(&out.socket);
+                    if !socket_adopted {
+                        let _ = std::fs::remove_file(&socket_path);
+                    }
                     return Err(e);
                 }
             },
         };
         Ok(Listeners {
             socket,
-            socket_path: out.socket.clone(),
+            socket_path,
+            socket_adopted,
             http,
         })
     }
 }
 
+/// The path of a socket systemd passed; a warning when it is not `[output] socket`
+/// (the unit's `ListenStream=` wins: subscribers must use that path).
+fn adopted_path(listener: &std::os::unix::net::UnixListener, configured: &Path) -> PathBuf {
+    let path = listener
+        .local_addr()
+        .ok()
+        .and_then(|a| a.as_pathname().map(Path::to_path_buf));
+    match path {
+        Some(p) if p == configured => p,
+        Some(p) => {
+            tracing::warn!(socket = %p.display(), configured = %configured.display(),
+                "the socket passed by systemd is not [output] socket; publishing on the passed one");
+            p
+        }
+        None => configured.to_path_buf(),
+    }
+}
+
 /// Runs the daemon on `listeners` until `shutdown` completes: loads the model, starts
 /// the outputs, inference and every enabled stream, answers `requests` (reload, stats),
-/// then stops everything and removes the socket. systemd is told READY, RELOADING and
+/// then stops everything and removes the socket (unless systemd passed it). systemd is told READY, RELOADING and
 /// STOPPING, and its watchdog pinged, when `$NOTIFY_SOCKET` is set.
 pub async fn serve(
     config: Config,
@@ -76,9 +112,11 @@ pub async fn serve(
     requests: Requests,
     shutdown: impl Future<Output = ()>,
 ) -> anyhow::Result<()> {
-    let socket_path = listeners.socket_path.clone();
+    let socket_path = (!listeners.socket_adopted).then(|| listeners.socket_path.clone());
     let result = start_run_stop(config, listeners, requests, shutdown).await;
-    let _ = std::fs::remove_file(&socket_path);
+    if let Some(path) = socket_path {
+        let _ = std::fs::remove_file(path);
+    }
     result
 }
 

@@ -7,33 +7,52 @@ use super::ModelError;
 /// Environment variable naming the ONNX Runtime library.
 pub const ENV_VAR: &str = "ORT_DYLIB_PATH";
 
-/// The library paths to try, in order: config, `$ORT_DYLIB_PATH`, project-local copies.
+/// Where an installed actiond keeps its ONNX Runtime (the .deb puts it there).
+pub const INSTALLED_DIR: &str = "/usr/lib/actiond";
+
+/// The library paths to try, in order: config, `$ORT_DYLIB_PATH`, the checkout's
+/// `.ort/` (only for a binary built in a checkout), [`INSTALLED_DIR`]. Never the
+/// working directory: a library there could be planted.
 pub fn candidates(configured: Option<&Path>) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    if let Some(p) = configured {
-        out.push(p.to_path_buf());
-    }
-    if let Some(p) = std::env::var_os(ENV_VAR).filter(|v| !v.is_empty()) {
-        out.push(PathBuf::from(p));
-    }
+    let env = std::env::var_os(ENV_VAR)
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from);
+    let exe = std::env::current_exe().ok();
+    candidates_for(configured, env, exe.as_deref())
+}
+
+/// [`candidates`] from explicit inputs: the config's path, `$ORT_DYLIB_PATH`, the binary's path.
+fn candidates_for(
+    configured: Option<&Path>,
+    env: Option<PathBuf>,
+    exe: Option<&Path>,
+) -> Vec<PathBuf> {
     let local = Path::new(".ort").join("libonnxruntime.so");
-    if let Ok(cwd) = std::env::current_dir() {
-        out.push(cwd.join(&local));
+    let mut out: Vec<PathBuf> = configured.map(Path::to_path_buf).into_iter().collect();
+    out.extend(env);
+    if let Some(root) = exe.and_then(checkout_of) {
+        out.push(root.join(&local));
+        out.push(Path::new(env!("CARGO_MANIFEST_DIR")).join(&local));
     }
-    if let Ok(exe) = std::env::current_exe() {
-        if let Some(dir) = exe.parent() {
-            out.push(dir.join("libonnxruntime.so"));
-            // target/{debug,release}/actiond inside a checkout.
-            if let Some(root) = dir.parent().and_then(Path::parent) {
-                out.push(root.join(&local));
-            }
-        }
-    }
-    out.push(Path::new(env!("CARGO_MANIFEST_DIR")).join(&local));
-    out.push(PathBuf::from("/usr/lib/actiond/libonnxruntime.so"));
+    let installed = Path::new(INSTALLED_DIR);
+    out.push(installed.join("libonnxruntime.so"));
+    out.push(installed.join("libonnxruntime.so.1"));
     let mut seen = std::collections::HashSet::new();
     out.retain(|p| seen.insert(p.clone()));
     out
+}
+
+/// The checkout a binary was built in (`<root>/target/<profile>/[deps|examples/]actiond`
+/// beside `<root>/Cargo.toml`); `None` for an installed binary.
+fn checkout_of(exe: &Path) -> Option<PathBuf> {
+    let mut dir = exe.parent()?;
+    if dir.ends_with("deps") || dir.ends_with("examples") {
+        dir = dir.parent()?;
+    }
+    let target = dir.parent()?;
+    let root = target.parent()?;
+    (target.file_name()? == "target" && root.join("Cargo.toml").is_file())
+        .then(|| root.to_path_buf())
 }
 
 /// Loads ONNX Runtime from the first candidate that works and builds the global environment.
@@ -74,6 +93,39 @@ mod tests {
         let set: std::collections::HashSet<_> = c.iter().collect();
         assert_eq!(set.len(), c.len());
         assert!(c.iter().any(|p| p.ends_with(".ort/libonnxruntime.so")));
+    }
+
+    #[test]
+    fn an_installed_binary_looks_only_at_config_env_and_usr_lib_actiond() {
+        let c = candidates_for(
+            Some(Path::new("/etc/actiond/lib/libonnxruntime.so")),
+            Some(PathBuf::from("/opt/ort/libonnxruntime.so")),
+            Some(Path::new("/usr/bin/actiond")),
+        );
+        assert_eq!(c[0], Path::new("/etc/actiond/lib/libonnxruntime.so"));
+        assert_eq!(c[1], Path::new("/opt/ort/libonnxruntime.so"));
+        assert!(c[2..].iter().all(|p| p.starts_with(INSTALLED_DIR)), "{c:?}");
+        let none = candidates_for(None, None, Some(Path::new("/usr/bin/actiond")));
+        assert_eq!(none[0], Path::new("/usr/lib/actiond/libonnxruntime.so"));
+    }
+
+    #[test]
+    fn the_working_directory_is_never_searched() {
+        let cwd = std::env::current_dir().unwrap();
+        let exe = Path::new("/usr/bin/actiond");
+        assert!(!candidates_for(None, None, Some(exe))
+            .iter()
+            .any(|p| p.starts_with(&cwd)));
+        let checkout = Path::new(env!("CARGO_MANIFEST_DIR"));
+        assert_eq!(
+            checkout_of(&checkout.join("target/debug/actiond")).as_deref(),
+            Some(checkout)
+        );
+        assert_eq!(
+            checkout_of(&checkout.join("target/debug/deps/actiond-1")).as_deref(),
+            Some(checkout)
+        );
+        assert_eq!(checkout_of(exe), None);
     }
 
     #[test]
