@@ -64,7 +64,11 @@ fn snapshots_encoded(port: u16) -> u64 {
 /// Width and height in a baseline/progressive JPEG's start-of-frame segment.
 fn jpeg_size(jpeg: &[u8]) -> (u16, u16) {
     assert_eq!(&jpeg[..3], &[0xFF, 0xD8, 0xFF], "not a JPEG");
-    assert_eq!(&jpeg[jpeg.len() - 2..], &[0xFF, 0xD9], "JPEG without its end");
+    assert_eq!(
+        &jpeg[jpeg.len() - 2..],
+        &[0xFF, 0xD9],
+        "JPEG without its end"
+    );
     let mut i = 2;
     while i + 9 < jpeg.len() {
         assert_eq!(jpeg[i], 0xFF, "bad JPEG segment at {i}");
@@ -82,8 +86,7 @@ fn jpeg_size(jpeg: &[u8]) -> (u16, u16) {
 
 /// The provisional model's input size, from its manifest.
 fn model_input() -> (u16, u16) {
-    let text = std::fs::read_to_string(common::model_manifest())
-        .expect("model manifest");
+    let text = std::fs::read_to_string(common::model_manifest()).expect("model manifest");
     let manifest: toml::Table = toml::from_str(&text).expect("manifest TOML");
     let side = |k: &str| manifest["input"][k].as_integer().expect("input size") as u16;
     (side("width"), side("height"))
@@ -113,11 +116,18 @@ fn cards(browser: &Browser) -> Vec<(String, String, u64, u64, String)> {
 }
 
 /// Waits until every card has a label, a running state and at least `points` on its timeline.
-fn wait_cards(browser: &Browser, points: u64, limit: Duration) -> Vec<(String, String, u64, u64, String)> {
+fn wait_cards(
+    browser: &Browser,
+    points: u64,
+    limit: Duration,
+) -> Vec<(String, String, u64, u64, String)> {
     let deadline = Instant::now() + limit;
     loop {
         let c = cards(browser);
-        if c.len() == 2 && c.iter().all(|c| !c.1.is_empty() && c.3 >= points && c.4 == "running") {
+        if c.len() == 2
+            && c.iter()
+                .all(|c| !c.1.is_empty() && c.3 >= points && c.4 == "running")
+        {
             return c;
         }
         assert!(Instant::now() < deadline, "cards not ready: {c:?}");
@@ -145,11 +155,18 @@ fn the_page_shows_live_cards_snapshots_and_timelines() {
     assert_eq!(names, ["ball-cam", "pinwheel-cam"]);
     let labels = common::manifest_labels();
     for c in &first {
-        assert!(labels.contains(&c.1), "card label {:?} is not a model label", c.1);
+        assert!(
+            labels.contains(&c.1),
+            "card label {:?} is not a model label",
+            c.1
+        );
     }
     let text = browser.eval("return document.body.innerText;");
     let text = text.as_str().unwrap();
-    assert!(text.contains("provisional-mobilenetv2") && text.contains("live"), "{text}");
+    assert!(
+        text.contains("provisional-mobilenetv2") && text.contains("live"),
+        "{text}"
+    );
 
     // The snapshot shown is the model's input: a JPEG of its size.
     let (w, h) = model_input();
@@ -167,8 +184,15 @@ fn the_page_shows_live_cards_snapshots_and_timelines() {
     // Labels change as clips arrive (a new seq on every card), the timelines grow.
     let mut later = first.clone();
     let deadline = Instant::now() + Duration::from_secs(40);
-    while !later.iter().zip(&first).all(|(l, f)| l.2 > f.2 + 1 && l.3 > f.3 + 1) {
-        assert!(Instant::now() < deadline, "cards did not move: {first:?} → {later:?}");
+    while !later
+        .iter()
+        .zip(&first)
+        .all(|(l, f)| l.2 > f.2 + 1 && l.3 > f.3 + 1)
+    {
+        assert!(
+            Instant::now() < deadline,
+            "cards did not move: {first:?} → {later:?}"
+        );
         std::thread::sleep(Duration::from_millis(300));
         later = cards(&browser);
     }
@@ -178,7 +202,10 @@ fn the_page_shows_live_cards_snapshots_and_timelines() {
     assert!(before > 0, "the page shows snapshots: some were encoded");
     std::thread::sleep(Duration::from_secs(4));
     let rate = (snapshots_encoded(port) - before) as f64 / 4.0;
-    assert!(rate > 0.0 && rate <= 2.0 * 4.0 + 1.0, "{rate} snapshots/s for 2 streams");
+    assert!(
+        rate > 0.0 && rate <= 2.0 * 4.0 + 1.0,
+        "{rate} snapshots/s for 2 streams"
+    );
 
     let shot = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("e2e_status_page.png");
     browser.screenshot(&shot);
@@ -189,7 +216,11 @@ fn the_page_shows_live_cards_snapshots_and_timelines() {
     std::thread::sleep(Duration::from_secs(1));
     let stopped = snapshots_encoded(port);
     std::thread::sleep(Duration::from_secs(3));
-    assert_eq!(snapshots_encoded(port), stopped, "encoding after the page closed");
+    assert_eq!(
+        snapshots_encoded(port),
+        stopped,
+        "encoding after the page closed"
+    );
     drop(d);
 }
 
@@ -221,9 +252,36 @@ fn the_page_reconnects_when_the_daemon_restarts() {
     let seqs = |b: &Browser| cards(b).iter().map(|c| c.2).collect::<Vec<_>>();
     let deadline = Instant::now() + Duration::from_secs(60);
     let restarted = seqs(&browser);
-    while !seqs(&browser).iter().zip(&restarted).all(|(now, then)| now != then) {
-        assert!(Instant::now() < deadline, "no new clips on the page after the restart");
+    while !seqs(&browser)
+        .iter()
+        .zip(&restarted)
+        .all(|(now, then)| now != then)
+    {
+        assert!(
+            Instant::now() < deadline,
+            "no new clips on the page after the restart"
+        );
         std::thread::sleep(Duration::from_millis(300));
     }
     drop(d);
+}
+
+/// Refreshes the README's screenshot from a running demo (`scripts/demo.sh`, let it
+/// run a few minutes): `ACTIOND_PAGE_URL=http://127.0.0.1:9464/ cargo test --test
+/// e2e_status_page readme_screenshot -- --ignored`.
+#[test]
+#[ignore = "a tool: needs a running demo"]
+fn readme_screenshot() {
+    let url = std::env::var("ACTIOND_PAGE_URL").unwrap_or("http://127.0.0.1:9464/".into());
+    let browser = Browser::start_sized(760, 720);
+    browser.goto(&url);
+    browser.wait_for(
+        "return document.querySelectorAll('.card:not(.nosnap)').length >= 2;",
+        Duration::from_secs(20),
+        "the cards show their snapshots",
+    );
+    std::thread::sleep(Duration::from_secs(2));
+    let shot = common::repo_root().join("docs/status-page.png");
+    browser.screenshot(&shot);
+    println!("screenshot: {}", shot.display());
 }

@@ -116,7 +116,10 @@ mod tests {
         });
         let text = String::from_utf8(event(&p).to_vec()).unwrap();
         assert!(text.starts_with("event: status\ndata: {"), "{text}");
-        assert!(text.ends_with("}\n\n") && text.matches('\n').count() == 3, "{text}");
+        assert!(
+            text.ends_with("}\n\n") && text.matches('\n').count() == 3,
+            "{text}"
+        );
     }
 
     #[tokio::test]

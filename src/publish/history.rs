@@ -49,6 +49,11 @@ pub struct History {
     tracks: Vec<Track>,
 }
 
+/// A score with three decimals (as JSON numbers print short).
+fn round3(score: f32) -> f64 {
+    (f64::from(score) * 1000.0).round() / 1000.0
+}
+
 fn ms(t: SystemTime) -> u64 {
     t.duration_since(UNIX_EPOCH).unwrap_or_default().as_millis() as u64
 }
@@ -144,14 +149,15 @@ impl History {
                         } else {
                             i64::from(p.label)
                         };
-                        let score = (f64::from(p.score) * 1000.0).round() / 1000.0;
-                        json!([p.t_ms, label, score])
+                        json!([p.t_ms, label, round3(p.score)])
                     })
                     .collect();
                 let events: Vec<Value> = track
                     .into_iter()
                     .flat_map(|t| t.events.iter())
-                    .map(|e| json!({"t_ms": e.t_ms, "from": e.from, "to": e.to, "score": e.score}))
+                    .map(|e| {
+                        json!({"t_ms": e.t_ms, "from": e.from, "to": e.to, "score": round3(e.score)})
+                    })
                     .collect();
                 json!({"name": name, "points": points, "events": events})
             })

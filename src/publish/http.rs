@@ -139,7 +139,10 @@ pub async fn route<B>(app: &App, req: &Request<B>) -> AnyReply {
     if get && path == "/api/events" {
         let mut r = Response::new(events::open(&app.tracker).boxed());
         let h = r.headers_mut();
-        h.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/event-stream"));
+        h.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/event-stream"),
+        );
         h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
         return r;
     }
@@ -237,7 +240,11 @@ pub fn handle<B>(app: &App, req: &Request<B>) -> Reply {
             "text/html; charset=utf-8",
             page::render(&app.tracker.report(), &app.tracker.health()),
         ),
-        "/app.js" => reply(StatusCode::OK, "text/javascript; charset=utf-8", page::APP_JS),
+        "/app.js" => reply(
+            StatusCode::OK,
+            "text/javascript; charset=utf-8",
+            page::APP_JS,
+        ),
         "/style.css" => reply(StatusCode::OK, "text/css; charset=utf-8", page::STYLE_CSS),
         _ => json(
             StatusCode::NOT_FOUND,
@@ -259,7 +266,10 @@ mod tests {
 
     #[test]
     fn snapshot_paths_name_one_stream() {
-        assert_eq!(snapshot_stream("/api/streams/cam1/snapshot.jpg").as_deref(), Some("cam1"));
+        assert_eq!(
+            snapshot_stream("/api/streams/cam1/snapshot.jpg").as_deref(),
+            Some("cam1")
+        );
         assert_eq!(
             snapshot_stream("/api/streams/front%20door/snapshot.jpg").as_deref(),
             Some("front door")

@@ -125,8 +125,7 @@ impl Snapshots {
                 reason,
             })?;
         self.encoded.inc();
-        self.encode_seconds
-            .observe(started.elapsed().as_secs_f64());
+        self.encode_seconds.observe(started.elapsed().as_secs_f64());
         let jpeg = Jpeg {
             bytes: Bytes::from(bytes),
             at: Instant::now(),

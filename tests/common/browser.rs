@@ -82,6 +82,11 @@ fn read_reply(s: &mut TcpStream) -> Result<String, String> {
 impl Browser {
     /// Starts chromedriver and a headless chromium with a fresh profile.
     pub fn start() -> Browser {
+        Self::start_sized(1100, 900)
+    }
+
+    /// Starts chromedriver and a headless chromium with a `width`×`height` window.
+    pub fn start_sized(width: u32, height: u32) -> Browser {
         require_browser();
         let port = super::free_port();
         let driver = Command::new(CHROMEDRIVER)
@@ -92,7 +97,10 @@ impl Browser {
             .expect("start chromedriver");
         let deadline = Instant::now() + Duration::from_secs(20);
         while command(port, "GET", "/status", None).map_or(true, |v| v["ready"] != true) {
-            assert!(Instant::now() < deadline, "chromedriver did not become ready");
+            assert!(
+                Instant::now() < deadline,
+                "chromedriver did not become ready"
+            );
             std::thread::sleep(Duration::from_millis(100));
         }
         let profile = tempfile::tempdir().expect("profile dir");
@@ -106,7 +114,7 @@ impl Browser {
             "--disable-component-update",
             "--disable-sync",
             "--disable-dev-shm-usage",
-            "--window-size=1100,900",
+            &format!("--window-size={width},{height}"),
             &format!("--user-data-dir={}", profile.path().display()),
         ];
         let caps = json!({"capabilities": {"alwaysMatch": {
@@ -118,7 +126,10 @@ impl Browser {
         Browser {
             driver,
             port,
-            session: session["sessionId"].as_str().expect("sessionId").to_string(),
+            session: session["sessionId"]
+                .as_str()
+                .expect("sessionId")
+                .to_string(),
             _profile: profile,
         }
     }
@@ -148,9 +159,8 @@ impl Browser {
         let deadline = Instant::now() + limit;
         loop {
             let v = self.eval(script);
-            let truthy = !matches!(&v, Value::Null | Value::Bool(false))
-                && v != json!(0)
-                && v != json!("");
+            let truthy =
+                !matches!(&v, Value::Null | Value::Bool(false)) && v != json!(0) && v != json!("");
             if truthy {
                 return v;
             }

@@ -25,7 +25,7 @@
   var CARD = '<h2></h2><div class="row"><div class="snap"><img alt="latest frame the model saw"></div>' +
     '<div class="now"><div class="label">—</div><div class="score"></div><div class="state">starting</div>' +
     '<div class="reason"></div><dl class="nums"><dt>analyzed</dt><dd class="fps">—</dd>' +
-    '<dt>capture→publish</dt><dd class="latency">—</dd><dt>clip</dt><dd class="seq">—</dd></dl></div></div>' +
+    '<dt title="capture of the clip\'s last frame → publish">latency</dt><dd class="latency">—</dd><dt>clip</dt><dd class="seq">—</dd></dl></div></div>' +
     '<div class="top"></div><canvas class="timeline" height="28"></canvas>' +
     '<div class="axis"><span>−10 min</span><span>now</span></div><ul class="events"></ul>';
 
@@ -72,7 +72,8 @@
     label.style.color = labelColour(m.label);
     $(".score", s.root).textContent = "score " + m.score.toFixed(2);
     $(".latency", s.root).textContent = Math.round(m.latency_ms) + " ms";
-    $(".seq", s.root).textContent = "#" + m.seq + " · " + m.frames + " frames";
+    $(".seq", s.root).textContent = "#" + m.seq;
+    $(".seq", s.root).title = m.frames + " frames";
     s.root.dataset.label = m.label;
     s.root.dataset.seq = m.seq;
     var top = $(".top", s.root);
