@@ -7,6 +7,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde_json::{json, Value};
 
+use crate::hub::SeenFrame;
 use crate::publish::Message;
 
 /// How far back the timelines go.
@@ -27,15 +28,17 @@ struct Point {
 }
 
 /// One label change.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Clone)]
 struct Change {
     t_ms: u64,
     from: Option<String>,
     to: String,
     score: f32,
+    /// The frame the model saw then (a copy), kept only while someone watched.
+    frame: Option<SeenFrame>,
 }
 
-#[derive(Debug, Default)]
+#[derive(Default)]
 struct Track {
     name: String,
     points: VecDeque<Point>,
@@ -43,7 +46,7 @@ struct Track {
 }
 
 /// Recent predictions and events of every stream that published any.
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct History {
     labels: Vec<String>,
     tracks: Vec<Track>,
@@ -125,10 +128,25 @@ impl History {
                     from: from.clone(),
                     to: to.clone(),
                     score: *score,
+                    frame: None,
                 });
             }
             _ => {}
         }
+    }
+
+    /// Keeps `frame` as the snapshot of `stream`'s latest label change.
+    pub fn keep_frame(&mut self, stream: &str, frame: SeenFrame) {
+        if let Some(change) = self.track(stream).events.back_mut() {
+            change.frame = Some(frame);
+        }
+    }
+
+    /// The frame kept for `stream`'s label change at `t_ms`, if any.
+    pub fn event_frame(&self, stream: &str, t_ms: u64) -> Option<SeenFrame> {
+        let track = self.tracks.iter().find(|t| t.name == stream)?;
+        let change = track.events.iter().find(|e| e.t_ms == t_ms)?;
+        change.frame.clone()
     }
 
     /// The timelines of `streams` (in that order) as of `now`: points as
@@ -156,7 +174,10 @@ impl History {
                     .into_iter()
                     .flat_map(|t| t.events.iter())
                     .map(|e| {
-                        json!({"t_ms": e.t_ms, "from": e.from, "to": e.to, "score": round3(e.score)})
+                        json!({
+                            "t_ms": e.t_ms, "from": e.from, "to": e.to,
+                            "score": round3(e.score), "snapshot": e.frame.is_some(),
+                        })
                     })
                     .collect();
                 json!({"name": name, "points": points, "events": events})
@@ -213,6 +234,38 @@ mod tests {
         assert_eq!(points[1][1], -1, "unknown label");
         assert_eq!(body["streams"][1]["points"].as_array().unwrap().len(), 0);
         assert_eq!(body["labels"][1], "b");
+    }
+
+    #[test]
+    fn a_label_change_keeps_its_frame_when_given_one() {
+        gstreamer::init().unwrap();
+        let mut h = History::default();
+        let change = |to: &str| Message::Event {
+            v: VERSION,
+            stream: "s".into(),
+            event: EventKind::LabelChanged,
+            from: None,
+            to: to.into(),
+            score: 0.9,
+        };
+        h.record(&change("a"), at(1));
+        h.record(&change("b"), at(2));
+        let frame = SeenFrame {
+            sample: gstreamer::Sample::builder().build(),
+            capture: at(2),
+        };
+        h.keep_frame("s", frame);
+        let t = |s| ms(at(s));
+        assert!(
+            h.event_frame("s", t(2)).is_some(),
+            "the latest change has it"
+        );
+        assert!(h.event_frame("s", t(1)).is_none());
+        assert!(h.event_frame("other", t(2)).is_none());
+        let body = h.to_json(&["s".into()], at(3));
+        let events = &body["streams"][0]["events"];
+        assert_eq!(events[0]["snapshot"], false);
+        assert_eq!(events[1]["snapshot"], true);
     }
 
     #[test]

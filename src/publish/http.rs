@@ -122,11 +122,12 @@ pub const PROMETHEUS_TEXT: &str = "text/plain; version=0.0.4; charset=utf-8";
 pub const OPENMETRICS_TEXT: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
 
 /// Every endpoint, as the 404 lists them.
-const ENDPOINTS: [&str; 7] = [
+const ENDPOINTS: [&str; 8] = [
     "/metrics",
     "/healthz",
     "/api/streams",
     "/api/streams/<name>/snapshot.jpg",
+    "/api/streams/<name>/events/<t_ms>.jpg",
     "/api/history",
     "/api/events",
     "/",
@@ -146,8 +147,12 @@ pub async fn route<B>(app: &App, req: &Request<B>) -> AnyReply {
         h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
         return r;
     }
-    if let (true, Some(stream)) = (get, snapshot_stream(path)) {
-        let mut r = snapshot(app, &stream).await;
+    let image = match (get, snapshot_stream(path), event_snapshot(path)) {
+        (false, ..) | (_, None, None) => None,
+        (true, Some(stream), _) => Some(snapshot(app, &stream).await),
+        (true, None, Some((stream, t_ms))) => Some(event_image(app, &stream, t_ms).await),
+    };
+    if let Some(mut r) = image {
         if req.method() == Method::HEAD {
             *r.body_mut() = Full::new(Bytes::new());
         }
@@ -162,6 +167,36 @@ fn snapshot_stream(path: &str) -> Option<String> {
         .strip_prefix("/api/streams/")?
         .strip_suffix("/snapshot.jpg")?;
     percent_decode(name).filter(|n| !n.is_empty() && !n.contains('/'))
+}
+
+/// The stream and time of `/api/streams/<name>/events/<t_ms>.jpg`.
+fn event_snapshot(path: &str) -> Option<(String, u64)> {
+    let rest = path.strip_prefix("/api/streams/")?;
+    let (name, file) = rest.rsplit_once("/events/")?;
+    let t_ms = file.strip_suffix(".jpg")?.parse().ok()?;
+    let name = percent_decode(name).filter(|n| !n.is_empty() && !n.contains('/'))?;
+    Some((name, t_ms))
+}
+
+/// `/api/streams/<name>/events/<t_ms>.jpg`: the frame kept at that label change.
+async fn event_image(app: &App, stream: &str, t_ms: u64) -> Reply {
+    let Some(frame) = app.tracker.event_frame(stream, t_ms) else {
+        let error = format!(
+            "no frame kept for a label change of {stream:?} at {t_ms} \
+             (frames are kept only while the page is open)"
+        );
+        return json(
+            StatusCode::NOT_FOUND,
+            &serde_json::json!({ "error": error }),
+        );
+    };
+    match app.snapshots.encode_counted(stream, frame).await {
+        Ok(jpeg) => reply(StatusCode::OK, "image/jpeg", jpeg),
+        Err(e) => json(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            &serde_json::json!({"error": e.to_string()}),
+        ),
+    }
 }
 
 /// Decodes `%XX` escapes; None when malformed or not UTF-8.
@@ -278,5 +313,11 @@ mod tests {
         assert_eq!(snapshot_stream("/api/streams/a%2Fb/snapshot.jpg"), None);
         assert_eq!(snapshot_stream("/api/streams/a%zz/snapshot.jpg"), None);
         assert_eq!(snapshot_stream("/api/streams/cam1"), None);
+        assert_eq!(
+            event_snapshot("/api/streams/a%20b/events/1796224312852.jpg"),
+            Some(("a b".to_string(), 1796224312852))
+        );
+        assert_eq!(event_snapshot("/api/streams/a/events/x.jpg"), None);
+        assert_eq!(event_snapshot("/api/streams/a/snapshot.jpg"), None);
     }
 }

@@ -114,24 +114,32 @@ impl Snapshots {
             return Ok(jpeg.clone());
         }
         let seen = self.wait_for_frame(stream).await?;
+        let jpeg = Jpeg {
+            bytes: self.encode_counted(stream, seen).await?,
+            at: Instant::now(),
+        };
+        *cached = Some(jpeg.clone());
+        Ok(jpeg)
+    }
+
+    /// Encodes `seen` (a frame of `stream`) off the async threads, counted in the metrics.
+    pub async fn encode_counted(
+        &self,
+        stream: &str,
+        seen: SeenFrame,
+    ) -> Result<Bytes, SnapshotError> {
         let started = Instant::now();
-        let name = stream.to_string();
         let bytes = tokio::task::spawn_blocking(move || encode(&seen.sample))
             .await
             .map_err(|e| e.to_string())
             .and_then(|r| r)
             .map_err(|reason| SnapshotError::Encode {
-                stream: name,
+                stream: stream.to_string(),
                 reason,
             })?;
         self.encoded.inc();
         self.encode_seconds.observe(started.elapsed().as_secs_f64());
-        let jpeg = Jpeg {
-            bytes: Bytes::from(bytes),
-            at: Instant::now(),
-        };
-        *cached = Some(jpeg.clone());
-        Ok(jpeg)
+        Ok(Bytes::from(bytes))
     }
 
     /// The hub's latest kept frame of `stream`; right after the first request the
@@ -148,6 +156,19 @@ impl Snapshots {
             tokio::time::sleep(Duration::from_millis(40)).await;
         }
     }
+}
+
+/// A copy of `seen` that holds no buffer of its pipeline (for frames kept long).
+pub fn owned(seen: &SeenFrame) -> Option<SeenFrame> {
+    let buffer = seen.sample.buffer()?.copy_deep().ok()?;
+    let caps = seen.sample.caps()?.to_owned();
+    Some(SeenFrame {
+        sample: gstreamer::Sample::builder()
+            .buffer(&buffer)
+            .caps(&caps)
+            .build(),
+        capture: seen.capture,
+    })
 }
 
 /// Encodes a raw video sample (RGB, BGR, RGBx/BGRx/RGBA/BGRA or GRAY8) as a JPEG.

@@ -9,9 +9,10 @@ use std::time::{Duration, SystemTime};
 use serde_json::{json, Value};
 use tokio::sync::broadcast;
 
-use crate::hub::FrameHub;
+use crate::hub::{FrameHub, SeenFrame};
 use crate::publish::history::History;
 use crate::publish::metrics::{self, StreamLabel, StreamSnapshot};
+use crate::publish::snapshot;
 use crate::publish::{rfc3339, Feed, Message, Published, Publisher, StreamState};
 use crate::stats::{StreamCounters, StreamStats};
 
@@ -248,7 +249,19 @@ impl Tracker {
             _ => {}
         }
         drop(streams);
-        self.history().record(&p.msg, SystemTime::now());
+        let mut history = self.history();
+        history.record(&p.msg, SystemTime::now());
+        if let Message::Event { stream, .. } = &p.msg {
+            // Someone watches (the hub keeps frames only then): keep this one.
+            if let Some(frame) = self.hub.seen(stream).and_then(|f| snapshot::owned(&f)) {
+                history.keep_frame(stream, frame);
+            }
+        }
+    }
+
+    /// The frame kept for `stream`'s label change at `t_ms` (see `/api/history`).
+    pub fn event_frame(&self, stream: &str, t_ms: u64) -> Option<SeenFrame> {
+        self.history().event_frame(stream, t_ms)
     }
 
     fn history(&self) -> std::sync::MutexGuard<'_, History> {

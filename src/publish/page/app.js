@@ -100,6 +100,11 @@
     s.root.dataset.state = state;
   }
 
+  // A label change's snapshot (kept only when someone watched at that moment).
+  function eventImage(s, e) {
+    return "/api/streams/" + encodeURIComponent(s.name) + "/events/" + e.t_ms + ".jpg";
+  }
+
   function showEvents(s) {
     var list = $(".events", s.root);
     list.textContent = "";
@@ -107,8 +112,19 @@
       var li = node("li", "", clock(e.t_ms) + "  " + (e.from || "—") + " → ");
       li.appendChild(node("b", "", e.to));
       li.appendChild(document.createTextNode(" (" + e.score.toFixed(2) + ")"));
+      if (e.snapshot) {
+        var a = node("a", "", "frame");
+        a.href = eventImage(s, e);
+        a.target = "_blank";
+        li.appendChild(document.createTextNode(" · "));
+        li.appendChild(a);
+      }
       list.appendChild(li);
     });
+  }
+
+  function nearEvent(s, t, width) {
+    return s.events.filter(function (e) { return Math.abs(e.t_ms - t) / app.windowMs * width < 4; })[0];
   }
 
   function trim(s) {
@@ -152,10 +168,11 @@
     c.addEventListener("mousemove", function (ev) {
       var r = c.getBoundingClientRect();
       var t = serverNow() - app.windowMs + (ev.clientX - r.left) / r.width * app.windowMs;
-      var near = s.events.filter(function (e) { return Math.abs(e.t_ms - t) / app.windowMs * r.width < 4; })[0];
+      var near = nearEvent(s, t, r.width);
       var text;
       if (near) {
-        text = clock(near.t_ms) + "  label changed " + (near.from || "—") + " → " + near.to + " (" + near.score.toFixed(2) + ")";
+        text = clock(near.t_ms) + "  label changed " + (near.from || "—") + " → " + near.to + " (" + near.score.toFixed(2) + ")" +
+          (near.snapshot ? " · click for its frame" : "");
       } else {
         var p = null;
         for (var i = s.points.length - 1; i >= 0; i--) if (s.points[i][0] <= t) { p = s.points[i]; break; }
@@ -168,6 +185,12 @@
       tip.style.top = (ev.clientY + 14) + "px";
     });
     c.addEventListener("mouseleave", function () { tip.hidden = true; });
+    c.addEventListener("click", function (ev) {
+      var r = c.getBoundingClientRect();
+      var t = serverNow() - app.windowMs + (ev.clientX - r.left) / r.width * app.windowMs;
+      var near = nearEvent(s, t, r.width);
+      if (near && near.snapshot) window.open(eventImage(s, near), "_blank");
+    });
   }
 
   function showLabels() {
@@ -257,6 +280,8 @@
       if (s.events.length > 8) s.events.shift();
       showEvents(s);
       draw(s);
+      // The daemon may have kept the frame of this change: its time and link come from the history.
+      setTimeout(function () { reload().catch(function () {}); }, 500);
     },
     status: function (m) {
       var s = app.streams.get(m.stream);
