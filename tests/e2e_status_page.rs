@@ -24,12 +24,17 @@ fn daemon(port: u16) -> Daemon {
         .window(4)
         .stride(2)
         .spawn();
+    wait_listening(port);
+    d
+}
+
+/// Waits until the daemon's HTTP server accepts connections on `port`.
+fn wait_listening(port: u16) {
     let deadline = Instant::now() + Duration::from_secs(10);
     while TcpStream::connect(("127.0.0.1", port)).is_err() {
         assert!(Instant::now() < deadline, "HTTP did not listen on {port}");
         std::thread::sleep(Duration::from_millis(20));
     }
-    d
 }
 
 /// GET `path`: status and raw body bytes.
@@ -84,9 +89,9 @@ fn jpeg_size(jpeg: &[u8]) -> (u16, u16) {
     panic!("JPEG without a start-of-frame segment");
 }
 
-/// The provisional model's input size, from its manifest.
-fn model_input() -> (u16, u16) {
-    let text = std::fs::read_to_string(common::model_manifest()).expect("model manifest");
+/// A model's input size (width, height), from its manifest.
+fn model_input(manifest: &std::path::Path) -> (u16, u16) {
+    let text = std::fs::read_to_string(manifest).expect("model manifest");
     let manifest: toml::Table = toml::from_str(&text).expect("manifest TOML");
     let side = |k: &str| manifest["input"][k].as_integer().expect("input size") as u16;
     (side("width"), side("height"))
@@ -169,7 +174,7 @@ fn the_page_shows_live_cards_snapshots_and_timelines() {
     );
 
     // The snapshot shown is the model's input: a JPEG of its size.
-    let (w, h) = model_input();
+    let (w, h) = model_input(&common::model_manifest());
     let shown = browser.wait_for(
         "var i = document.querySelector('.card img'); \
          return i.complete && i.naturalWidth ? [i.naturalWidth, i.naturalHeight] : null;",
@@ -284,4 +289,58 @@ fn readme_screenshot() {
     let shot = common::repo_root().join("docs/status-page.png");
     browser.screenshot(&shot);
     println!("screenshot: {}", shot.display());
+}
+
+/// The demo as a new user sees it: the trained default model on the looped demo
+/// video, whose scene changes every 5 s. With the page open, labels change on the
+/// card, each change is listed with a link to the frame kept at that moment, and
+/// that frame is a JPEG of the model's input size.
+#[test]
+fn label_changes_link_to_their_frames() {
+    let model = common::repo_root().join("models/default/model.onnx");
+    let video = common::repo_root().join("models/default/demo.mp4");
+    assert!(
+        model.exists() && video.exists(),
+        "models/default is part of the repository"
+    );
+    let port = common::free_port();
+    let d = Daemon::builder()
+        .model(&model)
+        .extra_toml(&format!("[http]\nlisten = \"127.0.0.1:{port}\"\n"))
+        .stream(StreamSpec::uri("scenes", video.to_str().unwrap()).looping(true))
+        .window(8)
+        .stride(4)
+        .confirm(2)
+        .spawn();
+    wait_listening(port);
+    let browser = Browser::start();
+    browser.goto(&format!("http://127.0.0.1:{port}/"));
+    // Two changes after the page opened (the first may have happened before).
+    let href = browser.wait_for(
+        "var a = document.querySelectorAll('.card .events a'); \
+         return a.length >= 2 ? a[0].getAttribute('href') : null;",
+        Duration::from_secs(60),
+        "label changes with their frames on the card",
+    );
+    let href = href.as_str().unwrap().to_string();
+    assert!(href.starts_with("/api/streams/scenes/events/"), "{href}");
+    let (status, jpeg) = get_bytes(port, &href);
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&jpeg));
+    let manifest = common::repo_root().join("models/default/model.toml");
+    assert_eq!(jpeg_size(&jpeg), model_input(&manifest));
+    let labels = browser.eval(
+        "return Array.from(document.querySelectorAll('.card .events b')).map(function (b) { return b.textContent; });",
+    );
+    let labels: Vec<&str> = labels
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|v| v.as_str())
+        .collect();
+    assert!(
+        labels.len() >= 2 && labels[0] != labels[1],
+        "changes {labels:?}"
+    );
+    drop(browser);
+    drop(d);
 }
