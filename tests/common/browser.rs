@@ -25,9 +25,19 @@ pub fn require_browser() {
     }
 }
 
+/// The chromedriver process, killed on drop (also when the start fails).
+struct Driver(Child);
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 /// One WebDriver session in a headless chromium.
 pub struct Browser {
-    driver: Child,
+    _driver: Driver,
     port: u16,
     session: String,
     _profile: tempfile::TempDir,
@@ -89,12 +99,14 @@ impl Browser {
     pub fn start_sized(width: u32, height: u32) -> Browser {
         require_browser();
         let port = super::free_port();
-        let driver = Command::new(CHROMEDRIVER)
-            .arg(format!("--port={port}"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start chromedriver");
+        let driver = Driver(
+            Command::new(CHROMEDRIVER)
+                .arg(format!("--port={port}"))
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("start chromedriver"),
+        );
         let deadline = Instant::now() + Duration::from_secs(20);
         while command(port, "GET", "/status", None).map_or(true, |v| v["ready"] != true) {
             assert!(
@@ -124,7 +136,7 @@ impl Browser {
         let session = command(port, "POST", "/session", Some(&caps))
             .unwrap_or_else(|e| panic!("chromium did not start: {e}"));
         Browser {
-            driver,
+            _driver: driver,
             port,
             session: session["sessionId"]
                 .as_str()
@@ -186,8 +198,6 @@ impl Drop for Browser {
             &format!("/session/{}", self.session),
             None,
         );
-        let _ = self.driver.kill();
-        let _ = self.driver.wait();
     }
 }
 
