@@ -47,6 +47,10 @@ readonly APT_PACKAGES=(
     vlc-bin
     vlc-plugin-base
     ffmpeg
+    # A real browser for the status page test (tests/e2e_status_page.rs), driven
+    # headless through chromedriver.
+    chromium
+    chromium-driver
 )
 
 # Runs a command as root: directly when we are root, else through sudo.

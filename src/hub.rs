@@ -40,7 +40,20 @@ struct Slots {
     owners: Vec<u64>,
     /// Counters of the stream owning each slot.
     stats: Vec<Option<Arc<StreamStats>>>,
+    /// Snapshot tap: the latest frame the worker took of each slot, kept only
+    /// while someone watches (see [`FrameHub::watch`]).
+    seen: Vec<Option<SeenFrame>>,
     shutdown: bool,
+}
+
+/// The latest frame the inference worker took of a stream (the model's input
+/// size and channel order), kept for the status page's snapshots.
+#[derive(Clone)]
+pub struct SeenFrame {
+    /// The GStreamer sample (buffer + caps), not copied.
+    pub sample: gstreamer::Sample,
+    /// Wall-clock capture time (best estimate).
+    pub capture: SystemTime,
 }
 
 /// The latest-frame slots, one per stream, and a condition variable for the worker.
@@ -55,6 +68,8 @@ pub struct FrameHub {
     progress_ms: AtomicU64,
     epoch: Instant,
     next_id: AtomicU64,
+    /// Snapshot tap: frames are kept until this many ms since `epoch` (0 = never watched).
+    watched_until_ms: AtomicU64,
 }
 
 impl FrameHub {
@@ -65,6 +80,7 @@ impl FrameHub {
                 frames: Vec::new(),
                 owners: Vec::new(),
                 stats: Vec::new(),
+                seen: Vec::new(),
                 shutdown: false,
             }),
             ready: Condvar::new(),
@@ -72,6 +88,7 @@ impl FrameHub {
             progress_ms: AtomicU64::new(0),
             epoch: Instant::now(),
             next_id: AtomicU64::new(1),
+            watched_until_ms: AtomicU64::new(0),
         })
     }
 
@@ -89,6 +106,7 @@ impl FrameHub {
                 slots.owners.push(0);
                 slots.frames.push(None);
                 slots.stats.push(None);
+                slots.seen.push(None);
                 slots.owners.len() - 1
             }
         };
@@ -96,6 +114,7 @@ impl FrameHub {
         slots.owners[index] = id;
         slots.frames[index] = None;
         slots.stats[index] = Some(stats.clone());
+        slots.seen[index] = None;
         StreamSlot { index, stats }
     }
 
@@ -111,6 +130,7 @@ impl FrameHub {
             slots.owners[slot.index] = 0;
             slots.frames[slot.index] = None;
             slots.stats[slot.index] = None;
+            slots.seen[slot.index] = None;
         }
     }
 
@@ -194,14 +214,24 @@ impl FrameHub {
             return false;
         }
         let n = slots.frames.len();
+        let watched = self.watched();
         for k in 0..n {
             if out.len() >= max {
                 break;
             }
             let i = (*cursor + 1 + k) % n;
             if let Some(f) = slots.frames[i].take() {
+                if watched {
+                    slots.seen[i] = Some(SeenFrame {
+                        sample: f.sample.clone(),
+                        capture: f.capture,
+                    });
+                }
                 out.push((i, f));
             }
+        }
+        if !watched && slots.seen.iter().any(Option::is_some) {
+            slots.seen.iter_mut().for_each(|s| *s = None);
         }
         if let Some((last, _)) = out.last() {
             *cursor = *last;
@@ -233,6 +263,30 @@ impl FrameHub {
         self.epoch.elapsed().saturating_sub(at)
     }
 
+    /// Snapshot tap: keeps the latest frame the worker takes of each stream for
+    /// `period` from now (a status page viewer asked). Unwatched, the hub keeps
+    /// none: one atomic load per batch.
+    pub fn watch(&self, period: Duration) {
+        let until = (self.epoch.elapsed() + period).as_millis() as u64;
+        self.watched_until_ms.fetch_max(until, Ordering::Relaxed);
+    }
+
+    /// True while someone watches (see [`FrameHub::watch`]).
+    fn watched(&self) -> bool {
+        let until = self.watched_until_ms.load(Ordering::Relaxed);
+        until != 0 && (self.epoch.elapsed().as_millis() as u64) < until
+    }
+
+    /// Snapshot tap: the latest frame the worker took of stream `name` while watched.
+    pub fn seen(&self, name: &str) -> Option<SeenFrame> {
+        let slots = self.lock();
+        let i = slots
+            .stats
+            .iter()
+            .position(|s| s.as_ref().is_some_and(|s| s.name == name))?;
+        slots.seen[i].clone()
+    }
+
     /// Wakes the worker and makes `take` return false from now on.
     pub fn shutdown(&self) {
         let mut slots = self.lock();
@@ -240,6 +294,7 @@ impl FrameHub {
         for f in slots.frames.iter_mut() {
             *f = None;
         }
+        slots.seen.iter_mut().for_each(|s| *s = None);
         drop(slots);
         self.ready.notify_all();
     }
@@ -382,6 +437,24 @@ mod tests {
         let d = hub.attach("s");
         assert_eq!(d.index, 2, "a new slot only when none is free");
         drop(b);
+    }
+
+    #[test]
+    fn frames_are_kept_for_snapshots_only_while_watched() {
+        let hub = FrameHub::new();
+        let s = hub.attach("s");
+        let mut out = Vec::new();
+        hub.offer(&s, frame(&s, 1));
+        hub.take(&mut out, 4, &mut 0, Duration::ZERO);
+        assert!(hub.seen("s").is_none(), "nobody watches: nothing kept");
+        hub.watch(Duration::from_millis(80));
+        hub.offer(&s, frame(&s, 2));
+        hub.take(&mut out, 4, &mut 0, Duration::ZERO);
+        assert!(hub.seen("s").is_some(), "watched: the taken frame is kept");
+        assert!(hub.seen("other").is_none());
+        std::thread::sleep(Duration::from_millis(100));
+        hub.take(&mut out, 4, &mut 0, Duration::ZERO);
+        assert!(hub.seen("s").is_none(), "no longer watched: released");
     }
 
     #[test]

@@ -1,6 +1,8 @@
 //! The HTTP endpoint (off unless `[http]` is configured): `/metrics` for
 //! Prometheus, `/healthz` for probes, `/api/streams` for dashboards and `/` as a
-//! small status page. GET and HEAD only; no request body is ever read.
+//! live status page (with `/api/history`, `/api/events` and
+//! `/api/streams/<name>/snapshot.jpg`). GET and HEAD only; no request body is
+//! ever read.
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -8,7 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use http_body_util::Full;
+use http_body_util::{combinators::BoxBody, BodyExt, Full};
 use hyper::header::{self, HeaderValue};
 use hyper::service::service_fn;
 use hyper::{Method, Request, Response, StatusCode};
@@ -17,8 +19,9 @@ use prometheus_client::registry::Registry;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
-use crate::publish::tracker::{Health, Report, StreamView, Tracker};
-use crate::publish::{decimal, Message};
+use crate::publish::snapshot::{SnapshotError, Snapshots};
+use crate::publish::tracker::Tracker;
+use crate::publish::{events, page};
 
 /// Most connections served at once; more wait in the kernel's backlog.
 const MAX_CONNECTIONS: usize = 64;
@@ -29,13 +32,19 @@ const HEADER_TIMEOUT: Duration = Duration::from_secs(5);
 pub struct App {
     tracker: Arc<Tracker>,
     registry: Registry,
+    snapshots: Snapshots,
 }
 
 impl App {
     /// The endpoints over `tracker`, with metrics from [`crate::publish::metrics::registry`].
     pub fn new(tracker: Arc<Tracker>) -> Arc<App> {
-        let registry = crate::publish::metrics::registry(tracker.clone());
-        Arc::new(App { tracker, registry })
+        let mut registry = crate::publish::metrics::registry(tracker.clone());
+        let snapshots = Snapshots::new(tracker.hub().clone(), &mut registry);
+        Arc::new(App {
+            tracker,
+            registry,
+            snapshots,
+        })
     }
 }
 
@@ -51,7 +60,7 @@ pub async fn bind(addr: SocketAddr) -> anyhow::Result<TcpListener> {
             "HTTP listens beyond loopback: /metrics and /api/streams have no authentication"
         );
     }
-    tracing::info!(address = %local, "HTTP: /metrics /healthz /api/streams /");
+    tracing::info!(address = %local, "HTTP: status page at http://{local}/ (also /metrics /healthz /api/streams)");
     Ok(listener)
 }
 
@@ -66,7 +75,7 @@ pub async fn serve(listener: TcpListener, app: Arc<App>, mut shutdown: watch::Re
                     conns.spawn(async move {
                         let service = service_fn(move |req| {
                             let app = app.clone();
-                            async move { Ok::<_, Infallible>(handle(&app, &req)) }
+                            async move { Ok::<_, Infallible>(route(&app, &req).await) }
                         });
                         let _ = hyper::server::conn::http1::Builder::new()
                             .timer(TokioTimer::new())
@@ -88,6 +97,8 @@ pub async fn serve(listener: TcpListener, app: Arc<App>, mut shutdown: watch::Re
 }
 
 type Reply = Response<Full<Bytes>>;
+/// A reply whose body may stream (`/api/events`).
+pub type AnyReply = Response<BoxBody<Bytes, Infallible>>;
 
 fn reply(status: StatusCode, content_type: &'static str, body: impl Into<Bytes>) -> Reply {
     let mut r = Response::new(Full::new(body.into()));
@@ -109,6 +120,117 @@ fn json(status: StatusCode, value: &serde_json::Value) -> Reply {
 pub const PROMETHEUS_TEXT: &str = "text/plain; version=0.0.4; charset=utf-8";
 /// Content type of the OpenMetrics text format.
 pub const OPENMETRICS_TEXT: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+
+/// Every endpoint, as the 404 lists them.
+const ENDPOINTS: [&str; 8] = [
+    "/metrics",
+    "/healthz",
+    "/api/streams",
+    "/api/streams/<name>/snapshot.jpg",
+    "/api/streams/<name>/events/<t_ms>.jpg",
+    "/api/history",
+    "/api/events",
+    "/",
+];
+
+/// Answers one request: the streaming and waiting endpoints here, the rest in [`handle`].
+pub async fn route<B>(app: &App, req: &Request<B>) -> AnyReply {
+    let get = req.method() == Method::GET || req.method() == Method::HEAD;
+    let path = req.uri().path();
+    if get && path == "/api/events" {
+        let mut r = Response::new(events::open(&app.tracker).boxed());
+        let h = r.headers_mut();
+        h.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/event-stream"),
+        );
+        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        return r;
+    }
+    let image = match (get, snapshot_stream(path), event_snapshot(path)) {
+        (false, ..) | (_, None, None) => None,
+        (true, Some(stream), _) => Some(snapshot(app, &stream).await),
+        (true, None, Some((stream, t_ms))) => Some(event_image(app, &stream, t_ms).await),
+    };
+    if let Some(mut r) = image {
+        if req.method() == Method::HEAD {
+            *r.body_mut() = Full::new(Bytes::new());
+        }
+        return r.map(|b| b.boxed());
+    }
+    handle(app, req).map(|b| b.boxed())
+}
+
+/// The stream named by `/api/streams/<name>/snapshot.jpg` (percent-decoded).
+fn snapshot_stream(path: &str) -> Option<String> {
+    let name = path
+        .strip_prefix("/api/streams/")?
+        .strip_suffix("/snapshot.jpg")?;
+    percent_decode(name).filter(|n| !n.is_empty() && !n.contains('/'))
+}
+
+/// The stream and time of `/api/streams/<name>/events/<t_ms>.jpg`.
+fn event_snapshot(path: &str) -> Option<(String, u64)> {
+    let rest = path.strip_prefix("/api/streams/")?;
+    let (name, file) = rest.rsplit_once("/events/")?;
+    let t_ms = file.strip_suffix(".jpg")?.parse().ok()?;
+    let name = percent_decode(name).filter(|n| !n.is_empty() && !n.contains('/'))?;
+    Some((name, t_ms))
+}
+
+/// `/api/streams/<name>/events/<t_ms>.jpg`: the frame kept at that label change.
+async fn event_image(app: &App, stream: &str, t_ms: u64) -> Reply {
+    let Some(frame) = app.tracker.event_frame(stream, t_ms) else {
+        let error = format!(
+            "no frame kept for a label change of {stream:?} at {t_ms} \
+             (frames are kept only while the page is open)"
+        );
+        return json(
+            StatusCode::NOT_FOUND,
+            &serde_json::json!({ "error": error }),
+        );
+    };
+    match app.snapshots.encode_counted(stream, frame).await {
+        Ok(jpeg) => reply(StatusCode::OK, "image/jpeg", jpeg),
+        Err(e) => json(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            &serde_json::json!({"error": e.to_string()}),
+        ),
+    }
+}
+
+/// Decodes `%XX` escapes; None when malformed or not UTF-8.
+fn percent_decode(s: &str) -> Option<String> {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let hex = std::str::from_utf8(bytes.get(i + 1..i + 3)?).ok()?;
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
+/// `/api/streams/<name>/snapshot.jpg`: the latest frame the model saw, as a JPEG.
+async fn snapshot(app: &App, stream: &str) -> Reply {
+    match app.snapshots.get(stream).await {
+        Ok(jpeg) => reply(StatusCode::OK, "image/jpeg", jpeg.bytes),
+        Err(e) => {
+            let status = match e {
+                SnapshotError::UnknownStream(_) => StatusCode::NOT_FOUND,
+                SnapshotError::NoFrame(_) => StatusCode::SERVICE_UNAVAILABLE,
+                SnapshotError::Encode { .. } => StatusCode::INTERNAL_SERVER_ERROR,
+            };
+            json(status, &serde_json::json!({"error": e.to_string()}))
+        }
+    }
+}
 
 /// Answers one request.
 pub fn handle<B>(app: &App, req: &Request<B>) -> Reply {
@@ -147,16 +269,23 @@ pub fn handle<B>(app: &App, req: &Request<B>) -> Reply {
             json(status, &health.to_json())
         }
         "/api/streams" => json(StatusCode::OK, &app.tracker.streams_json()),
+        "/api/history" => json(StatusCode::OK, &app.tracker.history_json()),
         "/" => reply(
             StatusCode::OK,
             "text/html; charset=utf-8",
-            status_page(&app.tracker.report(), &app.tracker.health()),
+            page::render(&app.tracker.report(), &app.tracker.health()),
         ),
+        "/app.js" => reply(
+            StatusCode::OK,
+            "text/javascript; charset=utf-8",
+            page::APP_JS,
+        ),
+        "/style.css" => reply(StatusCode::OK, "text/css; charset=utf-8", page::STYLE_CSS),
         _ => json(
             StatusCode::NOT_FOUND,
             &serde_json::json!({
                 "error": "not found",
-                "endpoints": ["/metrics", "/healthz", "/api/streams", "/"],
+                "endpoints": ENDPOINTS,
             }),
         ),
     };
@@ -166,115 +295,29 @@ pub fn handle<B>(app: &App, req: &Request<B>) -> Reply {
     r
 }
 
-/// Escapes text for HTML.
-fn esc(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '&' => out.push_str("&amp;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
-/// The status page's cell for a stream's last prediction.
-fn last_prediction(view: &StreamView) -> String {
-    match view.last_prediction.as_deref().map(|p| &p.msg) {
-        Some(Message::Prediction {
-            label,
-            score,
-            latency_ms,
-            ..
-        }) => format!(
-            "{} {:.2} <small>({:.0} ms)</small>",
-            esc(label),
-            decimal(*score),
-            latency_ms
-        ),
-        _ => "—".to_string(),
-    }
-}
-
-/// The `/` page: one row per stream, refreshed every 2 s.
-fn status_page(report: &Report, health: &Health) -> String {
-    let mut rows = String::new();
-    for (v, c) in &report.streams {
-        rows.push_str(&format!(
-            "<tr><td>{}</td><td class=\"{}\">{}</td><td>{}</td><td>{}</td><td>{} / {} / {} / {}</td><td>{}</td></tr>\n",
-            esc(&v.name),
-            v.state,
-            v.state,
-            esc(&v.reason),
-            last_prediction(v),
-            c.received,
-            c.sampled,
-            c.dropped(),
-            c.classified,
-            c.reconnects,
-        ));
-    }
-    let reasons: String = health
-        .problems
-        .iter()
-        .map(|r| format!("<li>{}</li>", esc(r)))
-        .collect();
-    format!(
-        r#"<!doctype html>
-<html><head><meta charset="utf-8"><meta http-equiv="refresh" content="2">
-<title>actiond</title>
-<style>
-body {{ font: 14px system-ui, sans-serif; margin: 2em; }}
-table {{ border-collapse: collapse; }} td, th {{ padding: .3em .8em; border-bottom: 1px solid #ddd; text-align: left; }}
-.running {{ color: #187a2f; }} .stalled, .reconnecting, .failed {{ color: #b3261e; }} .starting, .stopped {{ color: #8a6d00; }}
-</style></head>
-<body>
-<h1>actiond {version}</h1>
-<p>model <b>{model}</b> · health: <b>{status}</b></p>
-<ul>{reasons}</ul>
-<table>
-<tr><th>stream</th><th>state</th><th>reason</th><th>last prediction</th><th>frames received / sampled / dropped / classified</th><th>reconnects</th></tr>
-{rows}</table>
-<p><a href="/metrics">/metrics</a> · <a href="/healthz">/healthz</a> · <a href="/api/streams">/api/streams</a></p>
-</body></html>
-"#,
-        version = esc(&report.version),
-        model = esc(&report.model),
-        status = health.status(),
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn html_is_escaped() {
+    fn snapshot_paths_name_one_stream() {
         assert_eq!(
-            esc("<a href='x'>&\"</a>"),
-            "&lt;a href=&#39;x&#39;&gt;&amp;&quot;&lt;/a&gt;"
+            snapshot_stream("/api/streams/cam1/snapshot.jpg").as_deref(),
+            Some("cam1")
         );
-        let view = StreamView {
-            name: "cam".into(),
-            state: crate::publish::StreamState::Running,
-            reason: "<script>".into(),
-            since: std::time::SystemTime::now(),
-            last_prediction: None,
-            last_event: None,
-        };
-        let counters = crate::stats::StreamCounters::default();
-        let report = Report {
-            version: "1".into(),
-            model: "m<".into(),
-            started: std::time::SystemTime::now(),
-            streams: vec![(view, counters)],
-        };
-        let page = status_page(&report, &Health { problems: vec![] });
-        assert!(page.contains("&lt;script&gt;") && !page.contains("<script>"));
-        assert!(page.contains("m&lt;"));
+        assert_eq!(
+            snapshot_stream("/api/streams/front%20door/snapshot.jpg").as_deref(),
+            Some("front door")
+        );
+        assert_eq!(snapshot_stream("/api/streams//snapshot.jpg"), None);
+        assert_eq!(snapshot_stream("/api/streams/a%2Fb/snapshot.jpg"), None);
+        assert_eq!(snapshot_stream("/api/streams/a%zz/snapshot.jpg"), None);
+        assert_eq!(snapshot_stream("/api/streams/cam1"), None);
+        assert_eq!(
+            event_snapshot("/api/streams/a%20b/events/1796224312852.jpg"),
+            Some(("a b".to_string(), 1796224312852))
+        );
+        assert_eq!(event_snapshot("/api/streams/a/events/x.jpg"), None);
+        assert_eq!(event_snapshot("/api/streams/a/snapshot.jpg"), None);
     }
 }

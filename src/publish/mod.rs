@@ -1,11 +1,15 @@
 //! Publishing: the message schema, the fan-out to subscribers, the Unix socket
 //! server, stdout, MQTT, HTTP (metrics, health, status) and the per-stream tracker.
 
+pub mod events;
+pub mod history;
 pub mod http;
 pub mod input;
 pub mod message;
 pub mod metrics;
 pub mod mqtt;
+pub mod page;
+pub mod snapshot;
 pub mod socket;
 pub mod stdout;
 pub mod tracker;

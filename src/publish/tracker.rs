@@ -2,14 +2,17 @@
 //! prediction (read from the published messages, as any subscriber would), its
 //! frame counters (from the frame hub) and whether inference makes progress.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
 use serde_json::{json, Value};
 use tokio::sync::broadcast;
 
-use crate::hub::FrameHub;
+use crate::hub::{FrameHub, SeenFrame};
+use crate::publish::history::History;
 use crate::publish::metrics::{self, StreamLabel, StreamSnapshot};
+use crate::publish::snapshot;
 use crate::publish::{rfc3339, Feed, Message, Published, Publisher, StreamState};
 use crate::stats::{StreamCounters, StreamStats};
 
@@ -139,6 +142,19 @@ pub struct Tracker {
     version: String,
     model: Mutex<String>,
     started: SystemTime,
+    /// The status page's recent predictions and events, per stream.
+    history: Mutex<History>,
+    /// Status page event streams (publisher receivers that are not socket clients).
+    page_clients: Arc<AtomicUsize>,
+}
+
+/// Counts a status page event stream while it lives.
+pub struct PageClient(Arc<AtomicUsize>);
+
+impl Drop for PageClient {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 impl std::fmt::Debug for Tracker {
@@ -169,6 +185,8 @@ impl Tracker {
             model: Mutex::new(String::new()),
             started: now,
             publisher,
+            history: Mutex::new(History::default()),
+            page_clients: Arc::new(AtomicUsize::new(0)),
         });
         for p in &initial {
             tracker.apply(p);
@@ -200,8 +218,9 @@ impl Tracker {
     /// Updates the view from one published message.
     fn apply(&self, p: &Arc<Published>) {
         let stream = match &p.msg {
-            Message::Hello { model, .. } => {
+            Message::Hello { model, labels, .. } => {
                 *self.model.lock().unwrap_or_else(|p| p.into_inner()) = model.clone();
+                self.history().set_labels(labels);
                 return;
             }
             Message::Goodbye { .. } => return,
@@ -229,6 +248,50 @@ impl Tracker {
             Message::Event { .. } => view.last_event = Some(p.clone()),
             _ => {}
         }
+        drop(streams);
+        let mut history = self.history();
+        history.record(&p.msg, SystemTime::now());
+        if let Message::Event { stream, .. } = &p.msg {
+            // Someone watches (the hub keeps frames only then): keep this one.
+            if let Some(frame) = self.hub.seen(stream).and_then(|f| snapshot::owned(&f)) {
+                history.keep_frame(stream, frame);
+            }
+        }
+    }
+
+    /// The frame kept for `stream`'s label change at `t_ms` (see `/api/history`).
+    pub fn event_frame(&self, stream: &str, t_ms: u64) -> Option<SeenFrame> {
+        self.history().event_frame(stream, t_ms)
+    }
+
+    fn history(&self) -> std::sync::MutexGuard<'_, History> {
+        self.history.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// `/api/history` body: labels, uptime and each attached stream's recent
+    /// predictions and events (the status page's timelines).
+    pub fn history_json(&self) -> Value {
+        let names: Vec<String> = self.hub.streams().iter().map(|s| s.name.clone()).collect();
+        let mut body = self.history().to_json(&names, SystemTime::now());
+        body["version"] = json!(self.version);
+        body["model"] = json!(*self.model.lock().unwrap_or_else(|p| p.into_inner()));
+        body["started"] = json!(rfc3339(self.started));
+        body["uptime_s"] = json!(self.started.elapsed().unwrap_or_default().as_secs());
+        body
+    }
+
+    /// A status page event stream: the messages to send first and the live feed;
+    /// it is not counted as a socket subscriber while the [`PageClient`] lives.
+    pub fn page_subscribe(&self) -> (Vec<Arc<Published>>, Feed, PageClient) {
+        self.page_clients.fetch_add(1, Ordering::Relaxed);
+        let guard = PageClient(self.page_clients.clone());
+        let (initial, rx) = self.publisher.subscribe();
+        (initial, rx, guard)
+    }
+
+    /// The frame hub (for snapshots).
+    pub fn hub(&self) -> &Arc<FrameHub> {
+        &self.hub
     }
 
     /// Healthy when every stream is running and inference makes progress.
@@ -311,7 +374,8 @@ impl metrics::Source for Tracker {
     fn subscribers(&self) -> u64 {
         self.publisher
             .subscribers()
-            .saturating_sub(self.internal_receivers) as u64
+            .saturating_sub(self.internal_receivers)
+            .saturating_sub(self.page_clients.load(Ordering::Relaxed)) as u64
     }
 
     fn info(&self) -> (String, String) {

@@ -7,6 +7,7 @@
 //! of it, hence the module-wide allows.
 #![allow(dead_code, unused_imports)]
 
+pub mod browser;
 pub mod checks;
 pub mod daemon;
 pub mod http;
