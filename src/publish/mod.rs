@@ -81,6 +81,7 @@ impl Publisher {
 
     /// Publishes one message to every current subscriber; never blocks.
     pub fn publish(&self, msg: Message) {
+        count(&msg);
         let published = Published::new(msg);
         if let Message::Status { stream, .. } = &published.msg {
             // Under the lock, so that a subscriber joining now gets this status
@@ -107,6 +108,33 @@ impl Publisher {
     /// Number of connected subscribers (the stdout printer counts as one).
     pub fn subscribers(&self) -> usize {
         self.tx.receiver_count()
+    }
+}
+
+/// Counts a published prediction or event in the metrics, before any output sees it,
+/// so a scrape made after a subscriber received one always includes it.
+fn count(msg: &Message) {
+    let (stream, latency_ms) = match msg {
+        Message::Prediction {
+            stream, latency_ms, ..
+        } => (stream, Some(*latency_ms)),
+        Message::Event { stream, .. } => (stream, None),
+        _ => return,
+    };
+    let label = metrics::StreamLabel {
+        stream: stream.clone(),
+    };
+    let m = metrics::global();
+    match latency_ms {
+        Some(ms) => {
+            m.predictions.get_or_create(&label).inc();
+            m.prediction_latency
+                .get_or_create(&label)
+                .observe(ms / 1000.0);
+        }
+        None => {
+            m.events.get_or_create(&label).inc();
+        }
     }
 }
 

@@ -11,7 +11,7 @@ use tokio::sync::broadcast;
 
 use crate::hub::{FrameHub, SeenFrame};
 use crate::publish::history::History;
-use crate::publish::metrics::{self, StreamLabel, StreamSnapshot};
+use crate::publish::metrics::{self, StreamSnapshot};
 use crate::publish::snapshot;
 use crate::publish::{rfc3339, Feed, Message, Published, Publisher, StreamState};
 use crate::stats::{StreamCounters, StreamStats};
@@ -195,26 +195,6 @@ impl Tracker {
         tracker
     }
 
-    /// Counts predictions and events of `stream` in the metrics.
-    fn count(stream: &str, msg: &Message) {
-        let label = StreamLabel {
-            stream: stream.to_string(),
-        };
-        let m = metrics::global();
-        match msg {
-            Message::Prediction { latency_ms, .. } => {
-                m.predictions.get_or_create(&label).inc();
-                m.prediction_latency
-                    .get_or_create(&label)
-                    .observe(latency_ms / 1000.0);
-            }
-            Message::Event { .. } => {
-                m.events.get_or_create(&label).inc();
-            }
-            _ => {}
-        }
-    }
-
     /// Updates the view from one published message.
     fn apply(&self, p: &Arc<Published>) {
         let stream = match &p.msg {
@@ -229,7 +209,6 @@ impl Tracker {
             | Message::Frame { stream, .. }
             | Message::Status { stream, .. } => stream,
         };
-        Self::count(stream, &p.msg);
         let mut streams = self.streams.lock().unwrap_or_else(|p| p.into_inner());
         let view = match streams.iter().position(|v| &v.name == stream) {
             Some(i) => &mut streams[i],
