@@ -571,6 +571,16 @@ mod tests {
         Report(state, why.into())
     }
 
+    /// The daemon stopping ends `m` at once, with nothing to tear down.
+    fn assert_stops_at_once(m: &mut Lifecycle) {
+        assert_eq!(
+            m.handle(Event::StopRequested {
+                reason: "daemon stopping".into()
+            }),
+            [report(Stopped, "daemon stopping"), Exit]
+        );
+    }
+
     /// A machine whose pipeline plays since `t0`, counter at 100, no frame yet.
     fn playing(end_of_stream: EndOfStream, t0: Instant) -> Lifecycle {
         let mut m = machine(end_of_stream);
@@ -716,12 +726,7 @@ mod tests {
         );
         assert_eq!(m.phase(), Phase::Parked);
         assert_eq!(m.handle(tick(secs(t0, 60.0), 100, None)), []);
-        assert_eq!(
-            m.handle(Event::StopRequested {
-                reason: "daemon stopping".into()
-            }),
-            [report(Stopped, "daemon stopping"), Exit]
-        );
+        assert_stops_at_once(&mut m);
     }
 
     #[test]
@@ -868,12 +873,7 @@ mod tests {
         let mut m = playing(EndOfStream::Retry, t0);
         m.handle(Event::Eos);
         assert_eq!(m.phase(), Phase::Backoff);
-        assert_eq!(
-            m.handle(Event::StopRequested {
-                reason: "daemon stopping".into()
-            }),
-            [report(Stopped, "daemon stopping"), Exit]
-        );
+        assert_stops_at_once(&mut m);
         assert_eq!(m.handle(Event::BackoffElapsed), []);
     }
 
@@ -902,12 +902,7 @@ mod tests {
     #[test]
     fn stop_before_the_start_reports_stopped() {
         let mut m = machine(EndOfStream::Retry);
-        assert_eq!(
-            m.handle(Event::StopRequested {
-                reason: "daemon stopping".into()
-            }),
-            [report(Stopped, "daemon stopping"), Exit]
-        );
+        assert_stops_at_once(&mut m);
         assert_eq!(m.handle(Event::Begin), []);
     }
 
@@ -1148,12 +1143,7 @@ mod tests {
                 Sleep(Duration::from_secs(90)),
             ]
         );
-        assert_eq!(
-            m.handle(Event::StopRequested {
-                reason: "daemon stopping".into()
-            }),
-            [report(Stopped, "daemon stopping"), Exit]
-        );
+        assert_stops_at_once(&mut m);
         assert_eq!(m.handle(Event::BackoffElapsed), []);
     }
 
