@@ -43,6 +43,13 @@ fn predictions_events_status_and_availability_reach_the_broker() {
     let mut sock = d.subscribe();
     sock.hello(HELLO);
 
+    // Subscribe once the daemon's retained state is on the broker (its `hello` follows
+    // `available` on the same connection): a subscriber that joins later gets the
+    // retained copies, which is what this test checks. Subscribing while the daemon is
+    // still connecting would see them live, with the retain flag cleared.
+    broker
+        .subscribe(&format!("{p}/hello"))
+        .expect(&format!("{p}/hello"), FIRST);
     let mut sub = broker.subscribe(&format!("{p}/#"));
     let v = schema::validator();
     let online = sub.expect(&format!("{p}/available"), FIRST);

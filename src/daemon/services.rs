@@ -21,41 +21,54 @@ pub struct Services {
 }
 
 impl Services {
-    /// Starts what `config` asks for, HTTP on `http` when given (else it binds);
-    /// `shutdown` turns true when the daemon stops.
-    pub async fn start(
+    /// Starts MQTT if `config` asks for it (before the streams, as its first messages
+    /// are the retained `available` and `hello`); `shutdown` turns true when the daemon stops.
+    pub fn start_mqtt(
         config: &Config,
         publisher: &Arc<Publisher>,
-        hub: &Arc<FrameHub>,
         shutdown: watch::Receiver<bool>,
-        http_listener: Option<TcpListener>,
     ) -> anyhow::Result<Services> {
         let mut services = Services::default();
         if let Some(mqtt) = &config.mqtt {
             services.mqtt = Some(crate::publish::mqtt::spawn(
                 mqtt.clone(),
                 publisher,
-                shutdown.clone(),
+                shutdown,
             )?);
         }
-        if let Some(http) = &config.http {
-            let listener = match http_listener {
-                Some(l) => l,
-                None => crate::publish::http::bind(http.listen).await?,
-            };
-            let others = usize::from(config.mqtt.is_some()) + usize::from(config.output.stdout);
-            let tracker = crate::publish::tracker::Tracker::spawn(
-                publisher.clone(),
-                hub.clone(),
-                Duration::from_secs_f64(config.runtime.inference_stall_s),
-                others,
-            );
-            let app = crate::publish::http::App::new(tracker);
-            services.http = Some(tokio::spawn(crate::publish::http::serve(
-                listener, app, shutdown,
-            )));
-        }
         Ok(services)
+    }
+
+    /// Starts HTTP if `config` asks for it, on `http_listener` when given (else it
+    /// binds). Called once the streams are attached, so `/healthz` never judges a
+    /// daemon without its streams.
+    pub async fn start_http(
+        &mut self,
+        config: &Config,
+        publisher: &Arc<Publisher>,
+        hub: &Arc<FrameHub>,
+        shutdown: watch::Receiver<bool>,
+        http_listener: Option<TcpListener>,
+    ) -> anyhow::Result<()> {
+        let Some(http) = &config.http else {
+            return Ok(());
+        };
+        let listener = match http_listener {
+            Some(l) => l,
+            None => crate::publish::http::bind(http.listen).await?,
+        };
+        let others = usize::from(config.mqtt.is_some()) + usize::from(config.output.stdout);
+        let tracker = crate::publish::tracker::Tracker::spawn(
+            publisher.clone(),
+            hub.clone(),
+            Duration::from_secs_f64(config.runtime.inference_stall_s),
+            others,
+        );
+        let app = crate::publish::http::App::new(tracker);
+        self.http = Some(tokio::spawn(crate::publish::http::serve(
+            listener, app, shutdown,
+        )));
+        Ok(())
     }
 
     /// Waits (bounded) for the outputs to finish after `shutdown` turned true: MQTT

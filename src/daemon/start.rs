@@ -94,6 +94,7 @@ impl Daemon {
                 .context("starting the stdout printer")?;
         }
         let hub = FrameHub::new();
+        let mut services = Services::start_mqtt(&config, &publisher, shutdown_rx.clone())?;
         let worker = infer::spawn(
             classifier,
             hub.clone(),
@@ -115,9 +116,9 @@ impl Daemon {
         }
         // After the streams are attached: HTTP, bound before the model loaded, may have
         // requests waiting, and /healthz must not call a daemon without streams healthy.
-        // MQTT and the tracker get the statuses so far in the publisher's replay.
-        let services =
-            Services::start(&config, &publisher, &hub, shutdown_rx, listeners.http).await?;
+        services
+            .start_http(&config, &publisher, &hub, shutdown_rx, listeners.http)
+            .await?;
         notifier.send(&format!(
             "READY=1\nSTATUS=running {} stream(s)",
             fleet.streams.len()
