@@ -408,3 +408,103 @@ fn inspect_model_shows_the_kind_t_and_state_pairs() {
         );
     }
 }
+
+/// A live RTSP camera showing one uniform colour, H.264 like a real camera.
+const SOLID_CAMERA: &str =
+    "( videotestsrc is-live=true pattern=solid-color foreground-color=0xff4080c0 \
+    ! video/x-raw,width=64,height=64,framerate=10/1 \
+    ! x264enc tune=zerolatency speed-preset=ultrafast key-int-max=10 \
+    ! rtph264pay name=pay0 pt=96 )";
+
+#[test]
+fn stateful_state_resets_when_an_rtsp_camera_reconnects() {
+    let _serial = common::serial();
+    let dir = common::tempdir();
+    let m = stateful(dir.path(), &[], false);
+    let mut camera = common::rtsp::RtspServer::start_with(SOLID_CAMERA, 0);
+    let daemon = Daemon::builder()
+        .model(&m)
+        .per_frame(true)
+        .top_k(3)
+        .stream(StreamSpec::uri("cam", &camera.url()).sample_fps(5))
+        .spawn();
+    let mut sub = daemon.subscribe();
+    // `n` outputs in a row with no state reset among them (a reset, e.g. a frame lost
+    // at start, starts the row again); the first of them is a fresh stream's first.
+    let sums = |sub: &mut common::Subscriber, n: usize| -> Vec<f64> {
+        let end = Instant::now() + LIMIT;
+        let mut got = Vec::new();
+        while got.len() < n && Instant::now() < end {
+            match sub.next(Duration::from_millis(500)) {
+                Some(m) if m["type"] == "frame" => got.push(red(&m)),
+                Some(m) if is_reset(&m) => got.clear(),
+                _ => {}
+            }
+        }
+        assert_eq!(got.len(), n, "{}", sub.summary());
+        got
+    };
+    let before = sums(&mut sub, 6);
+    let unit = before[0];
+    assert!(
+        unit > 0.0,
+        "the first output is one frame's sum: {before:?}"
+    );
+    for (k, v) in before.iter().enumerate() {
+        // H.264 keeps a uniform colour within a level or two.
+        assert!(
+            (v - unit * (k + 1) as f64).abs() < 0.05 * unit * (k + 1) as f64,
+            "output {k} is the sum of {} frames: {before:?}; {}",
+            k + 1,
+            sub.summary()
+        );
+    }
+    camera.stop();
+    sub.wait_status("cam", "reconnecting", LIMIT);
+    camera.restart();
+    // The first output after the reconnect: a status says why, the sum starts again.
+    let end = Instant::now() + Duration::from_secs(60);
+    let mut reason = None;
+    let first_after = loop {
+        assert!(
+            Instant::now() < end,
+            "no output after the reconnect; {}",
+            sub.summary()
+        );
+        let Some(m) = sub.next(Duration::from_millis(500)) else {
+            continue;
+        };
+        if is_reset(&m) {
+            reason = m["reason"].as_str().map(str::to_owned);
+        }
+        if m["type"] == "frame" && reason.is_some() {
+            break red(&m);
+        }
+    };
+    let reason = reason.unwrap_or_default();
+    assert!(
+        reason.contains("restarted"),
+        "the status says why: {reason}"
+    );
+    assert!(
+        (first_after - unit).abs() < 0.05 * unit,
+        "the first output after the reconnect ({first_after}) equals a fresh stream's first ({unit}), not a sum carried over ({before:?})"
+    );
+}
+
+/// True for a `status` saying the model state was reset.
+fn is_reset(m: &Value) -> bool {
+    m["type"] == "status"
+        && m["reason"]
+            .as_str()
+            .is_some_and(|r| r.starts_with("model state reset"))
+}
+
+/// The `r` score of a `frame` message.
+fn red(m: &Value) -> f64 {
+    m["top"]
+        .as_array()
+        .and_then(|t| t.iter().find(|s| s["label"] == "r"))
+        .and_then(|s| s["score"].as_f64())
+        .unwrap_or_else(|| panic!("no score for r: {m}"))
+}

@@ -52,6 +52,9 @@ pub struct Args {
     /// Leave out the Python baseline.
     #[arg(long)]
     no_python: bool,
+    /// Another model (frame, clip or stateful) to measure in a daemon row of its own (repeat).
+    #[arg(long = "also-model", value_name = "ONNX")]
+    also_models: Vec<PathBuf>,
     /// Also write the report as JSON to this file.
     #[arg(long)]
     json: Option<PathBuf>,
@@ -108,6 +111,11 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         python: a.python,
         baseline: a.baseline,
         skip_python: a.no_python,
+        also_models: a
+            .also_models
+            .into_iter()
+            .map(|p| std::path::absolute(&p).unwrap_or(p))
+            .collect(),
     };
     let report = bench::run(&options)?;
     print!("{}", bench::render(&report));

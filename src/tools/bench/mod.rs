@@ -65,6 +65,9 @@ pub struct Options {
     pub baseline: Option<PathBuf>,
     /// Leave out the Python baseline.
     pub skip_python: bool,
+    /// More models (frame, clip or stateful) measured in one daemon row each, for
+    /// their cost per analyzed frame beside the main model's.
+    pub also_models: Vec<PathBuf>,
 }
 
 /// One measured line of the table.
@@ -72,7 +75,7 @@ pub struct Options {
 pub struct Row {
     /// What was measured, for people.
     pub name: String,
-    /// `raw`, `decode`, `daemon` or `python`.
+    /// `raw`, `decode`, `daemon`, `model` (a daemon row with another model) or `python`.
     pub kind: String,
     /// Input name (none for raw inference).
     pub input: Option<String>,
@@ -298,13 +301,59 @@ fn daemon_row(o: &Options, input: &inputs::Input, streams: usize, fps: f64, n: u
         sample_fps: Some(fps),
         ..Row::default()
     };
+    measured_daemon_row(o, &o.model, row, input, n)
+}
+
+/// A daemon row with another model (`--also-model`): one stream of `input` at `fps`,
+/// named after the model and its kind (a failed row if its manifest is unusable).
+fn model_row(o: &Options, model: &Path, input: &inputs::Input, fps: f64, n: usize) -> Row {
+    let mut row = Row {
+        name: format!("model {}", model.display()),
+        kind: "model".into(),
+        input: Some(input.name.clone()),
+        streams: 1,
+        sample_fps: Some(fps),
+        ..Row::default()
+    };
+    match crate::model::Manifest::load(&model.with_file_name("model.toml")) {
+        Ok(m) => {
+            row.name = format!(
+                "{}, {} {}x{} @ {}",
+                m.kind().name(),
+                m.name,
+                m.input.width,
+                m.input.height,
+                fps_name(fps)
+            );
+            row.note = match m.kind() {
+                crate::model::ModelKind::Clip => format!(
+                    "one clip of {} frames per sampled frame (smoothing stride 1)",
+                    m.frames()
+                ),
+                _ => String::new(),
+            };
+            measured_daemon_row(o, model, row, input, n)
+        }
+        Err(e) => failed(row, e.to_string()),
+    }
+}
+
+/// Runs the daemon with `model` on `row.streams` copies of `input` and fills `row`.
+fn measured_daemon_row(
+    o: &Options,
+    model: &Path,
+    row: Row,
+    input: &inputs::Input,
+    n: usize,
+) -> Row {
+    let (streams, fps) = (row.streams, row.sample_fps.unwrap_or(0.0));
     let exe = match std::env::current_exe() {
         Ok(e) => e,
         Err(e) => return failed(row, e.to_string()),
     };
     let run = daemon_row::DaemonRun {
         exe: &exe,
-        model: &o.model,
+        model,
         onnxruntime: o.onnxruntime.as_deref(),
         intra_threads: o.intra_threads,
         max_batch: o.max_batch,
@@ -430,6 +479,10 @@ pub fn run(o: &Options) -> Result<Report, BenchError> {
     for input in &inputs[1..] {
         n += 1;
         push(daemon_row(o, input, 1, o.sample_fps[0], n));
+    }
+    for model in &o.also_models {
+        n += 1;
+        push(model_row(o, model, first, o.sample_fps[0], n));
     }
     if !o.skip_python {
         let baseline = python_row::locate(o.python.as_deref(), o.baseline.as_deref());
