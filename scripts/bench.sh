@@ -13,4 +13,9 @@ bash scripts/setup.sh
 bash scripts/python-env.sh
 add_cargo_to_path
 cargo build --release --locked
-exec target/release/actiond bench --work-dir .cache/bench --json bench-report.json "$@"
+# The shipped models (frame, and the clip and stateful ones where present) get a row each.
+also=()
+for m in models/default models/tsm models/clip; do
+    [[ -f "$m/model.onnx" ]] && also+=(--also-model "$m/model.onnx")
+done
+exec target/release/actiond bench --work-dir .cache/bench --json bench-report.json "${also[@]}" "$@"

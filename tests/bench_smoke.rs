@@ -7,6 +7,9 @@ mod common;
 
 use std::process::Command;
 
+/// A stateful toy model's manifest (tests/temporal_models.py `stateful`).
+const STATEFUL_MANIFEST: &str = "name = \"toy-state\"\nlabels = [\"r\", \"g\", \"b\"]\n[input]\nname = \"frame\"\nlayout = \"NCHW\"\nwidth = 8\nheight = 8\nmean = [0.0, 0.0, 0.0]\nstd = [1.0, 1.0, 1.0]\n[output]\nname = \"scores\"\nkind = \"probabilities\"\n[[state]]\ninput = \"h\"\noutput = \"h_out\"\n";
+
 #[test]
 fn bench_measures_every_kind_of_row() {
     let model = common::require_model();
@@ -32,8 +35,15 @@ fn bench_measures_every_kind_of_row() {
         .arg("--json")
         .arg(&json);
     let with_python = python.exists();
-    if !with_python {
-        eprintln!("no .venv: the Python row is left out (scripts/python-env.sh makes it)");
+    if with_python {
+        // A stateful model measured beside the frame model (built with the .venv's onnx).
+        let dir = work.path().join("stateful");
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("model.toml"), STATEFUL_MANIFEST).unwrap();
+        common::temporal_model("stateful", &dir.join("model.onnx"), (8, 8, 1), &[], None);
+        cmd.arg("--also-model").arg(dir.join("model.onnx"));
+    } else {
+        eprintln!("no .venv: the Python and stateful-model rows are left out (scripts/python-env.sh makes it)");
         cmd.arg("--no-python");
     }
     let out = cmd.output().unwrap();
@@ -56,6 +66,7 @@ fn bench_measures_every_kind_of_row() {
         "daemon, 1 × 1080p30 @ 5 fps",
     ];
     if with_python {
+        want.push("stateful, toy-state 8x8 @ 5 fps");
         want.push("python, 1 × 720p30 @ 5 fps, paced like a camera");
     }
     assert_eq!(names, want, "{stdout}");
@@ -75,7 +86,10 @@ fn bench_measures_every_kind_of_row() {
         let wall = r["wall_s"].as_f64().unwrap();
         assert!((fps - frames / wall).abs() < 1e-6, "{name}: {r}");
     }
-    for r in rows.iter().filter(|r| r["kind"] == "daemon") {
+    for r in rows
+        .iter()
+        .filter(|r| r["kind"] == "daemon" || r["kind"] == "model")
+    {
         // Every stream at 5 fps of a 30 fps file: about 5 frames/s each, each of
         // them decoded from 6, each with a latency seen on the socket.
         let streams = r["streams"].as_f64().unwrap();
@@ -84,7 +98,9 @@ fn bench_measures_every_kind_of_row() {
         let decoded = r["decoded"].as_f64().unwrap();
         assert!(decoded > 3.0 * r["frames"].as_f64().unwrap(), "{r}");
         assert!(r["latency_p50_ms"].as_f64().unwrap() > 0.0, "{r}");
-        assert!(r["cpu_vs_floor"].as_f64().unwrap() > 0.0, "{r}");
+        if r["kind"] == "daemon" {
+            assert!(r["cpu_vs_floor"].as_f64().unwrap() > 0.0, "{r}");
+        }
         assert!(r["run_ms"].as_f64().unwrap() > 0.0, "{r}");
     }
     let raw = &rows[0];

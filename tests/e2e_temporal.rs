@@ -75,17 +75,6 @@ fn video(dir: &Path) -> PathBuf {
     out
 }
 
-/// The recipe's Python (`.venv/bin/python`, made by scripts/python-env.sh).
-fn python() -> PathBuf {
-    let p = common::repo_root().join(".venv/bin/python");
-    assert!(
-        p.is_file(),
-        "{} is missing: run scripts/python-env.sh",
-        p.display()
-    );
-    p
-}
-
 /// The manifest of a test model: `input` and its layout lines, 3 labels, probabilities.
 fn manifest(input: &str, layout_lines: &str, states: &str) -> String {
     format!(
@@ -107,21 +96,8 @@ fn model(dir: &Path, kind: &str, extra: &[&str], manifest: &str, in_metadata: bo
         sub.join("model.toml")
     };
     std::fs::write(&toml, manifest).unwrap();
-    let mut cmd = Command::new(python());
-    cmd.arg(common::repo_root().join("tests/temporal_models.py"))
-        .arg(kind)
-        .arg(&onnx)
-        .args([W.to_string(), H.to_string(), T.to_string()])
-        .args(extra);
-    if in_metadata {
-        cmd.arg("--metadata").arg(&toml);
-    }
-    let out = cmd.output().expect("running tests/temporal_models.py");
-    assert!(
-        out.status.success(),
-        "{kind}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let metadata = in_metadata.then_some(toml.as_path());
+    common::temporal_model(kind, &onnx, (W, H, T), extra, metadata);
     onnx
 }
 

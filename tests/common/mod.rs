@@ -117,3 +117,36 @@ pub fn tempdir() -> tempfile::TempDir {
         .tempdir()
         .expect("create a temporary directory")
 }
+
+/// Builds a tiny clip or stateful test model with tests/temporal_models.py (the recipe's
+/// `.venv`): `kind` as that script takes it, frames `w`×`h`, clips of `t`; `extra` flags,
+/// and `metadata` (a manifest put into the ONNX file).
+pub fn temporal_model(
+    kind: &str,
+    onnx: &Path,
+    (w, h, t): (usize, usize, usize),
+    extra: &[&str],
+    metadata: Option<&Path>,
+) {
+    let python = repo_root().join(".venv/bin/python");
+    assert!(
+        python.is_file(),
+        "{} is missing: run scripts/python-env.sh",
+        python.display()
+    );
+    let mut cmd = std::process::Command::new(python);
+    cmd.arg(repo_root().join("tests/temporal_models.py"))
+        .arg(kind)
+        .arg(onnx)
+        .args([w.to_string(), h.to_string(), t.to_string()])
+        .args(extra);
+    if let Some(toml) = metadata {
+        cmd.arg("--metadata").arg(toml);
+    }
+    let out = cmd.output().expect("running tests/temporal_models.py");
+    assert!(
+        out.status.success(),
+        "{kind}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
