@@ -160,9 +160,7 @@ fn tail(stream: &StreamConfig, target: &Target, drop: bool) -> Result<Tail, Pipe
         );
         chain.push(crop);
     }
-    let convert = make("videoconvertscale")?;
-    convert.set_property("add-borders", target.resize == Resize::Letterbox);
-    chain.push(convert);
+    chain.extend(converters(target.resize == Resize::Letterbox)?);
     let caps = make("capsfilter")?;
     caps.set_property("caps", output_caps(target));
     chain.push(caps);
@@ -177,6 +175,25 @@ fn tail(stream: &StreamConfig, target: &Target, drop: bool) -> Result<Tail, Pipe
         sink,
         converting,
     })
+}
+
+/// Scaling and colour conversion: `videoconvertscale` (GStreamer ≥ 1.22), else
+/// `videoscale ! videoconvert` (1.20: Ubuntu 22.04, JetPack 6), scaling first so the
+/// conversion works on the small frame.
+fn converters(letterbox: bool) -> Result<Vec<gst::Element>, PipelineError> {
+    if gst::ElementFactory::find("videoconvertscale").is_some() {
+        let convert = make("videoconvertscale")?;
+        convert.set_property("add-borders", letterbox);
+        return Ok(vec![convert]);
+    }
+    split_converters(letterbox)
+}
+
+/// `videoscale ! videoconvert`, the chain GStreamer 1.20 has.
+fn split_converters(letterbox: bool) -> Result<Vec<gst::Element>, PipelineError> {
+    let scale = make("videoscale")?;
+    scale.set_property("add-borders", letterbox);
+    Ok(vec![scale, make("videoconvert")?])
 }
 
 /// Whether a source of `kind` is live (camera, RTSP, test) rather than played at its own pace.
@@ -469,6 +486,86 @@ mod tests {
         let s = caps.structure(0).unwrap();
         assert_eq!(s.get::<&str>("format").unwrap(), "BGR");
         assert_eq!(s.get::<i32>("width").unwrap(), 160);
+    }
+
+    /// One 96x48 RGB frame of SMPTE bars (640x480 I420 in) through `chain`.
+    fn frame_through(chain: Vec<gst::Element>, letterbox: bool) -> Vec<u8> {
+        let pipeline = gst::Pipeline::new();
+        let src = gst::ElementFactory::make("videotestsrc")
+            .property("num-buffers", 1)
+            .build()
+            .unwrap();
+        let input = make("capsfilter").unwrap();
+        input.set_property(
+            "caps",
+            gst::Caps::builder("video/x-raw")
+                .field("format", "I420")
+                .field("width", 640)
+                .field("height", 480)
+                .build(),
+        );
+        let t = Target {
+            width: 96,
+            height: 48,
+            channel_order: ChannelOrder::Rgb,
+            resize: if letterbox {
+                Resize::Letterbox
+            } else {
+                Resize::Stretch
+            },
+        };
+        let output = make("capsfilter").unwrap();
+        output.set_property("caps", output_caps(&t));
+        let sink = gst_app::AppSink::builder().build();
+        let mut all = vec![src, input];
+        all.extend(chain);
+        all.extend([output, sink.clone().upcast()]);
+        pipeline.add_many(&all).unwrap();
+        gst::Element::link_many(&all).unwrap();
+        pipeline.set_state(gst::State::Playing).unwrap();
+        let sample = sink.pull_sample().expect("a frame");
+        let bytes = sample.buffer().unwrap().map_readable().unwrap().to_vec();
+        pipeline.set_state(gst::State::Null).unwrap();
+        bytes
+    }
+
+    /// GStreamer 1.20 has no `videoconvertscale`: its `videoscale ! videoconvert`
+    /// gives frames of the same size and borders, within rounding of the same pixels.
+    #[test]
+    fn the_gstreamer_1_20_chain_gives_the_same_frames() {
+        gst::init().unwrap();
+        for letterbox in [false, true] {
+            let one = frame_through(converters(letterbox).unwrap(), letterbox);
+            let split = frame_through(split_converters(letterbox).unwrap(), letterbox);
+            assert_eq!(one.len(), 96 * 48 * 3);
+            assert_eq!(split.len(), one.len());
+            let worst = one
+                .iter()
+                .zip(&split)
+                .map(|(a, b)| a.abs_diff(*b))
+                .max()
+                .unwrap();
+            // Bars' edges land on slightly different pixels when scaling before converting.
+            let mean = one
+                .iter()
+                .zip(&split)
+                .map(|(a, b)| f64::from(a.abs_diff(*b)))
+                .sum::<f64>()
+                / one.len() as f64;
+            assert!(
+                mean < 4.0,
+                "letterbox {letterbox}: mean difference {mean}, worst {worst}"
+            );
+            if letterbox {
+                // 640x480 into 96x48: a 64x48 picture, black borders of 16 px each side.
+                let px = |buf: &[u8], x: usize, y: usize| buf[(y * 96 + x) * 3..][..3].to_vec();
+                for buf in [&one, &split] {
+                    assert_eq!(px(buf, 2, 24), vec![0, 0, 0], "left border");
+                    assert_eq!(px(buf, 93, 24), vec![0, 0, 0], "right border");
+                    assert!(px(buf, 20, 10).iter().any(|&c| c > 100), "picture");
+                }
+            }
+        }
     }
 
     /// A fragment's pipeline, played to its end and stopped, is freed with everything
