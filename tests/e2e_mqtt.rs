@@ -96,7 +96,9 @@ fn predictions_events_status_and_availability_reach_the_broker() {
                 "hello",
                 "cam1/status",
                 "cam1/prediction",
-                "cam1/event"
+                "cam1/event",
+                "cam1/label",
+                "stats"
             ]
             .contains(&rest),
             "unexpected topic {}",
@@ -502,5 +504,96 @@ fn mqtts_refuses_a_broker_its_ca_did_not_sign() {
     assert!(
         err.contains("MQTT: cannot connect") && err.to_lowercase().contains("certificate"),
         "the TLS refusal is not logged clearly:\n{err}"
+    );
+}
+
+/// Publishes `payload` on `topic` with `mosquitto_pub`.
+fn publish(broker: &Broker, topic: &str, payload: &str) {
+    let st = std::process::Command::new("mosquitto_pub")
+        .args(["-h", "127.0.0.1", "-p", &broker.port.to_string()])
+        .args(["-q", "1", "-t", topic, "-m", payload])
+        .status()
+        .expect("run mosquitto_pub");
+    assert!(st.success(), "mosquitto_pub {topic}");
+}
+
+#[test]
+fn home_assistant_discovery_retained_label_stats_and_enable_commands() {
+    let broker = Broker::start();
+    let p = prefix("home");
+    let ha = format!("ha-{}", std::process::id());
+    let node = p.replace('/', "-");
+    let extra = format!(
+        "discovery = true\ndiscovery_prefix = \"{ha}\"\nstats_interval_s = 2\ncommands = true"
+    );
+    // threshold 0 and confirm 1: the first clip confirms a label (an event, a label).
+    let _d = daemon(&broker.url(), &p, &extra)
+        .stream(StreamSpec::test("cam2", "smpte").raw("enabled", "false"))
+        .threshold(0.0)
+        .confirm(1)
+        .spawn();
+    let mut sub = broker.subscribe(&format!("{p}/#"));
+    let mut disc = broker.subscribe(&format!("{ha}/#"));
+
+    // Discovery: a label sensor wired to the label topic and the last will, a switch.
+    let topic = format!("{ha}/sensor/{node}/cam1_label/config");
+    disc.expect(&topic, FIRST);
+    // Retained: Home Assistant started later still finds it.
+    let label_cfg = broker.subscribe(&topic).expect(&topic, HELLO);
+    assert!(label_cfg.retained);
+    let v = label_cfg.json();
+    assert_eq!(v["state_topic"], format!("{p}/cam1/label"));
+    assert_eq!(v["availability_topic"], format!("{p}/available"));
+    let switch = disc.expect(&format!("{ha}/switch/{node}/cam2_enabled/config"), FIRST);
+    assert_eq!(
+        switch.json()["command_topic"],
+        format!("{p}/cam2/enabled/set")
+    );
+
+    // The confirmed label, as plain text, retained: the `to` of the event.
+    let event = sub.expect(&format!("{p}/cam1/event"), FIRST).json();
+    let label = sub.expect(&format!("{p}/cam1/label"), FIRST);
+    assert_eq!(label.payload, event["to"].as_str().unwrap(), "{event}");
+    let mut late = broker.subscribe(&format!("{p}/cam1/label"));
+    assert!(late.expect(&format!("{p}/cam1/label"), HELLO).retained);
+
+    // Stats: cam1 analyzing, cam2 not there.
+    let stats = sub.expect(&format!("{p}/stats"), FIRST).json();
+    assert_eq!(stats["type"], "stats", "{stats}");
+    let streams = stats["streams"].as_array().unwrap();
+    assert_eq!(streams.len(), 1, "{stats}");
+    assert_eq!(streams[0]["stream"], "cam1");
+    assert!(streams[0]["fps"].as_f64().unwrap() > 0.0, "{stats}");
+
+    // Commands: enable the disabled stream, disable the running one; a bad payload
+    // is answered with the unchanged state.
+    let state = |sub: &mut common::MqttSub, s: &str, want: &str| {
+        sub.next_matching(FIRST, |m| {
+            m.topic == format!("{p}/{s}/enabled") && m.payload == want
+        })
+        .unwrap_or_else(|| panic!("{s} never {want}\n{}", sub.summary()))
+    };
+    // The disabled stream's state is retained (read by a client that joins now).
+    let topic = format!("{p}/cam2/enabled");
+    let off = broker.subscribe(&topic).expect(&topic, HELLO);
+    assert_eq!((off.payload.as_str(), off.retained), ("OFF", true));
+    publish(&broker, &format!("{p}/cam2/enabled/set"), "ON");
+    state(&mut sub, "cam2", "ON");
+    sub.expect(&format!("{p}/cam2/prediction"), FIRST);
+    publish(&broker, &format!("{p}/cam1/enabled/set"), "OFF");
+    state(&mut sub, "cam1", "OFF");
+    // Stopped before the answer went out: its retained status says so.
+    let topic = format!("{p}/cam1/status");
+    let status = broker.subscribe(&topic).expect(&topic, HELLO).json();
+    assert_eq!(status["state"], "stopped", "{status}");
+    publish(&broker, &format!("{p}/cam2/enabled/set"), "sideways");
+    state(&mut sub, "cam2", "ON");
+    // No cam1 prediction once it stopped (a few seconds of cam2's go by).
+    let after = sub.collect_for(Duration::from_secs(3));
+    assert!(
+        after
+            .iter()
+            .all(|m| m.topic != format!("{p}/cam1/prediction")),
+        "cam1 still predicts after OFF"
     );
 }

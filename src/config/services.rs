@@ -88,6 +88,15 @@ pub struct MqttConfig {
     pub keep_alive_s: u64,
     /// Messages held while the broker is unreachable before the oldest are dropped (default 1000).
     pub queue: usize,
+    /// Publish Home Assistant MQTT discovery configs (default false).
+    pub discovery: bool,
+    /// Topic prefix of Home Assistant discovery (default `homeassistant`).
+    pub discovery_prefix: String,
+    /// Seconds between `<prefix>/stats` messages; 0 = none (default 60).
+    pub stats_interval_s: u64,
+    /// Obey `<prefix>/<stream>/enabled/set` commands (default false: anyone who may publish
+    /// to the broker could stop cameras).
+    pub commands: bool,
 }
 
 /// Where the MQTT password comes from. `Debug` hides an inline password.
@@ -154,6 +163,14 @@ struct RawMqtt {
     keep_alive_s: u64,
     #[serde(deserialize_with = "leaf::int::<_, usize, 1, 1_000_000>")]
     queue: usize,
+    #[serde(deserialize_with = "leaf::bool")]
+    discovery: bool,
+    #[serde(deserialize_with = "topic_prefix")]
+    discovery_prefix: String,
+    #[serde(deserialize_with = "leaf::int::<_, u64, 0, 86_400>")]
+    stats_interval_s: u64,
+    #[serde(deserialize_with = "leaf::bool")]
+    commands: bool,
 }
 
 impl Default for RawMqtt {
@@ -177,6 +194,10 @@ impl Default for RawMqtt {
             key_file: None,
             keep_alive_s: 30,
             queue: 1000,
+            discovery: false,
+            discovery_prefix: "homeassistant".into(),
+            stats_interval_s: 60,
+            commands: false,
         }
     }
 }
@@ -202,6 +223,10 @@ impl From<RawMqtt> for MqttConfig {
             key_file: raw.key_file,
             keep_alive_s: raw.keep_alive_s,
             queue: raw.queue,
+            discovery: raw.discovery,
+            discovery_prefix: raw.discovery_prefix,
+            stats_interval_s: raw.stats_interval_s,
+            commands: raw.commands,
         }
     }
 }

@@ -135,7 +135,7 @@ async fn start_run_stop(
             return Ok(());
         }
     };
-    let mut daemon = Daemon::start(config, classifier, listeners).await?;
+    let mut daemon = Daemon::start(config, classifier, listeners, requests.control()).await?;
     run_until(&mut daemon, requests, shutdown).await;
     daemon.stop().await;
     Ok(())
@@ -162,6 +162,9 @@ async fn run_until(
                     };
                     daemon.notifier.send(&format!("READY=1\nSTATUS={summary}"));
                     let _ = reply.send(summary);
+                }
+                Request::SetEnabled { stream, enabled, reply } => {
+                    let _ = reply.send(daemon.set_enabled(&stream, enabled).await);
                 }
             },
             _ = stats_tick.tick() => daemon.fleet.log_stats(),

@@ -149,6 +149,20 @@ impl Daemon {
         summary
     }
 
+    /// Starts or stops one configured stream (an MQTT command) as a reload would; its
+    /// state afterwards. The file decides again at the next reload or restart.
+    pub async fn set_enabled(&mut self, stream: &str, enabled: bool) -> Result<bool, String> {
+        let mut new = self.config.clone();
+        let Some(s) = new.streams.iter_mut().find(|s| s.name == stream) else {
+            return Err(format!("no stream named `{stream}` in the configuration"));
+        };
+        s.enabled = enabled;
+        let summary = self.reload(new).await;
+        let what = if enabled { "enabled" } else { "disabled" };
+        tracing::info!(stream, "stream {what} by an MQTT command: {summary}");
+        Ok(enabled)
+    }
+
     /// Re-reads the file the running configuration came from and reloads it. An
     /// invalid file is rejected as a whole and the running configuration stays.
     pub async fn reload_from_file(&mut self) -> String {

@@ -26,13 +26,26 @@ impl Services {
     pub fn start_mqtt(
         config: &Config,
         publisher: &Arc<Publisher>,
+        hub: &Arc<FrameHub>,
+        control: Option<super::Control>,
         shutdown: watch::Receiver<bool>,
     ) -> anyhow::Result<Services> {
         let mut services = Services::default();
         if let Some(mqtt) = &config.mqtt {
+            let streams = config
+                .streams
+                .iter()
+                .map(|s| (s.name.clone(), s.enabled))
+                .collect();
+            let parts = crate::publish::mqtt::Parts {
+                hub: hub.clone(),
+                control,
+                streams,
+            };
             services.mqtt = Some(crate::publish::mqtt::spawn(
                 mqtt.clone(),
                 publisher,
+                parts,
                 shutdown,
             )?);
         }

@@ -64,11 +64,12 @@ pub(super) struct Daemon {
 
 impl Daemon {
     /// Starts the outputs on `listeners`, inference, and every enabled stream; tells
-    /// systemd it is ready.
+    /// systemd it is ready. `control` reaches the daemon from its outputs (MQTT commands).
     pub async fn start(
         config: Config,
         classifier: Classifier,
         listeners: Listeners,
+        control: Option<super::Control>,
     ) -> anyhow::Result<Daemon> {
         let notifier = Notifier::from_env();
         let manifest = classifier.manifest.clone();
@@ -94,7 +95,8 @@ impl Daemon {
                 .context("starting the stdout printer")?;
         }
         let hub = FrameHub::new();
-        let mut services = Services::start_mqtt(&config, &publisher, shutdown_rx.clone())?;
+        let mut services =
+            Services::start_mqtt(&config, &publisher, &hub, control, shutdown_rx.clone())?;
         let worker = infer::spawn(
             classifier,
             hub.clone(),

@@ -9,6 +9,11 @@
 //! | `<prefix>/<stream>/prediction` | each `prediction` message | no |
 //! | `<prefix>/<stream>/event` | each `event` message | no |
 //! | `<prefix>/<stream>/frame` | each `frame` message (only with `per_frame`) | no |
+//! | `<prefix>/<stream>/label` | the confirmed label, plain text (from each `event`) | yes |
+//! | `<prefix>/stats` | every `stats_interval_s`: states, fps, drops, latency, uptime | no |
+//! | `<prefix>/<stream>/enabled` | `ON`/`OFF` (with `commands`) | yes |
+//! | `<prefix>/<stream>/enabled/set` | commands in: `ON`/`OFF` (with `commands`) | — |
+//! | `<discovery_prefix>/…/config` | Home Assistant discovery (with `discovery`) | yes |
 //!
 //! The broker never slows the pipeline: messages wait in a bounded queue while the
 //! broker is away (the oldest are dropped and counted when it is full), the
@@ -29,11 +34,18 @@ use rumqttc::{
     AsyncClient, ClientError, Event, EventLoop, LastWill, MqttOptions, Outgoing, Packet, QoS,
     Request, TlsConfiguration, Transport,
 };
-use tokio::sync::{broadcast, watch};
+use tokio::sync::{broadcast, mpsc, watch};
 use tokio::task::JoinHandle;
 
 use crate::config::MqttConfig;
+use crate::hub::FrameHub;
 use crate::publish::{Feed, Message, Published, Publisher};
+
+mod home;
+mod stats;
+
+use home::Home;
+use stats::Stats;
 
 /// Requests handed to the MQTT client at once; the bounded queue in front holds the rest.
 const CLIENT_CAPACITY: usize = 32;
@@ -172,12 +184,23 @@ pub struct Mqtt {
     pub task: JoinHandle<()>,
 }
 
+/// What the MQTT output needs from the daemon besides the published messages.
+pub struct Parts {
+    /// The streams' counters, for `<prefix>/stats`.
+    pub hub: Arc<FrameHub>,
+    /// Reaches the daemon for `enabled/set` commands (none: commands are refused).
+    pub control: Option<crate::daemon::Control>,
+    /// Every configured stream and whether it is enabled.
+    pub streams: Vec<(String, bool)>,
+}
+
 /// Starts the MQTT output: reads every message from `publisher` and sends it to the broker.
 /// Fails only for local problems (unreadable TLS or password files); an unreachable
 /// broker is retried forever.
 pub fn spawn(
     cfg: MqttConfig,
     publisher: &Publisher,
+    parts: Parts,
     shutdown: watch::Receiver<bool>,
 ) -> anyhow::Result<Mqtt> {
     let options = options(&cfg)?;
@@ -189,7 +212,7 @@ pub fn spawn(
         topic_prefix = %cfg.topic_prefix,
         "MQTT output"
     );
-    let task = tokio::spawn(run(cfg, client, eventloop, initial, rx, shutdown));
+    let task = tokio::spawn(run(cfg, client, eventloop, parts, (initial, rx), shutdown));
     Ok(Mqtt { task })
 }
 
@@ -230,6 +253,10 @@ struct Sender {
     hello: Option<Item>,
     /// Each stream's latest `status`.
     statuses: BTreeMap<String, Item>,
+    /// Labels, enabled states and Home Assistant discovery.
+    home: Home,
+    /// What `<prefix>/stats` reports.
+    stats: Stats,
 }
 
 impl Sender {
@@ -247,9 +274,13 @@ impl Sender {
         Some(item)
     }
 
-    /// Remembers and queues one published message.
+    /// Remembers and queues one published message and what it means for home automation.
     fn take(&mut self, p: &Published) {
+        self.stats.observe(p);
         if let Some(item) = self.remember(p) {
+            self.queue.push(item);
+        }
+        for item in self.home.on_message(p) {
             self.queue.push(item);
         }
     }
@@ -265,8 +296,63 @@ impl Sender {
         }];
         first.extend(self.hello.clone());
         first.extend(self.statuses.values().cloned());
+        first.extend(self.home.current());
         first.append(&mut self.link.returned.lock().unwrap_or_else(|e| e.into_inner()));
         self.queue.put_first(first);
+        if self.home.commands() {
+            let filter = self.home.command_filter();
+            if let Err(e) = self.client.try_subscribe(&filter, QoS::AtLeastOnce) {
+                tracing::warn!("MQTT: cannot subscribe to {filter}: {e}");
+            }
+        }
+    }
+
+    /// A command from the broker: which stream, on or off; refused ones are logged
+    /// and answered with the stream's current state.
+    fn command(
+        &mut self,
+        topic: &str,
+        payload: &[u8],
+        control: Option<&crate::daemon::Control>,
+        acks: &mpsc::Sender<(String, Result<bool, String>)>,
+    ) {
+        let Some(stream) = self.home.command_stream(topic).map(str::to_owned) else {
+            return;
+        };
+        let refuse = |s: &mut Self, why: String| {
+            tracing::warn!(stream = %stream, "MQTT: command refused: {why}");
+            if let Some(item) = s.home.enabled_of(&stream) {
+                s.queue.push(item);
+            }
+        };
+        let Some(on) = home::parse_switch(payload) else {
+            let shown = String::from_utf8_lossy(&payload[..payload.len().min(32)]).into_owned();
+            return refuse(self, format!("payload `{shown}` is not ON or OFF"));
+        };
+        let Some(control) = control.cloned() else {
+            return refuse(self, "the daemon takes no commands now".into());
+        };
+        let acks = acks.clone();
+        tokio::spawn(async move {
+            let result = control.set_enabled(&stream, on).await;
+            let _ = acks.send((stream, result)).await;
+        });
+    }
+
+    /// The daemon's answer to a command: the stream's state goes out, or the refusal is logged.
+    fn acknowledged(&mut self, stream: &str, result: Result<bool, String>) {
+        match result {
+            Ok(on) => {
+                let item = self.home.set_enabled(stream, on);
+                self.queue.push(item);
+            }
+            Err(why) => {
+                tracing::warn!(stream = %stream, "MQTT: command refused: {why}");
+                if let Some(item) = self.home.enabled_of(stream) {
+                    self.queue.push(item);
+                }
+            }
+        }
     }
 
     /// Hands queued messages to the client while connected; true when it is full.
@@ -302,12 +388,15 @@ impl Sender {
     }
 }
 
+/// The streams of published messages the MQTT output reads: those before it started, then the feed.
+type Input = (Vec<Arc<Published>>, Feed);
+
 async fn run(
     cfg: MqttConfig,
     client: AsyncClient,
     eventloop: EventLoop,
-    initial: Vec<Arc<Published>>,
-    mut rx: Feed,
+    parts: Parts,
+    (initial, mut rx): Input,
     mut shutdown: watch::Receiver<bool>,
 ) {
     let link = Arc::new(Link {
@@ -316,7 +405,16 @@ async fn run(
         returned: Mutex::new(Vec::new()),
     });
     let (gen_tx, mut gen_rx) = watch::channel(0u64);
-    let mut driver = tokio::spawn(drive(eventloop, link.clone(), gen_tx, cfg.url.clone()));
+    let (cmd_tx, mut cmd_rx) = mpsc::channel::<(String, Vec<u8>)>(16);
+    let (ack_tx, mut ack_rx) = mpsc::channel(16);
+    let commands = cfg.commands.then_some(cmd_tx);
+    let mut driver = tokio::spawn(drive(
+        eventloop,
+        link.clone(),
+        gen_tx,
+        commands,
+        cfg.url.clone(),
+    ));
     let mut sender = Sender {
         client,
         prefix: cfg.topic_prefix.clone(),
@@ -325,11 +423,17 @@ async fn run(
         queue: Queue::new(cfg.queue),
         hello: None,
         statuses: BTreeMap::new(),
+        home: Home::new(&cfg, &parts.streams),
+        stats: Stats::new(&cfg.topic_prefix),
     };
     // Not queued: `connected` publishes them first on every connection.
     for p in &initial {
         sender.remember(p);
+        sender.home.on_message(p);
+        sender.stats.observe(p);
     }
+    let every = Duration::from_secs(cfg.stats_interval_s.max(1));
+    let mut stats_tick = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
     let mut seen_gen = 0u64;
     loop {
         let gen = *gen_rx.borrow_and_update();
@@ -341,15 +445,17 @@ async fn run(
         tokio::select! {
             msg = rx.recv() => match msg {
                 Ok(p) => sender.take(&p),
-                Err(broadcast::error::RecvError::Lagged(n)) => {
-                    let m = crate::publish::metrics::global();
-                    for _ in 0..n {
-                        m.mqtt_message(false);
-                    }
-                    tracing::warn!("MQTT output fell behind: {n} messages dropped");
-                }
+                Err(broadcast::error::RecvError::Lagged(n)) => lagged(n),
                 Err(broadcast::error::RecvError::Closed) => break,
             },
+            Some((topic, payload)) = cmd_rx.recv() => {
+                sender.command(&topic, &payload, parts.control.as_ref(), &ack_tx);
+            }
+            Some((stream, result)) = ack_rx.recv() => sender.acknowledged(&stream, result),
+            _ = stats_tick.tick(), if cfg.stats_interval_s > 0 => {
+                let item = sender.stats.message(&parts.hub);
+                sender.queue.push(item);
+            }
             _ = gen_rx.changed() => {}
             _ = tokio::time::sleep(Duration::from_millis(20)), if blocked => {}
             _ = shutdown.changed() => break,
@@ -364,6 +470,15 @@ async fn run(
     }
     crate::publish::metrics::global().mqtt_connected.set(0);
     tracing::debug!("MQTT output stopped");
+}
+
+/// The MQTT output fell `n` messages behind the bus: they are counted as dropped.
+fn lagged(n: u64) {
+    let m = crate::publish::metrics::global();
+    for _ in 0..n {
+        m.mqtt_message(false);
+    }
+    tracing::warn!("MQTT output fell behind: {n} messages dropped");
 }
 
 /// The bounded queue in front of the client.
@@ -436,8 +551,15 @@ impl Queue {
     }
 }
 
-/// Polls the client's event loop forever: reconnects with backoff, tracks the link.
-async fn drive(mut eventloop: EventLoop, link: Arc<Link>, gen_tx: watch::Sender<u64>, url: String) {
+/// Polls the client's event loop forever: reconnects with backoff, tracks the link,
+/// hands incoming publishes (commands) to `commands`.
+async fn drive(
+    mut eventloop: EventLoop,
+    link: Arc<Link>,
+    gen_tx: watch::Sender<u64>,
+    commands: Option<mpsc::Sender<(String, Vec<u8>)>>,
+    url: String,
+) {
     let m = crate::publish::metrics::global();
     let mut failures: u32 = 0;
     loop {
@@ -449,6 +571,15 @@ async fn drive(mut eventloop: EventLoop, link: Arc<Link>, gen_tx: watch::Sender<
                 m.mqtt_connections.inc();
                 gen_tx.send_modify(|g| *g += 1);
                 tracing::info!(broker = %url, "MQTT: connected");
+            }
+            Ok(Event::Incoming(Packet::Publish(p))) => {
+                if let Some(tx) = &commands {
+                    if tx.try_send((p.topic, p.payload.to_vec())).is_err() {
+                        tracing::warn!(
+                            "MQTT: commands arrive faster than they are done; one dropped"
+                        );
+                    }
+                }
             }
             Ok(Event::Outgoing(Outgoing::Disconnect)) => {
                 if link.stopping.load(Ordering::Relaxed) {
