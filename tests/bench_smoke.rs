@@ -7,9 +7,6 @@ mod common;
 
 use std::process::Command;
 
-/// A stateful toy model's manifest (tests/temporal_models.py `stateful`).
-const STATEFUL_MANIFEST: &str = "name = \"toy-state\"\nlabels = [\"r\", \"g\", \"b\"]\n[input]\nname = \"frame\"\nlayout = \"NCHW\"\nwidth = 8\nheight = 8\nmean = [0.0, 0.0, 0.0]\nstd = [1.0, 1.0, 1.0]\n[output]\nname = \"scores\"\nkind = \"probabilities\"\n[[state]]\ninput = \"h\"\noutput = \"h_out\"\n";
-
 #[test]
 fn bench_measures_every_kind_of_row() {
     let model = common::require_model();
@@ -39,7 +36,7 @@ fn bench_measures_every_kind_of_row() {
         // A stateful model measured beside the frame model (built with the .venv's onnx).
         let dir = work.path().join("stateful");
         std::fs::create_dir_all(&dir).unwrap();
-        std::fs::write(dir.join("model.toml"), STATEFUL_MANIFEST).unwrap();
+        std::fs::write(dir.join("model.toml"), common::TOY_STATEFUL_MANIFEST).unwrap();
         common::temporal_model("stateful", &dir.join("model.onnx"), (8, 8, 1), &[], None);
         cmd.arg("--also-model").arg(dir.join("model.onnx"));
     } else {

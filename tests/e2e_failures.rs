@@ -328,3 +328,61 @@ fn reconnect_churn_does_not_grow_threads_descriptors_or_memory() {
     let mut daemon = daemon;
     daemon.assert_running();
 }
+
+/// ONNX Runtime's warnings always reach the log; GStreamer's do with
+/// `RUST_LOG=…,gstreamer=warn`, each naming the stream its element belongs to.
+#[test]
+fn onnx_runtime_and_gstreamer_messages_reach_the_log_with_their_stream() {
+    let dir = common::tempdir();
+    // A model ONNX Runtime warns about: an initializer no node uses.
+    let model = dir.path().join("model.onnx");
+    std::fs::write(dir.path().join("model.toml"), common::TOY_STATEFUL_MANIFEST).unwrap();
+    common::temporal_model(
+        "stateful",
+        &model,
+        (8, 8, 1),
+        &["--unused-initializer"],
+        None,
+    );
+    // A camera nobody answers for: rtspsrc logs its own errors each attempt.
+    let port = common::free_port();
+    let camera = format!("rtsp://127.0.0.1:{port}/nothing");
+    let run = |rust_log: Option<&str>| {
+        let mut b = Daemon::builder()
+            .model(&model)
+            .stream(StreamSpec::uri("gone", &camera));
+        if let Some(filter) = rust_log {
+            b = b.env("RUST_LOG", filter);
+        }
+        let mut d = b.spawn();
+        d.subscribe()
+            .wait_status("gone", "reconnecting", Duration::from_secs(30));
+        d.stop_with("TERM", Duration::from_secs(10));
+        d.stderr()
+    };
+    let with = run(Some("info,gstreamer=warn"));
+    let ort = with
+        .lines()
+        .find(|l| l.contains("ONNX Runtime: Removing initializer 'unused_weight'"))
+        .unwrap_or_else(|| panic!("no ONNX Runtime warning:\n{with}"));
+    assert!(ort.contains("WARN") && ort.contains("onnxruntime"), "{ort}");
+    let gst = with
+        .lines()
+        .find(|l| l.contains("GStreamer:") && l.contains("stream=\"gone\""))
+        .unwrap_or_else(|| panic!("no GStreamer message naming the stream:\n{with}"));
+    assert!(
+        gst.contains("gstreamer") && gst.contains("rtspsrc"),
+        "{gst}"
+    );
+    if std::env::var_os("RUST_LOG").is_none() {
+        let default = run(None);
+        assert!(
+            default.contains("ONNX Runtime: Removing initializer"),
+            "{default}"
+        );
+        assert!(
+            !default.contains("GStreamer:"),
+            "GStreamer's own messages are off by default:\n{default}"
+        );
+    }
+}

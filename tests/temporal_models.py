@@ -5,6 +5,7 @@ usage: temporal_models.py KIND OUT.onnx W H [T] [--metadata MANIFEST.toml]
       the mean over the T frames and all pixels of each channel (input `frames`).
   stateful: scores = h + K * mean(frame) per channel; h_out = scores (input `frame`, state `h`).
   --batch1: a fixed batch axis of 1 instead of a dynamic one.
+  --unused-initializer: adds an initializer no node uses (ONNX Runtime warns about it).
   bad-state: like stateful but h_out has 4 values per item, not 3.
 """
 import sys
@@ -83,13 +84,16 @@ def main(argv):
         meta = open(argv[i + 1]).read()
         argv = argv[:i] + argv[i + 2:]
     batch1 = "--batch1" in argv
-    argv = [a for a in argv if a != "--batch1"]
+    unused = "--unused-initializer" in argv
+    argv = [a for a in argv if a not in ("--batch1", "--unused-initializer")]
     kind, out, w, h = argv[0], argv[1], int(argv[2]), int(argv[3])
     if kind.startswith("clip-"):
         parts = clip(kind[5:], w, h, int(argv[4]))
     else:
         parts = stateful(w, h, kind == "bad-state")
     nodes, inits, ins, outs = parts
+    if unused:
+        inits.append(helper.make_tensor("unused_weight", TensorProto.FLOAT, [1], [0.0]))
     if batch1:
         for v in ins + outs:
             v.type.tensor_type.shape.dim[0].dim_value = 1

@@ -37,6 +37,7 @@ pub(super) fn hello(manifest: &Manifest, streams: Vec<String>) -> Message {
 /// Initialises GStreamer and loads the model (off the async threads: it takes seconds).
 pub(super) async fn load_model(config: &Config) -> anyhow::Result<Classifier> {
     gstreamer::init().context("initialising GStreamer")?;
+    crate::sys::gst_log::route();
     let (runtime, path) = (config.runtime.clone(), config.model.path.clone());
     let loaded = tokio::task::spawn_blocking(move || Classifier::load(&runtime, &path))
         .await

@@ -336,6 +336,9 @@ fn open_session(
         .and_then(|b| Ok(b.with_intra_op_spinning(rt.allow_spinning)?))
         .and_then(|b| Ok(b.with_inter_op_spinning(false)?))
         .and_then(|b| Ok(b.with_memory_pattern(false)?))
+        // Warnings and errors reach the log (runtime::log_ort); its chatter is not made.
+        .and_then(|b| Ok(b.with_log_level(ort::logging::LogLevel::Warning)?))
+        .and_then(|b| Ok(b.with_log_id("model")?))
         .map_err(|e| sess_err(&e))?;
     if rt.intra_threads > 0 {
         builder = builder

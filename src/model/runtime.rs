@@ -72,7 +72,12 @@ fn init_from_list(
             continue;
         }
         match ort::init_from(&path) {
-            Ok(builder) => match builder.with_name("actiond").with_telemetry(false).build() {
+            Ok(builder) => match builder
+                .with_name("actiond")
+                .with_telemetry(false)
+                .with_logger(std::sync::Arc::new(log_ort))
+                .build()
+            {
                 Ok(env) => return Ok((env, path)),
                 Err(e) => tried.push((path, e.to_string())),
             },
@@ -80,6 +85,26 @@ fn init_from_list(
         }
     }
     Err(ModelError::RuntimeNotFound { tried })
+}
+
+/// ONNX Runtime's own messages, through tracing (target `onnxruntime`): to the journal
+/// with a priority, like the daemon's. Its verbose and info chatter go to trace and debug.
+fn log_ort(level: ort::logging::LogLevel, category: &str, id: &str, location: &str, message: &str) {
+    use ort::logging::LogLevel;
+    match level {
+        LogLevel::Verbose => {
+            tracing::trace!(target: "onnxruntime", category, id, location, "{message}")
+        }
+        LogLevel::Info => {
+            tracing::debug!(target: "onnxruntime", category, id, location, "{message}")
+        }
+        LogLevel::Warning => {
+            tracing::warn!(target: "onnxruntime", id, location, "ONNX Runtime: {message}")
+        }
+        LogLevel::Error | LogLevel::Fatal => {
+            tracing::error!(target: "onnxruntime", id, location, "ONNX Runtime: {message}")
+        }
+    }
 }
 
 #[cfg(test)]

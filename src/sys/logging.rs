@@ -63,8 +63,13 @@ fn stderr_is_journal() -> bool {
     is_journal_stream(&value.to_string_lossy(), (meta.dev(), meta.ino()))
 }
 
+/// The log filter without `RUST_LOG`: info and above; GStreamer's own messages off
+/// (the daemon says what failed; `RUST_LOG=info,gstreamer=warn` adds them).
+pub const DEFAULT_FILTER: &str = "info,gstreamer=off";
+
 /// Installs the global logger. `requested` comes from the command line; without it
-/// `ACTIOND_LOG_FORMAT` decides, else `auto`. `RUST_LOG` sets the levels (default `info`).
+/// `ACTIOND_LOG_FORMAT` decides, else `auto`. `RUST_LOG` sets the levels (default
+/// [`DEFAULT_FILTER`]).
 pub fn init(requested: Option<LogFormat>) {
     let mut note = None;
     let format = requested.unwrap_or_else(|| match std::env::var(FORMAT_ENV) {
@@ -76,7 +81,8 @@ pub fn init(requested: Option<LogFormat>) {
         }),
         Err(_) => LogFormat::Auto,
     });
-    let filter = || EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let filter =
+        || EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(DEFAULT_FILTER));
     let want_journal = match format {
         LogFormat::Journald => true,
         LogFormat::Auto => stderr_is_journal(),

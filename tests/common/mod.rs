@@ -118,6 +118,9 @@ pub fn tempdir() -> tempfile::TempDir {
         .expect("create a temporary directory")
 }
 
+/// The manifest of tests/temporal_models.py's `stateful` model (3 labels, 8x8, state `h`).
+pub const TOY_STATEFUL_MANIFEST: &str = "name = \"toy-state\"\nlabels = [\"r\", \"g\", \"b\"]\n[input]\nname = \"frame\"\nlayout = \"NCHW\"\nwidth = 8\nheight = 8\nmean = [0.0, 0.0, 0.0]\nstd = [1.0, 1.0, 1.0]\n[output]\nname = \"scores\"\nkind = \"probabilities\"\n[[state]]\ninput = \"h\"\noutput = \"h_out\"\n";
+
 /// Builds a tiny clip or stateful test model with tests/temporal_models.py (the recipe's
 /// `.venv`): `kind` as that script takes it, frames `w`×`h`, clips of `t`; `extra` flags,
 /// and `metadata` (a manifest put into the ONNX file).
