@@ -37,19 +37,46 @@ impl fmt::Debug for Redacted {
     }
 }
 
-/// A password: `Debug` shows `***`; [`Secret::expose`] gives it.
+/// A password (or a name written with secret references): `Debug` shows `***`;
+/// [`Secret::expose`] gives the value, [`Secret::shown`] what may be printed.
 #[derive(Clone, PartialEq, Eq)]
-pub struct Secret(String);
+pub struct Secret {
+    /// The value itself.
+    value: String,
+    /// The text as written, when it held `${…}` references.
+    reference: Option<String>,
+}
 
 impl Secret {
-    /// Wraps `password`.
+    /// Wraps `password`, written inline.
     pub fn new(password: impl Into<String>) -> Self {
-        Secret(password.into())
+        Secret {
+            value: password.into(),
+            reference: None,
+        }
+    }
+
+    /// Wraps `value`, resolved from `written` (which holds `${…}` references).
+    pub fn referenced(value: impl Into<String>, written: impl Into<String>) -> Self {
+        Secret {
+            value: value.into(),
+            reference: Some(written.into()),
+        }
     }
 
     /// The password itself.
     pub fn expose(&self) -> &str {
-        &self.0
+        &self.value
+    }
+
+    /// The text as written, when it held references.
+    pub fn reference(&self) -> Option<&str> {
+        self.reference.as_deref()
+    }
+
+    /// What may be printed: the references as written, else `***`.
+    pub fn shown(&self) -> &str {
+        self.reference().unwrap_or("***")
     }
 }
 
@@ -71,5 +98,9 @@ mod tests {
         let pw = Secret::new("hunter2");
         assert_eq!(format!("{pw:?}"), "\"***\"");
         assert_eq!(pw.expose(), "hunter2");
+        assert_eq!(pw.shown(), "***");
+        let pw = Secret::referenced("hunter2", "${credential:mqtt}");
+        assert_eq!(format!("{pw:?}"), "\"***\"");
+        assert_eq!((pw.expose(), pw.shown()), ("hunter2", "${credential:mqtt}"));
     }
 }
