@@ -50,7 +50,12 @@ fn unit_is_notify_with_watchdog_and_runtime_dir() {
 fn notify_reload_drop_in_replaces_the_kill() {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("systemd/notify-reload.conf");
     let text = std::fs::read_to_string(path).unwrap();
-    for line in ["[Service]", "Type=notify-reload", "ReloadSignal=SIGHUP", "ExecReload="] {
+    for line in [
+        "[Service]",
+        "Type=notify-reload",
+        "ReloadSignal=SIGHUP",
+        "ExecReload=",
+    ] {
         assert!(has_line(&text, line), "missing `{line}`");
     }
     assert!(
