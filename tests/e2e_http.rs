@@ -21,15 +21,7 @@ fn daemon_with_http(streams: &[StreamSpec]) -> (Daemon, u16) {
     }
     let d = b.spawn();
     // The socket accepts as soon as it is bound; HTTP starts a moment later.
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(
-            Instant::now() < deadline,
-            "HTTP did not listen on {port}\n{}",
-            d.describe()
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    common::http::wait_listening(port, || d.describe());
     (d, port)
 }
 

@@ -7,7 +7,7 @@ mod common;
 
 use std::path::Path;
 use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use common::http::get;
 use common::mqtt::Broker;
@@ -47,19 +47,6 @@ fn broker(dir: &Path) -> Broker {
         common::free_port(),
         &format!("password_file {}", passwd.display()),
     )
-}
-
-/// Waits until `port` accepts TCP connections.
-fn wait_listening(port: u16, d: &Daemon) {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(
-            Instant::now() < deadline,
-            "no HTTP on {port}\n{}",
-            d.describe()
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
 }
 
 /// Panics if `text` (named `what`) holds any secret value.
@@ -130,7 +117,7 @@ fn credentials_from_env_files_and_systemd_reach_the_servers_and_nowhere_else() {
     }
     sub.collect_predictions_per_stream(&["cam1", "cam2"], 2, FIRST);
     mqtt.expect(&format!("{prefix}/cam1/prediction"), FIRST);
-    wait_listening(port, &daemon);
+    common::http::wait_listening(port, || daemon.describe());
 
     let effective = Command::new(common::actiond_bin())
         .args(["print-config", "--effective", "--config"])

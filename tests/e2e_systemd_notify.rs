@@ -36,16 +36,26 @@ fn until(
     false
 }
 
-/// Starts `builder`'s daemon with a test-owned `NOTIFY_SOCKET` and a 0.4 s watchdog,
-/// and waits for READY=1. The temporary folder holds the socket.
-fn spawn_with_watchdog(builder: DaemonBuilder) -> (tempfile::TempDir, UnixDatagram, Daemon) {
+/// A test-owned notify socket in a new temporary folder, and its path.
+fn notify_socket() -> (tempfile::TempDir, String, UnixDatagram) {
     let dir = common::tempdir();
     let notify_path = dir.path().join("notify.sock");
     let sock = UnixDatagram::bind(&notify_path).unwrap();
-    let daemon = builder
-        .env("NOTIFY_SOCKET", notify_path.to_str().unwrap())
-        .env("WATCHDOG_USEC", "400000")
-        .spawn_unready();
+    let path = notify_path.to_str().unwrap().to_string();
+    (dir, path, sock)
+}
+
+/// Starts `builder`'s daemon with a test-owned `NOTIFY_SOCKET` and a 0.4 s watchdog,
+/// and waits for READY=1. The temporary folder holds the socket.
+fn spawn_with_watchdog(builder: DaemonBuilder) -> (tempfile::TempDir, UnixDatagram, Daemon) {
+    spawn_notified(builder.env("WATCHDOG_USEC", "400000"))
+}
+
+/// Starts `builder`'s daemon with a test-owned `NOTIFY_SOCKET` and waits for
+/// READY=1. The temporary folder holds the socket.
+fn spawn_notified(builder: DaemonBuilder) -> (tempfile::TempDir, UnixDatagram, Daemon) {
+    let (dir, notify_path, sock) = notify_socket();
+    let daemon = builder.env("NOTIFY_SOCKET", &notify_path).spawn_unready();
     let mut seen = Vec::new();
     assert!(
         until(&sock, "READY=1", Duration::from_secs(30), &mut seen),
@@ -86,12 +96,10 @@ fn ready_watchdog_and_stopping_reach_systemd() {
 #[test]
 fn no_watchdog_pings_for_another_process() {
     common::require_model();
-    let dir = common::tempdir();
-    let notify_path = dir.path().join("notify.sock");
-    let sock = UnixDatagram::bind(&notify_path).unwrap();
+    let (_dir, notify_path, sock) = notify_socket();
     let _daemon = Daemon::builder()
         .stream(StreamSpec::test("cam1", "ball"))
-        .env("NOTIFY_SOCKET", notify_path.to_str().unwrap())
+        .env("NOTIFY_SOCKET", &notify_path)
         .env("WATCHDOG_USEC", "200000")
         .env("WATCHDOG_PID", "1")
         .spawn_unready();
@@ -249,24 +257,16 @@ fn monotonic_usec() -> u64 {
 #[test]
 fn status_counts_running_streams_and_a_reload_is_bracketed_with_monotonic_usec() {
     common::require_model();
-    let dir = common::tempdir();
-    let notify_path = dir.path().join("notify.sock");
-    let sock = UnixDatagram::bind(&notify_path).unwrap();
     let closed = common::free_port();
-    let mut daemon = Daemon::builder()
-        .stream(StreamSpec::test("a", "ball"))
-        .stream(StreamSpec::uri(
-            "down",
-            &format!("rtsp://127.0.0.1:{closed}/x"),
-        ))
-        .env("NOTIFY_SOCKET", notify_path.to_str().unwrap())
-        .spawn_unready();
-    let mut seen = Vec::new();
-    assert!(
-        until(&sock, "READY=1", Duration::from_secs(30), &mut seen),
-        "no READY=1; got {seen:?}\n{}",
-        daemon.stderr()
+    let (_dir, sock, mut daemon) = spawn_notified(
+        Daemon::builder()
+            .stream(StreamSpec::test("a", "ball"))
+            .stream(StreamSpec::uri(
+                "down",
+                &format!("rtsp://127.0.0.1:{closed}/x"),
+            )),
     );
+    let mut seen = Vec::new();
     assert!(
         until(
             &sock,

@@ -135,6 +135,9 @@ fn read(path: &Path) -> Result<String, String> {
 mod tests {
     use super::*;
 
+    /// An environment: (name, value) pairs.
+    type Env<'a> = [(&'a str, &'a str)];
+
     /// Resolves `text` with `vars` as the whole environment.
     fn resolve(text: &str, vars: &[(&str, &str)], base: &Path) -> Result<Resolved, String> {
         let env = |name: &str| {
@@ -179,7 +182,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("bin"), [0xff, 0xfe]).unwrap();
         let creds = dir.path().to_str().unwrap();
-        let cases: [(&str, &[(&str, &str)], &str); 9] = [
+        let cases: [(&str, &Env, &str); 9] = [
             (
                 "${NOPE}",
                 &[],

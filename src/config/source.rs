@@ -45,6 +45,12 @@ const ACCEPTED: &str =
 /// Works on a bare URI and on text holding URIs (a GStreamer pipeline
 /// description). Passwords containing unescaped `@` or `/` are still hidden.
 pub fn redact_uri(text: &str) -> String {
+    map_userinfo(text, |_| "***".to_string())
+}
+
+/// `text` with the userinfo of every URI in it (what stands before the `@`)
+/// replaced by `shown(userinfo)`.
+fn map_userinfo(text: &str, shown: impl Fn(&str) -> String) -> String {
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
     while let Some(i) = rest.find("://") {
@@ -52,7 +58,8 @@ pub fn redact_uri(text: &str) -> String {
         out.push_str(head);
         match userinfo_len(tail) {
             Some(n) => {
-                out.push_str("***@");
+                out.push_str(&shown(&tail[..n]));
+                out.push('@');
                 rest = &tail[n + 1..];
             }
             None => rest = tail,
@@ -66,35 +73,20 @@ pub fn redact_uri(text: &str) -> String {
 /// each URI's userinfo, the user and the password are each kept when written as
 /// references only (`rtsp://***:${credential:cam1}@cam/`), else shown as `***`.
 pub(super) fn redact_userinfo(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut rest = text;
-    while let Some(i) = rest.find("://") {
-        let (head, tail) = rest.split_at(i + 3);
-        out.push_str(head);
-        match userinfo_len(tail) {
-            Some(n) => {
-                let parts: Vec<&str> = match tail[..n].split_once(':') {
-                    Some((user, password)) => vec![user, password],
-                    None => vec![&tail[..n]],
-                };
-                let shown: Vec<&str> = parts
-                    .into_iter()
-                    .map(|p| if only_references(p) { p } else { "***" })
-                    .collect();
-                match shown.iter().all(|p| *p == "***") {
-                    true => out.push_str("***@"),
-                    false => {
-                        out.push_str(&shown.join(":"));
-                        out.push('@');
-                    }
-                }
-                rest = &tail[n + 1..];
-            }
-            None => rest = tail,
+    map_userinfo(text, |userinfo| {
+        let parts: Vec<&str> = match userinfo.split_once(':') {
+            Some((user, password)) => vec![user, password],
+            None => vec![userinfo],
+        };
+        if !parts.iter().any(|p| only_references(p)) {
+            return "***".into();
         }
-    }
-    out.push_str(rest);
-    out
+        let shown: Vec<&str> = parts
+            .into_iter()
+            .map(|p| if only_references(p) { p } else { "***" })
+            .collect();
+        shown.join(":")
+    })
 }
 
 /// True when `text` is one or more `${…}` references and nothing else.
