@@ -12,7 +12,7 @@ use std::time::Duration;
 use common::http::get;
 use common::mqtt::Broker;
 use common::rtsp::{Auth, RtspServer};
-use common::{Daemon, StreamSpec};
+use common::{Daemon, StreamSpec, Subscriber};
 
 const HELLO: Duration = Duration::from_secs(5);
 const FIRST: Duration = Duration::from_secs(60);
@@ -23,6 +23,9 @@ const CAM1_PASSWORD: &str = "cred-pa55-Xq1";
 const CAM2_PASSWORD: &str = "file-pa55-Zr7";
 const MQTT_USER: &str = "mqtt-user-Hb3";
 const MQTT_PASSWORD: &str = "mqtt-pa55-Lv8";
+/// A token in the query of a whole URI kept as a credential (not userinfo: only
+/// the daemon's scrubbing of resolved values hides it).
+const CAM3_TOKEN: &str = "tok-Secret-77";
 
 /// A camera asking for `user` and `password` (basic authentication).
 fn camera(user: &str, password: &str) -> RtspServer {
@@ -49,6 +52,18 @@ fn broker(dir: &Path) -> Broker {
     )
 }
 
+/// Waits for a `status` of `stream` in `state`, unless one came already.
+fn seen_or_wait(sub: &mut Subscriber, stream: &str, state: &str) -> (String, String) {
+    let seen = sub.statuses(stream).into_iter().find(|(s, _)| s == state);
+    seen.unwrap_or_else(|| {
+        let r = sub.wait_status(stream, state, FIRST);
+        (
+            state.to_string(),
+            r.msg["reason"].as_str().unwrap_or("").to_string(),
+        )
+    })
+}
+
 /// Panics if `text` (named `what`) holds any secret value.
 fn assert_no_secret(what: &str, text: &str) {
     for secret in [
@@ -57,6 +72,7 @@ fn assert_no_secret(what: &str, text: &str) {
         CAM2_PASSWORD,
         MQTT_USER,
         MQTT_PASSWORD,
+        CAM3_TOKEN,
     ] {
         assert!(!text.contains(secret), "{what} shows `{secret}`:\n{text}");
     }
@@ -70,6 +86,12 @@ fn credentials_from_env_files_and_systemd_reach_the_servers_and_nowhere_else() {
     std::fs::create_dir(&creds).unwrap();
     std::fs::write(creds.join("cam1"), format!("{CAM1_PASSWORD}\n")).unwrap();
     std::fs::write(creds.join("mqtt"), MQTT_PASSWORD).unwrap();
+    // Nothing listens there: its errors name the URI, which must not show the token.
+    let cam3_uri = format!(
+        "http://127.0.0.1:{}/x?token={CAM3_TOKEN}",
+        common::free_port()
+    );
+    std::fs::write(creds.join("cam3-uri"), &cam3_uri).unwrap();
     let cam2_file = secrets.path().join("cam2.pw");
     std::fs::write(&cam2_file, format!("{CAM2_PASSWORD}\n")).unwrap();
     let (cam1, cam2) = (
@@ -96,6 +118,7 @@ fn credentials_from_env_files_and_systemd_reach_the_servers_and_nowhere_else() {
     let mut builder = Daemon::builder()
         .stream(StreamSpec::uri("cam1", &cam1_uri))
         .stream(StreamSpec::uri("cam2", &cam2_uri))
+        .stream(StreamSpec::uri("cam3", "${credential:cam3-uri}"))
         .extra_toml(&format!(
             "[http]\nlisten = \"127.0.0.1:{port}\"\n\n[mqtt]\nurl = \"{}\"\n\
              topic_prefix = \"{prefix}\"\nusername = \"${{MQTT_USER}}\"\n\
@@ -113,9 +136,10 @@ fn credentials_from_env_files_and_systemd_reach_the_servers_and_nowhere_else() {
     let mut sub = daemon.subscribe();
     sub.hello(HELLO);
     for cam in ["cam1", "cam2"] {
-        sub.wait_status(cam, "running", FIRST);
+        seen_or_wait(&mut sub, cam, "running");
     }
     sub.collect_predictions_per_stream(&["cam1", "cam2"], 2, FIRST);
+    seen_or_wait(&mut sub, "cam3", "reconnecting");
     mqtt.expect(&format!("{prefix}/cam1/prediction"), FIRST);
     common::http::wait_listening(port, || daemon.describe());
 
@@ -193,5 +217,44 @@ fn an_unset_reference_fails_the_start_naming_file_line_and_key_only() {
             && err.contains("stream[1].uri")
             && err.contains("`${credential:cam}`: $CREDENTIALS_DIRECTORY is not set"),
         "{err}"
+    );
+}
+
+#[test]
+fn a_reload_reads_a_rotated_credential_and_the_stream_reconnects_with_it() {
+    common::require_model();
+    let secrets = common::tempdir();
+    let creds = secrets.path().join("credentials");
+    std::fs::create_dir(&creds).unwrap();
+    std::fs::write(creds.join("cam"), "old-pa55-Wq4\n").unwrap();
+    let camera = camera("viewer", CAM1_PASSWORD);
+    let uri = format!(
+        "rtsp://viewer:${{credential:cam}}@127.0.0.1:{}/test",
+        camera.port()
+    );
+    let daemon = Daemon::builder()
+        .stream(StreamSpec::uri("cam", &uri).reconnect_s(1, 2))
+        .env("CREDENTIALS_DIRECTORY", creds.display().to_string())
+        .spawn();
+    let mut sub = daemon.subscribe();
+    sub.hello(HELLO);
+    let refused = sub.wait_status("cam", "reconnecting", FIRST);
+    assert!(
+        refused.msg["reason"].as_str().unwrap_or("").contains("401"),
+        "the old password is refused: {}",
+        refused.msg
+    );
+    // Rotated: the same config text now resolves to another URI, so the stream restarts.
+    std::fs::write(creds.join("cam"), format!("{CAM1_PASSWORD}\n")).unwrap();
+    daemon.signal("HUP");
+    sub.wait_status("cam", "running", FIRST);
+    sub.collect_predictions(2, FIRST);
+    let messages: String = sub.history.iter().map(|r| format!("{}\n", r.msg)).collect();
+    assert_no_secret("the socket messages", &messages);
+    assert_no_secret("the log", &daemon.stderr());
+    assert!(
+        !daemon.stderr().contains("old-pa55-Wq4"),
+        "{}",
+        daemon.stderr()
     );
 }

@@ -26,7 +26,7 @@ mod validate;
 pub use effective::Effective;
 use raw::{Ctx, Table};
 use reference::Resolver;
-pub use secret::{Redacted, Secret};
+pub use secret::{scrub, Redacted, Secret};
 pub use services::{
     hostname, HttpConfig, MqttConfig, MqttPassword, MqttScheme, DEFAULT_HTTP_LISTEN,
 };

@@ -48,7 +48,9 @@ impl<'a> Resolver<'a> {
                     "a `${` without its closing `}`; write `$${` for a literal `${`".to_string()
                 })?;
                 let reference = &after[..end];
-                value.push_str(&self.lookup(reference)?);
+                let resolved = self.lookup(reference)?;
+                super::secret::remember(&resolved);
+                value.push_str(&resolved);
                 referenced = true;
                 rest = &after[end + 1..];
             } else {

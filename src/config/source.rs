@@ -40,12 +40,13 @@ const ACCEPTED: &str =
     "rtsp://, rtsps://, http://, https://, file:///path, v4l2:///dev/videoN, test:<pattern>, or a file path";
 
 /// Replaces the userinfo (`user:password@` or `user@`) of every URI in `text`
-/// with `***@`, so that credentials never reach logs or error messages.
+/// with `***@`, and every value resolved from a `${…}` reference with `***`
+/// ([`super::secret::scrub`]), so that credentials never reach logs or error messages.
 ///
 /// Works on a bare URI and on text holding URIs (a GStreamer pipeline
 /// description). Passwords containing unescaped `@` or `/` are still hidden.
 pub fn redact_uri(text: &str) -> String {
-    map_userinfo(text, |_| "***".to_string())
+    super::secret::scrub(&map_userinfo(text, |_| "***".to_string()))
 }
 
 /// `text` with the userinfo of every URI in it (what stands before the `@`)
