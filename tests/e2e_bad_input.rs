@@ -162,3 +162,47 @@ fn run_with_a_file_that_is_not_onnx_fails_naming_it() {
         bogus.display()
     );
 }
+
+#[test]
+fn check_config_names_file_line_key_and_reference_of_an_unresolvable_secret() {
+    let dir = common::tempdir();
+    let path = dir.path().join("refs.toml");
+    let missing = dir.path().join("missing.pw");
+    let cases = [
+        (
+            "${ACTIOND_TEST_NEVER_SET}",
+            "environment variable ACTIOND_TEST_NEVER_SET is not set",
+        ),
+        (&format!("${{file:{}}}", missing.display()), "cannot read"),
+        (
+            &format!("${{file:{}}}", dir.path().display()),
+            "cannot read",
+        ),
+        ("${credential:cam1}", "$CREDENTIALS_DIRECTORY is not set"),
+        ("${vault:cam1}", "unknown reference kind `vault`"),
+        ("${credential:cam1", "without its closing `}`"),
+    ];
+    for (reference, why) in cases {
+        let uri = format!("rtsp://admin:inline-Zz9{reference}@127.0.0.1:9/x");
+        let cfg = DaemonConfig {
+            streams: vec![StreamSpec::test("ok", "ball"), StreamSpec::uri("cam", &uri)],
+            ..DaemonConfig::default()
+        };
+        let text = cfg.to_toml(Path::new("/tmp/actiond-never-bound.sock"));
+        std::fs::write(&path, &text).unwrap();
+        let line = text.lines().position(|l| l.contains("inline-Zz9")).unwrap() + 1;
+        let out = run_actiond([Path::new("check-config"), &path], QUICK);
+        assert!(out.failed_cleanly(), "{reference} was accepted\n{out}");
+        let want = format!("{}:{line}:", path.display());
+        assert!(
+            out.stderr.contains(&want)
+                && out.stderr.contains("stream[1].uri")
+                && out.stderr.contains(why),
+            "{reference}: not {want}COL: stream[1].uri: …{why}\n{out}"
+        );
+        if reference.ends_with('}') {
+            assert!(out.stderr.contains(&format!("`{reference}`")), "{out}");
+        }
+        assert!(!out.stderr.contains("inline-Zz9"), "{out}");
+    }
+}

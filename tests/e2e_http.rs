@@ -21,15 +21,7 @@ fn daemon_with_http(streams: &[StreamSpec]) -> (Daemon, u16) {
     }
     let d = b.spawn();
     // The socket accepts as soon as it is bound; HTTP starts a moment later.
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(
-            Instant::now() < deadline,
-            "HTTP did not listen on {port}\n{}",
-            d.describe()
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    common::http::wait_listening(port, || d.describe());
     (d, port)
 }
 
@@ -275,6 +267,57 @@ fn healthz_is_503_with_the_reason_when_a_stream_fails() {
     assert!(
         reasons[0].as_str().unwrap().contains("no-such-element-xyz"),
         "{body}"
+    );
+}
+
+#[test]
+fn livez_stays_200_while_a_camera_is_down_and_healthz_says_503() {
+    let closed = common::free_port();
+    let (_d, port) = daemon_with_http(&[
+        StreamSpec::test("good", "ball"),
+        StreamSpec::uri("down", &format!("rtsp://127.0.0.1:{closed}/x")),
+    ]);
+    let deadline = Instant::now() + FIRST;
+    loop {
+        let health = get(port, "/healthz");
+        assert_eq!(health.status, 503, "a camera is down: {}", health.body);
+        let live = get(port, "/livez");
+        assert_eq!(live.status, 200, "the daemon is alive: {}", live.body);
+        assert_eq!(
+            live.json(),
+            serde_json::json!({"status": "ok", "reasons": []})
+        );
+        if health.body.contains("stream down is") && !health.body.contains("stream good") {
+            break;
+        }
+        assert!(Instant::now() < deadline, "good never ran: {}", health.body);
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+#[test]
+fn api_config_is_the_effective_config_without_credentials() {
+    let (_d, port) = daemon_with_http(&[
+        StreamSpec::test("cam1", "ball"),
+        StreamSpec::uri("cam2", "rtsp://admin:hunter2-Qz@127.0.0.1:9/x").raw("enabled", "false"),
+    ]);
+    let r = get(port, "/api/config");
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.header("content-type"), Some("application/json"));
+    let c = r.json();
+    assert_eq!(c["stream"][0]["uri"], "test:ball");
+    assert_eq!(c["stream"][1]["uri"], "rtsp://***@127.0.0.1:9/x");
+    assert_eq!(c["stream"][1]["enabled"], false);
+    assert_eq!(
+        c["stream"][0]["stall_timeout_s"], 10.0,
+        "defaults are filled in"
+    );
+    assert_eq!(c["runtime"]["max_batch"], 4);
+    assert_eq!(c["http"]["listen"], format!("127.0.0.1:{port}"));
+    assert!(
+        !r.body.contains("hunter2-Qz") && !r.body.contains("admin"),
+        "{}",
+        r.body
     );
 }
 

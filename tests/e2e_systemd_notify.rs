@@ -36,16 +36,26 @@ fn until(
     false
 }
 
-/// Starts `builder`'s daemon with a test-owned `NOTIFY_SOCKET` and a 0.4 s watchdog,
-/// and waits for READY=1. The temporary folder holds the socket.
-fn spawn_with_watchdog(builder: DaemonBuilder) -> (tempfile::TempDir, UnixDatagram, Daemon) {
+/// A test-owned notify socket in a new temporary folder, and its path.
+fn notify_socket() -> (tempfile::TempDir, String, UnixDatagram) {
     let dir = common::tempdir();
     let notify_path = dir.path().join("notify.sock");
     let sock = UnixDatagram::bind(&notify_path).unwrap();
-    let daemon = builder
-        .env("NOTIFY_SOCKET", notify_path.to_str().unwrap())
-        .env("WATCHDOG_USEC", "400000")
-        .spawn_unready();
+    let path = notify_path.to_str().unwrap().to_string();
+    (dir, path, sock)
+}
+
+/// Starts `builder`'s daemon with a test-owned `NOTIFY_SOCKET` and a 0.4 s watchdog,
+/// and waits for READY=1. The temporary folder holds the socket.
+fn spawn_with_watchdog(builder: DaemonBuilder) -> (tempfile::TempDir, UnixDatagram, Daemon) {
+    spawn_notified(builder.env("WATCHDOG_USEC", "400000"))
+}
+
+/// Starts `builder`'s daemon with a test-owned `NOTIFY_SOCKET` and waits for
+/// READY=1. The temporary folder holds the socket.
+fn spawn_notified(builder: DaemonBuilder) -> (tempfile::TempDir, UnixDatagram, Daemon) {
+    let (dir, notify_path, sock) = notify_socket();
+    let daemon = builder.env("NOTIFY_SOCKET", &notify_path).spawn_unready();
     let mut seen = Vec::new();
     assert!(
         until(&sock, "READY=1", Duration::from_secs(30), &mut seen),
@@ -86,12 +96,10 @@ fn ready_watchdog_and_stopping_reach_systemd() {
 #[test]
 fn no_watchdog_pings_for_another_process() {
     common::require_model();
-    let dir = common::tempdir();
-    let notify_path = dir.path().join("notify.sock");
-    let sock = UnixDatagram::bind(&notify_path).unwrap();
+    let (_dir, notify_path, sock) = notify_socket();
     let _daemon = Daemon::builder()
         .stream(StreamSpec::test("cam1", "ball"))
-        .env("NOTIFY_SOCKET", notify_path.to_str().unwrap())
+        .env("NOTIFY_SOCKET", &notify_path)
         .env("WATCHDOG_USEC", "200000")
         .env("WATCHDOG_PID", "1")
         .spawn_unready();
@@ -233,4 +241,73 @@ fn watchdog_pings_stop_while_inference_is_wedged_and_resume_after() {
     );
     daemon.signal("TERM");
     let _ = daemon.wait_exit(Duration::from_secs(60));
+}
+
+/// `CLOCK_MONOTONIC` now, in microseconds (the clock of `MONOTONIC_USEC=`).
+fn monotonic_usec() -> u64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `ts` is a valid timespec to write.
+    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
+    ts.tv_sec as u64 * 1_000_000 + ts.tv_nsec as u64 / 1_000
+}
+
+#[test]
+fn status_counts_running_streams_and_a_reload_is_bracketed_with_monotonic_usec() {
+    common::require_model();
+    let closed = common::free_port();
+    let (_dir, sock, mut daemon) = spawn_notified(
+        Daemon::builder()
+            .stream(StreamSpec::test("a", "ball"))
+            .stream(StreamSpec::uri(
+                "down",
+                &format!("rtsp://127.0.0.1:{closed}/x"),
+            )),
+    );
+    let mut seen = Vec::new();
+    assert!(
+        until(
+            &sock,
+            "STATUS=1 of 2 streams running",
+            Duration::from_secs(30),
+            &mut seen
+        ),
+        "the status line never counted the running stream; got {seen:?}"
+    );
+
+    // A reload that drops the stream that is down.
+    let mut cfg = daemon.config.clone();
+    cfg.streams.retain(|s| s.name == "a");
+    std::fs::write(&daemon.config_path, cfg.to_toml(&daemon.socket_path)).unwrap();
+    let before = monotonic_usec();
+    daemon.signal("HUP");
+    let mut reload = Vec::new();
+    assert!(
+        until(&sock, "RELOADING=1", Duration::from_secs(10), &mut reload),
+        "no RELOADING=1; got {reload:?}"
+    );
+    let reloading = &reload.last().unwrap().1;
+    let usec: u64 = reloading
+        .lines()
+        .find_map(|l| l.strip_prefix("MONOTONIC_USEC="))
+        .unwrap_or_else(|| panic!("RELOADING=1 without MONOTONIC_USEC=: {reloading:?}"))
+        .parse()
+        .expect("MONOTONIC_USEC= is a number");
+    assert!(
+        (before..=monotonic_usec()).contains(&usec),
+        "MONOTONIC_USEC={usec} is not CLOCK_MONOTONIC in µs (sent after {before})"
+    );
+    let mut ready = Vec::new();
+    assert!(
+        until(&sock, "READY=1", Duration::from_secs(20), &mut ready),
+        "no READY=1 after the reload; got {ready:?}"
+    );
+    let msg = &ready.last().unwrap().1;
+    assert!(
+        msg.contains("STATUS=1 of 1 streams running") && msg.contains("removed"),
+        "READY=1 after the reload: {msg:?}"
+    );
+    daemon.assert_running();
 }

@@ -46,6 +46,24 @@ fn unit_is_notify_with_watchdog_and_runtime_dir() {
     );
 }
 
+#[test]
+fn notify_reload_drop_in_replaces_the_kill() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("systemd/notify-reload.conf");
+    let text = std::fs::read_to_string(path).unwrap();
+    for line in [
+        "[Service]",
+        "Type=notify-reload",
+        "ReloadSignal=SIGHUP",
+        "ExecReload=",
+    ] {
+        assert!(has_line(&text, line), "missing `{line}`");
+    }
+    assert!(
+        has_line(&unit_text(), "ExecReload=/bin/kill -HUP $MAINPID"),
+        "the shipped unit (systemd 252) must signal the reload itself"
+    );
+}
+
 /// Runs `systemd-analyze verify` on `units`; panics with its complaints.
 fn assert_verifies(units: &[&Path]) {
     let out = Command::new("systemd-analyze")

@@ -36,8 +36,9 @@ pub enum Command {
     Subscribe(subscribe::Args),
     /// Describe an ONNX model: inputs, outputs, shapes, parameters, multiply-adds, manifest.
     InspectModel(inspect_model::Args),
-    /// Print the reference configuration: every key with its default and a comment.
-    PrintConfig,
+    /// Print the reference configuration: every key with its default and a comment
+    /// (with `--effective --config FILE`: that file's configuration, secrets hidden).
+    PrintConfig(print_config::Args),
     /// Measure raw inference, decode-only, the daemon at N streams and the Python baseline.
     Bench(bench::Args),
     /// One benchmark row in a process of its own (used by `bench`).
@@ -56,7 +57,7 @@ pub fn dispatch(cli: Cli) -> ExitCode {
         Command::ExtractFrames(a) => extract_frames::run(a),
         Command::Subscribe(a) => subscribe::run(a),
         Command::InspectModel(a) => inspect_model::run(a),
-        Command::PrintConfig => print_config::run(),
+        Command::PrintConfig(a) => print_config::run(a),
         Command::Bench(a) => bench::run(a),
         Command::BenchWorker(a) => bench::worker(a),
         Command::Assets(a) => assets::run(a),

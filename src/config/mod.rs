@@ -15,14 +15,18 @@ use serde::Deserialize;
 use toml::de::DeTable;
 
 mod de;
+mod effective;
 mod raw;
+mod reference;
 mod secret;
 mod services;
 mod source;
 mod validate;
 
+pub use effective::Effective;
 use raw::{Ctx, Table};
-pub use secret::{Redacted, Secret};
+use reference::Resolver;
+pub use secret::{scrub, Redacted, Secret};
 pub use services::{
     hostname, HttpConfig, MqttConfig, MqttPassword, MqttScheme, DEFAULT_HTTP_LISTEN,
 };
@@ -414,7 +418,8 @@ fn parse_with_base(text: &str, origin: &Path, base: &Path) -> Result<Config, Con
     let mut config =
         Config::deserialize(deserializer).map_err(|e| ctx.serde_error(doc.get_ref(), &e))?;
     config.source_path = Some(origin.to_path_buf());
-    validate::finish(&mut config, &root, base)?;
+    let env = |name: &str| std::env::var_os(name);
+    validate::finish(&mut config, &root, base, &Resolver::new(&env, base))?;
     Ok(config)
 }
 
@@ -1137,6 +1142,55 @@ uri = "file:///srv/b.mkv"
         let text = MINIMAL.replace("name = \"a\"\n", "");
         let (column, _) = assert_invalid(&text, "stream[0].name", 4, "missing required key `name`");
         assert_eq!(column, 1);
+    }
+
+    #[test]
+    fn unresolvable_references_name_the_key_and_never_a_value() {
+        let dir = tempfile::tempdir().unwrap();
+        let pw = dir.path().join("pw");
+        std::fs::write(&pw, "hunter2\n").unwrap();
+        let missing = dir.path().join("missing");
+        /// MINIMAL plus a stream `b` on lines 8-9 whose source (line 10) is `line`.
+        fn stream_b(line: &str) -> String {
+            format!("{MINIMAL}\n[[stream]]\nname = \"b\"\n{line}\n")
+        }
+        let cases = [
+            (
+                stream_b(&format!("pipeline = \"x ${{file:{}}}\"", missing.display())),
+                "stream[1].pipeline",
+                10,
+                "cannot read".to_string(),
+            ),
+            (
+                stream_b("uri = \"rtsp://u:${ACTIOND_TEST_UNSET_VAR}@h/x\""),
+                "stream[1].uri",
+                10,
+                "`${ACTIOND_TEST_UNSET_VAR}`: environment variable ACTIOND_TEST_UNSET_VAR is not set".into(),
+            ),
+            (
+                // Resolves, but not to a URI: the message quotes it as written.
+                stream_b(&format!("uri = \"ftp://${{file:{}}}\"", pw.display())),
+                "stream[1].uri",
+                10,
+                format!("`ftp://${{file:{}}}`", pw.display()),
+            ),
+            (
+                in_section("mqtt", "username = \"u\"\npassword = \"${credential:a/b}\""),
+                "mqtt.password",
+                10,
+                "`${credential:a/b}`".into(),
+            ),
+            (
+                in_section("mqtt", "username = \"${vault:u}\""),
+                "mqtt.username",
+                9,
+                "unknown reference kind `vault`".into(),
+            ),
+        ];
+        for (text, key, line, fragment) in cases {
+            let (_, message) = assert_invalid(&text, key, line, &fragment);
+            assert!(!message.contains("hunter2"), "{message}");
+        }
     }
 
     #[test]

@@ -9,6 +9,7 @@ use serde::Deserialize;
 
 use super::de as leaf;
 use super::raw::Table;
+use super::reference::Resolver;
 use super::secret::Secret;
 use super::{source, ConfigError};
 
@@ -74,8 +75,10 @@ pub struct MqttConfig {
     pub topic_prefix: String,
     /// QoS of every publish, 0..=2 (default 1).
     pub qos: u8,
-    /// User name (optional).
+    /// User name (optional), its `${…}` references resolved.
     pub username: Option<String>,
+    /// The `username` as written, when it held `${…}` references (what may be printed).
+    pub username_reference: Option<String>,
     /// Password: from `password`, or read at start from `password_file` (one line).
     pub password: Option<MqttPassword>,
     /// CA certificates (PEM) that sign the broker's certificate; default: the system's roots.
@@ -217,6 +220,7 @@ impl From<RawMqtt> for MqttConfig {
             topic_prefix: raw.topic_prefix,
             qos: raw.qos,
             username: raw.username,
+            username_reference: None,
             password,
             ca_file: raw.ca_file,
             cert_file: raw.cert_file,
@@ -389,11 +393,13 @@ fn topic_prefix_problem(prefix: &str) -> Option<&'static str> {
 }
 
 /// After deserializing `[mqtt]` (table `t`): resolves its files against `base`
-/// and checks the rules between keys, each error at the key to change.
+/// and the `${…}` references of its credentials with `refs`, and checks the
+/// rules between keys, each error at the key to change.
 pub(super) fn finish_mqtt(
     m: &mut MqttConfig,
     t: &Table<'_>,
     base: &Path,
+    refs: &Resolver<'_>,
 ) -> Result<(), ConfigError> {
     let (inline, file) = (t.get("password"), t.get("password_file"));
     if let (Some(p), Some(f)) = (&inline, &file) {
@@ -418,6 +424,7 @@ pub(super) fn finish_mqtt(
         (None, Some(k)) => return Err(k.error("`key_file` needs `cert_file` too")),
         _ => {}
     }
+    resolve_credentials(m, t, refs)?;
     if let Some(MqttPassword::File(p)) = &mut m.password {
         *p = source::resolve(base, p);
     }
@@ -426,6 +433,28 @@ pub(super) fn finish_mqtt(
         .flatten()
     {
         *p = source::resolve(base, p);
+    }
+    Ok(())
+}
+
+/// Resolves the `${…}` references in `username` and an inline `password`.
+fn resolve_credentials(
+    m: &mut MqttConfig,
+    t: &Table<'_>,
+    refs: &Resolver<'_>,
+) -> Result<(), ConfigError> {
+    if let (Some(user), Some(v)) = (m.username.as_mut(), t.get("username")) {
+        let r = refs.resolve(user).map_err(|e| v.error(e))?;
+        if r.referenced {
+            m.username_reference = Some(std::mem::replace(user, r.value));
+        }
+    }
+    if let (Some(MqttPassword::Inline(pw)), Some(v)) = (m.password.as_mut(), t.get("password")) {
+        let r = refs.resolve(pw.expose()).map_err(|e| v.error(e))?;
+        *pw = match r.referenced {
+            true => Secret::referenced(r.value, pw.expose()),
+            false => Secret::new(r.value),
+        };
     }
     Ok(())
 }

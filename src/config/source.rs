@@ -40,11 +40,18 @@ const ACCEPTED: &str =
     "rtsp://, rtsps://, http://, https://, file:///path, v4l2:///dev/videoN, test:<pattern>, or a file path";
 
 /// Replaces the userinfo (`user:password@` or `user@`) of every URI in `text`
-/// with `***@`, so that credentials never reach logs or error messages.
+/// with `***@`, and every value resolved from a `${…}` reference with `***`
+/// ([`super::secret::scrub`]), so that credentials never reach logs or error messages.
 ///
 /// Works on a bare URI and on text holding URIs (a GStreamer pipeline
 /// description). Passwords containing unescaped `@` or `/` are still hidden.
 pub fn redact_uri(text: &str) -> String {
+    super::secret::scrub(&map_userinfo(text, |_| "***".to_string()))
+}
+
+/// `text` with the userinfo of every URI in it (what stands before the `@`)
+/// replaced by `shown(userinfo)`.
+fn map_userinfo(text: &str, shown: impl Fn(&str) -> String) -> String {
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
     while let Some(i) = rest.find("://") {
@@ -52,7 +59,8 @@ pub fn redact_uri(text: &str) -> String {
         out.push_str(head);
         match userinfo_len(tail) {
             Some(n) => {
-                out.push_str("***@");
+                out.push_str(&shown(&tail[..n]));
+                out.push('@');
                 rest = &tail[n + 1..];
             }
             None => rest = tail,
@@ -60,6 +68,38 @@ pub fn redact_uri(text: &str) -> String {
     }
     out.push_str(rest);
     out
+}
+
+/// [`redact_uri`] for a value as written, which may hold `${…}` references: in
+/// each URI's userinfo, the user and the password are each kept when written as
+/// references only (`rtsp://***:${credential:cam1}@cam/`), else shown as `***`.
+pub(super) fn redact_userinfo(text: &str) -> String {
+    map_userinfo(text, |userinfo| {
+        let parts: Vec<&str> = match userinfo.split_once(':') {
+            Some((user, password)) => vec![user, password],
+            None => vec![userinfo],
+        };
+        if !parts.iter().any(|p| only_references(p)) {
+            return "***".into();
+        }
+        let shown: Vec<&str> = parts
+            .into_iter()
+            .map(|p| if only_references(p) { p } else { "***" })
+            .collect();
+        shown.join(":")
+    })
+}
+
+/// True when `text` is one or more `${…}` references and nothing else.
+fn only_references(text: &str) -> bool {
+    let mut rest = text;
+    while let Some(after) = rest.strip_prefix("${") {
+        match after.find('}') {
+            Some(end) => rest = &after[end + 1..],
+            None => return false,
+        }
+    }
+    rest.is_empty() && !text.is_empty()
 }
 
 /// [`redact_uri`] for a value that failed to parse as a URI: a typo such as
@@ -133,21 +173,29 @@ fn scheme(uri: &str) -> Option<&str> {
 
 /// Classifies a stream `uri`; relative file paths are resolved against
 /// `base`. The error message never contains credentials.
+#[cfg(test)]
 pub(super) fn parse_uri(uri: &str, base: &Path) -> Result<SourceKind, String> {
+    parse_uri_shown(uri, uri, base)
+}
+
+/// [`parse_uri`] for a `uri` resolved from `shown` (the value as written, with
+/// its `${…}` references): messages quote `shown`, never what it resolved to.
+pub(super) fn parse_uri_shown(uri: &str, shown: &str, base: &Path) -> Result<SourceKind, String> {
     let uri = uri.trim();
+    let shown = shown.trim();
     let Some(scheme) = scheme(uri) else {
         // `rtsp//user:pw@host`: a URI that lost the colon of its `://` reads as a file
         // path, and every failure to open it would log the password.
         if uri.find('@').is_some_and(|at| uri[..at].contains(':')) {
             return Err(format!(
                 "`{}` looks like a URI with credentials but has no `scheme://`; check the `://` (a file path cannot hold `user:password@`)",
-                redact_malformed(uri)
+                redact_malformed(shown)
             ));
         }
         return Ok(SourceKind::File(resolve(base, Path::new(uri))));
     };
     let rest = &uri[scheme.len() + 1..];
-    let redacted = || redact_malformed(uri);
+    let redacted = || redact_malformed(shown);
     match scheme.to_ascii_lowercase().as_str() {
         s @ ("rtsp" | "rtsps" | "http" | "https") => {
             let host = rest.strip_prefix("//").unwrap_or("");
@@ -183,7 +231,7 @@ pub(super) fn parse_uri(uri: &str, base: &Path) -> Result<SourceKind, String> {
             } else {
                 Err(format!(
                     "unknown test pattern `{}`; expected one of: {}",
-                    redact_malformed(rest),
+                    redact_malformed(if shown == uri { rest } else { shown }),
                     TEST_PATTERNS.join(", ")
                 ))
             }
@@ -232,6 +280,27 @@ mod tests {
             "well-formed userinfo is redacted as usual"
         );
         assert_eq!(redact_malformed("ftp://host/a"), "ftp://host/a");
+    }
+
+    #[test]
+    fn redact_userinfo_keeps_references_only() {
+        for (written, shown) in [
+            (
+                "rtsp://a:${credential:c}@h/x",
+                "rtsp://***:${credential:c}@h/x",
+            ),
+            (
+                "rtsp://${U}:${file:/etc/pw}@h/x",
+                "rtsp://${U}:${file:/etc/pw}@h/x",
+            ),
+            ("rtsp://${U}:p${X}@h", "rtsp://${U}:***@h"),
+            ("rtsp://a:b@h", "rtsp://***@h"),
+            ("rtsp://${U}@h", "rtsp://${U}@h"),
+            ("${credential:uri}", "${credential:uri}"),
+            ("rtsp://h/${X}", "rtsp://h/${X}"),
+        ] {
+            assert_eq!(redact_userinfo(written), shown);
+        }
     }
 
     #[test]

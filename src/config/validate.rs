@@ -10,6 +10,7 @@ use serde::de::Deserializer;
 
 use super::de::{keys, non_empty, read, scalar, Leaf};
 use super::raw::{Table, Value};
+use super::reference::Resolver;
 use super::{
     services, source, Config, ConfigError, HttpConfig, ModelConfig, MqttConfig, OutputConfig,
     Provider, Redacted, RuntimeConfig, SmoothingConfig, SourceKind, StreamConfig,
@@ -57,12 +58,14 @@ pub(super) fn shape(root: &Table<'_>) -> Result<(), ConfigError> {
     Ok(())
 }
 
-/// After deserializing: resolves relative paths against `base`, classifies each
-/// stream's source and checks the rules that span keys or streams.
+/// After deserializing: resolves relative paths against `base` and secret
+/// references with `refs`, classifies each stream's source and checks the rules
+/// that span keys or streams.
 pub(super) fn finish(
     config: &mut Config,
     root: &Table<'_>,
     base: &Path,
+    refs: &Resolver<'_>,
 ) -> Result<(), ConfigError> {
     let rt = &mut config.runtime;
     if let Some(lib) = rt.onnxruntime.take() {
@@ -82,12 +85,12 @@ pub(super) fn finish(
     let items = root.get("stream").map(|v| v.array()).transpose()?;
     for (s, item) in config.streams.iter_mut().zip(items.iter().flatten()) {
         let Some(t) = item.entries() else { continue }; // not a table: shape said so
-        stream_source(s, &t, base)?;
+        stream_source(s, &t, base, refs)?;
         reconnect_range(s, &t)?;
     }
     unique_names(&config.streams, items.as_deref().unwrap_or_default())?;
     if let (Some(m), Some(t)) = (config.mqtt.as_mut(), section(root, "mqtt")) {
-        services::finish_mqtt(m, &t, base)?;
+        services::finish_mqtt(m, &t, base, refs)?;
     }
     Ok(())
 }
@@ -159,8 +162,14 @@ pub(super) fn some_text<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Redact
     non_empty(d).map(|s| Some(Redacted::from(s)))
 }
 
-/// Sets `s.source` from exactly one of `uri` and `pipeline`.
-fn stream_source(s: &mut StreamConfig, t: &Table<'_>, base: &Path) -> Result<(), ConfigError> {
+/// Sets `s.source` from exactly one of `uri` and `pipeline`, whose
+/// `${…}` references in them are resolved with `refs`.
+fn stream_source(
+    s: &mut StreamConfig,
+    t: &Table<'_>,
+    base: &Path,
+    refs: &Resolver<'_>,
+) -> Result<(), ConfigError> {
     s.source = match (t.get("uri"), t.get("pipeline")) {
         (Some(u), Some(p)) => {
             let later = if p.span.start > u.span.start { p } else { u };
@@ -173,10 +182,14 @@ fn stream_source(s: &mut StreamConfig, t: &Table<'_>, base: &Path) -> Result<(),
             ))
         }
         (Some(u), None) => {
-            let uri = s.uri.as_deref().unwrap_or_default();
-            source::parse_uri(uri, base).map_err(|m| u.error(m))?
+            let written = s.uri.as_deref().unwrap_or_default();
+            let uri = refs.resolve(written).map_err(|m| u.error(m))?;
+            source::parse_uri_shown(&uri.value, written, base).map_err(|m| u.error(m))?
         }
-        (None, Some(_)) => SourceKind::Pipeline(s.pipeline.as_deref().unwrap_or_default().into()),
+        (None, Some(p)) => {
+            let written = s.pipeline.as_deref().unwrap_or_default();
+            SourceKind::Pipeline(refs.resolve(written).map_err(|m| p.error(m))?.value)
+        }
     };
     Ok(())
 }

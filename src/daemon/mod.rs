@@ -12,6 +12,7 @@ pub mod reload;
 pub mod services;
 mod signals;
 mod start;
+mod status_line;
 mod watchdog;
 
 use std::future::Future;
@@ -155,12 +156,15 @@ async fn run_until(
             Some(request) = requests.next() => match request {
                 Request::Stats => daemon.fleet.log_stats(),
                 Request::Reload { config, reply } => {
-                    daemon.notifier.send("RELOADING=1\nSTATUS=reloading the configuration");
+                    daemon.notifier.send(&crate::sys::notify::reloading());
                     let summary = match config {
                         Some(c) => daemon.reload(*c).await,
                         None => daemon.reload_from_file().await,
                     };
-                    daemon.notifier.send(&format!("READY=1\nSTATUS={summary}"));
+                    let names = daemon.fleet.streams.iter().map(|r| r.config.name.clone());
+                    daemon.status_line.set_streams(names.collect());
+                    let line = daemon.status_line.current();
+                    daemon.notifier.send(&format!("READY=1\nSTATUS={line} ({summary})"));
                     let _ = reply.send(summary);
                 }
                 Request::SetEnabled { stream, enabled, reply } => {

@@ -146,6 +146,7 @@ impl Daemon {
         let plan = plan(&self.config, &new);
         let summary = apply(&plan, &mut self.fleet, &self.manifest, &self.publisher).await;
         self.config.streams = new.streams;
+        self.show_config();
         summary
     }
 

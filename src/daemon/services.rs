@@ -18,6 +18,8 @@ use crate::publish::Publisher;
 pub struct Services {
     mqtt: Option<crate::publish::mqtt::Mqtt>,
     http: Option<JoinHandle<()>>,
+    /// The effective configuration `/api/config` shows.
+    config: Option<watch::Sender<serde_json::Value>>,
 }
 
 impl Services {
@@ -77,11 +79,20 @@ impl Services {
             Duration::from_secs_f64(config.runtime.inference_stall_s),
             others,
         );
-        let app = crate::publish::http::App::new(tracker);
+        let (shown, config_rx) = watch::channel(config.effective().to_json());
+        self.config = Some(shown);
+        let app = crate::publish::http::App::new(tracker, config_rx);
         self.http = Some(tokio::spawn(crate::publish::http::serve(
             listener, app, shutdown,
         )));
         Ok(())
+    }
+
+    /// Shows `config` (the running configuration after a reload) on `/api/config`.
+    pub fn show_config(&self, config: &Config) {
+        if let Some(shown) = &self.config {
+            shown.send_replace(config.effective().to_json());
+        }
     }
 
     /// Waits (bounded) for the outputs to finish after `shutdown` turned true: MQTT

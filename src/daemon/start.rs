@@ -11,13 +11,14 @@ use crate::config::Config;
 use crate::hub::FrameHub;
 use crate::infer::{self, WorkerSettings};
 use crate::model::{Classifier, Manifest};
-use crate::publish::{socket, stdout, Message, Publisher, VERSION};
+use crate::publish::{socket, stdout, Message, Publisher, StreamState, VERSION};
 use crate::smooth::{Method, SmootherSettings};
 use crate::source::{PipelineSettings, StatusFn, Target};
 use crate::sys::notify::Notifier;
 
 use super::fleet::{enabled, stop_all, Fleet};
 use super::services::Services;
+use super::status_line::StatusLine;
 use super::Listeners;
 
 /// How long stopping may take in all before the daemon exits anyway.
@@ -57,6 +58,8 @@ pub(super) struct Daemon {
     pub fleet: Fleet,
     /// systemd's notify socket, from the environment (a no-op without one).
     pub notifier: Notifier,
+    /// systemd's `STATUS=` line: how many streams run.
+    pub status_line: Arc<StatusLine>,
     services: Services,
     server: JoinHandle<()>,
     shutdown: watch::Sender<bool>,
@@ -96,6 +99,10 @@ impl Daemon {
                 .context("starting the stdout printer")?;
         }
         let hub = FrameHub::new();
+        let status_line = Arc::new(StatusLine::new(
+            Notifier::from_env(),
+            enabled(&config).into_iter().map(|s| s.name).collect(),
+        ));
         let mut services =
             Services::start_mqtt(&config, &publisher, &hub, control, shutdown_rx.clone())?;
         let worker = infer::spawn(
@@ -108,7 +115,7 @@ impl Daemon {
             target: target(&manifest),
             hub: hub.clone(),
             worker,
-            status: status_fn(&publisher),
+            status: status_fn(&publisher, status_line.clone()),
             pipeline_settings: Arc::new(PipelineSettings::new(config.runtime.stream_nice as i32)),
             streams: Vec::new(),
         };
@@ -122,10 +129,7 @@ impl Daemon {
         services
             .start_http(&config, &publisher, &hub, shutdown_rx, listeners.http)
             .await?;
-        notifier.send(&format!(
-            "READY=1\nSTATUS=running {} stream(s)",
-            fleet.streams.len()
-        ));
+        notifier.send(&format!("READY=1\nSTATUS={}", status_line.current()));
         let stall_s = config.runtime.inference_stall_s;
         let watchdog = tokio::spawn(super::watchdog::run(Notifier::from_env(), hub, stall_s));
         Ok(Daemon {
@@ -134,11 +138,17 @@ impl Daemon {
             publisher,
             fleet,
             notifier,
+            status_line,
             services,
             server,
             shutdown,
             watchdog,
         })
+    }
+
+    /// Shows the running configuration on `/api/config` (after a reload).
+    pub(super) fn show_config(&self) {
+        self.services.show_config(&self.config);
     }
 
     /// Tells systemd, stops every pipeline (bounded, in parallel), lets inference
@@ -204,10 +214,12 @@ fn worker_settings(config: &Config) -> WorkerSettings {
     }
 }
 
-/// Publishes each stream's state changes as `status` messages.
-fn status_fn(publisher: &Arc<Publisher>) -> StatusFn {
+/// Publishes each stream's state changes as `status` messages, and counts them
+/// on systemd's status line.
+fn status_fn(publisher: &Arc<Publisher>, status_line: Arc<StatusLine>) -> StatusFn {
     let p = publisher.clone();
     Arc::new(move |u: crate::source::StatusUpdate| {
+        status_line.update(&u.stream, u.state == StreamState::Running);
         p.publish(Message::Status {
             v: VERSION,
             stream: u.stream,

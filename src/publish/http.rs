@@ -1,6 +1,7 @@
 //! The HTTP endpoint (off unless `[http]` is configured): `/metrics` for
-//! Prometheus, `/healthz` for probes, `/api/streams` for dashboards and `/` as a
-//! live status page (with `/api/history`, `/api/events` and
+//! Prometheus, `/livez` (inference alive) and `/healthz` (every stream running)
+//! for probes, `/api/streams` for dashboards, `/api/config` (the effective
+//! configuration, secrets hidden) and `/` as a live status page (with `/api/history`, `/api/events` and
 //! `/api/streams/<name>/snapshot.jpg`). GET and HEAD only; no request body is
 //! ever read.
 
@@ -33,17 +34,21 @@ pub struct App {
     tracker: Arc<Tracker>,
     registry: Registry,
     snapshots: Snapshots,
+    /// The running configuration as `/api/config` shows it (secrets hidden).
+    config: watch::Receiver<serde_json::Value>,
 }
 
 impl App {
-    /// The endpoints over `tracker`, with metrics from [`crate::publish::metrics::registry`].
-    pub fn new(tracker: Arc<Tracker>) -> Arc<App> {
+    /// The endpoints over `tracker`, with metrics from [`crate::publish::metrics::registry`]
+    /// and `/api/config` from `config` (the daemon updates it on reload).
+    pub fn new(tracker: Arc<Tracker>, config: watch::Receiver<serde_json::Value>) -> Arc<App> {
         let mut registry = crate::publish::metrics::registry(tracker.clone());
         let snapshots = Snapshots::new(tracker.hub().clone(), &mut registry);
         Arc::new(App {
             tracker,
             registry,
             snapshots,
+            config,
         })
     }
 }
@@ -60,7 +65,7 @@ pub async fn bind(addr: SocketAddr) -> anyhow::Result<TcpListener> {
             "HTTP listens beyond loopback: /metrics and /api/streams have no authentication"
         );
     }
-    tracing::info!(address = %local, "HTTP: status page at http://{local}/ (also /metrics /healthz /api/streams)");
+    tracing::info!(address = %local, "HTTP: status page at http://{local}/ (also /metrics /livez /healthz /api/streams /api/config)");
     Ok(listener)
 }
 
@@ -122,9 +127,11 @@ pub const PROMETHEUS_TEXT: &str = "text/plain; version=0.0.4; charset=utf-8";
 pub const OPENMETRICS_TEXT: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
 
 /// Every endpoint, as the 404 lists them.
-const ENDPOINTS: [&str; 8] = [
+const ENDPOINTS: [&str; 10] = [
     "/metrics",
+    "/livez",
     "/healthz",
+    "/api/config",
     "/api/streams",
     "/api/streams/<name>/snapshot.jpg",
     "/api/streams/<name>/events/<t_ms>.jpg",
@@ -232,6 +239,16 @@ async fn snapshot(app: &App, stream: &str) -> Reply {
     }
 }
 
+/// `/healthz` or `/livez`: 200 when `h` is ok, else 503, with the reasons.
+fn health(h: &crate::publish::tracker::Health) -> Reply {
+    let status = if h.ok() {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    json(status, &h.to_json())
+}
+
 /// Answers one request.
 pub fn handle<B>(app: &App, req: &Request<B>) -> Reply {
     let head = req.method() == Method::HEAD;
@@ -259,15 +276,9 @@ pub fn handle<B>(app: &App, req: &Request<B>) -> Reply {
                 reply(StatusCode::OK, PROMETHEUS_TEXT, text)
             }
         }
-        "/healthz" => {
-            let health = app.tracker.health();
-            let status = if health.ok() {
-                StatusCode::OK
-            } else {
-                StatusCode::SERVICE_UNAVAILABLE
-            };
-            json(status, &health.to_json())
-        }
+        "/healthz" => health(&app.tracker.health()),
+        "/livez" => health(&app.tracker.liveness()),
+        "/api/config" => json(StatusCode::OK, &app.config.borrow()),
         "/api/streams" => json(StatusCode::OK, &app.tracker.streams_json()),
         "/api/history" => json(StatusCode::OK, &app.tracker.history_json()),
         "/" => reply(

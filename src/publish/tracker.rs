@@ -281,13 +281,23 @@ impl Tracker {
                 problems.push(format!("stream {} is {}: {}", v.name, v.state, v.reason));
             }
         }
+        problems.extend(self.liveness().problems);
+        Health { problems }
+    }
+
+    /// Alive while inference makes progress (it does also while no camera sends
+    /// frames), whatever the streams do: what `/livez` answers.
+    pub fn liveness(&self) -> Health {
         let age = self.hub.progress_age();
-        if age > self.stall {
-            problems.push(format!(
-                "inference has made no progress for {:.0} s",
-                age.as_secs_f64()
-            ));
-        }
+        let problems = (age > self.stall)
+            .then(|| {
+                format!(
+                    "inference has made no progress for {:.0} s",
+                    age.as_secs_f64()
+                )
+            })
+            .into_iter()
+            .collect();
         Health { problems }
     }
 

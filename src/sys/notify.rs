@@ -1,4 +1,4 @@
-//! The systemd notify protocol (READY, STATUS, WATCHDOG, STOPPING) over `$NOTIFY_SOCKET`.
+//! The systemd notify protocol (READY, RELOADING, STATUS, WATCHDOG, STOPPING) over `$NOTIFY_SOCKET`.
 
 use std::os::unix::net::UnixDatagram;
 use std::time::Duration;
@@ -24,6 +24,11 @@ impl Notifier {
         Notifier { socket }
     }
 
+    /// A notifier that sends nothing (for tests).
+    pub fn disabled() -> Self {
+        Notifier { socket: None }
+    }
+
     /// True when running under systemd's notify protocol.
     pub fn enabled(&self) -> bool {
         self.socket.is_some()
@@ -37,6 +42,27 @@ impl Notifier {
             }
         }
     }
+}
+
+/// `RELOADING=1` with the `MONOTONIC_USEC=` that sd_notify(3) requires beside it
+/// (`CLOCK_MONOTONIC` now, in microseconds), so that `Type=notify-reload` units
+/// can match it with the `READY=1` sent when the reload is applied.
+pub fn reloading() -> String {
+    format!(
+        "RELOADING=1\nMONOTONIC_USEC={}\nSTATUS=reloading the configuration",
+        monotonic_usec()
+    )
+}
+
+/// `CLOCK_MONOTONIC` in microseconds.
+fn monotonic_usec() -> u64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `ts` is a valid timespec to write; CLOCK_MONOTONIC always exists on Linux.
+    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
+    ts.tv_sec as u64 * 1_000_000 + ts.tv_nsec as u64 / 1_000
 }
 
 /// The watchdog interval systemd asked for (`$WATCHDOG_USEC`, for this process).
@@ -69,5 +95,19 @@ mod tests {
         let mut buf = [0u8; 64];
         let len = server.recv(&mut buf).unwrap();
         assert_eq!(&buf[..len], b"READY=1");
+    }
+
+    #[test]
+    fn reloading_carries_the_monotonic_clock() {
+        let before = monotonic_usec();
+        let msg = reloading();
+        let usec: u64 = msg
+            .lines()
+            .find_map(|l| l.strip_prefix("MONOTONIC_USEC="))
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!(msg.starts_with("RELOADING=1\n"), "{msg}");
+        assert!(usec >= before && usec <= monotonic_usec(), "{usec}");
     }
 }

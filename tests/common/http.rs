@@ -90,3 +90,17 @@ fn dechunk(mut s: &str) -> String {
     }
     out
 }
+
+/// Waits (up to 10 s) until `port` on 127.0.0.1 accepts TCP connections; panics
+/// with `describe()` (the daemon's state) if it does not.
+pub fn wait_listening(port: u16, describe: impl Fn() -> String) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "HTTP did not listen on {port}\n{}",
+            describe()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
