@@ -16,12 +16,14 @@ use toml::de::DeTable;
 
 mod de;
 mod raw;
+mod record;
 mod secret;
 mod services;
 mod source;
 mod validate;
 
 use raw::{Ctx, Table};
+pub use record::RecordConfig;
 pub use secret::{Redacted, Secret};
 pub use services::{
     hostname, HttpConfig, MqttConfig, MqttPassword, MqttScheme, DEFAULT_HTTP_LISTEN,
@@ -77,6 +79,8 @@ pub struct Config {
     pub mqtt: Option<MqttConfig>,
     /// `[http]`: metrics, health and status over HTTP (off unless the table is present).
     pub http: Option<HttpConfig>,
+    /// `[record]`: evidence clips around events (off unless the table is present).
+    pub record: Option<RecordConfig>,
     /// The file the configuration came from (not a TOML key).
     #[serde(skip)]
     pub source_path: Option<PathBuf>,
@@ -347,6 +351,9 @@ pub struct StreamConfig {
     /// Longest reconnect delay in seconds, >= `reconnect_min_s` (default 30).
     #[serde(deserialize_with = "de::positive")]
     pub reconnect_max_s: f64,
+    /// Record clips of this stream's events when `[record]` is present (default true).
+    #[serde(deserialize_with = "de::bool")]
+    pub record: bool,
     /// Run this stream (default true).
     #[serde(deserialize_with = "de::bool")]
     pub enabled: bool,
@@ -369,6 +376,7 @@ impl StreamConfig {
             reconnect_min_s: 1.0,
             reconnect_max_s: 30.0,
             enabled: true,
+            record: true,
         }
     }
 
@@ -657,6 +665,7 @@ uri = "file:///srv/b.mkv"
                 reconnect_min_s: 2.0,
                 reconnect_max_s: 2.0,
                 enabled: false,
+                record: true,
             }
         );
         let s = &c.streams[1];
@@ -1001,7 +1010,7 @@ uri = "file:///srv/b.mkv"
         assert_eq!(column, 1);
         assert_eq!(
             message,
-            "unknown key `colour`; expected one of: runtime, model, smoothing, output, stream, mqtt, http"
+            "unknown key `colour`; expected one of: runtime, model, smoothing, output, stream, mqtt, http, record"
         );
         // An unknown table (here one the config does not have) points at its header.
         let text = format!("{MINIMAL}\n[kafka]\nurl = \"kafka://x\"\n");
@@ -1392,11 +1401,12 @@ uri = "/abs/b.mp4"
                 "output",
                 "stream",
                 "mqtt",
-                "http"
+                "http",
+                "record"
             ]
         );
         let stream = de::keys::<StreamConfig>();
-        assert_eq!(stream.len(), 12, "{stream:?}");
+        assert_eq!(stream.len(), 13, "{stream:?}");
         assert!(
             stream.contains(&"loop") && !stream.contains(&"source"),
             "{stream:?}"

@@ -109,6 +109,9 @@ impl Daemon {
             pipeline_settings: Arc::new(PipelineSettings::new(config.runtime.stream_nice as i32)),
             streams: Vec::new(),
         };
+        if let Some(problem) = crate::record::start(&config) {
+            tracing::error!("{problem}; the streams run without recording");
+        }
         let streams = enabled(&config);
         fleet.pipeline_settings.share_decoder_threads(streams.len());
         for s in streams {

@@ -1,0 +1,174 @@
+//! Evidence: on a label-change event, the seconds around it as an MP4 clip
+//! (the camera's own H.264/H.265 packets, remuxed, never re-encoded) and the
+//! event frame as a JPEG, with retention by age and size and a free-space floor.
+//!
+//! [`start`] installs the recording of a daemon's config; pipelines call [`tap`]
+//! as they are built, and the inference worker calls [`on_event`].
+
+mod files;
+mod retention;
+mod ring;
+mod stream;
+mod tap;
+mod writer;
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::SystemTime;
+
+use gstreamer as gst;
+
+use crate::config::{Config, RecordConfig};
+use stream::StreamRecorder;
+
+/// The recording of the running daemon (one per process).
+struct Recording {
+    config: RecordConfig,
+    /// Names of the streams that record.
+    streams: Vec<String>,
+    /// Why nothing can be recorded (the directory is not writable), if so.
+    broken: Option<String>,
+    /// The recorders made so far, by stream.
+    recorders: Mutex<HashMap<String, Arc<StreamRecorder>>>,
+    /// Whether recording is paused for lack of free space.
+    paused: Mutex<bool>,
+}
+
+static ACTIVE: RwLock<Option<Arc<Recording>>> = RwLock::new(None);
+
+fn active() -> Option<Arc<Recording>> {
+    ACTIVE.read().unwrap_or_else(|p| p.into_inner()).clone()
+}
+
+/// Installs `config`'s recording (none without `[record]`): creates and checks the
+/// directory and removes clips a crash left unfinished. Returns the error that
+/// keeps anything from being recorded (the streams run regardless).
+pub fn start(config: &Config) -> Option<String> {
+    let Some(rc) = config.record.clone() else {
+        *ACTIVE.write().unwrap_or_else(|p| p.into_inner()) = None;
+        return None;
+    };
+    let broken = files::check_writable(&rc.dir).err().map(|e| {
+        format!(
+            "recording off: clip directory {} is not writable: {e}",
+            rc.dir.display()
+        )
+    });
+    if broken.is_none() {
+        let n = files::remove_parts(&rc.dir);
+        if n > 0 {
+            tracing::info!("removed {n} unfinished clip(s) under {}", rc.dir.display());
+        }
+    }
+    let streams = config
+        .streams
+        .iter()
+        .filter(|s| s.record)
+        .map(|s| s.name.clone())
+        .collect();
+    let recording = Recording {
+        config: rc,
+        streams,
+        broken: broken.clone(),
+        recorders: Mutex::new(HashMap::new()),
+        paused: Mutex::new(false),
+    };
+    *ACTIVE.write().unwrap_or_else(|p| p.into_inner()) = Some(Arc::new(recording));
+    broken
+}
+
+impl Recording {
+    fn recorder(&self, stream: &str) -> Option<Arc<StreamRecorder>> {
+        if self.broken.is_some() || !self.streams.iter().any(|s| s == stream) {
+            return None;
+        }
+        let mut map = self.recorders.lock().unwrap_or_else(|p| p.into_inner());
+        let r = map
+            .entry(stream.to_string())
+            .or_insert_with(|| StreamRecorder::new(stream, self.config.clone()));
+        Some(r.clone())
+    }
+
+    /// Whether free space is below the floor, and whether that changed now.
+    fn check_space(&self) -> (bool, bool) {
+        let free = files::free_bytes(&self.config.dir).unwrap_or(u64::MAX);
+        let low = free < self.config.min_free_bytes;
+        let mut paused = self.paused.lock().unwrap_or_else(|p| p.into_inner());
+        let changed = *paused != low;
+        *paused = low;
+        (low, changed)
+    }
+}
+
+/// Feeds `stream`'s recorder (if it records) from `pipeline`'s compressed video.
+pub fn tap(pipeline: &gst::Pipeline, stream: &str) {
+    if let Some(r) = active().and_then(|a| a.recorder(stream)) {
+        tap::tap(pipeline, r);
+    }
+}
+
+/// What an event did to the recording.
+#[derive(Debug, Default)]
+pub struct Outcome {
+    /// The clip's final path, if one is being written.
+    pub clip: Option<PathBuf>,
+    /// The snapshot's path, if written.
+    pub snapshot: Option<PathBuf>,
+    /// A change worth a `status` message (paused or resumed for free space).
+    pub notice: Option<String>,
+}
+
+/// An event into `label` on `stream`, with `frame` the frame the model saw at it.
+pub fn on_event(stream: &str, label: &str, frame: Option<&gst::Sample>) -> Outcome {
+    let Some(rec) = active() else {
+        return Outcome::default();
+    };
+    if !rec.config.wants(label) {
+        return Outcome::default();
+    }
+    let Some(recorder) = rec.recorder(stream) else {
+        return Outcome::default();
+    };
+    let mut out = Outcome::default();
+    let (low, changed) = rec.check_space();
+    if changed {
+        out.notice = Some(if low {
+            format!(
+                "recording paused: less than {} bytes free under {}",
+                rec.config.min_free_bytes,
+                rec.config.dir.display()
+            )
+        } else {
+            "recording resumed: free space is above the floor again".into()
+        });
+    }
+    if low {
+        crate::publish::metrics::global().record_skipped(stream);
+        return out;
+    }
+    match recorder.trigger(label, SystemTime::now()) {
+        Ok(paths) => {
+            out.snapshot = frame.and_then(|f| snapshot(stream, f, &paths.snapshot));
+            out.clip = Some(paths.clip);
+        }
+        Err(e) => tracing::warn!(stream, "no clip of this event: {e}"),
+    }
+    out
+}
+
+/// Writes `frame` as a JPEG at `path` (unless one is there: an extended clip keeps the first).
+fn snapshot(stream: &str, frame: &gst::Sample, path: &std::path::Path) -> Option<PathBuf> {
+    if path.exists() {
+        return Some(path.to_path_buf());
+    }
+    let written = crate::publish::snapshot::encode(frame)
+        .and_then(|jpeg| std::fs::write(path, jpeg).map_err(|e| e.to_string()));
+    match written {
+        Ok(()) => Some(path.to_path_buf()),
+        Err(e) => {
+            tracing::warn!(stream, "no snapshot of this event: {e}");
+            None
+        }
+    }
+}

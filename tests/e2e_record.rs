@@ -1,0 +1,236 @@
+//! Evidence clips through the real daemon: an RTSP camera (H.264, a key frame a
+//! second) whose first label is an event (threshold 0, confirm 1); the clip around it
+//! is a playable MP4 of about pre_s + post_s, with a JPEG snapshot; retention by size
+//! deletes the oldest; an unwritable directory leaves the streams running; a daemon
+//! killed mid-clip leaves only a `.part` file, removed at the next start.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use common::{Daemon, RtspServer, StreamSpec};
+
+const HELLO: Duration = Duration::from_secs(5);
+/// First frames through RTSP and a cold model.
+const FIRST_EVENT: Duration = Duration::from_secs(40);
+const PRE_S: f64 = 2.0;
+const POST_S: f64 = 3.0;
+/// The camera's key-frame interval (tests/common/rtsp.rs: 15 frames at 15 fps).
+const KEY_INTERVAL_S: f64 = 1.0;
+
+fn record_toml(dir: &Path, post_s: f64, extra: &str) -> String {
+    format!(
+        "\n[record]\ndir = {}\npre_s = {PRE_S}\npost_s = {post_s}\n{extra}\n",
+        common::daemon::toml_str(&dir.to_string_lossy())
+    )
+}
+
+/// A daemon recording the RTSP camera `server` into `dir`.
+fn daemon(server: &RtspServer, dir: &Path, post_s: f64, extra: &str) -> Daemon {
+    common::require_model();
+    Daemon::builder()
+        .threshold(0.0)
+        .confirm(1)
+        // The first clip (and event) after 16 frames at 5 fps: the ring holds pre_s by then.
+        .window(16)
+        .stream(StreamSpec::uri("cam", &server.url()))
+        .extra_toml(&record_toml(dir, post_s, extra))
+        .spawn()
+}
+
+/// Every file under `dir`, recursively.
+fn files(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            out.extend(files(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out.sort();
+    out
+}
+
+/// Waits until `path` exists.
+fn wait_file(path: &Path, limit: Duration) -> bool {
+    let end = Instant::now() + limit;
+    while Instant::now() < end {
+        if path.exists() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    false
+}
+
+/// The video codec and duration in seconds `ffprobe` reads from `path`.
+fn probe(path: &Path) -> (String, f64) {
+    let out = Command::new("ffprobe")
+        .args(["-v", "error", "-select_streams", "v:0"])
+        .args(["-show_entries", "stream=codec_name:format=duration"])
+        .args(["-of", "default=noprint_wrappers=1"])
+        .arg(path)
+        .output()
+        .expect("ffprobe runs (scripts/setup.sh installs ffmpeg)");
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(out.status.success(), "ffprobe failed on {path:?}: {text}");
+    let field = |key: &str| {
+        text.lines()
+            .find_map(|l| l.strip_prefix(key))
+            .unwrap_or_else(|| panic!("no {key} in: {text}"))
+            .to_string()
+    };
+    let secs = field("duration=").parse().unwrap_or(f64::NAN);
+    (field("codec_name="), secs)
+}
+
+/// The next event of `cam`, its clip and snapshot paths.
+fn event_paths(sub: &mut common::Subscriber) -> (PathBuf, PathBuf) {
+    let ev = sub.next_matching(FIRST_EVENT, |m| {
+        m["type"] == "event" && m["stream"] == "cam"
+    });
+    let ev = ev
+        .unwrap_or_else(|| panic!("no event\n{}", sub.summary()))
+        .msg;
+    let clip = ev["clip"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no clip in {ev}"));
+    let snap = ev["snapshot"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no snapshot in {ev}"));
+    (clip.into(), snap.into())
+}
+
+#[test]
+fn an_event_gives_a_playable_clip_and_a_snapshot() {
+    let server = RtspServer::start();
+    let dir = tempfile::tempdir().unwrap();
+    let d = daemon(&server, dir.path(), POST_S, "");
+    let mut sub = d.subscribe();
+    sub.hello(HELLO);
+    let (clip, snap) = event_paths(&mut sub);
+    assert!(clip.starts_with(dir.path().join("cam")), "{clip:?}");
+    assert!(clip.to_string_lossy().ends_with(".mp4"), "{clip:?}");
+    let part = PathBuf::from(format!("{}.part", clip.display()));
+    assert!(
+        part.exists() || clip.exists(),
+        "the clip is written while the post-capture runs"
+    );
+    assert!(!clip.exists(), "the clip is complete only after post_s");
+    assert!(
+        wait_file(&clip, Duration::from_secs(20)),
+        "no clip {clip:?}\n{}",
+        d.stderr()
+    );
+    assert!(!part.exists(), "the .part file is renamed");
+    let (codec, secs) = probe(&clip);
+    eprintln!("clip of {secs} s");
+    assert_eq!(codec, "h264", "remuxed, not re-encoded");
+    let want = PRE_S + POST_S;
+    assert!(
+        (want - KEY_INTERVAL_S - 0.5..=want + KEY_INTERVAL_S + 0.5).contains(&secs),
+        "clip of {secs} s, want {want} s within a key-frame interval"
+    );
+    let jpeg = std::fs::read(&snap).expect("the snapshot is written");
+    assert!(
+        jpeg.starts_with(&[0xFF, 0xD8]) && jpeg.ends_with(&[0xFF, 0xD9]),
+        "not a JPEG"
+    );
+}
+
+#[test]
+fn retention_by_size_deletes_the_oldest() {
+    let server = RtspServer::start();
+    let dir = tempfile::tempdir().unwrap();
+    let old_day = dir.path().join("cam/2020-01-01");
+    std::fs::create_dir_all(&old_day).unwrap();
+    let old = old_day.join("00-00-00.000_old.mp4");
+    std::fs::write(&old, vec![0u8; 3_000_000]).unwrap();
+    let touched = Command::new("touch")
+        .args(["-d", "2020-01-01 00:00:00"])
+        .arg(&old)
+        .status()
+        .unwrap();
+    assert!(touched.success());
+    // 2 MB: the old 3 MB file must go, the new clip (well under 1 MB) stays.
+    let d = daemon(&server, dir.path(), 1.0, "max_bytes = 2000000");
+    let mut sub = d.subscribe();
+    sub.hello(HELLO);
+    let (clip, _) = event_paths(&mut sub);
+    assert!(
+        wait_file(&clip, Duration::from_secs(20)),
+        "no clip\n{}",
+        d.stderr()
+    );
+    let end = Instant::now() + Duration::from_secs(5);
+    while old.exists() && Instant::now() < end {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(
+        !old.exists(),
+        "the oldest clip is deleted: {:?}",
+        files(dir.path())
+    );
+    assert!(!old_day.exists(), "its empty day folder goes too");
+    assert!(clip.exists(), "the new clip stays");
+}
+
+#[test]
+fn an_unwritable_directory_leaves_the_streams_running() {
+    let server = RtspServer::start();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("not-a-dir");
+    std::fs::write(&file, b"").unwrap();
+    let d = daemon(&server, &file.join("clips"), POST_S, "");
+    let mut sub = d.subscribe();
+    sub.hello(HELLO);
+    let ev = sub
+        .next_matching(FIRST_EVENT, |m| m["type"] == "event")
+        .unwrap_or_else(|| panic!("no event\n{}", sub.summary()))
+        .msg;
+    assert!(
+        ev.get("clip").is_none(),
+        "no clip without a directory: {ev}"
+    );
+    sub.collect_predictions(3, Duration::from_secs(20));
+    let log = d.stderr();
+    assert!(
+        log.contains("recording off") && log.contains("not writable"),
+        "the error is named: {log}"
+    );
+}
+
+#[test]
+fn a_daemon_killed_mid_clip_leaves_no_complete_looking_file() {
+    let server = RtspServer::start();
+    let dir = tempfile::tempdir().unwrap();
+    let mut d = daemon(&server, dir.path(), 30.0, "");
+    let mut sub = d.subscribe();
+    sub.hello(HELLO);
+    let (clip, _) = event_paths(&mut sub);
+    let part = PathBuf::from(format!("{}.part", clip.display()));
+    assert!(wait_file(&part, Duration::from_secs(5)), "no .part file");
+    std::thread::sleep(Duration::from_secs(2));
+    d.kill_hard();
+    let mp4s: Vec<PathBuf> = files(dir.path())
+        .into_iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "mp4"))
+        .collect();
+    assert!(
+        mp4s.is_empty(),
+        "complete-looking files after a kill: {mp4s:?}"
+    );
+    assert!(part.exists());
+    // The next start removes what the crash left.
+    let d = daemon(&server, dir.path(), 30.0, "");
+    d.subscribe().hello(HELLO);
+    let end = Instant::now() + Duration::from_secs(20);
+    while part.exists() && Instant::now() < end {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(!part.exists(), "the .part file is removed at start");
+}
