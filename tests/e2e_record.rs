@@ -234,3 +234,70 @@ fn a_daemon_killed_mid_clip_leaves_no_complete_looking_file() {
     }
     assert!(!part.exists(), "the .part file is removed at start");
 }
+
+/// A file of `segments` (pattern, seconds) in order, H.264 at 15 fps, a key frame a second.
+fn scenes(dir: &Path, segments: &[(&str, u32)]) -> PathBuf {
+    let sources: String = segments
+        .iter()
+        .map(|(p, s)| {
+            format!(
+                "videotestsrc num-buffers={} pattern={p} \
+                 ! video/x-raw,width=320,height=240,framerate=15/1 ! c. ",
+                s * 15
+            )
+        })
+        .collect();
+    let desc = format!(
+        "concat name=c ! x264enc speed-preset=ultrafast key-int-max=15 \
+         ! h264parse ! mp4mux ! filesink name=out {sources}"
+    );
+    let path = dir.join("scenes.mp4");
+    common::gst_init();
+    common::media::launch_to_file(&desc, &path);
+    path
+}
+
+/// Two events into `snow` 3 s apart, within post_s: one clip covering both.
+#[test]
+fn two_close_events_give_one_longer_clip() {
+    common::require_model();
+    let dir = tempfile::tempdir().unwrap();
+    let video = scenes(
+        dir.path(),
+        &[("ball", 6), ("snow", 2), ("ball", 1), ("snow", 2), ("ball", 8)],
+    );
+    let clips = dir.path().join("clips");
+    // The default model tells ball from snow (the provisional one does not).
+    let model = common::repo_root().join("models/default/model.onnx");
+    let d = Daemon::builder()
+        .model(&model)
+        .threshold(0.0)
+        .confirm(1)
+        .stream(StreamSpec::uri("cam", &common::file_uri(&video)))
+        .extra_toml(&record_toml(&clips, POST_S, "labels = [\"snow\"]"))
+        .spawn();
+    let mut sub = d.subscribe();
+    sub.hello(HELLO);
+    let into_snow = |m: &serde_json::Value| m["type"] == "event" && m["to"] == "snow";
+    let first = sub.next_matching(FIRST_EVENT, into_snow);
+    let first = first.unwrap_or_else(|| panic!("no event into snow\n{}", sub.summary()));
+    let second = sub.next_matching(Duration::from_secs(10), into_snow);
+    let second = second.unwrap_or_else(|| panic!("no second event\n{}", sub.summary()));
+    let gap = second.at.duration_since(first.at).as_secs_f64();
+    let clip = first.msg["clip"].as_str().expect("a clip");
+    assert_eq!(second.msg["clip"].as_str(), Some(clip), "one clip for both");
+    let clip = PathBuf::from(clip);
+    assert!(wait_file(&clip, Duration::from_secs(20)), "no clip\n{}", d.stderr());
+    let (_, secs) = probe(&clip);
+    eprintln!("clip of {secs} s, events {gap:.1} s apart");
+    let want = PRE_S + gap + POST_S;
+    assert!(
+        (want - 0.5..=want + KEY_INTERVAL_S + 0.5).contains(&secs),
+        "clip of {secs} s, want {want} s (events {gap:.1} s apart)"
+    );
+    let mp4s = files(&clips)
+        .into_iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "mp4"))
+        .count();
+    assert_eq!(mp4s, 1, "{:?}", files(&clips));
+}
