@@ -342,6 +342,9 @@ pub struct StreamConfig {
     /// A `pipeline` fragment that ends for good: `stopped` at its end instead of rebuilt (default false).
     #[serde(deserialize_with = "de::bool")]
     pub finite: bool,
+    /// Record clips of this stream's events when `[record]` is present (default true).
+    #[serde(deserialize_with = "de::bool")]
+    pub record: bool,
     /// Seconds without a frame before the stream counts as stalled and is rebuilt, > 0 (default 10).
     #[serde(deserialize_with = "de::positive")]
     pub stall_timeout_s: f64,
@@ -351,9 +354,6 @@ pub struct StreamConfig {
     /// Longest reconnect delay in seconds, >= `reconnect_min_s` (default 30).
     #[serde(deserialize_with = "de::positive")]
     pub reconnect_max_s: f64,
-    /// Record clips of this stream's events when `[record]` is present (default true).
-    #[serde(deserialize_with = "de::bool")]
-    pub record: bool,
     /// Run this stream (default true).
     #[serde(deserialize_with = "de::bool")]
     pub enabled: bool,
@@ -372,11 +372,11 @@ impl StreamConfig {
             latency_ms: 200,
             r#loop: false,
             finite: false,
+            record: true,
             stall_timeout_s: 10.0,
             reconnect_min_s: 1.0,
             reconnect_max_s: 30.0,
             enabled: true,
-            record: true,
         }
     }
 
@@ -661,11 +661,11 @@ uri = "file:///srv/b.mkv"
                 latency_ms: 0,
                 r#loop: true,
                 finite: false,
+                record: true,
                 stall_timeout_s: 0.5,
                 reconnect_min_s: 2.0,
                 reconnect_max_s: 2.0,
                 enabled: false,
-                record: true,
             }
         );
         let s = &c.streams[1];

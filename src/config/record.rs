@@ -58,6 +58,50 @@ impl RecordConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::services::tests::reference_with_sections_on;
+    use crate::config::Config;
+
+    fn parse(text: &str) -> Result<Config, crate::config::ConfigError> {
+        Config::parse(text, std::path::Path::new("/etc/actiond/actiond.toml"))
+    }
+
+    #[test]
+    fn reference_config_documents_every_key_with_its_default() {
+        let text = include_str!("../../config/actiond.toml");
+        for key in super::super::de::keys::<RecordConfig>() {
+            assert!(
+                text.contains(&format!("# {key} = ")),
+                "config/actiond.toml does not document record.{key}"
+            );
+        }
+        assert!(text.contains("\nrecord = true\n"), "stream key `record`");
+        assert_eq!(parse(text).unwrap().record, None, "shipped off");
+        let on = reference_with_sections_on(&["password", "ca_file", "cert_file", "key_file"]);
+        let c = parse(&on).unwrap_or_else(|e| panic!("{e}\n{on}"));
+        assert_eq!(c.record, Some(RecordConfig::default()));
+    }
+
+    #[test]
+    fn values_are_checked_and_dir_is_resolved() {
+        let minimal = "[model]\npath = \"m.onnx\"\n\n[[stream]]\nname = \"a\"\nuri = \"test:ball\"\nrecord = false\n";
+        let c = parse(&format!("{minimal}\n[record]\ndir = \"clips\"\n")).unwrap();
+        let r = c.record.unwrap();
+        assert_eq!(r.dir, std::path::Path::new("/etc/actiond/clips"));
+        assert!(!c.streams[0].record);
+        for (line, key, message) in [
+            ("pre_s = 0", "record.pre_s", "must be greater than 0"),
+            ("max_bytes = 0", "record.max_bytes", "must be at least 1, got 0"),
+            ("labels = \"a\"", "record.labels", "expected"),
+            ("dir = \"\"", "record.dir", "empty"),
+            ("keep = 1", "record.keep", "unknown key `keep`"),
+        ] {
+            let err = parse(&format!("{minimal}\n[record]\n{line}\n")).unwrap_err().to_string();
+            assert!(
+                err.starts_with("/etc/actiond/actiond.toml:10:") && err.contains(key) && err.contains(message),
+                "{line}: {err}"
+            );
+        }
+    }
 
     #[test]
     fn empty_labels_mean_any() {
