@@ -264,7 +264,13 @@ fn two_close_events_give_one_longer_clip() {
     let dir = tempfile::tempdir().unwrap();
     let video = scenes(
         dir.path(),
-        &[("ball", 6), ("snow", 2), ("ball", 1), ("snow", 2), ("ball", 8)],
+        &[
+            ("ball", 6),
+            ("snow", 2),
+            ("ball", 1),
+            ("snow", 2),
+            ("ball", 8),
+        ],
     );
     let clips = dir.path().join("clips");
     // The default model tells ball from snow (the provisional one does not).
@@ -287,7 +293,11 @@ fn two_close_events_give_one_longer_clip() {
     let clip = first.msg["clip"].as_str().expect("a clip");
     assert_eq!(second.msg["clip"].as_str(), Some(clip), "one clip for both");
     let clip = PathBuf::from(clip);
-    assert!(wait_file(&clip, Duration::from_secs(20)), "no clip\n{}", d.stderr());
+    assert!(
+        wait_file(&clip, Duration::from_secs(20)),
+        "no clip\n{}",
+        d.stderr()
+    );
     let (_, secs) = probe(&clip);
     eprintln!("clip of {secs} s, events {gap:.1} s apart");
     let want = PRE_S + gap + POST_S;

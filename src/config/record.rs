@@ -49,6 +49,11 @@ impl Default for RecordConfig {
 }
 
 impl RecordConfig {
+    /// `max_age_days` as a duration.
+    pub fn max_age(&self) -> std::time::Duration {
+        std::time::Duration::from_secs_f64((self.max_age_days * 86_400.0).min(1e15))
+    }
+
     /// Whether an event into `label` is recorded.
     pub fn wants(&self, label: &str) -> bool {
         self.labels.is_empty() || self.labels.iter().any(|l| l == label)
@@ -90,14 +95,22 @@ mod tests {
         assert!(!c.streams[0].record);
         for (line, key, message) in [
             ("pre_s = 0", "record.pre_s", "must be greater than 0"),
-            ("max_bytes = 0", "record.max_bytes", "must be at least 1, got 0"),
+            (
+                "max_bytes = 0",
+                "record.max_bytes",
+                "must be at least 1, got 0",
+            ),
             ("labels = \"a\"", "record.labels", "expected"),
             ("dir = \"\"", "record.dir", "empty"),
             ("keep = 1", "record.keep", "unknown key `keep`"),
         ] {
-            let err = parse(&format!("{minimal}\n[record]\n{line}\n")).unwrap_err().to_string();
+            let err = parse(&format!("{minimal}\n[record]\n{line}\n"))
+                .unwrap_err()
+                .to_string();
             assert!(
-                err.starts_with("/etc/actiond/actiond.toml:10:") && err.contains(key) && err.contains(message),
+                err.starts_with("/etc/actiond/actiond.toml:10:")
+                    && err.contains(key)
+                    && err.contains(message),
                 "{line}: {err}"
             );
         }

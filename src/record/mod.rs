@@ -60,6 +60,8 @@ pub fn start(config: &Config) -> Option<String> {
         if n > 0 {
             tracing::info!("removed {n} unfinished clip(s) under {}", rc.dir.display());
         }
+        let deleted = retention::apply(&rc.dir, rc.max_age(), rc.max_bytes);
+        crate::publish::metrics::global().record_deleted(deleted);
     }
     let streams = config
         .streams

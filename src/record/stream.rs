@@ -209,8 +209,7 @@ impl StreamRecorder {
             }
         }
         let c = &self.config;
-        let max_age = Duration::from_secs_f64(c.max_age_days * 86_400.0);
-        let deleted = retention::apply(&c.dir, max_age, c.max_bytes);
+        let deleted = retention::apply(&c.dir, c.max_age(), c.max_bytes);
         m.record_deleted(deleted);
     }
 }
