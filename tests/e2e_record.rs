@@ -96,6 +96,7 @@ fn event_paths(sub: &mut common::Subscriber) -> (PathBuf, PathBuf) {
     let ev = ev
         .unwrap_or_else(|| panic!("no event\n{}", sub.summary()))
         .msg;
+    common::schema::assert_valid(&common::schema::validator(), &ev);
     let clip = ev["clip"]
         .as_str()
         .unwrap_or_else(|| panic!("no clip in {ev}"));
@@ -310,4 +311,92 @@ fn two_close_events_give_one_longer_clip() {
         .filter(|p| p.extension().is_some_and(|e| e == "mp4"))
         .count();
     assert_eq!(mp4s, 1, "{:?}", files(&clips));
+}
+
+/// Resident memory of `pid`, MiB (from /proc/PID/statm, 4 KiB pages).
+fn resident_mib(pid: u32) -> f64 {
+    let statm = std::fs::read_to_string(format!("/proc/{pid}/statm")).expect("the daemon runs");
+    let pages: f64 = statm.split_whitespace().nth(1).unwrap().parse().unwrap();
+    pages * 4096.0 / (1024.0 * 1024.0)
+}
+
+/// Scenes changing every 5 s (the default model's demo, looped): a clip every few
+/// seconds, retention deleting as many; memory stays flat over 30 s.
+#[test]
+fn memory_stays_flat_while_recording_and_deleting() {
+    let model = common::repo_root().join("models/default/model.onnx");
+    let video = common::repo_root().join("models/default/demo.mp4");
+    let dir = tempfile::tempdir().unwrap();
+    let max_bytes = 400_000;
+    let d = Daemon::builder()
+        .model(&model)
+        .window(8)
+        .stride(4)
+        .confirm(2)
+        .stream(StreamSpec::uri("cam", video.to_str().unwrap()).looping(true))
+        .extra_toml(&record_toml(
+            dir.path(),
+            1.0,
+            &format!("max_bytes = {max_bytes}"),
+        ))
+        .spawn();
+    let mut sub = d.subscribe();
+    sub.hello(HELLO);
+    let with_clip = |m: &serde_json::Value| m["type"] == "event" && m.get("clip").is_some();
+    sub.next_matching(FIRST_EVENT, with_clip)
+        .unwrap_or_else(|| panic!("no clip\n{}", sub.summary()));
+    sub.collect_for(Duration::from_secs(10));
+    let mut samples = Vec::new();
+    let start = Instant::now();
+    while start.elapsed() < Duration::from_secs(30) {
+        samples.push(resident_mib(d.pid()));
+        sub.collect_for(Duration::from_secs(2));
+    }
+    let clips = sub
+        .seen_of_type("event")
+        .iter()
+        .filter(|m| m.get("clip").is_some())
+        .count();
+    let first: f64 = samples[..4].iter().sum::<f64>() / 4.0;
+    let last: f64 = samples[samples.len() - 4..].iter().sum::<f64>() / 4.0;
+    eprintln!("RSS {samples:.1?} MiB; {clips} clips");
+    assert!(
+        last - first < 8.0,
+        "RSS grew {:.1} MiB: {samples:.1?}",
+        last - first
+    );
+    assert!(clips >= 6, "{clips} clips: {}", sub.summary());
+    let total: u64 = files(dir.path())
+        .iter()
+        .filter_map(|p| std::fs::metadata(p).ok())
+        .map(|m| m.len())
+        .sum();
+    // At most one clip (being written or just finished) beyond the limit.
+    assert!(
+        total < max_bytes + 200_000,
+        "{total} bytes kept: {:?}",
+        files(dir.path())
+    );
+}
+
+/// SIGTERM during the post-capture: the clip is finished with what it has.
+#[test]
+fn a_daemon_stopped_mid_clip_finishes_it() {
+    let server = RtspServer::start();
+    let dir = tempfile::tempdir().unwrap();
+    let mut d = daemon(&server, dir.path(), 30.0, "");
+    let mut sub = d.subscribe();
+    sub.hello(HELLO);
+    let (clip, _) = event_paths(&mut sub);
+    std::thread::sleep(Duration::from_secs(2));
+    assert!(!clip.exists(), "30 s of post-capture have not passed");
+    assert!(d.terminate().success(), "{}", d.stderr());
+    assert!(
+        clip.exists(),
+        "the clip is complete at exit: {:?}",
+        files(dir.path())
+    );
+    let (codec, secs) = probe(&clip);
+    assert_eq!(codec, "h264");
+    assert!(secs >= PRE_S + 1.0, "clip of {secs} s");
 }

@@ -167,6 +167,7 @@ impl Daemon {
         }
         hub.shutdown();
         let _ = tokio::task::spawn_blocking(move || worker.join()).await;
+        let _ = tokio::task::spawn_blocking(|| crate::record::finish(Duration::from_secs(3))).await;
         let _ = self.shutdown.send(true);
         let _ = tokio::time::timeout(Duration::from_secs(3), self.server).await;
         self.services.stop().await;

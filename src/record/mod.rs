@@ -110,6 +110,25 @@ pub fn tap(pipeline: &gst::Pipeline, stream: &str) {
     }
 }
 
+/// Ends the clips being written with what they have and waits (at most `limit`)
+/// for them to be complete on disk: a daemon that stops keeps its last clips.
+pub fn finish(limit: std::time::Duration) {
+    if let Some(rec) = active() {
+        let recorders = rec.recorders.lock().unwrap_or_else(|p| p.into_inner());
+        for r in recorders.values() {
+            r.end_now();
+        }
+    }
+    let end = std::time::Instant::now() + limit;
+    while stream::WRITING.load(std::sync::atomic::Ordering::SeqCst) > 0 {
+        if std::time::Instant::now() >= end {
+            tracing::warn!("clips still being written at exit are lost (.part files)");
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
 /// What an event did to the recording.
 #[derive(Debug, Default)]
 pub struct Outcome {

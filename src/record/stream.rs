@@ -2,6 +2,7 @@
 //! written, if any. Packets come from the stream's pipeline thread, triggers from
 //! the inference worker; the clip is written on a thread of its own.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{sync_channel, SyncSender};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant, SystemTime};
@@ -21,6 +22,25 @@ const MAX_RING_BYTES: usize = 64 << 20;
 const MAX_CLIP: Duration = Duration::from_secs(300);
 /// Packets waiting for the clip's writer thread, at most.
 const QUEUE: usize = 4096;
+
+/// Clip writer threads running, in the whole process.
+pub(super) static WRITING: AtomicUsize = AtomicUsize::new(0);
+
+/// Counts a writer thread while it lives.
+struct Writing;
+
+impl Writing {
+    fn start() -> Self {
+        WRITING.fetch_add(1, Ordering::SeqCst);
+        Writing
+    }
+}
+
+impl Drop for Writing {
+    fn drop(&mut self) {
+        WRITING.fetch_sub(1, Ordering::SeqCst);
+    }
+}
 
 /// An encoded packet (a reference to the pipeline's buffer; nothing is copied).
 #[derive(Clone)]
@@ -101,6 +121,13 @@ impl StreamRecorder {
         }
     }
 
+    /// Ends the clip being written, if any, with what it has (the daemon stops).
+    pub fn end_now(&self) {
+        if let Some(clip) = self.lock().clip.as_mut() {
+            clip.until = Instant::now();
+        }
+    }
+
     /// One packet of the stream, with the caps it flows with.
     pub fn packet(&self, caps: Option<gst::Caps>, buffer: &gst::Buffer) {
         let mut inner = self.lock();
@@ -156,9 +183,13 @@ impl StreamRecorder {
         drop(inner);
         let me = self.clone();
         let p = paths.clone();
+        let writing = Writing::start();
         let spawned = std::thread::Builder::new()
             .name(format!("record-{}", self.name))
-            .spawn(move || me.write(id, caps, first, rx, p));
+            .spawn(move || {
+                me.write(id, caps, first, rx, p);
+                drop(writing);
+            });
         if let Err(e) = spawned {
             tracing::warn!(stream = %self.name, "cannot start a clip writer thread: {e}");
             self.lock().clip = None;
