@@ -78,6 +78,7 @@ fn probe(path: &Path) -> (String, f64) {
         .expect("ffprobe runs (scripts/setup.sh installs ffmpeg)");
     let text = String::from_utf8_lossy(&out.stdout).to_string();
     assert!(out.status.success(), "ffprobe failed on {path:?}: {text}");
+    eprintln!("{path:?}: {}", text.replace('\n', " "));
     let field = |key: &str| {
         text.lines()
             .find_map(|l| l.strip_prefix(key))
@@ -110,7 +111,9 @@ fn event_paths(sub: &mut common::Subscriber) -> (PathBuf, PathBuf) {
 fn an_event_gives_a_playable_clip_and_a_snapshot() {
     let server = RtspServer::start();
     let dir = tempfile::tempdir().unwrap();
-    let d = daemon(&server, dir.path(), POST_S, "");
+    let port = common::free_port();
+    let http = format!("\n[http]\nlisten = \"127.0.0.1:{port}\"\n");
+    let d = daemon(&server, dir.path(), POST_S, &http);
     let mut sub = d.subscribe();
     sub.hello(HELLO);
     let (clip, snap) = event_paths(&mut sub);
@@ -129,12 +132,28 @@ fn an_event_gives_a_playable_clip_and_a_snapshot() {
     );
     assert!(!part.exists(), "the .part file is renamed");
     let (codec, secs) = probe(&clip);
-    eprintln!("clip of {secs} s");
     assert_eq!(codec, "h264", "remuxed, not re-encoded");
     let want = PRE_S + POST_S;
     assert!(
         (want - KEY_INTERVAL_S - 0.5..=want + KEY_INTERVAL_S + 0.5).contains(&secs),
         "clip of {secs} s, want {want} s within a key-frame interval"
+    );
+    // Served over HTTP under /clips/, by its path under dir.
+    let rel = clip
+        .strip_prefix(dir.path())
+        .unwrap()
+        .to_string_lossy()
+        .to_string();
+    let r = common::http::get(port, &format!("/clips/{rel}"));
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.header("content-type"), Some("video/mp4"));
+    let size = std::fs::metadata(&clip).unwrap().len().to_string();
+    assert_eq!(r.header("content-length"), Some(size.as_str()));
+    let part = format!("/clips/{rel}.part");
+    assert_eq!(common::http::get(port, &part).status, 404);
+    assert_eq!(
+        common::http::get(port, "/clips/../../etc/passwd").status,
+        404
     );
     let jpeg = std::fs::read(&snap).expect("the snapshot is written");
     assert!(
@@ -399,4 +418,31 @@ fn a_daemon_stopped_mid_clip_finishes_it() {
     let (codec, secs) = probe(&clip);
     assert_eq!(codec, "h264");
     assert!(secs >= PRE_S + 1.0, "clip of {secs} s");
+}
+
+/// An H.265 camera is remuxed too (h265parse, hvc1 in MP4).
+#[test]
+fn an_h265_camera_is_recorded() {
+    let h265 = "( videotestsrc is-live=true pattern=snow \
+        ! video/x-raw,width=480,height=270,framerate=15/1 \
+        ! x265enc speed-preset=ultrafast tune=zerolatency key-int-max=15 \
+        ! rtph265pay name=pay0 pt=96 )";
+    let server = RtspServer::start_with(h265, 0);
+    let dir = tempfile::tempdir().unwrap();
+    let d = daemon(&server, dir.path(), POST_S, "");
+    let mut sub = d.subscribe();
+    sub.hello(HELLO);
+    let (clip, _) = event_paths(&mut sub);
+    assert!(
+        wait_file(&clip, Duration::from_secs(20)),
+        "no clip\n{}",
+        d.stderr()
+    );
+    let (codec, secs) = probe(&clip);
+    assert_eq!(codec, "hevc");
+    let want = PRE_S + POST_S;
+    assert!(
+        (want - 0.5..=want + KEY_INTERVAL_S + 0.5).contains(&secs),
+        "clip of {secs} s, want {want} s"
+    );
 }

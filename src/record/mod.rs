@@ -129,6 +129,29 @@ pub fn finish(limit: std::time::Duration) {
     }
 }
 
+/// The finished clip or snapshot at `rel` (`<stream>/<day>/<file>.mp4|.jpg` under the
+/// clip directory) and its content type; None for anything else (no `..`, no hidden
+/// or partial files, nothing outside the directory).
+pub fn served_file(rel: &str) -> Option<(PathBuf, &'static str)> {
+    let parts: Vec<&str> = rel.split('/').collect();
+    let safe = |p: &&str| {
+        !p.is_empty()
+            && !p.starts_with('.')
+            && p.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'))
+    };
+    if parts.len() != 3 || !parts.iter().all(safe) {
+        return None;
+    }
+    let kind = match parts[2].rsplit_once('.')?.1 {
+        "mp4" => "video/mp4",
+        "jpg" => "image/jpeg",
+        _ => return None,
+    };
+    let rec = active()?;
+    Some((rec.config.dir.join(rel), kind))
+}
+
 /// What an event did to the recording.
 #[derive(Debug, Default)]
 pub struct Outcome {
@@ -190,6 +213,38 @@ fn snapshot(stream: &str, frame: &gst::Sample, path: &std::path::Path) -> Option
         Err(e) => {
             tracing::warn!(stream, "no snapshot of this event: {e}");
             None
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_finished_clips_under_the_directory_are_served() {
+        let text = "[model]\npath = \"m.onnx\"\n[[stream]]\nname = \"a\"\nuri = \"test:ball\"\n\n[record]\ndir = \"/nonexistent/clips\"\n";
+        let config = Config::parse(text, std::path::Path::new("/etc/a.toml")).unwrap();
+        assert!(start(&config).is_some(), "not writable");
+        let (path, kind) = served_file("a/2026-01-01/10-00-00.000_x.mp4").unwrap();
+        assert_eq!(
+            path,
+            std::path::Path::new("/nonexistent/clips/a/2026-01-01/10-00-00.000_x.mp4")
+        );
+        assert_eq!(kind, "video/mp4");
+        assert_eq!(served_file("a/d/x.jpg").unwrap().1, "image/jpeg");
+        for bad in [
+            "../etc/passwd.mp4",
+            "a/../x.mp4",
+            "a/d/x.mp4.part",
+            "a/d/.x.mp4",
+            "a/x.mp4",
+            "a/d/e/x.mp4",
+            "a/d/x.txt",
+            "a//x.mp4",
+            "a/d/x%2F.mp4",
+        ] {
+            assert_eq!(served_file(bad), None, "{bad}");
         }
     }
 }
