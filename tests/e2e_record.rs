@@ -107,6 +107,16 @@ fn event_paths(sub: &mut common::Subscriber) -> (PathBuf, PathBuf) {
     (clip.into(), snap.into())
 }
 
+/// The clip of `d`'s first event, once it is complete.
+fn finished_clip(d: &Daemon) -> PathBuf {
+    let mut sub = d.subscribe();
+    sub.hello(HELLO);
+    let (clip, _) = event_paths(&mut sub);
+    let done = wait_file(&clip, Duration::from_secs(20));
+    assert!(done, "no clip {clip:?}\n{}", d.stderr());
+    clip
+}
+
 #[test]
 fn an_event_gives_a_playable_clip_and_a_snapshot() {
     let server = RtspServer::start();
@@ -178,14 +188,7 @@ fn retention_by_size_deletes_the_oldest() {
     assert!(touched.success());
     // 2 MB: the old 3 MB file must go, the new clip (well under 1 MB) stays.
     let d = daemon(&server, dir.path(), 1.0, "max_bytes = 2000000");
-    let mut sub = d.subscribe();
-    sub.hello(HELLO);
-    let (clip, _) = event_paths(&mut sub);
-    assert!(
-        wait_file(&clip, Duration::from_secs(20)),
-        "no clip\n{}",
-        d.stderr()
-    );
+    let clip = finished_clip(&d);
     let end = Instant::now() + Duration::from_secs(5);
     while old.exists() && Instant::now() < end {
         std::thread::sleep(Duration::from_millis(100));
@@ -224,14 +227,21 @@ fn an_unwritable_directory_leaves_the_streams_running() {
     );
 }
 
-#[test]
-fn a_daemon_killed_mid_clip_leaves_no_complete_looking_file() {
+/// An RTSP camera recorded with 30 s of post-capture, after its first event: the
+/// server, the clip directory, the daemon and the clip being written.
+fn recording_long_clip() -> (RtspServer, tempfile::TempDir, Daemon, PathBuf) {
     let server = RtspServer::start();
     let dir = tempfile::tempdir().unwrap();
-    let mut d = daemon(&server, dir.path(), 30.0, "");
+    let d = daemon(&server, dir.path(), 30.0, "");
     let mut sub = d.subscribe();
     sub.hello(HELLO);
     let (clip, _) = event_paths(&mut sub);
+    (server, dir, d, clip)
+}
+
+#[test]
+fn a_daemon_killed_mid_clip_leaves_no_complete_looking_file() {
+    let (server, dir, mut d, clip) = recording_long_clip();
     let part = PathBuf::from(format!("{}.part", clip.display()));
     assert!(wait_file(&part, Duration::from_secs(5)), "no .part file");
     std::thread::sleep(Duration::from_secs(2));
@@ -401,12 +411,7 @@ fn memory_stays_flat_while_recording_and_deleting() {
 /// SIGTERM during the post-capture: the clip is finished with what it has.
 #[test]
 fn a_daemon_stopped_mid_clip_finishes_it() {
-    let server = RtspServer::start();
-    let dir = tempfile::tempdir().unwrap();
-    let mut d = daemon(&server, dir.path(), 30.0, "");
-    let mut sub = d.subscribe();
-    sub.hello(HELLO);
-    let (clip, _) = event_paths(&mut sub);
+    let (_server, dir, mut d, clip) = recording_long_clip();
     std::thread::sleep(Duration::from_secs(2));
     assert!(!clip.exists(), "30 s of post-capture have not passed");
     assert!(d.terminate().success(), "{}", d.stderr());
@@ -430,14 +435,7 @@ fn an_h265_camera_is_recorded() {
     let server = RtspServer::start_with(h265, 0);
     let dir = tempfile::tempdir().unwrap();
     let d = daemon(&server, dir.path(), POST_S, "");
-    let mut sub = d.subscribe();
-    sub.hello(HELLO);
-    let (clip, _) = event_paths(&mut sub);
-    assert!(
-        wait_file(&clip, Duration::from_secs(20)),
-        "no clip\n{}",
-        d.stderr()
-    );
+    let clip = finished_clip(&d);
     let (codec, secs) = probe(&clip);
     assert_eq!(codec, "hevc");
     let want = PRE_S + POST_S;

@@ -223,14 +223,17 @@ mod tests {
 
     #[test]
     fn only_finished_clips_under_the_directory_are_served() {
-        let text = "[model]\npath = \"m.onnx\"\n[[stream]]\nname = \"a\"\nuri = \"test:ball\"\n\n[record]\ndir = \"/nonexistent/clips\"\n";
-        let config = Config::parse(text, std::path::Path::new("/etc/a.toml")).unwrap();
+        // A directory below a file: not writable, even for root.
+        let file = tempfile::NamedTempFile::new().unwrap();
+        let dir = file.path().join("clips");
+        let text = format!(
+            "[model]\npath = \"m.onnx\"\n[[stream]]\nname = \"a\"\nuri = \"test:ball\"\n\n[record]\ndir = {:?}\n",
+            dir.display().to_string()
+        );
+        let config = Config::parse(&text, std::path::Path::new("/etc/a.toml")).unwrap();
         assert!(start(&config).is_some(), "not writable");
         let (path, kind) = served_file("a/2026-01-01/10-00-00.000_x.mp4").unwrap();
-        assert_eq!(
-            path,
-            std::path::Path::new("/nonexistent/clips/a/2026-01-01/10-00-00.000_x.mp4")
-        );
+        assert_eq!(path, dir.join("a/2026-01-01/10-00-00.000_x.mp4"));
         assert_eq!(kind, "video/mp4");
         assert_eq!(served_file("a/d/x.jpg").unwrap().1, "image/jpeg");
         for bad in [
