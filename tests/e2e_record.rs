@@ -165,6 +165,14 @@ fn an_event_gives_a_playable_clip_and_a_snapshot() {
         common::http::get(port, "/clips/../../etc/passwd").status,
         404
     );
+    let metrics = common::http::get(port, "/metrics").body;
+    assert!(
+        metrics.contains("actiond_clips_total{stream=\"cam\"} 1"),
+        "{metrics}"
+    );
+    assert!(metrics.contains(&format!(
+        "actiond_clip_bytes_total{{stream=\"cam\"}} {size}"
+    )));
     let jpeg = std::fs::read(&snap).expect("the snapshot is written");
     assert!(
         jpeg.starts_with(&[0xFF, 0xD8]) && jpeg.ends_with(&[0xFF, 0xD9]),
@@ -443,4 +451,38 @@ fn an_h265_camera_is_recorded() {
         (want - 0.5..=want + KEY_INTERVAL_S + 0.5).contains(&secs),
         "clip of {secs} s, want {want} s"
     );
+}
+
+/// Free space below the floor: no clip, a `status` saying recording paused, and the
+/// skipped event counted; the stream keeps running.
+#[test]
+fn recording_pauses_below_the_free_space_floor() {
+    let server = RtspServer::start();
+    let dir = tempfile::tempdir().unwrap();
+    let port = common::free_port();
+    let extra =
+        format!("min_free_bytes = 9000000000000000000\n\n[http]\nlisten = \"127.0.0.1:{port}\"\n");
+    let d = daemon(&server, dir.path(), POST_S, &extra);
+    let mut sub = d.subscribe();
+    sub.hello(HELLO);
+    let paused = sub.next_matching(FIRST_EVENT, |m| {
+        m["type"] == "status"
+            && m["state"] == "running"
+            && m["reason"]
+                .as_str()
+                .is_some_and(|r| r.starts_with("recording paused: less than"))
+    });
+    assert!(paused.is_some(), "no pause status\n{}", sub.summary());
+    let ev = sub.next_matching(FIRST_EVENT, |m| m["type"] == "event");
+    let ev = ev
+        .unwrap_or_else(|| panic!("no event\n{}", sub.summary()))
+        .msg;
+    assert!(ev.get("clip").is_none(), "no clip while paused: {ev}");
+    let metrics = common::http::get(port, "/metrics").body;
+    assert!(
+        metrics.contains("actiond_clips_skipped_total{stream=\"cam\"} 1"),
+        "{metrics}"
+    );
+    assert!(files(dir.path()).is_empty(), "{:?}", files(dir.path()));
+    sub.collect_predictions(2, Duration::from_secs(20));
 }

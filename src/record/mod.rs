@@ -92,15 +92,32 @@ impl Recording {
         Some(r.clone())
     }
 
-    /// Whether free space is below the floor, and whether that changed now.
-    fn check_space(&self) -> (bool, bool) {
+    /// Whether free space is below the floor now, and the notice if that changed.
+    fn check_space(&self) -> (bool, Option<String>) {
         let free = files::free_bytes(&self.config.dir).unwrap_or(u64::MAX);
-        let low = free < self.config.min_free_bytes;
         let mut paused = self.paused.lock().unwrap_or_else(|p| p.into_inner());
-        let changed = *paused != low;
-        *paused = low;
-        (low, changed)
+        let notice = pause_change(&mut paused, free, &self.config);
+        (*paused, notice)
     }
+}
+
+/// Updates `paused` for `free` bytes against `config`'s floor; the notice for a
+/// `status` message when it changes.
+fn pause_change(paused: &mut bool, free: u64, config: &RecordConfig) -> Option<String> {
+    let low = free < config.min_free_bytes;
+    if low == *paused {
+        return None;
+    }
+    *paused = low;
+    Some(if low {
+        format!(
+            "recording paused: less than {} bytes free under {}",
+            config.min_free_bytes,
+            config.dir.display()
+        )
+    } else {
+        "recording resumed: free space is above the floor again".into()
+    })
 }
 
 /// Feeds `stream`'s recorder (if it records) from `pipeline`'s compressed video.
@@ -174,19 +191,11 @@ pub fn on_event(stream: &str, label: &str, frame: Option<&gst::Sample>) -> Outco
     let Some(recorder) = rec.recorder(stream) else {
         return Outcome::default();
     };
-    let mut out = Outcome::default();
-    let (low, changed) = rec.check_space();
-    if changed {
-        out.notice = Some(if low {
-            format!(
-                "recording paused: less than {} bytes free under {}",
-                rec.config.min_free_bytes,
-                rec.config.dir.display()
-            )
-        } else {
-            "recording resumed: free space is above the floor again".into()
-        });
-    }
+    let (low, notice) = rec.check_space();
+    let mut out = Outcome {
+        notice,
+        ..Outcome::default()
+    };
     if low {
         crate::publish::metrics::global().record_skipped(stream);
         return out;
@@ -196,7 +205,10 @@ pub fn on_event(stream: &str, label: &str, frame: Option<&gst::Sample>) -> Outco
             out.snapshot = frame.and_then(|f| snapshot(stream, f, &paths.snapshot));
             out.clip = Some(paths.clip);
         }
-        Err(e) => tracing::warn!(stream, "no clip of this event: {e}"),
+        Err(e) if recorder.first_failure() => {
+            tracing::warn!(stream, "no clip of this event: {e}")
+        }
+        Err(e) => tracing::debug!(stream, "no clip of this event: {e}"),
     }
     out
 }
@@ -220,6 +232,24 @@ fn snapshot(stream: &str, frame: &gst::Sample, path: &std::path::Path) -> Option
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn recording_pauses_below_the_floor_and_resumes_by_itself() {
+        let config = RecordConfig {
+            min_free_bytes: 1000,
+            ..RecordConfig::default()
+        };
+        let mut paused = false;
+        assert_eq!(pause_change(&mut paused, 5000, &config), None);
+        let n = pause_change(&mut paused, 999, &config).unwrap();
+        assert!(
+            paused && n.starts_with("recording paused: less than 1000 bytes free"),
+            "{n}"
+        );
+        assert_eq!(pause_change(&mut paused, 10, &config), None, "said once");
+        let n = pause_change(&mut paused, 1000, &config).unwrap();
+        assert!(!paused && n.starts_with("recording resumed"), "{n}");
+    }
 
     #[test]
     fn only_finished_clips_under_the_directory_are_served() {

@@ -88,6 +88,8 @@ pub struct StreamRecorder {
     name: String,
     config: RecordConfig,
     inner: Mutex<Inner>,
+    /// Whether an event could not be recorded yet (warned about once).
+    failed: std::sync::atomic::AtomicBool,
 }
 
 impl StreamRecorder {
@@ -104,6 +106,7 @@ impl StreamRecorder {
                 clip: None,
                 next_id: 1,
             }),
+            failed: std::sync::atomic::AtomicBool::new(false),
         })
     }
 
@@ -119,6 +122,12 @@ impl StreamRecorder {
         if let Some(clip) = inner.clip.as_mut() {
             clip.until = Instant::now();
         }
+    }
+
+    /// True the first time it is called: an event could not be recorded (logged once
+    /// as a warning, later ones at debug level).
+    pub fn first_failure(&self) -> bool {
+        !self.failed.swap(true, Ordering::Relaxed)
     }
 
     /// Ends the clip being written, if any, with what it has (the daemon stops).
