@@ -12,6 +12,7 @@ pub mod infer; // the inference worker: batches frames from all streams
 pub mod model; // ONNX Runtime session, manifest, providers, preprocessing
 pub mod smooth; // clip aggregation, label-change hysteresis, ranking
 pub mod publish; // messages and their outputs: socket, stdout, MQTT, HTTP
+pub mod record; // evidence clips and snapshots around events, with retention
 pub mod daemon; // start, run until shutdown, reload, stop
 pub mod sys; // the OS around it: logging, systemd notify, /proc, malloc
 pub mod tools; // developer tools: bench, inspect, extract, ONNX reader, fuzzing

@@ -95,6 +95,21 @@ impl Config {
         if let Some(h) = &self.http {
             tables.push(table("http", vec![("listen", h.listen.to_string().into())]));
         }
+        if let Some(r) = &self.record {
+            let labels = r.labels.iter().map(|l| l.as_str().into()).collect();
+            tables.push(table(
+                "record",
+                vec![
+                    ("dir", path(&r.dir)),
+                    ("pre_s", r.pre_s.into()),
+                    ("post_s", r.post_s.into()),
+                    ("labels", Value::Array(labels)),
+                    ("max_age_days", r.max_age_days.into()),
+                    ("max_bytes", int(r.max_bytes)),
+                    ("min_free_bytes", int(r.min_free_bytes)),
+                ],
+            ));
+        }
         Effective { tables }
     }
 }
@@ -123,6 +138,7 @@ fn stream(s: &StreamConfig) -> Table {
         ("latency_ms", int(s.latency_ms)),
         ("loop", s.r#loop.into()),
         ("finite", s.finite.into()),
+        ("record", s.record.into()),
         ("stall_timeout_s", s.stall_timeout_s.into()),
         ("reconnect_min_s", s.reconnect_min_s.into()),
         ("reconnect_max_s", s.reconnect_max_s.into()),
@@ -222,7 +238,8 @@ mod tests {
     fn effective_config_reparses_to_the_same_config() {
         let text = "[model]\npath = \"m.onnx\"\n\n[[stream]]\nname = \"a\"\nuri = \"test:ball\"\n\
                     [[stream]]\nname = \"b\"\npipeline = \"videotestsrc\"\nenabled = false\n\
-                    [mqtt]\nusername = \"u\"\npassword_file = \"pw\"\n[http]\n";
+                    [mqtt]\nusername = \"u\"\npassword_file = \"pw\"\n[http]\n\
+                    [record]\nlabels = [\"falling\"]\n";
         let c = parse(text).unwrap();
         let printed = c.effective().to_toml();
         assert!(printed.contains("max_batch = 4\n"), "{printed}");
@@ -232,6 +249,8 @@ mod tests {
         assert_eq!(json["stream"][1]["enabled"], false);
         assert_eq!(json["mqtt"]["password_file"], "/etc/actiond/pw");
         assert_eq!(json["http"]["listen"], "127.0.0.1:9464");
+        assert_eq!(json["record"]["labels"][0], "falling");
+        assert_eq!(json["stream"][0]["record"], true);
     }
 
     #[test]

@@ -17,6 +17,7 @@ use toml::de::DeTable;
 mod de;
 mod effective;
 mod raw;
+mod record;
 mod reference;
 mod secret;
 mod services;
@@ -25,6 +26,7 @@ mod validate;
 
 pub use effective::Effective;
 use raw::{Ctx, Table};
+pub use record::RecordConfig;
 use reference::Resolver;
 pub use secret::{scrub, Redacted, Secret};
 pub use services::{
@@ -81,6 +83,8 @@ pub struct Config {
     pub mqtt: Option<MqttConfig>,
     /// `[http]`: metrics, health and status over HTTP (off unless the table is present).
     pub http: Option<HttpConfig>,
+    /// `[record]`: evidence clips around events (off unless the table is present).
+    pub record: Option<RecordConfig>,
     /// The file the configuration came from (not a TOML key).
     #[serde(skip)]
     pub source_path: Option<PathBuf>,
@@ -342,6 +346,9 @@ pub struct StreamConfig {
     /// A `pipeline` fragment that ends for good: `stopped` at its end instead of rebuilt (default false).
     #[serde(deserialize_with = "de::bool")]
     pub finite: bool,
+    /// Record clips of this stream's events when `[record]` is present (default true).
+    #[serde(deserialize_with = "de::bool")]
+    pub record: bool,
     /// Seconds without a frame before the stream counts as stalled and is rebuilt, > 0 (default 10).
     #[serde(deserialize_with = "de::positive")]
     pub stall_timeout_s: f64,
@@ -369,6 +376,7 @@ impl StreamConfig {
             latency_ms: 200,
             r#loop: false,
             finite: false,
+            record: true,
             stall_timeout_s: 10.0,
             reconnect_min_s: 1.0,
             reconnect_max_s: 30.0,
@@ -658,6 +666,7 @@ uri = "file:///srv/b.mkv"
                 latency_ms: 0,
                 r#loop: true,
                 finite: false,
+                record: true,
                 stall_timeout_s: 0.5,
                 reconnect_min_s: 2.0,
                 reconnect_max_s: 2.0,
@@ -1006,7 +1015,7 @@ uri = "file:///srv/b.mkv"
         assert_eq!(column, 1);
         assert_eq!(
             message,
-            "unknown key `colour`; expected one of: runtime, model, smoothing, output, stream, mqtt, http"
+            "unknown key `colour`; expected one of: runtime, model, smoothing, output, stream, mqtt, http, record"
         );
         // An unknown table (here one the config does not have) points at its header.
         let text = format!("{MINIMAL}\n[kafka]\nurl = \"kafka://x\"\n");
@@ -1446,11 +1455,12 @@ uri = "/abs/b.mp4"
                 "output",
                 "stream",
                 "mqtt",
-                "http"
+                "http",
+                "record"
             ]
         );
         let stream = de::keys::<StreamConfig>();
-        assert_eq!(stream.len(), 12, "{stream:?}");
+        assert_eq!(stream.len(), 13, "{stream:?}");
         assert!(
             stream.contains(&"loop") && !stream.contains(&"source"),
             "{stream:?}"

@@ -460,7 +460,7 @@ fn resolve_credentials(
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::super::de::keys;
     use super::super::tests::{assert_invalid as invalid, in_section as with, parse, MINIMAL};
     use super::*;
@@ -713,15 +713,15 @@ queue = 50"#;
         assert_eq!(MqttPassword::File(f).read().unwrap(), "s3cret");
     }
 
-    /// The reference config with its commented `[mqtt]` and `[http]` sections switched on
+    /// The reference config with its commented `[mqtt]`, `[http]` and `[record]` sections switched on
     /// (every `# key = value` line under them, except keys in `skip`).
-    fn reference_with_sections_on(skip: &[&str]) -> String {
+    pub(in crate::config) fn reference_with_sections_on(skip: &[&str]) -> String {
         let text = include_str!("../../config/actiond.toml");
         let mut out = String::new();
         let mut on = false;
         for line in text.lines() {
             let t = line.trim();
-            if t == "# [mqtt]" || t == "# [http]" {
+            if t == "# [mqtt]" || t == "# [http]" || t == "# [record]" {
                 on = true;
                 out.push_str(&t[2..]);
             } else if on && t.starts_with("# ") && t[2..].contains(" = ") {

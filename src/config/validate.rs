@@ -13,7 +13,7 @@ use super::raw::{Table, Value};
 use super::reference::Resolver;
 use super::{
     services, source, Config, ConfigError, HttpConfig, ModelConfig, MqttConfig, OutputConfig,
-    Provider, Redacted, RuntimeConfig, SmoothingConfig, SourceKind, StreamConfig,
+    Provider, RecordConfig, Redacted, RuntimeConfig, SmoothingConfig, SourceKind, StreamConfig,
 };
 
 /// Checks the document's shape: every table holds only its struct's keys (the
@@ -28,6 +28,7 @@ pub(super) fn shape(root: &Table<'_>) -> Result<(), ConfigError> {
         ("output", keys::<OutputConfig>()),
         ("mqtt", keys::<MqttConfig>()),
         ("http", keys::<HttpConfig>()),
+        ("record", keys::<RecordConfig>()),
     ];
     for (name, known) in sections {
         if let Some(v) = root.get(name) {
@@ -82,6 +83,9 @@ pub(super) fn finish(
     }
     config.model.path = source::resolve(base, &config.model.path);
     config.output.socket = source::resolve(base, &config.output.socket);
+    if let Some(r) = config.record.as_mut() {
+        r.dir = source::resolve(base, &r.dir);
+    }
     let items = root.get("stream").map(|v| v.array()).transpose()?;
     for (s, item) in config.streams.iter_mut().zip(items.iter().flatten()) {
         let Some(t) = item.entries() else { continue }; // not a table: shape said so

@@ -64,6 +64,7 @@ pub fn plan(old: &Config, new: &Config) -> ReloadPlan {
         ("[output]", new.output != old.output),
         ("[mqtt]", new.mqtt != old.mqtt),
         ("[http]", new.http != old.http),
+        ("[record]", new.record != old.record),
     ];
     ReloadPlan {
         wanted,

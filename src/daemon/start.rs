@@ -119,6 +119,9 @@ impl Daemon {
             pipeline_settings: Arc::new(PipelineSettings::new(config.runtime.stream_nice as i32)),
             streams: Vec::new(),
         };
+        if let Some(problem) = crate::record::start(&config) {
+            tracing::error!("{problem}; the streams run without recording");
+        }
         let streams = enabled(&config);
         fleet.pipeline_settings.share_decoder_threads(streams.len());
         for s in streams {
@@ -177,6 +180,7 @@ impl Daemon {
         }
         hub.shutdown();
         let _ = tokio::task::spawn_blocking(move || worker.join()).await;
+        let _ = tokio::task::spawn_blocking(|| crate::record::finish(Duration::from_secs(3))).await;
         let _ = self.shutdown.send(true);
         let _ = tokio::time::timeout(Duration::from_secs(3), self.server).await;
         self.services.stop().await;

@@ -49,12 +49,12 @@ impl Dispatcher<'_> {
             capture: frame.capture,
         };
         if let Some(clip) = ctx.smoother.push(probs, times) {
-            self.clip(&ctx.name, clip);
+            self.clip(&ctx.name, clip, &frame.sample);
         }
     }
 
     /// Publishes a clip's prediction and, when the confirmed label changed, the event.
-    fn clip(&self, stream: &str, clip: Clip) {
+    fn clip(&self, stream: &str, clip: Clip, sample: &gstreamer::Sample) {
         let labels = self.labels;
         let latency_ms = SystemTime::now()
             .duration_since(clip.end.capture)
@@ -83,13 +83,26 @@ impl Dispatcher<'_> {
                 labels[change.to],
                 change.score
             );
+            let to = &labels[change.to];
+            let rec = crate::record::on_event(stream, to, Some(sample));
+            if let Some(reason) = rec.notice {
+                self.publisher.publish(Message::Status {
+                    v: VERSION,
+                    stream: stream.to_string(),
+                    state: StreamState::Running,
+                    reason,
+                });
+            }
+            let path = |p: Option<std::path::PathBuf>| p.map(|p| p.display().to_string());
             self.publisher.publish(Message::Event {
                 v: VERSION,
                 stream: stream.to_string(),
                 event: EventKind::LabelChanged,
                 from: change.from.map(|i| labels[i].clone()),
-                to: labels[change.to].clone(),
+                to: to.clone(),
                 score: change.score,
+                clip: path(rec.clip),
+                snapshot: path(rec.snapshot),
             });
         }
     }

@@ -247,6 +247,8 @@ mod tests {
             from: None,
             to: to.into(),
             score: 0.9,
+            clip: None,
+            snapshot: None,
         };
         h.record(&change("a"), at(1));
         h.record(&change("b"), at(2));
@@ -283,6 +285,8 @@ mod tests {
                 from: None,
                 to: format!("to{i}"),
                 score: 0.9,
+                clip: None,
+                snapshot: None,
             };
             h.record(&e, at(1));
         }

@@ -127,7 +127,7 @@ pub const PROMETHEUS_TEXT: &str = "text/plain; version=0.0.4; charset=utf-8";
 pub const OPENMETRICS_TEXT: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
 
 /// Every endpoint, as the 404 lists them.
-const ENDPOINTS: [&str; 10] = [
+const ENDPOINTS: [&str; 11] = [
     "/metrics",
     "/livez",
     "/healthz",
@@ -137,6 +137,7 @@ const ENDPOINTS: [&str; 10] = [
     "/api/streams/<name>/events/<t_ms>.jpg",
     "/api/history",
     "/api/events",
+    "/clips/<stream>/<day>/<file>",
     "/",
 ];
 
@@ -153,6 +154,13 @@ pub async fn route<B>(app: &App, req: &Request<B>) -> AnyReply {
         );
         h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
         return r;
+    }
+    if let (true, Some(rel)) = (get, path.strip_prefix("/clips/")) {
+        let mut r = clip_file(rel).await;
+        if req.method() == Method::HEAD {
+            *r.body_mut() = Full::new(Bytes::new());
+        }
+        return r.map(|b| b.boxed());
     }
     let image = match (get, snapshot_stream(path), event_snapshot(path)) {
         (false, ..) | (_, None, None) => None,
@@ -203,6 +211,27 @@ async fn event_image(app: &App, stream: &str, t_ms: u64) -> Reply {
             StatusCode::INTERNAL_SERVER_ERROR,
             &serde_json::json!({"error": e.to_string()}),
         ),
+    }
+}
+
+/// `/clips/<stream>/<day>/<file>`: a finished evidence clip or snapshot (with `[record]`).
+async fn clip_file(rel: &str) -> Reply {
+    let not_found = |error: String| {
+        json(
+            StatusCode::NOT_FOUND,
+            &serde_json::json!({ "error": error }),
+        )
+    };
+    let Some((path, kind)) = crate::record::served_file(rel) else {
+        return not_found(format!(
+            "no clip {rel:?} (recording off, or not a clip's name)"
+        ));
+    };
+    let read = tokio::task::spawn_blocking(move || std::fs::read(path)).await;
+    match read {
+        Ok(Ok(bytes)) => reply(StatusCode::OK, kind, bytes),
+        Ok(Err(e)) => not_found(format!("no clip {rel:?}: {e}")),
+        Err(e) => not_found(format!("no clip {rel:?}: {e}")),
     }
 }
 

@@ -145,6 +145,12 @@ pub enum Message {
         to: String,
         /// Score of the confirming clip.
         score: f32,
+        /// The clip being recorded around the event (with `[record]`), when complete.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        clip: Option<String>,
+        /// The JPEG snapshot of the frame at the event (with `[record]`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        snapshot: Option<String>,
     },
     /// A stream's state change.
     Status {
@@ -308,6 +314,8 @@ mod tests {
                 from: None,
                 to: "a".into(),
                 score: 0.9,
+                clip: None,
+                snapshot: None,
             },
             Message::Status {
                 v: VERSION,

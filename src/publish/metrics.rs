@@ -59,6 +59,14 @@ pub struct Metrics {
     pub mqtt_messages: Family<ResultLabel, Counter>,
     /// Messages waiting for the MQTT broker.
     pub mqtt_queue: Gauge,
+    /// Evidence clips written, per stream.
+    pub clips: Family<StreamLabel, Counter>,
+    /// Bytes of evidence clips written, per stream.
+    pub clip_bytes: Family<StreamLabel, Counter>,
+    /// Evidence clips deleted by retention.
+    pub clips_deleted: Counter,
+    /// Events not recorded because free space was below the floor, per stream.
+    pub clips_skipped: Family<StreamLabel, Counter>,
 }
 
 fn latency_histogram() -> Histogram {
@@ -83,6 +91,10 @@ impl Metrics {
             mqtt_connections: Counter::default(),
             mqtt_messages: Family::default(),
             mqtt_queue: Gauge::default(),
+            clips: Family::default(),
+            clip_bytes: Family::default(),
+            clips_deleted: Counter::default(),
+            clips_skipped: Family::default(),
         }
     }
 
@@ -103,6 +115,28 @@ impl Metrics {
         self.mqtt_messages
             .get_or_create(&ResultLabel { result })
             .inc();
+    }
+
+    /// Records a clip of `bytes` written for `stream`.
+    pub fn record_clip(&self, stream: &str, bytes: u64) {
+        let label = StreamLabel {
+            stream: stream.to_string(),
+        };
+        self.clips.get_or_create(&label).inc();
+        self.clip_bytes.get_or_create(&label).inc_by(bytes);
+    }
+
+    /// Records `n` clips deleted by retention.
+    pub fn record_deleted(&self, n: u64) {
+        self.clips_deleted.inc_by(n);
+    }
+
+    /// Records an event of `stream` not recorded for lack of free space.
+    pub fn record_skipped(&self, stream: &str) {
+        let label = StreamLabel {
+            stream: stream.to_string(),
+        };
+        self.clips_skipped.get_or_create(&label).inc();
     }
 
     /// MQTT messages dropped so far.
@@ -128,6 +162,10 @@ impl Metrics {
             ("actiond_mqtt_connections", MQTT_CONNECTIONS_HELP, None, erase(&self.mqtt_connections)),
             ("actiond_mqtt_messages", MQTT_MESSAGES_HELP, None, erase(&self.mqtt_messages)),
             ("actiond_mqtt_queue_messages", "Messages waiting for the MQTT broker", None, erase(&self.mqtt_queue)),
+            ("actiond_clips", "Evidence clips written", None, erase(&self.clips)),
+            ("actiond_clip", "Bytes of evidence clips written", Some(Unit::Bytes), erase(&self.clip_bytes)),
+            ("actiond_clips_deleted", "Evidence clips deleted by retention", None, erase(&self.clips_deleted)),
+            ("actiond_clips_skipped", "Events not recorded because free space was below record.min_free_bytes", None, erase(&self.clips_skipped)),
         ];
         for (name, help, unit, metric) in table {
             match unit {

@@ -213,6 +213,7 @@ pub fn build(
     let pipeline = gst::Pipeline::with_name(&format!("stream-{}", stream.name));
     if let Delivery::Latest { settings, .. } = &delivery {
         threads::limit_decoder_threads(&pipeline, settings.clone());
+        crate::record::tap(&pipeline, &stream.name);
     }
     let pull = matches!(delivery, Delivery::Pull);
     let tail = tail(stream, target, !pull)?;

@@ -259,6 +259,8 @@ mod tests {
             from: None,
             to: "waving".into(),
             score: 0.9,
+            clip: None,
+            snapshot: None,
         });
         let items = h.on_message(&ev);
         assert_eq!(items.len(), 1);

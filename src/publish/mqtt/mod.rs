@@ -670,6 +670,8 @@ mod tests {
             from: None,
             to: "a".into(),
             score: 1.0,
+            clip: None,
+            snapshot: None,
         };
         let r = route(p, &Published::new(event)).unwrap();
         assert_eq!(r.topic, "actiond/box/cam/event");

@@ -1,0 +1,283 @@
+//! Evidence: on a label-change event, the seconds around it as an MP4 clip
+//! (the camera's own H.264/H.265 packets, remuxed, never re-encoded) and the
+//! event frame as a JPEG, with retention by age and size and a free-space floor.
+//!
+//! [`start`] installs the recording of a daemon's config; pipelines call [`tap`]
+//! as they are built, and the inference worker calls [`on_event`].
+
+mod files;
+mod retention;
+mod ring;
+mod stream;
+mod tap;
+mod writer;
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::SystemTime;
+
+use gstreamer as gst;
+
+use crate::config::{Config, RecordConfig};
+use stream::StreamRecorder;
+
+/// The recording of the running daemon (one per process).
+struct Recording {
+    config: RecordConfig,
+    /// Names of the streams that record.
+    streams: Vec<String>,
+    /// Why nothing can be recorded (the directory is not writable), if so.
+    broken: Option<String>,
+    /// The recorders made so far, by stream.
+    recorders: Mutex<HashMap<String, Arc<StreamRecorder>>>,
+    /// Whether recording is paused for lack of free space.
+    paused: Mutex<bool>,
+}
+
+static ACTIVE: RwLock<Option<Arc<Recording>>> = RwLock::new(None);
+
+fn active() -> Option<Arc<Recording>> {
+    ACTIVE.read().unwrap_or_else(|p| p.into_inner()).clone()
+}
+
+/// Installs `config`'s recording (none without `[record]`): creates and checks the
+/// directory and removes clips a crash left unfinished. Returns the error that
+/// keeps anything from being recorded (the streams run regardless).
+pub fn start(config: &Config) -> Option<String> {
+    let Some(rc) = config.record.clone() else {
+        *ACTIVE.write().unwrap_or_else(|p| p.into_inner()) = None;
+        return None;
+    };
+    let broken = files::check_writable(&rc.dir).err().map(|e| {
+        format!(
+            "recording off: clip directory {} is not writable: {e}",
+            rc.dir.display()
+        )
+    });
+    if broken.is_none() {
+        let n = files::remove_parts(&rc.dir);
+        if n > 0 {
+            tracing::info!("removed {n} unfinished clip(s) under {}", rc.dir.display());
+        }
+        let deleted = retention::apply(&rc.dir, rc.max_age(), rc.max_bytes);
+        crate::publish::metrics::global().record_deleted(deleted);
+    }
+    let streams = config
+        .streams
+        .iter()
+        .filter(|s| s.record)
+        .map(|s| s.name.clone())
+        .collect();
+    let recording = Recording {
+        config: rc,
+        streams,
+        broken: broken.clone(),
+        recorders: Mutex::new(HashMap::new()),
+        paused: Mutex::new(false),
+    };
+    *ACTIVE.write().unwrap_or_else(|p| p.into_inner()) = Some(Arc::new(recording));
+    broken
+}
+
+impl Recording {
+    fn recorder(&self, stream: &str) -> Option<Arc<StreamRecorder>> {
+        if self.broken.is_some() || !self.streams.iter().any(|s| s == stream) {
+            return None;
+        }
+        let mut map = self.recorders.lock().unwrap_or_else(|p| p.into_inner());
+        let r = map
+            .entry(stream.to_string())
+            .or_insert_with(|| StreamRecorder::new(stream, self.config.clone()));
+        Some(r.clone())
+    }
+
+    /// Whether free space is below the floor now, and the notice if that changed.
+    fn check_space(&self) -> (bool, Option<String>) {
+        let free = files::free_bytes(&self.config.dir).unwrap_or(u64::MAX);
+        let mut paused = self.paused.lock().unwrap_or_else(|p| p.into_inner());
+        let notice = pause_change(&mut paused, free, &self.config);
+        (*paused, notice)
+    }
+}
+
+/// Updates `paused` for `free` bytes against `config`'s floor; the notice for a
+/// `status` message when it changes.
+fn pause_change(paused: &mut bool, free: u64, config: &RecordConfig) -> Option<String> {
+    let low = free < config.min_free_bytes;
+    if low == *paused {
+        return None;
+    }
+    *paused = low;
+    Some(if low {
+        format!(
+            "recording paused: less than {} bytes free under {}",
+            config.min_free_bytes,
+            config.dir.display()
+        )
+    } else {
+        "recording resumed: free space is above the floor again".into()
+    })
+}
+
+/// Feeds `stream`'s recorder (if it records) from `pipeline`'s compressed video.
+pub fn tap(pipeline: &gst::Pipeline, stream: &str) {
+    if let Some(r) = active().and_then(|a| a.recorder(stream)) {
+        tap::tap(pipeline, r);
+    }
+}
+
+/// Ends the clips being written with what they have and waits (at most `limit`)
+/// for them to be complete on disk: a daemon that stops keeps its last clips.
+pub fn finish(limit: std::time::Duration) {
+    if let Some(rec) = active() {
+        let recorders = rec.recorders.lock().unwrap_or_else(|p| p.into_inner());
+        for r in recorders.values() {
+            r.end_now();
+        }
+    }
+    let end = std::time::Instant::now() + limit;
+    while stream::WRITING.load(std::sync::atomic::Ordering::SeqCst) > 0 {
+        if std::time::Instant::now() >= end {
+            tracing::warn!("clips still being written at exit are lost (.part files)");
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
+/// The finished clip or snapshot at `rel` (`<stream>/<day>/<file>.mp4|.jpg` under the
+/// clip directory) and its content type; None for anything else (no `..`, no hidden
+/// or partial files, nothing outside the directory).
+pub fn served_file(rel: &str) -> Option<(PathBuf, &'static str)> {
+    let parts: Vec<&str> = rel.split('/').collect();
+    let safe = |p: &&str| {
+        !p.is_empty()
+            && !p.starts_with('.')
+            && p.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'))
+    };
+    if parts.len() != 3 || !parts.iter().all(safe) {
+        return None;
+    }
+    let kind = match parts[2].rsplit_once('.')?.1 {
+        "mp4" => "video/mp4",
+        "jpg" => "image/jpeg",
+        _ => return None,
+    };
+    let rec = active()?;
+    Some((rec.config.dir.join(rel), kind))
+}
+
+/// What an event did to the recording.
+#[derive(Debug, Default)]
+pub struct Outcome {
+    /// The clip's final path, if one is being written.
+    pub clip: Option<PathBuf>,
+    /// The snapshot's path, if written.
+    pub snapshot: Option<PathBuf>,
+    /// A change worth a `status` message (paused or resumed for free space).
+    pub notice: Option<String>,
+}
+
+/// An event into `label` on `stream`, with `frame` the frame the model saw at it.
+pub fn on_event(stream: &str, label: &str, frame: Option<&gst::Sample>) -> Outcome {
+    let Some(rec) = active() else {
+        return Outcome::default();
+    };
+    if !rec.config.wants(label) {
+        return Outcome::default();
+    }
+    let Some(recorder) = rec.recorder(stream) else {
+        return Outcome::default();
+    };
+    let (low, notice) = rec.check_space();
+    let mut out = Outcome {
+        notice,
+        ..Outcome::default()
+    };
+    if low {
+        crate::publish::metrics::global().record_skipped(stream);
+        return out;
+    }
+    match recorder.trigger(label, SystemTime::now()) {
+        Ok(paths) => {
+            out.snapshot = frame.and_then(|f| snapshot(stream, f, &paths.snapshot));
+            out.clip = Some(paths.clip);
+        }
+        Err(e) if recorder.first_failure() => {
+            tracing::warn!(stream, "no clip of this event: {e}")
+        }
+        Err(e) => tracing::debug!(stream, "no clip of this event: {e}"),
+    }
+    out
+}
+
+/// Writes `frame` as a JPEG at `path` (unless one is there: an extended clip keeps the first).
+fn snapshot(stream: &str, frame: &gst::Sample, path: &std::path::Path) -> Option<PathBuf> {
+    if path.exists() {
+        return Some(path.to_path_buf());
+    }
+    let written = crate::publish::snapshot::encode(frame)
+        .and_then(|jpeg| std::fs::write(path, jpeg).map_err(|e| e.to_string()));
+    match written {
+        Ok(()) => Some(path.to_path_buf()),
+        Err(e) => {
+            tracing::warn!(stream, "no snapshot of this event: {e}");
+            None
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn recording_pauses_below_the_floor_and_resumes_by_itself() {
+        let config = RecordConfig {
+            min_free_bytes: 1000,
+            ..RecordConfig::default()
+        };
+        let mut paused = false;
+        assert_eq!(pause_change(&mut paused, 5000, &config), None);
+        let n = pause_change(&mut paused, 999, &config).unwrap();
+        assert!(
+            paused && n.starts_with("recording paused: less than 1000 bytes free"),
+            "{n}"
+        );
+        assert_eq!(pause_change(&mut paused, 10, &config), None, "said once");
+        let n = pause_change(&mut paused, 1000, &config).unwrap();
+        assert!(!paused && n.starts_with("recording resumed"), "{n}");
+    }
+
+    #[test]
+    fn only_finished_clips_under_the_directory_are_served() {
+        // A directory below a file: not writable, even for root.
+        let file = tempfile::NamedTempFile::new().unwrap();
+        let dir = file.path().join("clips");
+        let text = format!(
+            "[model]\npath = \"m.onnx\"\n[[stream]]\nname = \"a\"\nuri = \"test:ball\"\n\n[record]\ndir = {:?}\n",
+            dir.display().to_string()
+        );
+        let config = Config::parse(&text, std::path::Path::new("/etc/a.toml")).unwrap();
+        assert!(start(&config).is_some(), "not writable");
+        let (path, kind) = served_file("a/2026-01-01/10-00-00.000_x.mp4").unwrap();
+        assert_eq!(path, dir.join("a/2026-01-01/10-00-00.000_x.mp4"));
+        assert_eq!(kind, "video/mp4");
+        assert_eq!(served_file("a/d/x.jpg").unwrap().1, "image/jpeg");
+        for bad in [
+            "../etc/passwd.mp4",
+            "a/../x.mp4",
+            "a/d/x.mp4.part",
+            "a/d/.x.mp4",
+            "a/x.mp4",
+            "a/d/e/x.mp4",
+            "a/d/x.txt",
+            "a//x.mp4",
+            "a/d/x%2F.mp4",
+        ] {
+            assert_eq!(served_file(bad), None, "{bad}");
+        }
+    }
+}
