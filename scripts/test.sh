@@ -14,6 +14,14 @@ bash scripts/python-env.sh
 add_cargo_to_path
 cargo fmt --all -- --check
 cargo clippy --locked --all-targets -- -D warnings
+# Supply chain (deny.toml): licenses, duplicate crates, crates.io only. cargo-deny is
+# built once (pinned, ~5 minutes on two cores) into ~/.cargo/bin.
+readonly CARGO_DENY_VERSION=0.20.2
+if [[ "$(cargo deny --version 2>/dev/null || true)" != *"$CARGO_DENY_VERSION"* ]]; then
+    log "installing cargo-deny $CARGO_DENY_VERSION"
+    cargo install cargo-deny --locked --version "$CARGO_DENY_VERSION"
+fi
+cargo deny --log-level error check licenses bans sources
 # tests/e2e_package.rs builds the .deb and installs it on this machine (dpkg -i, users
 # created and removed): only as root, where this script is the machine's CI.
 if [[ $EUID -eq 0 ]]; then
