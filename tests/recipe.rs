@@ -12,7 +12,9 @@ use std::process::Command;
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
-use recipe_support::{gst_launch, manifest_labels, python, recipe, root, scores, Daemon};
+use recipe_support::{
+    lossless_video, manifest_labels, python, recipe, root, scores, Daemon,
+};
 use serde_json::Value;
 
 const DEFAULT_MODEL: &str = "models/default";
@@ -179,43 +181,6 @@ fn recipe_end_to_end_on_a_tiny_dataset() {
         .iter()
         .all(|p| ["ball", "smpte", "snow"].contains(&p["label"].as_str().unwrap())));
     daemon.stop();
-}
-
-/// Writes `frames` frames of each pattern, RGB at `size`×`size`, back to back into
-/// `raw`, and the same bytes as lossless raw-RGB Matroska at 5 fps into `mkv`.
-fn lossless_video(raw: &Path, mkv: &Path, size: usize, frames: usize) {
-    let patterns = [
-        "ball",
-        "smpte",
-        "snow",
-        "pinwheel",
-        "checkers-4",
-        "circular",
-    ];
-    for (i, p) in patterns.iter().enumerate() {
-        // Non-default colours for half of them, and horizontal motion.
-        let colours = if i % 2 == 1 {
-            "foreground-color=4294934272 background-color=4278190240"
-        } else {
-            ""
-        };
-        gst_launch(&format!(
-            "videotestsrc num-buffers={frames} pattern={p} horizontal-speed=3 {colours} \
-             ! video/x-raw,format=RGB,width={size},height={size},framerate=5/1 \
-             ! filesink append=true location={}",
-            raw.display()
-        ));
-    }
-    assert_eq!(
-        std::fs::metadata(raw).unwrap().len() as usize,
-        patterns.len() * frames * size * size * 3
-    );
-    gst_launch(&format!(
-        "filesrc location={} ! rawvideoparse format=rgb width={size} height={size} framerate=5/1 \
-         ! matroskamux ! filesink location={}",
-        raw.display(),
-        mkv.display()
-    ));
 }
 
 /// The daemon's per-frame outputs on lossless input equal ONNX Runtime (Python) on

@@ -204,3 +204,40 @@ pub fn manifest_labels(model_dir: &Path) -> Vec<String> {
         .map(|v| v.as_str().unwrap().to_string())
         .collect()
 }
+
+/// Writes `frames` frames of each pattern, RGB at `size`×`size`, back to back into
+/// `raw`, and the same bytes as lossless raw-RGB Matroska at 5 fps into `mkv`.
+pub fn lossless_video(raw: &Path, mkv: &Path, size: usize, frames: usize) {
+    let patterns = [
+        "ball",
+        "smpte",
+        "snow",
+        "pinwheel",
+        "checkers-4",
+        "circular",
+    ];
+    for (i, p) in patterns.iter().enumerate() {
+        // Non-default colours for half of them, and horizontal motion.
+        let colours = if i % 2 == 1 {
+            "foreground-color=4294934272 background-color=4278190240"
+        } else {
+            ""
+        };
+        gst_launch(&format!(
+            "videotestsrc num-buffers={frames} pattern={p} horizontal-speed=3 {colours} \
+             ! video/x-raw,format=RGB,width={size},height={size},framerate=5/1 \
+             ! filesink append=true location={}",
+            raw.display()
+        ));
+    }
+    assert_eq!(
+        std::fs::metadata(raw).unwrap().len() as usize,
+        patterns.len() * frames * size * size * 3
+    );
+    gst_launch(&format!(
+        "filesrc location={} ! rawvideoparse format=rgb width={size} height={size} framerate=5/1 \
+         ! matroskamux ! filesink location={}",
+        raw.display(),
+        mkv.display()
+    ));
+}
