@@ -12,9 +12,7 @@ use std::process::Command;
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
-use recipe_support::{
-    lossless_video, manifest_labels, python, recipe, root, scores, Daemon,
-};
+use recipe_support::{lossless_video, manifest_labels, python, recipe, root, scores, Daemon};
 use serde_json::Value;
 
 const DEFAULT_MODEL: &str = "models/default";

@@ -181,18 +181,31 @@ fn clip_model_matches_offline_run_on_the_last_t_frames() {
 #[test]
 fn shipped_temporal_model_folders_are_consistent() {
     for (dir, kind) in [
-        ("models/tsm", "kind        stateful, shift_in_0 <- shift_out_0"),
+        (
+            "models/tsm",
+            "kind        stateful, shift_in_0 <- shift_out_0",
+        ),
         ("models/clip", "kind        clip, T = 8 frames"),
     ] {
         let dir = root().join(dir);
         let onnx = dir.join("model.onnx");
         let bytes = std::fs::read(&onnx).unwrap();
-        assert!(bytes.len() < 4_000_000, "{} is {} bytes", onnx.display(), bytes.len());
+        assert!(
+            bytes.len() < 4_000_000,
+            "{} is {} bytes",
+            onnx.display(),
+            bytes.len()
+        );
         let sha = std::fs::read_to_string(dir.join("model.onnx.sha256")).unwrap();
         let out = Command::new("sha256sum").arg(&onnx).output().unwrap();
         let got = String::from_utf8_lossy(&out.stdout);
         assert_eq!(sha.split_whitespace().next(), got.split_whitespace().next());
-        for f in ["model.toml", "REPORT.md", "report.json", "training_config.json"] {
+        for f in [
+            "model.toml",
+            "REPORT.md",
+            "report.json",
+            "training_config.json",
+        ] {
             assert!(dir.join(f).is_file(), "{} missing", dir.join(f).display());
         }
         let out = Command::new(env!("CARGO_BIN_EXE_actiond"))

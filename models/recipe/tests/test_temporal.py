@@ -96,3 +96,40 @@ def test_channels_first_and_averaged_clip_forms_share_the_weights(net):
     mean = n.offline(T, channels_first=True, average=True)
     got = mean(np.transpose(x, (0, 1, 4, 2, 3)), training=False).numpy()
     assert np.abs(got - clip(x, training=False).numpy().mean(axis=1)).max() < 1e-5
+
+
+def test_exported_forms_run_offline_like_keras(net, tmp_path):
+    """Both exports through ONNX Runtime, run as the daemon runs them (state carried by
+    hand; the last T frames), give the Keras clip form's outputs."""
+    import tomllib
+
+    from actiond_recipe import augment, export as ex, temporal_export as tx
+
+    n, clip, _ = net
+    norm = augment.normalization("unit")
+    base = ex.manifest_toml("t", [f"c{i}" for i in range(CLASSES)], "NHWC", SIZE, "stretch", "RGB", norm,
+                            "probabilities", "probabilities")
+    frames = np.random.default_rng(4).integers(0, 256, (T + 2, SIZE, SIZE, 3), dtype=np.uint8)
+    x = augment.normalize(frames, norm)[None]
+    per_frame = clip(np.concatenate([x[:, :T], x[:, -T:]]), training=False).numpy()
+
+    model = tx.online_model(n)
+    inputs = [("input", (SIZE, SIZE, 3))] + [(f"shift_in_{i}", tuple(t.shape[1:])) for i, t in enumerate(model.inputs[1:])]
+    outputs = ["probabilities"] + [f"shift_out_{i}" for i in range(len(inputs) - 1)]
+    path = tmp_path / "online.onnx"
+    tx.export(model, path, inputs, outputs, "t", {})
+    assert tx.verify(model, path, inputs, outputs) < 1e-4
+    man = tomllib.loads(tx.stateful_manifest(base, len(inputs) - 1))
+    got = tx.classifier(path, man).probabilities(frames)
+    assert np.abs(got[:T] - tx.softmax(per_frame[0])).max() < 1e-5
+    zeroed = tx.classifier(path, man, history=False).probabilities(frames)
+    assert np.abs(zeroed[1:] - got[1:]).max() > 1e-3
+
+    model = tx.clip_model(n, T)
+    path = tmp_path / "clip.onnx"
+    tx.export(model, path, [("input", (T, 3, SIZE, SIZE))], ["probabilities"], "t", {})
+    man = tomllib.loads(tx.clip_manifest(base, T))
+    got = tx.classifier(path, man).probabilities(frames)
+    assert got.shape == (3, CLASSES)  # frames T−1, T, T+1 (0-based) end a clip
+    assert np.abs(got[0] - tx.softmax(per_frame[0].mean(axis=0))).max() < 1e-5
+    assert np.abs(got[-1] - tx.softmax(per_frame[1].mean(axis=0))).max() < 1e-5
