@@ -12,7 +12,10 @@ use std::process::Command;
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
-use recipe_support::{lossless_video, manifest_labels, python, recipe, root, scores, Daemon};
+use recipe_support::{
+    lossless_config, lossless_video, manifest_labels, manifest_table, probability_rows, python,
+    recipe, root, scores, Daemon,
+};
 use serde_json::Value;
 
 const DEFAULT_MODEL: &str = "models/default";
@@ -185,10 +188,7 @@ fn recipe_end_to_end_on_a_tiny_dataset() {
 /// the same frames within 1e-4, and its clips equal the mean formula on those frames.
 fn parity(model_dir: &Path, tmp: &Path) {
     let labels = manifest_labels(model_dir);
-    let man: toml::Table = std::fs::read_to_string(model_dir.join("model.toml"))
-        .unwrap()
-        .parse()
-        .unwrap();
+    let man = manifest_table(model_dir);
     let size = man["input"]["width"].as_integer().unwrap() as usize;
     let raw = tmp.join("frames.rgb");
     let mkv = tmp.join("frames.mkv");
@@ -208,30 +208,11 @@ fn parity(model_dir: &Path, tmp: &Path) {
     ]);
     let reference: Value =
         serde_json::from_str(&std::fs::read_to_string(&reference).unwrap()).unwrap();
-    let want: Vec<Vec<f64>> = reference["probabilities"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| {
-            r.as_array()
-                .unwrap()
-                .iter()
-                .map(|x| x.as_f64().unwrap())
-                .collect()
-        })
-        .collect();
+    let want = probability_rows(&reference);
     assert_eq!(want.len(), n_frames);
 
     let (window, stride) = (4usize, 2usize);
-    let config = format!(
-        "[model]\npath = \"{}\"\n[smoothing]\nmethod = \"mean\"\nwindow = {window}\nstride = {stride}\n\
-         top_k = {}\n[output]\nsocket = \"{}\"\nstdout = true\nper_frame = true\n\
-         [[stream]]\nname = \"lossless\"\nuri = \"{}\"\nsample_fps = 0\n",
-        model_dir.join("model.onnx").display(),
-        labels.len(),
-        tmp.join("p.sock").display(),
-        mkv.display()
-    );
+    let config = lossless_config(model_dir, labels.len(), tmp, &mkv, window, stride);
     let mut daemon = Daemon::start(tmp, &config);
     daemon.until_stream_stopped("lossless", Duration::from_secs(90));
     let frames: Vec<Value> = daemon.of_type("frame").into_iter().cloned().collect();

@@ -16,8 +16,10 @@ use std::process::Command;
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
-use recipe_support::{lossless_video, manifest_labels, recipe, root, scores, Daemon};
-use serde_json::Value;
+use recipe_support::{
+    lossless_config, lossless_video, manifest_labels, manifest_table, probability_rows, recipe,
+    root, scores, Daemon,
+};
 
 /// One test at a time: real-time playback shares two cores.
 fn serial() -> MutexGuard<'static, ()> {
@@ -48,19 +50,7 @@ fn reference(model_dir: &Path, raw: &Path, out: &Path, history: bool) -> Vec<Vec
         args.push("--no-history");
     }
     recipe(&args);
-    let v: Value = serde_json::from_str(&std::fs::read_to_string(out).unwrap()).unwrap();
-    v["probabilities"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| {
-            r.as_array()
-                .unwrap()
-                .iter()
-                .map(|x| x.as_f64().unwrap())
-                .collect()
-        })
-        .collect()
+    probability_rows(&serde_json::from_str(&std::fs::read_to_string(out).unwrap()).unwrap())
 }
 
 /// Runs the daemon on `mkv` with per-frame output (smoothing stride 1, so a clip model
@@ -72,15 +62,7 @@ fn daemon_outputs(
     tmp: &Path,
     labels: &[String],
 ) -> Vec<(usize, Vec<f64>)> {
-    let config = format!(
-        "[model]\npath = \"{}\"\n[smoothing]\nmethod = \"mean\"\nwindow = 4\nstride = 1\n\
-         top_k = {}\n[output]\nsocket = \"{}\"\nstdout = true\nper_frame = true\n\
-         [[stream]]\nname = \"lossless\"\nuri = \"{}\"\nsample_fps = 0\n",
-        model_dir.join("model.onnx").display(),
-        labels.len(),
-        tmp.join("p.sock").display(),
-        mkv.display()
-    );
+    let config = lossless_config(model_dir, labels.len(), tmp, mkv, 4, 1);
     let mut daemon = Daemon::start(tmp, &config);
     daemon.until_stream_stopped("lossless", Duration::from_secs(120));
     let out = daemon
@@ -112,10 +94,7 @@ fn temporal_parity(model_dir: &Path, first: usize) {
     let tmp = tempfile::tempdir().unwrap();
     let tmp = tmp.path();
     let labels = manifest_labels(model_dir);
-    let man: toml::Table = std::fs::read_to_string(model_dir.join("model.toml"))
-        .unwrap()
-        .parse()
-        .unwrap();
+    let man = manifest_table(model_dir);
     let size = man["input"]["width"].as_integer().unwrap() as usize;
     let (raw, mkv) = (tmp.join("frames.rgb"), tmp.join("frames.mkv"));
     lossless_video(&raw, &mkv, size, PER_PATTERN);
@@ -168,10 +147,7 @@ fn tsm_stateful_model_matches_offline_run_with_state_carried() {
 fn clip_model_matches_offline_run_on_the_last_t_frames() {
     let _serial = serial();
     let dir = root().join("models/clip");
-    let man: toml::Table = std::fs::read_to_string(dir.join("model.toml"))
-        .unwrap()
-        .parse()
-        .unwrap();
+    let man = manifest_table(&dir);
     let t = man["input"]["frames"].as_integer().expect("frames = T") as usize;
     temporal_parity(&dir, t - 1);
 }

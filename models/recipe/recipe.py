@@ -58,13 +58,11 @@ def cmd_render_demo(a):
     render.render_demo(Path(a.out), a.seed, a.scenes, a.seconds, log=log)
 
 
-def cmd_train(a):
-    from actiond_recipe import train
-
+def training_config(a, keys) -> dict:
+    """--config JSON overridden by the command-line options named in `keys` and the group,
+    augmentation and smoothing options."""
     cfg = json.loads(Path(a.config).read_text()) if a.config else {}
-    for key in ("name", "backbone", "alpha", "head", "dropout", "weights", "size", "resize", "channel_order",
-                "sample_fps", "train_frame_step", "normalization", "epochs", "batch_size", "learning_rate", "max_minutes", "seed",
-                "layout", "output", "threads", "split_dir", "split_index", "init_from"):
+    for key in keys:
         v = getattr(a, key)
         if v is not None:
             cfg[key] = v
@@ -74,27 +72,27 @@ def cmd_train(a):
         cfg["val_groups"] = int_list(a.val_groups)
     if a.no_augment:
         cfg["augment"] = None
-    if a.smoothing:
+    if getattr(a, "smoothing", None):
         method, window, stride = a.smoothing.split(":")
         cfg["smoothing"] = {"method": method, "window": int(window), "stride": int(stride)}
+    return cfg
+
+
+def cmd_train(a):
+    from actiond_recipe import train
+
+    cfg = training_config(a, ("name", "backbone", "alpha", "head", "dropout", "weights", "size", "resize",
+                              "channel_order", "sample_fps", "train_frame_step", "normalization", "epochs",
+                              "batch_size", "learning_rate", "max_minutes", "seed", "layout", "output", "threads",
+                              "split_dir", "split_index", "init_from"))
     train.train(Path(a.data), Path(a.out), cfg, a.actiond, log=log)
 
 
 def cmd_train_temporal(a):
     from actiond_recipe import train_temporal
 
-    cfg = json.loads(Path(a.config).read_text()) if a.config else {}
-    for key in ("name", "alpha", "size", "frames", "clip_step", "epochs", "batch_size", "learning_rate",
-                "max_minutes", "seed", "threads", "sample_fps", "normalization"):
-        v = getattr(a, key)
-        if v is not None:
-            cfg[key] = v
-    if a.test_groups is not None:
-        cfg["test_groups"] = int_list(a.test_groups)
-    if a.val_groups is not None:
-        cfg["val_groups"] = int_list(a.val_groups)
-    if a.no_augment:
-        cfg["augment"] = None
+    cfg = training_config(a, ("name", "alpha", "size", "frames", "clip_step", "epochs", "batch_size",
+                              "learning_rate", "max_minutes", "seed", "threads", "sample_fps", "normalization"))
     train_temporal.train(Path(a.data), Path(a.out), cfg, a.actiond, log=log)
 
 

@@ -55,10 +55,8 @@ def export(model, path: Path, inputs: list[tuple[str, tuple]], outputs: list[str
            metadata: dict[str, str]) -> None:
     """Keras' ONNX exporter for a model with several inputs/outputs: tensors renamed to
     `inputs`/`outputs` by position, batch axis dynamic, metadata set."""
-    import keras
     import onnx
     import tensorflow as tf
-    import tf2onnx
 
     model([np.zeros((1,) + s, np.float32) for _, s in inputs])
     specs = [tf.TensorSpec((None,) + s, tf.float32, name=n) for n, s in inputs]
@@ -77,21 +75,7 @@ def export(model, path: Path, inputs: list[tuple[str, tuple]], outputs: list[str
         ex._rename_value(g, value.name, new)
     for value, new in zip(list(g.output), outputs):
         ex._rename_value(g, value.name, new)
-    for value in list(graph_inputs) + list(g.output):
-        dim = value.type.tensor_type.shape.dim[0]
-        dim.ClearField("dim_value")
-        dim.dim_param = "batch"
-    keep = {n for n, _ in inputs} | set(outputs)
-    ex._canonical_names(g, keep)
-    g.name = name
-    m.producer_name = "actiond models/recipe"
-    m.producer_version = f"keras {keras.__version__}, tf2onnx {tf2onnx.__version__}"
-    m.ir_version = onnx.helper.find_min_ir_version_for(list(m.opset_import))
-    del m.metadata_props[:]
-    for k, v in sorted(metadata.items()):
-        m.metadata_props.add(key=k, value=v)
-    onnx.checker.check_model(m, full_check=True)
-    onnx.save(m, str(path))
+    ex.finish(m, list(graph_inputs) + list(g.output), {n for n, _ in inputs} | set(outputs), name, metadata, path)
 
 
 def verify(model, path: Path, inputs: list[tuple[str, tuple]], outputs: list[str], seed: int = 0) -> float:
@@ -138,25 +122,13 @@ class StatefulClassifier(OnnxClassifier):
         for i in range(len(frames)):
             res = self.session.run(names, {self.manifest["input"]["name"]: self.prepare(frames[i:i + 1]), **state})
             outs.append(res[0])
-            state = {i: v for (i, _), v in zip(self.pairs, res[1:])} if self.carry else self.zeros()
+            state = {name: v for (name, _), v in zip(self.pairs, res[1:])} if self.carry else self.zeros()
         y = np.concatenate(outs) if outs else np.zeros((0, len(self.manifest["labels"])), np.float32)
         return softmax(y) if self.manifest["output"]["kind"] == "logits" else y
 
-    def latency_ms(self, runs: int = 30, warmup: int = 5) -> float:
-        """Median wall time of one call (one frame plus its states)."""
-        import time
-
-        s = self.manifest["input"]["width"]
-        x = self.prepare(np.random.default_rng(0).integers(0, 256, (1, s, s, 3), dtype=np.uint8))
-        feed = {self.manifest["input"]["name"]: x, **self.zeros()}
-        for _ in range(warmup):
-            self.session.run(None, feed)
-        times = []
-        for _ in range(runs):
-            t = time.perf_counter()
-            self.session.run(None, feed)
-            times.append((time.perf_counter() - t) * 1000)
-        return float(np.median(times))
+    def latency_feed(self) -> dict:
+        """One frame plus zero states: what one call costs does not depend on the values."""
+        return {**super().latency_feed(), **self.zeros()}
 
 
 class ClipClassifier(OnnxClassifier):
@@ -185,21 +157,11 @@ class ClipClassifier(OnnxClassifier):
         y = np.concatenate(outs) if outs else np.zeros((0, len(self.manifest["labels"])), np.float32)
         return softmax(y) if self.manifest["output"]["kind"] == "logits" else y
 
-    def latency_ms(self, runs: int = 30, warmup: int = 5) -> float:
-        """Median wall time of one call (T frames)."""
-        import time
-
+    def latency_feed(self) -> dict:
+        """One call: T random frames."""
         s = self.manifest["input"]["width"]
         x = self.prepare(np.random.default_rng(0).integers(0, 256, (self.t, s, s, 3), dtype=np.uint8))
-        feed = {self.manifest["input"]["name"]: x}
-        for _ in range(warmup):
-            self.session.run(None, feed)
-        times = []
-        for _ in range(runs):
-            t = time.perf_counter()
-            self.session.run(None, feed)
-            times.append((time.perf_counter() - t) * 1000)
-        return float(np.median(times))
+        return {self.manifest["input"]["name"]: x}
 
 
 def classifier(path: Path, manifest: dict, threads: int = 0, history: bool = True) -> OnnxClassifier:

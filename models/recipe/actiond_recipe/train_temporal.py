@@ -13,7 +13,6 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
-import os
 import time
 from pathlib import Path
 
@@ -21,6 +20,7 @@ import numpy as np
 
 from . import augment as aug
 from . import dataset as ds
+from .train import _pct, tensorflow
 
 DEFAULTS = {
     "name": None,
@@ -138,14 +138,7 @@ def fit(clip_model, train_ds, val, cfg, ckpt: Path, log):
 def train(data: Path, out: Path, cfg: dict, actiond: str | None = None, log=print) -> dict:
     """Trains, exports `out/tsm/` (stateful) and `out/clip/` (clip), evaluates both."""
     cfg = {**copy.deepcopy(DEFAULTS), **{k: v for k, v in cfg.items() if v is not None}}
-    threads = int(cfg["threads"])
-    os.environ.setdefault("TF_NUM_INTRAOP_THREADS", str(threads))
-    os.environ.setdefault("TF_NUM_INTEROP_THREADS", "1")
-    import keras
-    import tensorflow as tf
-
-    tf.config.threading.set_intra_op_parallelism_threads(threads)
-    tf.config.threading.set_inter_op_parallelism_threads(1)
+    keras, _ = tensorflow(int(cfg["threads"]))
     from . import nets
     from .temporal import TSMNet
 
@@ -260,10 +253,6 @@ def export_and_report(net, kind: str, out: Path, c: dict, log) -> dict:
     log(f"{kind}: test frame accuracy {metrics['frame_accuracy']}, clip accuracy {metrics['clip_accuracy']}; "
         f"latency {latency}")
     return report
-
-
-def _pct(x):
-    return "n/a" if x is None else f"{100 * x:.1f} %"
 
 
 def report_markdown(r: dict) -> str:
