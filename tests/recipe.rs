@@ -12,7 +12,10 @@ use std::process::Command;
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
-use recipe_support::{gst_launch, manifest_labels, python, recipe, root, scores, Daemon};
+use recipe_support::{
+    lossless_config, lossless_video, manifest_labels, manifest_table, probability_rows, python,
+    recipe, root, scores, Daemon,
+};
 use serde_json::Value;
 
 const DEFAULT_MODEL: &str = "models/default";
@@ -181,51 +184,11 @@ fn recipe_end_to_end_on_a_tiny_dataset() {
     daemon.stop();
 }
 
-/// Writes `frames` frames of each pattern, RGB at `size`×`size`, back to back into
-/// `raw`, and the same bytes as lossless raw-RGB Matroska at 5 fps into `mkv`.
-fn lossless_video(raw: &Path, mkv: &Path, size: usize, frames: usize) {
-    let patterns = [
-        "ball",
-        "smpte",
-        "snow",
-        "pinwheel",
-        "checkers-4",
-        "circular",
-    ];
-    for (i, p) in patterns.iter().enumerate() {
-        // Non-default colours for half of them, and horizontal motion.
-        let colours = if i % 2 == 1 {
-            "foreground-color=4294934272 background-color=4278190240"
-        } else {
-            ""
-        };
-        gst_launch(&format!(
-            "videotestsrc num-buffers={frames} pattern={p} horizontal-speed=3 {colours} \
-             ! video/x-raw,format=RGB,width={size},height={size},framerate=5/1 \
-             ! filesink append=true location={}",
-            raw.display()
-        ));
-    }
-    assert_eq!(
-        std::fs::metadata(raw).unwrap().len() as usize,
-        patterns.len() * frames * size * size * 3
-    );
-    gst_launch(&format!(
-        "filesrc location={} ! rawvideoparse format=rgb width={size} height={size} framerate=5/1 \
-         ! matroskamux ! filesink location={}",
-        raw.display(),
-        mkv.display()
-    ));
-}
-
 /// The daemon's per-frame outputs on lossless input equal ONNX Runtime (Python) on
 /// the same frames within 1e-4, and its clips equal the mean formula on those frames.
 fn parity(model_dir: &Path, tmp: &Path) {
     let labels = manifest_labels(model_dir);
-    let man: toml::Table = std::fs::read_to_string(model_dir.join("model.toml"))
-        .unwrap()
-        .parse()
-        .unwrap();
+    let man = manifest_table(model_dir);
     let size = man["input"]["width"].as_integer().unwrap() as usize;
     let raw = tmp.join("frames.rgb");
     let mkv = tmp.join("frames.mkv");
@@ -245,30 +208,11 @@ fn parity(model_dir: &Path, tmp: &Path) {
     ]);
     let reference: Value =
         serde_json::from_str(&std::fs::read_to_string(&reference).unwrap()).unwrap();
-    let want: Vec<Vec<f64>> = reference["probabilities"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| {
-            r.as_array()
-                .unwrap()
-                .iter()
-                .map(|x| x.as_f64().unwrap())
-                .collect()
-        })
-        .collect();
+    let want = probability_rows(&reference);
     assert_eq!(want.len(), n_frames);
 
     let (window, stride) = (4usize, 2usize);
-    let config = format!(
-        "[model]\npath = \"{}\"\n[smoothing]\nmethod = \"mean\"\nwindow = {window}\nstride = {stride}\n\
-         top_k = {}\n[output]\nsocket = \"{}\"\nstdout = true\nper_frame = true\n\
-         [[stream]]\nname = \"lossless\"\nuri = \"{}\"\nsample_fps = 0\n",
-        model_dir.join("model.onnx").display(),
-        labels.len(),
-        tmp.join("p.sock").display(),
-        mkv.display()
-    );
+    let config = lossless_config(model_dir, labels.len(), tmp, &mkv, window, stride);
     let mut daemon = Daemon::start(tmp, &config);
     daemon.until_stream_stopped("lossless", Duration::from_secs(90));
     let frames: Vec<Value> = daemon.of_type("frame").into_iter().cloned().collect();

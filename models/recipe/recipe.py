@@ -2,6 +2,7 @@
 """actiond's training recipe: labelled videos (UCF101 layout) → ONNX model + manifest + report.
 
   recipe.py train --data DIR --out DIR [options]    train, export, evaluate, report
+  recipe.py train-temporal --data DIR --out DIR      TSM MobileNetV2: online (stateful) + clip models
   recipe.py render --out DIR --groups 1-8 ...        render a synthetic dataset (GStreamer)
   recipe.py render-demo --out demo.mp4 --seed N      render a scheduled demo video
   recipe.py compare --out FILE.md RUN_DIR...         backbone comparison table from runs
@@ -57,13 +58,11 @@ def cmd_render_demo(a):
     render.render_demo(Path(a.out), a.seed, a.scenes, a.seconds, log=log)
 
 
-def cmd_train(a):
-    from actiond_recipe import train
-
+def training_config(a, keys) -> dict:
+    """--config JSON overridden by the command-line options named in `keys` and the group,
+    augmentation and smoothing options."""
     cfg = json.loads(Path(a.config).read_text()) if a.config else {}
-    for key in ("name", "backbone", "alpha", "head", "dropout", "weights", "size", "resize", "channel_order",
-                "sample_fps", "train_frame_step", "normalization", "epochs", "batch_size", "learning_rate", "max_minutes", "seed",
-                "layout", "output", "threads", "split_dir", "split_index", "init_from"):
+    for key in keys:
         v = getattr(a, key)
         if v is not None:
             cfg[key] = v
@@ -73,10 +72,28 @@ def cmd_train(a):
         cfg["val_groups"] = int_list(a.val_groups)
     if a.no_augment:
         cfg["augment"] = None
-    if a.smoothing:
+    if getattr(a, "smoothing", None):
         method, window, stride = a.smoothing.split(":")
         cfg["smoothing"] = {"method": method, "window": int(window), "stride": int(stride)}
+    return cfg
+
+
+def cmd_train(a):
+    from actiond_recipe import train
+
+    cfg = training_config(a, ("name", "backbone", "alpha", "head", "dropout", "weights", "size", "resize",
+                              "channel_order", "sample_fps", "train_frame_step", "normalization", "epochs",
+                              "batch_size", "learning_rate", "max_minutes", "seed", "layout", "output", "threads",
+                              "split_dir", "split_index", "init_from"))
     train.train(Path(a.data), Path(a.out), cfg, a.actiond, log=log)
+
+
+def cmd_train_temporal(a):
+    from actiond_recipe import train_temporal
+
+    cfg = training_config(a, ("name", "alpha", "size", "frames", "clip_step", "epochs", "batch_size",
+                              "learning_rate", "max_minutes", "seed", "threads", "sample_fps", "normalization"))
+    train_temporal.train(Path(a.data), Path(a.out), cfg, a.actiond, log=log)
 
 
 def cmd_compare(a):
@@ -100,7 +117,7 @@ def cmd_demo_eval(a):
 def cmd_reference(a):
     from actiond_recipe import parity
 
-    parity.reference(Path(a.model), Path(a.frames), Path(a.out))
+    parity.reference(Path(a.model), Path(a.frames), Path(a.out), history=not a.no_history)
 
 
 def cmd_variant(a):
@@ -176,6 +193,29 @@ def main(argv=None):
     t.add_argument("--actiond", help="actiond binary used for frame extraction")
     t.set_defaults(fn=cmd_train)
 
+    tt = sub.add_parser("train-temporal", help="train a TSM MobileNetV2; export online (stateful) and clip models")
+    tt.add_argument("--data", required=True, help="folder of <Class>/v_<Class>_gXX_cYY.<ext> videos")
+    tt.add_argument("--out", required=True, help="output folder: tsm/ (stateful) and clip/ (clip model)")
+    tt.add_argument("--config", help="JSON file with settings (see actiond_recipe/train_temporal.py DEFAULTS)")
+    tt.add_argument("--name")
+    tt.add_argument("--alpha", type=float, help="width multiplier (0.5)")
+    tt.add_argument("--size", type=int, help="input width = height in pixels (96)")
+    tt.add_argument("--frames", type=int, help="T: consecutive sampled frames per training clip and clip model (8)")
+    tt.add_argument("--clip-step", dest="clip_step", type=int, help="a training clip starts every N frames (4)")
+    tt.add_argument("--sample-fps", dest="sample_fps", type=float)
+    tt.add_argument("--normalization", choices=["imagenet", "dataset", "unit"])
+    tt.add_argument("--no-augment", action="store_true")
+    tt.add_argument("--epochs", type=int)
+    tt.add_argument("--batch-size", dest="batch_size", type=int, help="clips per step (8)")
+    tt.add_argument("--learning-rate", dest="learning_rate", type=float)
+    tt.add_argument("--max-minutes", dest="max_minutes", type=float, help="training time budget")
+    tt.add_argument("--seed", type=int)
+    tt.add_argument("--test-groups")
+    tt.add_argument("--val-groups")
+    tt.add_argument("--threads", type=int)
+    tt.add_argument("--actiond")
+    tt.set_defaults(fn=cmd_train_temporal)
+
     c = sub.add_parser("compare", help="backbone comparison table (Markdown) from training runs")
     c.add_argument("--out", required=True)
     c.add_argument("--note", help="Markdown file appended under the table")
@@ -197,6 +237,8 @@ def main(argv=None):
     f.add_argument("--model", required=True)
     f.add_argument("--frames", required=True, help="H×W×3 uint8 frames back to back at the model's size")
     f.add_argument("--out", required=True, help="JSON file to write")
+    f.add_argument("--no-history", action="store_true",
+                   help="stateful: zero state on every call; clip: the newest frame T times (tests that history matters)")
     f.set_defaults(fn=cmd_reference)
 
     v = sub.add_parser("variant", help="NCHW-input and/or logits-output copy of an NHWC probabilities model")

@@ -193,14 +193,92 @@ pub fn scores(msg: &Value, labels: &[String]) -> Vec<f64> {
         .collect()
 }
 
+/// The `probabilities` rows of a `recipe.py reference` result.
+pub fn probability_rows(reference: &Value) -> Vec<Vec<f64>> {
+    reference["probabilities"]
+        .as_array()
+        .expect("probabilities")
+        .iter()
+        .map(|r| {
+            r.as_array()
+                .unwrap()
+                .iter()
+                .map(|x| x.as_f64().unwrap())
+                .collect()
+        })
+        .collect()
+}
+
+/// A model's manifest (`model.toml` in `model_dir`) as a TOML table.
+pub fn manifest_table(model_dir: &Path) -> toml::Table {
+    let text = std::fs::read_to_string(model_dir.join("model.toml")).unwrap();
+    text.parse().unwrap()
+}
+
 /// The labels of a model, read from its manifest (`labels = [...]` line).
 pub fn manifest_labels(model_dir: &Path) -> Vec<String> {
-    let text = std::fs::read_to_string(model_dir.join("model.toml")).unwrap();
-    let table: toml::Table = text.parse().unwrap();
-    table["labels"]
+    manifest_table(model_dir)["labels"]
         .as_array()
         .unwrap()
         .iter()
         .map(|v| v.as_str().unwrap().to_string())
         .collect()
+}
+
+/// Writes `frames` frames of each pattern, RGB at `size`×`size`, back to back into
+/// `raw`, and the same bytes as lossless raw-RGB Matroska at 5 fps into `mkv`.
+pub fn lossless_video(raw: &Path, mkv: &Path, size: usize, frames: usize) {
+    let patterns = [
+        "ball",
+        "smpte",
+        "snow",
+        "pinwheel",
+        "checkers-4",
+        "circular",
+    ];
+    for (i, p) in patterns.iter().enumerate() {
+        // Non-default colours for half of them, and horizontal motion.
+        let colours = if i % 2 == 1 {
+            "foreground-color=4294934272 background-color=4278190240"
+        } else {
+            ""
+        };
+        gst_launch(&format!(
+            "videotestsrc num-buffers={frames} pattern={p} horizontal-speed=3 {colours} \
+             ! video/x-raw,format=RGB,width={size},height={size},framerate=5/1 \
+             ! filesink append=true location={}",
+            raw.display()
+        ));
+    }
+    assert_eq!(
+        std::fs::metadata(raw).unwrap().len() as usize,
+        patterns.len() * frames * size * size * 3
+    );
+    gst_launch(&format!(
+        "filesrc location={} ! rawvideoparse format=rgb width={size} height={size} framerate=5/1 \
+         ! matroskamux ! filesink location={}",
+        raw.display(),
+        mkv.display()
+    ));
+}
+
+/// A daemon config playing `mkv` once (stream `lossless`, every frame, per-frame output,
+/// `top_k` = all `labels` classes) through the model in `model_dir`, smoothing mean
+/// `window`/`stride`, socket in `tmp`.
+pub fn lossless_config(
+    model_dir: &Path,
+    labels: usize,
+    tmp: &Path,
+    mkv: &Path,
+    window: usize,
+    stride: usize,
+) -> String {
+    format!(
+        "[model]\npath = \"{}\"\n[smoothing]\nmethod = \"mean\"\nwindow = {window}\nstride = {stride}\n\
+         top_k = {labels}\n[output]\nsocket = \"{}\"\nstdout = true\nper_frame = true\n\
+         [[stream]]\nname = \"lossless\"\nuri = \"{}\"\nsample_fps = 0\n",
+        model_dir.join("model.onnx").display(),
+        tmp.join("p.sock").display(),
+        mkv.display()
+    )
 }

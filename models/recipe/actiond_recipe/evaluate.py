@@ -74,9 +74,16 @@ class OnnxClassifier:
 
     def latency_ms(self, runs: int = 30, warmup: int = 5) -> float:
         """Median wall time of one batch-1 inference (preprocessing excluded)."""
+        return self.median_ms(self.latency_feed(), runs, warmup)
+
+    def latency_feed(self) -> dict:
+        """The inputs of one call on a random frame."""
         s = self.manifest["input"]["width"]
         x = self.prepare(np.random.default_rng(0).integers(0, 256, (1, s, s, 3), dtype=np.uint8))
-        feed = {self.manifest["input"]["name"]: x}
+        return {self.manifest["input"]["name"]: x}
+
+    def median_ms(self, feed: dict, runs: int = 30, warmup: int = 5) -> float:
+        """Median wall time of `runs` runs on `feed` after `warmup` runs."""
         for _ in range(warmup):
             self.session.run(None, feed)
         times = []

@@ -121,11 +121,23 @@ def export_onnx(model, path: Path, size: int, layout: str, kind: str, name: str,
                            f"{[o.name for o in g.output]}")
     _rename_value(g, inputs[0].name, INPUT_NAME)
     _rename_value(g, g.output[0].name, kind)
-    for value in (g.input[0], g.output[0]):
+    finish(m, (g.input[0], g.output[0]), {INPUT_NAME, kind}, name, metadata, path)
+    return exp
+
+
+def finish(m, io_values, keep: set, name: str, metadata: dict[str, str], path: Path) -> None:
+    """Dynamic batch axis on `io_values`, canonical names (but `keep`), producer,
+    metadata; checks and saves the exported model `m` to `path`."""
+    import keras
+    import onnx
+    import tf2onnx
+
+    g = m.graph
+    for value in io_values:
         dim = value.type.tensor_type.shape.dim[0]
         dim.ClearField("dim_value")
         dim.dim_param = "batch"
-    _canonical_names(g, {INPUT_NAME, kind})
+    _canonical_names(g, keep)
     g.name = name
     m.producer_name = "actiond models/recipe"
     m.producer_version = f"keras {keras.__version__}, tf2onnx {tf2onnx.__version__}"
@@ -135,7 +147,6 @@ def export_onnx(model, path: Path, size: int, layout: str, kind: str, name: str,
         m.metadata_props.add(key=k, value=v)
     onnx.checker.check_model(m, full_check=True)
     onnx.save(m, str(path))
-    return exp
 
 
 def set_metadata(path: Path, updates: dict[str, str]) -> None:

@@ -17,19 +17,28 @@ def load_manifest(model: Path) -> dict:
     return tomllib.loads((model.parent / "model.toml").read_text())
 
 
-def reference(model: Path, frames_file: Path, out: Path) -> dict:
-    """Probabilities (softmax applied to logits, as the daemon does) and raw outputs of
-    every frame in `frames_file` (H×W×3 uint8 frames back to back, the model's size)."""
+def reference(model: Path, frames_file: Path, out: Path, history: bool = True) -> dict:
+    """Probabilities (softmax applied to logits, as the daemon does) of every frame in
+    `frames_file` (H×W×3 uint8 frames back to back, the model's size); for a stateful
+    model with the state carried from frame to frame, for a clip model one output per
+    frame from the T-th on (the last T frames). `history=False` drops the past
+    (zero state on every call, or the newest frame T times)."""
+    from .temporal_export import classifier
+
     man = load_manifest(model)
     h, w = man["input"]["height"], man["input"]["width"]
     raw = np.fromfile(frames_file, np.uint8)
     if raw.size % (h * w * 3):
         raise SystemExit(f"{frames_file}: {raw.size} bytes is not a whole number of {w}x{h} RGB frames")
     frames = raw.reshape(-1, h, w, 3)
-    clf = OnnxClassifier(model, man, threads=1)
-    # One frame per run, as the daemon's single stream sends them.
-    probs = np.concatenate([clf.probabilities(frames[i:i + 1]) for i in range(len(frames))])
+    clf = classifier(model, man, threads=1, history=history)
+    if type(clf) is OnnxClassifier:
+        # One frame per run, as the daemon's single stream sends them.
+        probs = np.concatenate([clf.probabilities(frames[i:i + 1]) for i in range(len(frames))])
+    else:
+        probs = clf.probabilities(frames)
     res = {"labels": man["labels"], "kind": man["output"]["kind"], "layout": man["input"]["layout"],
+           "frames": int(man["input"].get("frames", 1)), "states": len(man.get("state", [])),
            "probabilities": probs.astype(float).tolist()}
     out.write_text(json.dumps(res))
     return res

@@ -103,9 +103,8 @@ def make_dataset(x, y, batch, augmenter, norm, seed, shuffle):
     return Batches()
 
 
-def train(data: Path, out: Path, cfg: dict, actiond: str | None = None, log=print) -> dict:
-    cfg = {**copy.deepcopy(DEFAULTS), **{k: v for k, v in cfg.items() if v is not None}}
-    threads = int(cfg["threads"])
+def tensorflow(threads: int):
+    """Keras and TensorFlow with `threads` intra-op threads and one inter-op thread."""
     os.environ.setdefault("TF_NUM_INTRAOP_THREADS", str(threads))
     os.environ.setdefault("TF_NUM_INTEROP_THREADS", "1")
     import keras
@@ -113,6 +112,12 @@ def train(data: Path, out: Path, cfg: dict, actiond: str | None = None, log=prin
 
     tf.config.threading.set_intra_op_parallelism_threads(threads)
     tf.config.threading.set_inter_op_parallelism_threads(1)
+    return keras, tf
+
+
+def train(data: Path, out: Path, cfg: dict, actiond: str | None = None, log=print) -> dict:
+    cfg = {**copy.deepcopy(DEFAULTS), **{k: v for k, v in cfg.items() if v is not None}}
+    keras, tf = tensorflow(int(cfg["threads"]))
     from . import export as ex
     from . import nets
 

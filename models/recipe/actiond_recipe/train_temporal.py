@@ -1,0 +1,282 @@
+"""Trains the TSM MobileNetV2 from frames in time order and exports its two temporal
+forms: the online (stateful) model and the clip model, each with manifest and report.
+
+Same data path as `train`: scan → split by group → `actiond extract-frames` (same
+cache) → training items of T consecutive sampled frames of one video, augmented with
+the same random parameters for all T frames (a clip stays a consistent clip) →
+per-frame loss on the clip form → export (checked against Keras through ONNX Runtime)
+→ evaluation of the exported files as the daemon runs them.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+
+from . import augment as aug
+from . import dataset as ds
+from .train import _pct, tensorflow
+
+DEFAULTS = {
+    "name": None,
+    "alpha": 0.5,
+    "size": 96,
+    "frames": 8,  # T: frames per training clip, and the clip model's T
+    "clip_step": 4,  # a training clip starts every clip_step frames of a video
+    "dropout": 0.2,
+    "resize": "stretch",
+    "channel_order": "RGB",
+    "sample_fps": 5.0,
+    "normalization": "imagenet",
+    "augment": aug.DEFAULT_AUGMENT,
+    "epochs": 20,
+    "batch_size": 8,  # clips (batch_size · frames images per step)
+    "learning_rate": 3e-3,
+    "weight_decay": 1e-4,
+    "label_smoothing": 0.05,
+    "bn_momentum": 0.9,
+    "max_minutes": None,
+    "seed": 1,
+    "test_groups": None,
+    "val_groups": None,
+    "smoothing": {"method": "mean", "window": 8, "stride": 4},
+    "threads": 2,
+}
+
+
+def clips_of(videos, frames: dict, labels: list[str], t: int, step: int):
+    """(video rel, start) of every window of T consecutive frames, starting every `step` frames."""
+    items, ys = [], []
+    idx = {lab: i for i, lab in enumerate(labels)}
+    for v in videos:
+        n = len(frames[v.rel])
+        for s in range(0, n - t + 1, step):
+            items.append((v.rel, s))
+            ys.append(idx[v.label])
+    return items, np.asarray(ys, np.int32)
+
+
+def augment_clip(augmenter, clip: np.ndarray, seed) -> np.ndarray:
+    """The same random augmentation for every frame: each frame gets a fresh generator
+    with the clip's seed, so every draw (ops, angles, crops, colours) repeats."""
+    return np.stack([augmenter(f, np.random.default_rng(seed)) for f in clip])
+
+
+def clip_batches(items, ys, frames, t, batch, augmenter, norm, seed, classes, smoothing):
+    import keras
+
+    class Batches(keras.utils.PyDataset):
+        def __init__(self):
+            super().__init__(workers=1, use_multiprocessing=False)
+            self.epoch, self.order = 0, np.arange(len(items))
+            self.on_epoch_end()
+
+        def __len__(self):
+            return (len(items) + batch - 1) // batch
+
+        def on_epoch_end(self):
+            np.random.default_rng((seed, self.epoch)).shuffle(self.order)
+            self.epoch += 1
+
+        def __getitem__(self, i):
+            sel = self.order[i * batch:(i + 1) * batch]
+            xs = []
+            for k in sel:
+                rel, s = items[k]
+                clip = frames[rel][s:s + t]
+                if augmenter is not None:
+                    clip = augment_clip(augmenter, clip, (seed, self.epoch, int(k)))
+                xs.append(clip)
+            y = np.eye(classes, dtype=np.float32)[ys[sel]]
+            y = (1 - smoothing) * y + smoothing / classes
+            return aug.normalize(np.stack(xs), norm), np.repeat(y[:, None], t, axis=1)
+
+    return Batches()
+
+
+def fit(clip_model, train_ds, val, cfg, ckpt: Path, log):
+    """AdamW + cosine decay on the per-frame loss; keeps the best validation epoch,
+    writes it to `ckpt` after every improvement, stops at the time budget."""
+    import keras
+
+    steps = len(train_ds) * cfg["epochs"]
+    schedule = keras.optimizers.schedules.CosineDecay(cfg["learning_rate"], decay_steps=max(1, steps), alpha=0.02)
+    clip_model.compile(optimizer=keras.optimizers.AdamW(schedule, weight_decay=cfg["weight_decay"]),
+                       loss=keras.losses.CategoricalCrossentropy(from_logits=True), metrics=["accuracy"])
+
+    class Keep(keras.callbacks.Callback):
+        def __init__(self):
+            super().__init__()
+            self.best, self.weights, self.history, self.t0, self.best_epoch = None, None, [], time.time(), 0
+
+        def on_epoch_end(self, epoch, logs=None):
+            logs = {k: round(float(v), 5) for k, v in (logs or {}).items()}
+            logs.update(epoch=epoch + 1, elapsed_s=round(time.time() - self.t0, 1))
+            self.history.append(logs)
+            key = (logs.get("val_accuracy", logs.get("accuracy", 0.0)), -logs.get("val_loss", logs.get("loss", 0.0)))
+            if self.best is None or key >= self.best:
+                self.best, self.weights, self.best_epoch = key, self.model.get_weights(), epoch + 1
+                self.model.save_weights(str(ckpt))
+            log(f"epoch {epoch + 1}/{cfg['epochs']}: " + ", ".join(
+                f"{k} {v:.4f}" for k, v in logs.items() if k not in ("epoch", "elapsed_s")) + f" ({logs['elapsed_s']:.0f} s)")
+            if cfg["max_minutes"] and time.time() - self.t0 > 60 * cfg["max_minutes"]:
+                log(f"time budget of {cfg['max_minutes']} min reached")
+                self.model.stop_training = True
+
+    keep = Keep()
+    clip_model.fit(train_ds, epochs=cfg["epochs"], verbose=0, callbacks=[keep], validation_data=val,
+                   validation_batch_size=8)
+    clip_model.set_weights(keep.weights)
+    return keep
+
+
+def train(data: Path, out: Path, cfg: dict, actiond: str | None = None, log=print) -> dict:
+    """Trains, exports `out/tsm/` (stateful) and `out/clip/` (clip), evaluates both."""
+    cfg = {**copy.deepcopy(DEFAULTS), **{k: v for k, v in cfg.items() if v is not None}}
+    keras, _ = tensorflow(int(cfg["threads"]))
+    from . import nets
+    from .temporal import TSMNet
+
+    t_start = time.time()
+    out.mkdir(parents=True, exist_ok=True)
+    labels, videos = ds.scan(Path(data))
+    split = ds.split_by_group(videos, cfg["test_groups"], cfg["val_groups"], cfg["seed"])
+    log(f"{len(videos)} videos, {len(labels)} classes; split by group: train {split['train_groups']}, "
+        f"val {split['val_groups']}, test {split['test_groups']}")
+    frames = ds.extract(videos, out / "cache" / "frames", ds.find_actiond(actiond), cfg["size"], cfg["resize"],
+                        cfg["channel_order"], cfg["sample_fps"], log=log)
+    t = int(cfg["frames"])
+    tr_items, tr_y = clips_of(split["train"], frames, labels, t, int(cfg["clip_step"]))
+    va_items, va_y = clips_of(split["val"], frames, labels, t, t)
+    if not tr_items:
+        raise SystemExit(f"no training video has {t} frames")
+    train_frames = np.concatenate([frames[v.rel] for v in split["train"]])
+    norm = aug.normalization(cfg["normalization"], train_frames)
+    log(f"clips of {t} frames: train {len(tr_items)}, val {len(va_items)}")
+
+    keras.utils.set_random_seed(cfg["seed"])
+    net = TSMNet(cfg["size"], len(labels), cfg["alpha"], cfg["dropout"], cfg["bn_momentum"])
+    clip = net.offline(t)
+    augmenter = aug.Augmenter(cfg["augment"]["ops"], cfg["augment"].get("choose", 0)) if cfg["augment"] else None
+    train_ds = clip_batches(tr_items, tr_y, frames, t, cfg["batch_size"], augmenter, norm, cfg["seed"],
+                            len(labels), cfg["label_smoothing"])
+    val = None
+    if va_items:
+        vx = aug.normalize(np.stack([frames[r][s:s + t] for r, s in va_items]), norm)
+        val = (vx, np.repeat(np.eye(len(labels), dtype=np.float32)[va_y][:, None], t, axis=1))
+    (out / "cache").mkdir(exist_ok=True)
+    t_train = time.time()
+    keep = fit(clip, train_ds, val, cfg, out / "cache" / "tsm.weights.h5", log)
+    train_s = time.time() - t_train
+    log(f"trained in {train_s:.0f} s; kept epoch {keep.best_epoch}")
+
+    fp = ds.fingerprint(videos)
+    common = {"cfg": cfg, "labels": labels, "norm": norm, "fingerprint": fp, "train_s": train_s, "keep": keep,
+              "split": split, "frames": frames, "data": Path(data), "t_start": t_start,
+              "macs_frame": nets.count_macs(net.online())}
+    reports = {}
+    for kind in ("stateful", "clip"):
+        reports[kind] = export_and_report(net, kind, out / ("tsm" if kind == "stateful" else "clip"), common, log)
+    return reports
+
+
+def export_and_report(net, kind: str, out: Path, c: dict, log) -> dict:
+    """Exports one form with its manifest and metadata, verifies it, evaluates it, writes the report."""
+    import tomllib
+
+    from . import export as ex
+    from . import temporal_export as tx
+    from .evaluate import evaluate, write_json
+
+    cfg, labels, t = c["cfg"], c["labels"], int(c["cfg"]["frames"])
+    out.mkdir(parents=True, exist_ok=True)
+    name = (cfg["name"] or f"tsm-mobilenetv2-{c['data'].name}") + ("-online" if kind == "stateful" else f"-clip{t}")
+    s = cfg["size"]
+    base = ex.manifest_toml(name, labels, "NHWC", s, cfg["resize"], cfg["channel_order"], c["norm"], "probabilities",
+                            "probabilities", comment=f"Written by models/recipe train-temporal (TSM MobileNetV2, "
+                            f"alpha {cfg['alpha']}, {kind}), trained on {c['data'].name}.")
+    if kind == "stateful":
+        model = tx.online_model(net)
+        states = [(f"shift_in_{i}", tuple(x.shape[1:])) for i, x in enumerate(model.inputs[1:])]
+        inputs = [("input", (s, s, 3))] + states
+        outputs = ["probabilities"] + [f"shift_out_{i}" for i in range(len(states))]
+        man_text = tx.stateful_manifest(base, len(states))
+    else:
+        model = tx.clip_model(net, t)
+        inputs, outputs = [("input", (t, 3, s, s))], ["probabilities"]
+        man_text = tx.clip_manifest(base, t)
+    train_cfg = {k: v for k, v in cfg.items() if k != "threads"}
+    meta = {ex.METADATA_MANIFEST: man_text, "actiond.training_config": json.dumps(train_cfg, sort_keys=True),
+            "actiond.data_fingerprint": c["fingerprint"], "actiond.labels": json.dumps(labels)}
+    path = out / "model.onnx"
+    tx.export(model, path, inputs, outputs, name, meta)
+    diff = tx.verify(model, path, inputs, outputs)
+    (out / "model.toml").write_text(man_text)
+    log(f"exported {path} ({path.stat().st_size / 1e6:.2f} MB); max |onnxruntime - keras| {diff:.1e}")
+
+    manifest = tomllib.loads(man_text)
+    results = {}
+    for part in ("val", "test"):
+        if c["split"][part]:
+            results[part] = evaluate(tx.classifier(path, manifest, threads=1), c["split"][part], c["frames"], labels,
+                                     cfg["smoothing"])
+    latency = {"threads_1_ms": round(tx.classifier(path, manifest, threads=1).latency_ms(), 3),
+               "threads_2_ms": round(tx.classifier(path, manifest, threads=2).latency_ms(), 3)}
+    test = results.get("test") or results.get("val")
+    macs = c["macs_frame"] * (t if kind == "clip" else 1)
+    metrics = {"name": name, "kind": kind, "backbone": "tsm_mobilenet_v2", "alpha": cfg["alpha"], "input_size": s,
+               "frames": t if kind == "clip" else 1, "state_pairs": len(inputs) - 1 if kind == "stateful" else 0,
+               "params": int(model.count_params()), "macs_per_call": int(macs),
+               "epochs_run": len(c["keep"].history), "best_epoch": c["keep"].best_epoch,
+               "train_seconds": round(c["train_s"], 1),
+               "frame_accuracy": test["frame"]["accuracy"] if test else None,
+               "clip_accuracy": test["clip"]["accuracy"] if test else None,
+               "video_accuracy": test["video"]["accuracy"] if test else None,
+               "latency_ms": latency, "onnx_keras_max_abs_diff": diff}
+    ex.set_metadata(path, {"actiond.metrics": json.dumps(metrics, sort_keys=True)})
+    sha = hashlib.sha256(path.read_bytes()).hexdigest()
+    sp = c["split"]
+    report = {"model": {"file": "model.onnx", "sha256": sha, "bytes": path.stat().st_size, **metrics},
+              "data": {"root": str(c["data"]), "fingerprint": c["fingerprint"], "labels": labels,
+                       "split": {k: sp[k] for k in ("method", "train_groups", "val_groups", "test_groups")}},
+              "normalization": c["norm"], "training": {"history": c["keep"].history, "config": train_cfg},
+              "results": results, "elapsed_s": round(time.time() - c["t_start"], 1)}
+    write_json(out / "report.json", report)
+    write_json(out / "training_config.json", train_cfg)
+    (out / "REPORT.md").write_text(report_markdown(report))
+    (out / "model.onnx.sha256").write_text(f"{sha}  model.onnx\n")
+    log(f"{kind}: test frame accuracy {metrics['frame_accuracy']}, clip accuracy {metrics['clip_accuracy']}; "
+        f"latency {latency}")
+    return report
+
+
+def report_markdown(r: dict) -> str:
+    m, d = r["model"], r["data"]
+    sp = d["split"]
+    what = (f"stateful (online TSM): one frame per call, {m['state_pairs']} shift-buffer state pairs"
+            if m["kind"] == "stateful" else f"clip: {m['frames']} frames per call (NTCHW), softmax of the mean logits")
+    lines = [f"# {m['name']}: training report", "",
+             f"- Model: `model.onnx`, sha256 `{m['sha256']}` ({m['bytes'] / 1e6:.2f} MB); TSM MobileNetV2 "
+             f"(alpha {m['alpha']}), input {m['input_size']}×{m['input_size']}; {what}.",
+             f"- Parameters: {m['params']:,}; multiply-adds per call: {m['macs_per_call'] / 1e6:.1f} M.",
+             f"- Data: `{d['root']}`, classes {', '.join(d['labels'])}; split by group: train {sp['train_groups']}, "
+             f"validation {sp['val_groups']}, test {sp['test_groups']}.",
+             f"- Training (shared with the other form, same weights): clips of {r['training']['config']['frames']} "
+             f"consecutive frames, {m['epochs_run']} epochs in {m['train_seconds']:.0f} s, kept epoch {m['best_epoch']}.",
+             f"- CPU latency per call (ONNX Runtime, batch 1, median): {m['latency_ms']['threads_1_ms']:.2f} ms on 1 "
+             f"thread, {m['latency_ms']['threads_2_ms']:.2f} ms on 2; ONNX vs Keras max difference "
+             f"{m['onnx_keras_max_abs_diff']:.1e}.", ""]
+    for part, res in r["results"].items():
+        sm = res["clip"]["smoothing"]
+        lines += [f"## {'Test' if part == 'test' else 'Validation'} set", "", "| level | accuracy | count |",
+                  "| --- | --- | --- |",
+                  f"| per call | {_pct(res['frame']['accuracy'])} | {res['frame']['count']} outputs |",
+                  f"| smoothed ({sm['method']}, window {sm['window']}, stride {sm['stride']}) | "
+                  f"{_pct(res['clip']['accuracy'])} | {res['clip']['count']} |",
+                  f"| video | {_pct(res['video']['accuracy'])} | {res['video']['count']} videos |", ""]
+    return "\n".join(lines)

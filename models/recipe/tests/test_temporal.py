@@ -1,0 +1,135 @@
+"""The TSM MobileNetV2's two forms (actiond_recipe/temporal.py) compute the same thing:
+the online form run frame by frame with its shift buffers carried by hand equals the
+clip form's per-frame outputs, and the shift matters (zeroed buffers change them)."""
+
+import os
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+os.environ.setdefault("CUDA_VISIBLE_DEVICES", "")
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from actiond_recipe import temporal  # noqa: E402
+
+T, SIZE, CLASSES = 4, 32, 5
+
+
+def randomize(model, seed=0):
+    """Weights of a trained-looking net: random BatchNorm scales and shifts, then
+    BatchNorm statistics calibrated on random clips (training-mode calls), so
+    activations neither vanish nor saturate and every frame moves the output."""
+    rng = np.random.default_rng(seed)
+    new = []
+    for w in model.weights:
+        v = w.numpy()
+        if w.path.endswith("gamma"):
+            v = rng.uniform(0.5, 1.5, v.shape)
+        elif w.path.endswith("beta"):
+            v = rng.normal(0, 0.2, v.shape)
+        new.append(v.astype(np.float32))
+    model.set_weights(new)
+    for _ in range(40):
+        model(rng.normal(0, 1, (2, T, SIZE, SIZE, 3)).astype(np.float32), training=True)
+
+
+@pytest.fixture(scope="module")
+def net():
+    n = temporal.TSMNet(SIZE, CLASSES, alpha=0.35)
+    clip = n.offline(T)
+    online = n.online()
+    randomize(clip)
+    return n, clip, online
+
+
+def run_online(online, frames, carry=True):
+    """Per-frame logits of the online form over frames [N, T, H, W, 3]."""
+    states = [np.zeros((frames.shape[0],) + tuple(i.shape[1:]), np.float32) for i in online.inputs[1:]]
+    out = []
+    for t in range(frames.shape[1]):
+        res = online([frames[:, t]] + states, training=False)
+        out.append(res[0].numpy())
+        if carry:
+            states = [s.numpy() for s in res[1:]]
+    return np.stack(out, 1)
+
+
+def test_ten_shift_points_of_an_eighth_of_the_channels(net):
+    n, _, online = net
+    assert len(n.shift_points) == 10  # the residual blocks of MobileNetV2
+    assert [i.name for i in online.inputs] == ["input"] + [f"shift_in_{i}" for i in range(10)]
+    for i, c in enumerate(n.shift_points):
+        assert tuple(online.inputs[1 + i].shape[1:])[-1] == c // 8
+        assert tuple(online.outputs[1 + i].shape[1:]) == tuple(online.inputs[1 + i].shape[1:])
+
+
+def test_online_frame_by_frame_equals_the_clip_form(net):
+    _, clip, online = net
+    x = np.random.default_rng(1).normal(0, 1, (2, T, SIZE, SIZE, 3)).astype(np.float32)
+    want = clip(x, training=False).numpy()
+    got = run_online(online, x)
+    assert want.shape == (2, T, CLASSES)
+    assert np.abs(got - want).max() < 1e-5
+    # The shift matters: without the carried buffers every frame after the first differs.
+    zeroed = run_online(online, x, carry=False)
+    assert np.abs(zeroed[:, 0] - want[:, 0]).max() < 1e-5
+    for t in range(1, T):
+        assert np.abs(zeroed[:, t] - want[:, t]).max() > 1e-3 * np.abs(want).max()
+
+
+def test_the_clip_form_is_causal(net):
+    _, clip, _ = net
+    x = np.random.default_rng(2).normal(0, 1, (1, T, SIZE, SIZE, 3)).astype(np.float32)
+    y = x.copy()
+    y[:, -1] += 1.0  # a later frame never changes an earlier output
+    a, b = clip(x, training=False).numpy(), clip(y, training=False).numpy()
+    assert np.abs(a[:, :-1] - b[:, :-1]).max() < 1e-6
+    assert np.abs(a[:, -1] - b[:, -1]).max() > 1e-4
+
+
+def test_channels_first_and_averaged_clip_forms_share_the_weights(net):
+    n, clip, _ = net
+    x = np.random.default_rng(3).normal(0, 1, (1, T, SIZE, SIZE, 3)).astype(np.float32)
+    mean = n.offline(T, channels_first=True, average=True)
+    got = mean(np.transpose(x, (0, 1, 4, 2, 3)), training=False).numpy()
+    assert np.abs(got - clip(x, training=False).numpy().mean(axis=1)).max() < 1e-5
+
+
+def test_exported_forms_run_offline_like_keras(net, tmp_path):
+    """Both exports through ONNX Runtime, run as the daemon runs them (state carried by
+    hand; the last T frames), give the Keras clip form's outputs."""
+    import tomllib
+
+    from actiond_recipe import augment, export as ex, temporal_export as tx
+
+    n, clip, _ = net
+    norm = augment.normalization("unit")
+    base = ex.manifest_toml("t", [f"c{i}" for i in range(CLASSES)], "NHWC", SIZE, "stretch", "RGB", norm,
+                            "probabilities", "probabilities")
+    frames = np.random.default_rng(4).integers(0, 256, (T + 2, SIZE, SIZE, 3), dtype=np.uint8)
+    x = augment.normalize(frames, norm)[None]
+    per_frame = clip(np.concatenate([x[:, :T], x[:, -T:]]), training=False).numpy()
+
+    model = tx.online_model(n)
+    inputs = [("input", (SIZE, SIZE, 3))] + [(f"shift_in_{i}", tuple(t.shape[1:])) for i, t in enumerate(model.inputs[1:])]
+    outputs = ["probabilities"] + [f"shift_out_{i}" for i in range(len(inputs) - 1)]
+    path = tmp_path / "online.onnx"
+    tx.export(model, path, inputs, outputs, "t", {})
+    assert tx.verify(model, path, inputs, outputs) < 1e-4
+    man = tomllib.loads(tx.stateful_manifest(base, len(inputs) - 1))
+    got = tx.classifier(path, man).probabilities(frames)
+    assert np.abs(got[:T] - tx.softmax(per_frame[0])).max() < 1e-5
+    zeroed = tx.classifier(path, man, history=False).probabilities(frames)
+    assert np.abs(zeroed[1:] - got[1:]).max() > 1e-3
+
+    model = tx.clip_model(n, T)
+    path = tmp_path / "clip.onnx"
+    tx.export(model, path, [("input", (T, 3, SIZE, SIZE))], ["probabilities"], "t", {})
+    man = tomllib.loads(tx.clip_manifest(base, T))
+    got = tx.classifier(path, man).probabilities(frames)
+    assert got.shape == (3, CLASSES)  # frames T−1, T, T+1 (0-based) end a clip
+    assert np.abs(got[0] - tx.softmax(per_frame[0].mean(axis=0))).max() < 1e-5
+    assert np.abs(got[-1] - tx.softmax(per_frame[1].mean(axis=0))).max() < 1e-5
