@@ -139,6 +139,15 @@ fn stream(s: &StreamConfig) -> Table {
         ("loop", s.r#loop.into()),
         ("finite", s.finite.into()),
         ("record", s.record.into()),
+        (
+            "tags",
+            Value::Table(
+                s.tags
+                    .iter()
+                    .map(|(k, v)| (k.clone(), Value::String(v.clone())))
+                    .collect(),
+            ),
+        ),
         ("stall_timeout_s", s.stall_timeout_s.into()),
         ("reconnect_min_s", s.reconnect_min_s.into()),
         ("reconnect_max_s", s.reconnect_max_s.into()),
@@ -238,6 +247,7 @@ mod tests {
     fn effective_config_reparses_to_the_same_config() {
         let text = "[model]\npath = \"m.onnx\"\n\n[[stream]]\nname = \"a\"\nuri = \"test:ball\"\n\
                     [[stream]]\nname = \"b\"\npipeline = \"videotestsrc\"\nenabled = false\n\
+                    tags = { site = \"hall\", camera = \"north 2\" }\n\
                     [mqtt]\nusername = \"u\"\npassword_file = \"pw\"\n[http]\n\
                     [record]\nlabels = [\"falling\"]\n";
         let c = parse(text).unwrap();
@@ -251,6 +261,7 @@ mod tests {
         assert_eq!(json["http"]["listen"], "127.0.0.1:9464");
         assert_eq!(json["record"]["labels"][0], "falling");
         assert_eq!(json["stream"][0]["record"], true);
+        assert_eq!(json["stream"][1]["tags"]["camera"], "north 2");
     }
 
     #[test]

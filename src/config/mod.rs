@@ -349,6 +349,9 @@ pub struct StreamConfig {
     /// Record clips of this stream's events when `[record]` is present (default true).
     #[serde(deserialize_with = "de::bool")]
     pub record: bool,
+    /// Names and values carried in every message of this stream (`site`, `location`; default none).
+    #[serde(deserialize_with = "validate::tags")]
+    pub tags: crate::publish::Tags,
     /// Seconds without a frame before the stream counts as stalled and is rebuilt, > 0 (default 10).
     #[serde(deserialize_with = "de::positive")]
     pub stall_timeout_s: f64,
@@ -377,6 +380,7 @@ impl StreamConfig {
             r#loop: false,
             finite: false,
             record: true,
+            tags: crate::publish::Tags::new(),
             stall_timeout_s: 10.0,
             reconnect_min_s: 1.0,
             reconnect_max_s: 30.0,
@@ -585,6 +589,7 @@ stall_timeout_s = 0.5
 reconnect_min_s = 2
 reconnect_max_s = 2
 enabled = false
+tags = { site = "hall", "camera.id" = "north-2" }
 
 [[stream]]
 name = "Gate_2.b"
@@ -667,6 +672,10 @@ uri = "file:///srv/b.mkv"
                 r#loop: true,
                 finite: false,
                 record: true,
+                tags: [("site", "hall"), ("camera.id", "north-2")]
+                    .into_iter()
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect(),
                 stall_timeout_s: 0.5,
                 reconnect_min_s: 2.0,
                 reconnect_max_s: 2.0,
@@ -1460,7 +1469,7 @@ uri = "/abs/b.mp4"
             ]
         );
         let stream = de::keys::<StreamConfig>();
-        assert_eq!(stream.len(), 13, "{stream:?}");
+        assert_eq!(stream.len(), 14, "{stream:?}");
         assert!(
             stream.contains(&"loop") && !stream.contains(&"source"),
             "{stream:?}"

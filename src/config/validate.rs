@@ -161,6 +161,40 @@ pub(super) fn stream_name<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::
     })
 }
 
+/// Most `tags` a stream may have.
+const MAX_TAGS: usize = 16;
+
+/// A stream's `tags`: a table of at most 16 strings, names like stream names, values of
+/// at most 256 characters without control characters.
+pub(super) fn tags<'de, D: Deserializer<'de>>(
+    d: D,
+) -> Result<std::collections::BTreeMap<String, String>, D::Error> {
+    use serde::de::{Deserialize, Error};
+    let map = std::collections::BTreeMap::<String, String>::deserialize(d)?;
+    if map.len() > MAX_TAGS {
+        return Err(D::Error::custom(format!(
+            "{} tags; at most {MAX_TAGS}",
+            map.len()
+        )));
+    }
+    for (k, v) in &map {
+        let name_ok = (1..=64).contains(&k.len())
+            && k.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'));
+        if !name_ok {
+            return Err(D::Error::custom(format!(
+                "invalid tag name `{k}`; use 1 to 64 characters of A-Z a-z 0-9 _ . -"
+            )));
+        }
+        if v.chars().count() > 256 || v.chars().any(char::is_control) {
+            return Err(D::Error::custom(format!(
+                "tag `{k}`: at most 256 characters, no control characters"
+            )));
+        }
+    }
+    Ok(map)
+}
+
 /// A stream's `uri` or `pipeline`: non-empty text that may hold credentials.
 pub(super) fn some_text<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Redacted>, D::Error> {
     non_empty(d).map(|s| Some(Redacted::from(s)))

@@ -48,7 +48,7 @@ pub fn plan(old: &Config, new: &Config) -> ReloadPlan {
     for r in &running {
         match find(&wanted, &r.name) {
             None => removed.push(r.name.clone()),
-            Some(i) if wanted[i] != *r => changed.push(r.name.clone()),
+            Some(i) if needs_restart(&wanted[i], r) => changed.push(r.name.clone()),
             Some(_) => unchanged.push(r.name.clone()),
         }
     }
@@ -102,6 +102,14 @@ impl ReloadPlan {
     }
 }
 
+/// Whether `new` differs from `old` in more than its `tags` (new tags need no restart:
+/// the next messages carry them).
+fn needs_restart(new: &StreamConfig, old: &StreamConfig) -> bool {
+    let mut same_tags = new.clone();
+    same_tags.tags.clone_from(&old.tags);
+    same_tags != *old
+}
+
 /// Carries `plan` out on `fleet`: stops removed and changed streams (bounded, in
 /// parallel), restarts changed ones in their slots, tells subscribers the new stream
 /// list, starts added ones, and keeps the file's order. Returns the summary.
@@ -112,6 +120,7 @@ pub(super) async fn apply(
     publisher: &Publisher,
 ) -> String {
     plan.warn_restart_needed();
+    publisher.set_tags(super::start::tags_of(&plan.wanted));
     fleet
         .pipeline_settings
         .share_decoder_threads(plan.wanted.len());

@@ -35,6 +35,17 @@ pub(super) fn hello(manifest: &Manifest, streams: Vec<String>) -> Message {
     }
 }
 
+/// Each stream's tags, by name (for [`Publisher::set_tags`]).
+pub(super) fn tags_of(
+    streams: &[crate::config::StreamConfig],
+) -> std::collections::HashMap<String, crate::publish::Tags> {
+    streams
+        .iter()
+        .filter(|s| !s.tags.is_empty())
+        .map(|s| (s.name.clone(), s.tags.clone()))
+        .collect()
+}
+
 /// Initialises GStreamer and loads the model (off the async threads: it takes seconds).
 pub(super) async fn load_model(config: &Config) -> anyhow::Result<Classifier> {
     gstreamer::init().context("initialising GStreamer")?;
@@ -83,6 +94,7 @@ impl Daemon {
             names,
             config.output.subscriber_buffer,
         );
+        publisher.set_tags(tags_of(&config.streams));
         let (shutdown, shutdown_rx) = watch::channel(false);
         let listener = tokio::net::UnixListener::from_std(listeners.socket)
             .context("registering the socket")?;

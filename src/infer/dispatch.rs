@@ -96,6 +96,7 @@ impl Dispatcher<'_> {
             let path = |p: Option<std::path::PathBuf>| p.map(|p| p.display().to_string());
             self.publisher.publish(Message::Event {
                 v: VERSION,
+                id: crate::publish::message::event_id(),
                 stream: stream.to_string(),
                 event: EventKind::LabelChanged,
                 from: change.from.map(|i| labels[i].clone()),

@@ -242,6 +242,7 @@ mod tests {
         let mut h = History::default();
         let change = |to: &str| Message::Event {
             v: VERSION,
+            id: "0123456789abcdef".into(),
             stream: "s".into(),
             event: EventKind::LabelChanged,
             from: None,
@@ -280,6 +281,7 @@ mod tests {
         for i in 0..20 {
             let e = Message::Event {
                 v: VERSION,
+                id: "0123456789abcdef".into(),
                 stream: "s".into(),
                 event: EventKind::LabelChanged,
                 from: None,

@@ -135,6 +135,9 @@ pub enum Message {
     Event {
         /// Protocol version.
         v: u32,
+        /// Unique id of this event (16 hex digits), for deduplicating across outputs and boxes.
+        #[serde(default)]
+        id: String,
         /// Stream name.
         stream: String,
         /// Always `label_changed`.
@@ -214,10 +217,26 @@ pub struct Published {
     pub line: String,
 }
 
+/// A stream's tags from its config (`[[stream]] tags`), carried in its messages.
+pub type Tags = std::collections::BTreeMap<String, String>;
+
 impl Published {
-    /// Serializes `msg` once and wraps both for sharing.
+    /// Serializes `msg` once, stamped with `ts` (now), and wraps both for sharing.
     pub fn new(msg: Message) -> Arc<Published> {
-        let line = msg.to_line();
+        Self::stamped(msg, None)
+    }
+
+    /// As [`Published::new`], also carrying `tags` (a stream's, when it has any).
+    pub fn stamped(msg: Message, tags: Option<&Tags>) -> Arc<Published> {
+        let mut line = serde_json::to_string(&msg).expect("messages always serialize");
+        line.pop(); // the object's closing brace
+        line.push_str(",\"ts\":");
+        line.push_str(&json_string(&rfc3339(SystemTime::now())));
+        if let Some(tags) = tags.filter(|t| !t.is_empty()) {
+            line.push_str(",\"tags\":");
+            line.push_str(&serde_json::to_string(tags).expect("tags serialize"));
+        }
+        line.push_str("}\n");
         Arc::new(Published { msg, line })
     }
 
@@ -225,6 +244,16 @@ impl Published {
     pub fn payload(&self) -> &str {
         self.line.trim_end_matches('\n')
     }
+}
+
+/// `s` as a JSON string.
+fn json_string(s: &str) -> String {
+    serde_json::to_string(s).expect("strings serialize")
+}
+
+/// A new event id: 16 random hex digits.
+pub fn event_id() -> String {
+    format!("{:016x}", rand::random::<u64>())
 }
 
 /// The value a reader of the JSON line sees for `x`: its shortest decimal as f64.
@@ -309,6 +338,7 @@ mod tests {
             },
             Message::Event {
                 v: VERSION,
+                id: "0123456789abcdef".into(),
                 stream: "cam-1".into(),
                 event: EventKind::LabelChanged,
                 from: None,
@@ -333,8 +363,17 @@ mod tests {
     #[test]
     fn every_variant_matches_the_published_schema() {
         let schema = schema();
+        let tags: Tags = [("site", "hall"), ("camera", "north 2")]
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         for m in every_variant() {
-            let value: serde_json::Value = serde_json::from_str(&m.to_line()).unwrap();
+            // As published: with `ts`, and a stream's tags on its messages.
+            let with_tags = m.stream().is_some().then_some(&tags);
+            let line = Published::stamped(m, with_tags).line.clone();
+            let value: serde_json::Value = serde_json::from_str(&line).unwrap();
+            assert!(value["ts"].is_string(), "{value}");
+            assert_eq!(value["tags"].is_object(), with_tags.is_some(), "{value}");
             let errors: Vec<String> = schema.iter_errors(&value).map(|e| e.to_string()).collect();
             assert!(errors.is_empty(), "{value}\n{errors:#?}");
         }

@@ -14,11 +14,14 @@ pub mod socket;
 pub mod stdout;
 pub mod tracker;
 
-use std::sync::{Arc, Mutex};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, RwLock};
 
 use tokio::sync::broadcast;
 
-pub use message::{decimal, rfc3339, EventKind, Message, Published, Scored, StreamState, VERSION};
+pub use message::{
+    decimal, rfc3339, EventKind, Message, Published, Scored, StreamState, Tags, VERSION,
+};
 
 /// A subscriber's live feed of published messages.
 pub type Feed = broadcast::Receiver<Arc<Published>>;
@@ -29,6 +32,8 @@ pub type Feed = broadcast::Receiver<Arc<Published>>;
 pub struct Publisher {
     tx: broadcast::Sender<Arc<Published>>,
     state: Mutex<State>,
+    /// Each stream's `tags`, carried in its messages.
+    tags: RwLock<HashMap<String, Tags>>,
 }
 
 struct State {
@@ -47,7 +52,13 @@ impl Publisher {
                 hello: Published::new(hello),
                 streams: streams.into_iter().map(|s| (s, None)).collect(),
             }),
+            tags: RwLock::new(HashMap::new()),
         })
+    }
+
+    /// Sets the streams' tags (at start and on reload); streams not named have none.
+    pub fn set_tags(&self, tags: HashMap<String, Tags>) {
+        *self.tags.write().unwrap_or_else(|p| p.into_inner()) = tags;
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
@@ -61,7 +72,7 @@ impl Publisher {
     pub fn set_streams(&self, hello: Message, streams: &[String]) {
         let mut state = self.lock();
         let hello = Published::new(hello);
-        if hello.line != state.hello.line {
+        if hello.msg.to_line() != state.hello.msg.to_line() {
             // Under the lock: a subscriber joining now gets it in its replay or live, once.
             state.hello = hello.clone();
             let _ = self.tx.send(hello);
@@ -82,7 +93,11 @@ impl Publisher {
     /// Publishes one message to every current subscriber; never blocks.
     pub fn publish(&self, msg: Message) {
         count(&msg);
-        let published = Published::new(msg);
+        let published = {
+            let tags = self.tags.read().unwrap_or_else(|p| p.into_inner());
+            let of_stream = msg.stream().and_then(|s| tags.get(s));
+            Published::stamped(msg, of_stream)
+        };
         if let Message::Status { stream, .. } = &published.msg {
             // Under the lock, so that a subscriber joining now gets this status
             // either in its replay or live, exactly once.

@@ -147,11 +147,12 @@ pub async fn serve_with(
                             tasks.len()
                         );
                     }
-                    let line = Message::Goodbye {
+                    let line = Published::new(Message::Goodbye {
                         v: VERSION,
                         reason: format!("too many subscribers (at most {})", limits.max_subscribers),
-                    }
-                    .to_line();
+                    })
+                    .line
+                    .clone();
                     let _ = stream.try_write(line.as_bytes());
                 }
                 Ok((stream, _)) => {
@@ -195,7 +196,9 @@ async fn write_all(stream: &mut UnixStream, bytes: &[u8], limit: Duration) -> Re
 async fn goodbye(stream: &mut UnixStream, unfinished: &[u8], reason: String, limit: Duration) {
     tracing::warn!("disconnecting a subscriber: {reason}");
     let deadline = tokio::time::Instant::now() + limit;
-    let line = Message::Goodbye { v: VERSION, reason }.to_line();
+    let line = Published::new(Message::Goodbye { v: VERSION, reason })
+        .line
+        .clone();
     for bytes in [unfinished, line.as_bytes()] {
         let left = deadline.saturating_duration_since(tokio::time::Instant::now());
         if write_all(stream, bytes, left).await.is_err() {

@@ -254,6 +254,7 @@ mod tests {
         let mut h = Home::new(&cfg(false, false), &[("a".into(), true)]);
         let ev = Published::new(Message::Event {
             v: VERSION,
+            id: "0123456789abcdef".into(),
             stream: "a".into(),
             event: EventKind::LabelChanged,
             from: None,

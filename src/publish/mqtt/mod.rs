@@ -647,10 +647,10 @@ mod tests {
         let r = route(p, &frame).unwrap();
         assert_eq!(r.topic, "actiond/box/cam/frame");
         assert!(!r.retain);
-        assert_eq!(
-            r.payload,
-            b"{\"type\":\"frame\",\"v\":1,\"stream\":\"cam\",\"pts_ns\":null,\"top\":[]}"
-        );
+        assert_eq!(r.payload, frame.payload().as_bytes());
+        assert!(frame.payload().starts_with(
+            "{\"type\":\"frame\",\"v\":1,\"stream\":\"cam\",\"pts_ns\":null,\"top\":[],\"ts\":\""
+        ));
         let status = Message::Status {
             v: VERSION,
             stream: "cam".into(),
@@ -665,6 +665,7 @@ mod tests {
         assert_eq!(r.status_of.as_deref(), Some("cam"));
         let event = Message::Event {
             v: VERSION,
+            id: "0123456789abcdef".into(),
             stream: "cam".into(),
             event: EventKind::LabelChanged,
             from: None,
