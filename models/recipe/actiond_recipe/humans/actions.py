@@ -176,14 +176,14 @@ def _clap_yaw(body: Body, flex: float, yaw: float, el_flex: float) -> float:
 def sample_clapping(rng, body):
     p = _stand_params(rng)
     p.update(hz=_u(rng, 1.3, 3.0), flex=_u(rng, 25, 60), yaw=_u(rng, 15, 35), el_flex=_u(rng, 50, 80),
-             open=_u(rng, 25, 45), overhead=bool(rng.random() < 0.15))
+             open=_u(rng, 25, 45))
     return p
 
 
 def clapping(p, body, t):
     pose = zero_pose(len(t))
     _sway(p, pose, t)
-    flex = D(p["flex"] + (70 if p["overhead"] else 0))
+    flex = D(p["flex"])
     closed = _clap_yaw(body, flex, D(p["yaw"]), D(p["el_flex"]))
     # Hands meet quickly and part slowly: |sin| keeps the contact short.
     gap = np.abs(np.sin(np.pi * p["hz"] * t + p["phase"])) ** 0.7

@@ -59,10 +59,16 @@ def sample_background(rng: np.random.Generator, photos: list[str]) -> dict:
     return spec
 
 
+def _muted(rng: np.random.Generator) -> np.ndarray:
+    grey = rng.uniform(40, 220)
+    return grey + (rng.uniform(-1, 1, 3) * rng.uniform(0, 45))
+
+
 def procedural_background(seed: int, width: int, height: int) -> np.ndarray:
     """A wall-or-sky gradient over a ground plane, with boxes (buildings, furniture) and noise."""
     rng = np.random.default_rng(seed)
-    top, bottom, ground = (rng.uniform(40, 230, 3) for _ in range(3))
+    # Muted colours: walls, sky, pavement and grass rather than paint.
+    top, bottom, ground = (_muted(rng) for _ in range(3))
     horizon = int(height * rng.uniform(0.3, 0.7))
     f = np.linspace(0, 1, height)[:, None, None]
     img = (top * (1 - f) + bottom * f) * np.ones((1, width, 1))
@@ -71,7 +77,7 @@ def procedural_background(seed: int, width: int, height: int) -> np.ndarray:
         x0, w = int(rng.uniform(0, width)), int(rng.uniform(0.05, 0.3) * width)
         y1 = horizon + int(rng.uniform(-0.05, 0.1) * height)
         y0 = y1 - int(rng.uniform(0.05, 0.45) * height)
-        img[max(0, y0):y1, x0:x0 + w] = rng.uniform(30, 220, 3)
+        img[max(0, y0):y1, x0:x0 + w] = _muted(rng)
     img += rng.normal(0, rng.uniform(2, 10), img.shape)
     return np.clip(cv2.GaussianBlur(img, (0, 0), 1.0), 0, 255).astype(np.uint8)
 
