@@ -203,3 +203,23 @@ def test_ucf101_layout_split_lists_and_decodable_clips(tmp_path):
     smooth = lambda f: cv2.GaussianBlur(f.astype(np.float32), (0, 0), 2.0)  # noqa: E731 (sensor noise, codec)
     own = np.abs(smooth(rendered[10]) - smooth(frames[10])).mean()
     assert own < 8 and own < 0.5 * np.abs(smooth(other[10]) - smooth(frames[10])).mean()
+
+
+def test_sitting_down_lowers_the_hips_onto_a_chair_with_the_feet_planted():
+    for seed in SEEDS:
+        body, _, joints = tracks("sitting_down", seed)
+        pelvis = joints[:, J["pelvis"]]
+        assert pelvis[0, 1] > 0.45 * body.height
+        assert 0.2 * body.height < pelvis[-1, 1] < 0.35 * body.height
+        thigh = joints[-1, J["l_knee"]] - joints[-1, J["l_hip"]]
+        assert abs(thigh[1]) < 0.1 * np.linalg.norm(thigh), "thighs end level"
+        ankle = joints[:, J["l_ankle"], [0, 2]]
+        # The hips travel back a thigh length (~0.4 m); the feet only sway.
+        assert np.linalg.norm(ankle - ankle[0], axis=-1).max() < 0.06, "feet stay where they stood"
+    cast = scene.sample_group(1, 1, [])
+    plan = clip.plan_clip(1, 1, 1, "sitting_down", cast, 64, 48, 10, 3.0)
+    people = clip.clip_joints(plan, cast)
+    seats = clip.chairs(plan, cast, people)
+    assert len(seats) == sum(p["action"] == "sitting_down" for p in plan["people"]) >= 1
+    end = people[0][-1, J["pelvis"]]
+    assert np.hypot(seats[0]["x"] - end[0], seats[0]["z"] - end[2]) < 0.1 and 0 < end[1] - seats[0]["y"] < 0.15

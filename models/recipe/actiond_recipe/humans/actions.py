@@ -15,7 +15,8 @@ import numpy as np
 from .skeleton import Body, local_joints, zero_pose
 
 D = np.radians
-ACTIONS = ["idle", "walking", "running", "jumping", "waving", "clapping", "boxing", "falling", "kicking"]
+ACTIONS = ["idle", "walking", "running", "jumping", "waving", "clapping", "boxing", "falling", "kicking",
+           "sitting_down"]
 
 
 def _u(rng, a, b) -> float:
@@ -290,11 +291,41 @@ def falling(p, body, t):
     return pose
 
 
+# ---- sitting down ------------------------------------------------------------------------
+
+def sample_sitting_down(rng, body):
+    return {"start": _u(rng, 0.1, 0.4), "duration": _u(rng, 0.8, 1.5), "lean": _u(rng, 20, 40),
+            "hands": str(rng.choice(["thighs", "hang", "reach"])), **_stand_params(rng)}
+
+
+def sitting_down(p, body, t):
+    """Standing, then lowering onto a seat behind (the scene draws a chair there): the
+    thighs end level and the shins upright, the feet stay where they stood."""
+    pose = zero_pose(len(t))
+    _sway(p, pose, t)
+    t0 = p["start"] * max(float(t.max()), 1.0)
+    s = np.clip((t - t0) / p["duration"], 0, 1)
+    s = s * s * (3 - 2 * s)
+    pitch = D(p["lean"]) * np.sin(np.pi * s) + D(8) * s
+    pose["pitch"] += pitch
+    for side in "lr":
+        pose[f"{side}_hip_flex"] += D(90) * s + pitch  # relative to the leaning trunk
+        pose[f"{side}_knee"] += D(90) * s
+        if p["hands"] == "thighs":
+            pose[f"{side}_sh_flex"] += D(25) * s
+            pose[f"{side}_el_flex"] += D(45) * s
+        elif p["hands"] == "reach":
+            pose[f"{side}_sh_flex"] += D(45) * np.sin(np.pi * s)
+    pose["z"] = -body.thigh * np.sin(D(90) * s)
+    return pose
+
+
 SAMPLERS = {"idle": sample_idle, "walking": sample_walking, "running": sample_running, "jumping": sample_jumping,
             "waving": sample_waving, "clapping": sample_clapping, "boxing": sample_boxing,
-            "falling": sample_falling, "kicking": sample_kicking}
+            "falling": sample_falling, "kicking": sample_kicking, "sitting_down": sample_sitting_down}
 EVALUATORS = {"idle": idle, "walking": walking, "running": running, "jumping": jumping, "waving": waving,
-              "clapping": clapping, "boxing": boxing, "falling": falling, "kicking": kicking}
+              "clapping": clapping, "boxing": boxing, "falling": falling, "kicking": kicking,
+              "sitting_down": sitting_down}
 
 
 def sample(action: str, rng: np.random.Generator, body: Body) -> dict:

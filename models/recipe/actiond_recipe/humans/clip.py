@@ -87,6 +87,22 @@ def _occlude(img: np.ndarray, occ: dict | None) -> None:
                       (int(occ["at"] * w) + w // 3, h), colour, -1)
 
 
+def chairs(plan: dict, cast: dict, people: list[np.ndarray]) -> list[dict]:
+    """A chair under everyone who sits down, where their pelvis ends up."""
+    out = []
+    rng = np.random.default_rng(plan["noise_seed"] + 2)
+    for person, joints in zip(plan["people"], people):
+        if person["action"] == "sitting_down":
+            body = cast["performers"][person["performer"]][0]
+            end = joints[-1, skeleton.J["pelvis"]]
+            f = person["facing"]
+            back = 0.06 * np.array([np.sin(f), 0, np.cos(f)])  # the seat's centre is a little behind the hips
+            out.append({"x": float(end[0] - back[0]), "z": float(end[2] - back[2]),
+                        "y": float(end[1] - 0.055 * body.height), "facing": f,
+                        "colour": [int(v) for v in rng.integers(30, 200, 3)]})
+    return out
+
+
 def render_frames(plan: dict, cast: dict) -> np.ndarray:
     """The clip's frames, uint8 BGR (frames, height, width, 3)."""
     w, h, s = plan["width"], plan["height"], scene.SCALE
@@ -97,6 +113,7 @@ def render_frames(plan: dict, cast: dict) -> np.ndarray:
     people = clip_joints(plan, cast, samples)
     looks = [(cast["performers"][p["performer"]][0], cast["performers"][p["performer"]][1]) for p in plan["people"]]
     light = np.array([np.cos(fx["light_dir"]), np.sin(fx["light_dir"])]) * 0.9
+    seats = chairs(plan, cast, people)
     rng = np.random.default_rng(plan["noise_seed"])
     out = np.empty((plan["frames"], h, w, 3), np.uint8)
     for f in range(plan["frames"]):
@@ -106,7 +123,8 @@ def render_frames(plan: dict, cast: dict) -> np.ndarray:
             i = f * samples + k
             img = bg[16 + dv:16 + dv + h * s, 16 + du:16 + du + w * s].copy()
             scene.shadows(img, [j[i] for j in people], cam, f, s, fx)
-            draw.draw_people(img, [(j[i], b, lk) for j, (b, lk) in zip(people, looks)], cam, f, s, light)
+            props = [it for chair in seats for it in draw.chair_items(chair, cam, f, s, light)]
+            draw.draw_people(img, [(j[i], b, lk) for j, (b, lk) in zip(people, looks)], cam, f, s, light, props)
             _occlude(img, plan["occluder"])
             acc += cv2.resize(img, (w, h), interpolation=cv2.INTER_AREA)
         out[f] = scene.finish(acc / samples, fx, f / plan["fps"], rng)

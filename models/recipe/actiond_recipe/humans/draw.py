@@ -108,7 +108,7 @@ def head(img, uv, depth, joints, cam: Camera, frame: int, r: float, look: Look, 
     face = c + np.array([toward[0], -toward[1]]) * r * 0.35
     cv2.circle(img, _pt(c), int(round(r * (1 << SHIFT))), _shade(look.hair, 0.8), -1, cv2.LINE_AA, SHIFT)
     if toward[2] < 0.35:
-        cv2.circle(img, _pt(face + (c - uv[J["neck"]]) * 0.1 * 0), int(round(r * 0.82 * (1 << SHIFT))),
+        cv2.circle(img, _pt(face), int(round(r * 0.82 * (1 << SHIFT))),
                    look.skin, -1, cv2.LINE_AA, SHIFT)
         top = c + (c - uv[J["neck"]]) / (np.linalg.norm(c - uv[J["neck"]]) + 1e-9) * r * 0.55
         cv2.circle(img, _pt(top), int(round(r * 0.6 * (1 << SHIFT))), look.hair, -1, cv2.LINE_AA, SHIFT)
@@ -156,9 +156,36 @@ def person_items(joints, body: Body, look: Look, cam: Camera, frame: int, scale:
     return items
 
 
-def draw_people(img, people, cam: Camera, frame: int, scale: float, light: np.ndarray) -> None:
-    """Draws everyone (list of (joints, body, look)) onto img, farthest parts first."""
+def chair_items(chair: dict, cam: Camera, frame: int, scale: float, light):
+    """A chair (seat, four legs, backrest) as drawables: chair has the seat's centre
+    `x`, `z`, height `y`, the sitter's `facing` and a BGR `colour`."""
+    f = chair["facing"]
+    fwd, right = np.array([np.sin(f), 0, np.cos(f)]), np.array([np.cos(f), 0, -np.sin(f)])
+    centre = np.array([chair["x"], chair["y"], chair["z"]])
+    corners = [centre + a * 0.21 * fwd + b * 0.21 * right for a, b in ((1, 1), (1, -1), (-1, -1), (-1, 1))]
+    back = [corners[2], corners[3], corners[3] + [0, 0.45, 0], corners[2] + [0, 0.45, 0]]
+    colour = tuple(chair["colour"])
     items = []
+    for c in corners:
+        uv, z = cam.project(np.stack([c, c * [1, 0, 1]]), frame)
+        rad = 0.02 * cam.focal * scale / max(z.mean(), 0.05)
+        items.append((z.mean(), lambda img, uv=uv * scale, rad=rad: capsule(img, uv[0], uv[1], rad, colour, light)))
+
+    def slab(points, shade):
+        uv, _ = cam.project(np.stack(points), frame)
+        return lambda img: cv2.fillConvexPoly(img, (uv * scale * (1 << SHIFT)).astype(np.int32),
+                                              _shade(colour, shade), cv2.LINE_AA, SHIFT)
+    _, zc = cam.project(centre, frame)
+    _, zb = cam.project((back[0] + back[1]) / 2, frame)
+    items.append((float(zc) + 0.15, slab(corners, 1.15)))
+    items.append((float(zb), slab(back, 0.85)))
+    return items
+
+
+def draw_people(img, people, cam: Camera, frame: int, scale: float, light: np.ndarray, props=()) -> None:
+    """Draws everyone (list of (joints, body, look)) and the props' drawables onto img,
+    farthest parts first."""
+    items = list(props)
     for joints, body, look in people:
         items += person_items(joints, body, look, cam, frame, scale, light)
     for _, fn in sorted(items, key=lambda it: -it[0]):
