@@ -109,7 +109,7 @@ def render_frames(plan: dict, cast: dict) -> np.ndarray:
     fx = plan["effects"]
     samples = fx["blur_samples"]
     cam = plan["_camera"]
-    bg = scene.background(cast["background"], w * s + 2 * 16, h * s + 2 * 16)
+    bg = scene.background(cast["background"], w * s + 2 * 16, h * s + 2 * 16, (cam, s, 16))
     people = clip_joints(plan, cast, samples)
     looks = [(cast["performers"][p["performer"]][0], cast["performers"][p["performer"]][1]) for p in plan["people"]]
     light = np.array([np.cos(fx["light_dir"]), np.sin(fx["light_dir"])]) * 0.9

@@ -27,7 +27,7 @@ PHOTOS = ["Bridge_by_Sander_Klootwijk.jpg", "Dragonfly_by_Bolly.jpg", "Wine_by_J
           "aitzgorri_by_Aitzol_Berasategi.jpg", "analogpattern_by_Peter_Nerlich.jpg", "friends_by_Aitzol_Berasategi.jpg",
           "life_by_Aitzol_Berasategi.jpg", "picosdeeuropa_by_Aitzol_Berasategi.jpg", "seeding_by_Clements_Engelhardt.jpg",
           "sunset_by_Aitzol_Berasategi.jpg"]
-PROCEDURAL = 0.25  # share of groups with a procedural background even when photos are there
+PROCEDURAL = 0.35  # share of groups with a procedural background even when photos are there
 SCALE = 2  # people are drawn at twice the size and scaled down (anti-aliasing)
 OTHERS_ACT = 0.7  # chance that an extra person performs the clip's action (else idles)
 
@@ -64,28 +64,74 @@ def _muted(rng: np.random.Generator) -> np.ndarray:
     return grey + (rng.uniform(-1, 1, 3) * rng.uniform(0, 45))
 
 
-def procedural_background(seed: int, width: int, height: int) -> np.ndarray:
-    """A wall-or-sky gradient over a ground plane, with boxes (buildings, furniture) and noise."""
+def _ground_texture(rng: np.random.Generator, gx: np.ndarray, gz: np.ndarray) -> np.ndarray:
+    """Colours (n, 3) of ground points: pavers with grout, floor planks, or plain noisy ground."""
+    kind = str(rng.choice(["tiles", "planks", "plain"]))
+    base = _muted(rng)
+    if kind == "plain":
+        shade = 1 + 0.12 * np.sin(gx * rng.uniform(0.5, 2)) * np.cos(gz * rng.uniform(0.5, 2))
+        return base * shade[:, None]
+    size = rng.uniform(0.3, 1.0) if kind == "tiles" else rng.uniform(0.12, 0.3)
+    i, j = np.floor(gx / size), np.floor(gz / (size if kind == "tiles" else size * 8))
+    h = np.modf(np.abs(np.sin(i * 12.9898 + j * 78.233)) * 43758.5453)[0]
+    shade = 0.85 + 0.3 * h
+    fx, fz = np.modf(gx / size)[0] % 1, np.modf(gz / size)[0] % 1
+    grout = (np.minimum(fx, 1 - fx) < 0.04) | ((np.minimum(fz, 1 - fz) < 0.04) & (kind == "tiles"))
+    return base * np.where(grout, 0.6, shade)[:, None]
+
+
+def _camera_ground(rng, img: np.ndarray, view) -> None:
+    """Paints the ground plane y = 0 as the clip's camera sees it (horizon, perspective,
+    haze) over img, whose pixel (X, Y) is frame point ((X - margin) / scale, (Y - margin) / scale)."""
+    cam, scale, margin = view
+    height, width = img.shape[:2]
+    ys, xs = np.mgrid[0:height, 0:width].astype(np.float64)
+    u, v = (xs - margin) / scale, (ys - margin) / scale
+    rays = np.stack([(u - cam.cx) / cam.focal, -(v - cam.cy) / cam.focal, np.ones_like(u)], axis=-1) @ cam.rotation
+    down = rays[..., 1] < -1e-6
+    t = np.where(down, -cam.position[1] / np.where(down, rays[..., 1], -1), 0)
+    gx, gz = cam.position[0] + t * rays[..., 0], cam.position[2] + t * rays[..., 2]
+    colour = _ground_texture(rng, gx[down], gz[down])
+    haze = 1 - np.exp(-t[down] / rng.uniform(15, 60))
+    far = img[down].mean(axis=0) if (~down).any() else colour.mean(axis=0)
+    img[down] = colour * (1 - haze[:, None]) + far * haze[:, None]
+
+
+def procedural_background(seed: int, width: int, height: int, view=None) -> np.ndarray:
+    """A wall-or-sky gradient over a ground plane, with boxes (buildings, furniture) and
+    noise. With view = (camera, scale, margin) the ground is the camera's: its horizon,
+    perspective and haze, so people stand on it."""
     rng = np.random.default_rng(seed)
     # Muted colours: walls, sky, pavement and grass rather than paint.
     top, bottom, ground = (_muted(rng) for _ in range(3))
     horizon = int(height * rng.uniform(0.3, 0.7))
+    if view is not None:
+        cam, scale, margin = view
+        fwd = cam.rotation[2]
+        flat = np.array([fwd[0], 0, fwd[2]]) / max(np.hypot(fwd[0], fwd[2]), 1e-6)
+        row = cam.cy - cam.focal * (cam.rotation[1] @ flat) / max(cam.rotation[2] @ flat, 1e-6)
+        horizon = int(np.clip(row * scale + margin, -1, height))
     f = np.linspace(0, 1, height)[:, None, None]
     img = (top * (1 - f) + bottom * f) * np.ones((1, width, 1))
-    img[horizon:] = ground * (0.8 + 0.4 * f[horizon:])
+    img[max(horizon, 0):] = ground * (0.8 + 0.4 * f[max(horizon, 0):])
     for _ in range(int(rng.integers(2, 9))):
         x0, w = int(rng.uniform(0, width)), int(rng.uniform(0.05, 0.3) * width)
-        y1 = horizon + int(rng.uniform(-0.05, 0.1) * height)
+        y1 = horizon + (0 if view is not None else int(rng.uniform(-0.05, 0.1) * height))
         y0 = y1 - int(rng.uniform(0.05, 0.45) * height)
-        img[max(0, y0):y1, x0:x0 + w] = _muted(rng)
+        img[max(0, y0):max(0, y1), x0:x0 + w] = _muted(rng)
+    if view is not None:
+        _camera_ground(rng, img, view)
     img += rng.normal(0, rng.uniform(2, 10), img.shape)
     return np.clip(cv2.GaussianBlur(img, (0, 0), 1.0), 0, 255).astype(np.uint8)
 
 
-def background(spec: dict, width: int, height: int) -> np.ndarray:
-    """The group's background at width × height."""
+def background(spec: dict, width: int, height: int, view=None) -> np.ndarray:
+    """The group's background at width × height; a procedural one is drawn for the
+    clip's camera when `view` = (camera, scale, margin) is given."""
     if spec["photo"] is None or not (PHOTO_DIR / spec["photo"]).is_file():
-        img = procedural_background(spec["procedural_seed"], width, height)
+        img = procedural_background(spec["procedural_seed"], width, height, view)
+        if view is not None:
+            return img  # already matches the camera: no flip
     else:
         src = _photo(str(PHOTO_DIR / spec["photo"]))
         h, w = src.shape[:2]
