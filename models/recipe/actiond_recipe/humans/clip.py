@@ -128,4 +128,5 @@ def render_frames(plan: dict, cast: dict) -> np.ndarray:
             _occlude(img, plan["occluder"])
             acc += cv2.resize(img, (w, h), interpolation=cv2.INTER_AREA)
         out[f] = scene.finish(acc / samples, fx, f / plan["fps"], rng)
+        scene.overlay(out[f], fx, f / plan["fps"])
     return out

@@ -11,6 +11,7 @@ appear (one to three), what the others do, the camera, light, blur and noise.
 
 from __future__ import annotations
 
+import time
 import zlib
 from functools import lru_cache
 from pathlib import Path
@@ -18,7 +19,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from . import actions, camera, draw, skeleton
+from . import draw, skeleton
 
 PHOTO_DIR = Path("/usr/share/backgrounds")
 # The photographs of Debian's lomiri-wallpapers-16.04 (installed by scripts/setup.sh).
@@ -172,7 +173,36 @@ def sample_effects(rng: np.random.Generator, seconds: float) -> dict:
             "sun": [round(float(v), 3) for v in (rng.uniform(-0.8, 0.8), rng.uniform(-0.8, 0.8))],
             "light_dir": round(float(rng.uniform(0, 2 * np.pi)), 3),
             "blur_samples": int(rng.choice([1, 1, 2, 3])), "shutter": round(float(rng.uniform(0.3, 0.9)), 2),
-            "noise": round(float(rng.uniform(0.5, 6.0)), 2)}
+            "noise": round(float(rng.uniform(0.5, 6.0)), 2), "overlay": _sample_overlay(rng)}
+
+
+CAMERA_NAMES = ["CAM 1", "CAM 02", "Entrance", "Hall B", "cam-07", "Lobby", "PARKING", "Yard", "Gate 3", "Stairs"]
+
+
+def _sample_overlay(rng: np.random.Generator) -> dict | None:
+    """A camera-style name and clock burnt into the picture (40 % of clips)."""
+    if rng.random() >= 0.4:
+        return None
+    return {"name": str(rng.choice(CAMERA_NAMES)) if rng.random() < 0.7 else "",
+            "clock": int(rng.integers(1_600_000_000, 1_800_000_000)) if rng.random() < 0.8 else None,
+            "top": bool(rng.random() < 0.5), "left": bool(rng.random() < 0.5),
+            "colour": [255, 255, 255] if rng.random() < 0.8 else [0, 255, 255]}
+
+
+def overlay(frame: np.ndarray, effects: dict, t: float) -> None:
+    """Draws the clip's camera name and clock (if any) onto a finished frame."""
+    o = effects.get("overlay")
+    if not o:
+        return
+    text = o["name"]
+    if o["clock"] is not None:
+        text = (text + "  " if text else "") + time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(o["clock"] + int(t)))
+    h, w = frame.shape[:2]
+    size = max(0.25, h / 400)
+    (tw, th), _ = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, size, 1)
+    x = 3 if o["left"] else max(0, w - tw - 3)
+    y = th + 3 if o["top"] else h - 4
+    cv2.putText(frame, text, (x, y), cv2.FONT_HERSHEY_SIMPLEX, size, tuple(o["colour"]), 1, cv2.LINE_AA)
 
 
 def gain(effects: dict, t: float) -> float:
