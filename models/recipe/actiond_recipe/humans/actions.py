@@ -47,12 +47,14 @@ def _stand_params(rng) -> dict:
 # ---- idle -------------------------------------------------------------------------
 
 def sample_idle(rng, body):
+    """Sway, looking around and where the hands rest."""
     p = _stand_params(rng)
     p.update(look_hz=_u(rng, 0.05, 0.3), look=_u(rng, 0, 40), hands=str(rng.choice(["hang", "hips", "front"])))
     return p
 
 
 def idle(p, body, t):
+    """Standing: weight shifting, looking around, hands hanging, on the hips or in front."""
     pose = zero_pose(len(t))
     _sway(p, pose, t)
     pose["head_yaw"] += D(p["look"]) * np.sin(2 * np.pi * p["look_hz"] * t + p["phase"])
@@ -71,11 +73,13 @@ def idle(p, body, t):
 # ---- walking and running ------------------------------------------------------------
 
 def sample_walking(rng, body):
+    """Cadence, hip and knee swing, arm swing, elbow bend, lean and phase."""
     return {"hz": _u(rng, 0.8, 1.05), "hip": _u(rng, 18, 28), "knee": _u(rng, 45, 62), "arm": _u(rng, 12, 30),
             "elbow": _u(rng, 8, 30), "lean": _u(rng, 1, 6), "phase": _u(rng, 0, 6.28)}
 
 
 def sample_running(rng, body):
+    """Like walking, faster and wider, with bent elbows and a flight height."""
     return {"hz": _u(rng, 1.25, 1.6), "hip": _u(rng, 32, 45), "knee": _u(rng, 85, 115), "arm": _u(rng, 30, 50),
             "elbow": _u(rng, 75, 95), "lean": _u(rng, 7, 14), "phase": _u(rng, 0, 6.28), "flight": _u(rng, 0.05, 0.09)}
 
@@ -101,21 +105,25 @@ def _gait(p, body, t, flight: float):
 
 
 def walking(p, body, t):
+    """A walking gait, moving forward at the stride's speed, always a foot on the ground."""
     return _gait(p, body, t, 0.0)
 
 
 def running(p, body, t):
+    """A running gait with a flight phase: both feet leave the ground as the legs spread."""
     return _gait(p, body, t, p["flight"])
 
 
 # ---- jumping ------------------------------------------------------------------------
 
 def sample_jumping(rng, body):
+    """Jump period, height, crouch depth, style (straight, jack, tuck) and phase."""
     return {"period": _u(rng, 0.75, 1.2), "height": _u(rng, 0.12, 0.3), "crouch": _u(rng, 40, 75),
             "style": str(rng.choice(["straight", "jack", "tuck"])), "phase": _u(rng, 0, 1)}
 
 
 def jumping(p, body, t):
+    """Repeated jumps: crouch, take off, fly (arms up, spread or knees tucked), land."""
     pose = zero_pose(len(t))
     u = (t / p["period"] + p["phase"]) % 1.0
     crouch = np.where(u < 0.35, np.sin(np.pi * u / 0.35), 0.0)
@@ -142,6 +150,7 @@ def jumping(p, body, t):
 # ---- waving and clapping --------------------------------------------------------------
 
 def sample_waving(rng, body):
+    """Hand (or both), waving rate, arm raise and forearm swing."""
     p = _stand_params(rng)
     p.update(side=_side(rng), hz=_u(rng, 1.2, 2.6), abd=_u(rng, 125, 150), flex=_u(rng, 0, 25),
              amp=_u(rng, 18, 35), both=bool(rng.random() < 0.2))
@@ -149,6 +158,7 @@ def sample_waving(rng, body):
 
 
 def waving(p, body, t):
+    """One raised hand (sometimes both) swinging side to side above the head."""
     pose = zero_pose(len(t))
     _sway(p, pose, t)
     sides = "lr" if p["both"] else p["side"]
@@ -175,6 +185,7 @@ def _clap_yaw(body: Body, flex: float, yaw: float, el_flex: float) -> float:
 
 
 def sample_clapping(rng, body):
+    """Clapping rate, arm posture and how far the hands part."""
     p = _stand_params(rng)
     p.update(hz=_u(rng, 1.3, 3.0), flex=_u(rng, 25, 60), yaw=_u(rng, 15, 35), el_flex=_u(rng, 50, 80),
              open=_u(rng, 25, 45))
@@ -182,6 +193,7 @@ def sample_clapping(rng, body):
 
 
 def clapping(p, body, t):
+    """Forearms swing in until the hands meet in front of the chest, periodically."""
     pose = zero_pose(len(t))
     _sway(p, pose, t)
     flex = D(p["flex"])
@@ -200,6 +212,7 @@ def clapping(p, body, t):
 # ---- boxing and kicking ----------------------------------------------------------------
 
 def sample_boxing(rng, body):
+    """Punch rate, lead hand, reach, knee bend and guard."""
     return {"rate": _u(rng, 1.5, 3.2), "side": _side(rng), "reach": _u(rng, 75, 95), "bend": _u(rng, 8, 25),
             "guard": _u(rng, 95, 125), "phase": _u(rng, 0, 1), "bounce_hz": _u(rng, 1.0, 2.0)}
 
@@ -213,6 +226,7 @@ def _strikes(rate: float, phase: float, t: np.ndarray, width: float = 0.45):
 
 
 def boxing(p, body, t):
+    """Punches from a guard, alternating hands, with a twist of the body and a bounce."""
     pose = zero_pose(len(t))
     idx, out = _strikes(p["rate"], p["phase"], t)
     lead = p["side"]
@@ -231,11 +245,13 @@ def boxing(p, body, t):
 
 
 def sample_kicking(rng, body):
+    """Kick rate, kicking leg, kick height and arms."""
     return {"rate": _u(rng, 0.6, 1.1), "side": _side(rng), "high": _u(rng, 55, 95), "phase": _u(rng, 0, 1),
             "guard": bool(rng.random() < 0.6)}
 
 
 def kicking(p, body, t):
+    """Front kicks: the knee rises bent and snaps straight, the trunk leans back."""
     pose = zero_pose(len(t))
     _, out = _strikes(p["rate"], p["phase"], t, width=0.5)
     s, o = p["side"], _other(p["side"])
@@ -257,12 +273,14 @@ def kicking(p, body, t):
 # ---- falling -----------------------------------------------------------------------------
 
 def sample_falling(rng, body):
+    """When and how fast, which way (forward, backward, collapsing), knee buckle."""
     return {"start": _u(rng, 0.1, 0.45), "duration": _u(rng, 0.6, 1.1),
             "direction": str(rng.choice(["forward", "backward", "collapse"])), **_stand_params(rng),
             "buckle": _u(rng, 30, 70), "twitch": _u(rng, 0, 10)}
 
 
 def falling(p, body, t):
+    """Standing, then toppling to lying on the ground; arms reach out."""
     pose = zero_pose(len(t))
     _sway(p, pose, t)
     t0 = p["start"] * max(float(t.max()), 1.0)
@@ -294,6 +312,7 @@ def falling(p, body, t):
 # ---- sitting down ------------------------------------------------------------------------
 
 def sample_sitting_down(rng, body):
+    """When, how fast, how far the trunk leans, where the hands go."""
     return {"start": _u(rng, 0.1, 0.4), "duration": _u(rng, 0.8, 1.5), "lean": _u(rng, 20, 40),
             "hands": str(rng.choice(["thighs", "hang", "reach"])), **_stand_params(rng)}
 

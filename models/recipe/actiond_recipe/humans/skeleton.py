@@ -144,7 +144,3 @@ def bone_lengths(body: Body, joints: np.ndarray) -> dict[str, np.ndarray]:
     """Each bone's length over time from joint positions (n, joints, 3)."""
     return {f"{a}-{b}": np.linalg.norm(joints[:, J[b]] - joints[:, J[a]], axis=-1) for a, b, _ in BONES}
 
-
-def expected_length(body: Body, attribute: str) -> float:
-    """A bone's length from the body's proportions."""
-    return float(getattr(body, attribute))
