@@ -12,13 +12,14 @@ from . import actions, clip, scene
 
 def sample_frames(seed: int, size=(160, 120), fps: int = 10, seconds: float = 3.0) -> list[tuple[str, np.ndarray]]:
     """One frame of each of the first eight actions (the middle one; the last for falling), one group per
-    action, the clip whose performer is nearest half the frame height among the first few."""
+    action, the unoccluded clip whose performer is nearest half the frame height among the first few."""
     out = []
     photos = scene.available_photos()
     for g, action in enumerate(actions.ACTIONS[:8], start=1):
         cast = scene.sample_group(seed, g, photos)
         plans = [clip.plan_clip(seed, g, c, action, cast, size[0], size[1], fps, seconds) for c in range(1, 9)]
-        plan = min((p for p in plans if p["people"]), key=lambda p: abs(p["camera"]["scale"] - 0.5))
+        plan = min((p for p in plans if p["people"]),
+                   key=lambda p: (p["occluder"] is not None, abs(p["camera"]["scale"] - 0.5)))
         frames = clip.render_frames(plan, cast)
         out.append((action, frames[-1 if action == "falling" else len(frames) // 2]))
     return out
