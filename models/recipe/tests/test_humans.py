@@ -223,3 +223,28 @@ def test_sitting_down_lowers_the_hips_onto_a_chair_with_the_feet_planted():
     assert len(seats) == sum(p["action"] == "sitting_down" for p in plan["people"]) >= 1
     end = people[0][-1, J["pelvis"]]
     assert np.hypot(seats[0]["x"] - end[0], seats[0]["z"] - end[2]) < 0.1 and 0 < end[1] - seats[0]["y"] < 0.15
+
+
+def test_backgrounds_put_the_ground_where_the_camera_sees_it():
+    from actiond_recipe.humans import camera
+
+    level = camera.Camera(np.array([0.0, 1.5, -8.0]), camera.look_at(np.array([0.0, 1.5, -8.0]), np.array([0.0, 1.5, 0.0])),
+                          100.0, 40.0, 30.0, np.zeros((1, 2)))
+    assert scene.horizon_row((level, 2, 16)) == pytest.approx(30 * 2 + 16)
+    down = camera.Camera(level.position, camera.look_at(level.position, np.array([0.0, 0.0, 0.0])), 100.0, 40.0, 30.0,
+                         np.zeros((1, 2)))
+    assert scene.horizon_row((down, 1, 0)) < 30  # looking down: the horizon rises
+    spec = scene.sample_background(np.random.default_rng(3), [])
+    img = scene.background(spec, 112, 92, (level, 2, 16))
+    assert img.shape == (92, 112, 3)
+    # Ground rows (below the horizon) are textured and hazier toward it; sky rows above are a smooth gradient.
+    assert img[80:].std() > 0 and img[:70].std(axis=1).mean() < img[80:].std(axis=1).mean() + 30
+    photos = scene.available_photos()
+    if photos and any(p in scene.GROUND_PHOTOS for p in photos):
+        spec = dict(scene.sample_background(np.random.default_rng(3), photos), photo=photos[0], backdrop=True,
+                    ground_photo=[p for p in photos if p in scene.GROUND_PHOTOS][0])
+        img = scene.background(spec, 112, 92, (level, 2, 16))
+        assert img.shape == (92, 112, 3)
+        sky = scene._photo_crop(spec, 112, 76)
+        # Above the horizon: the photograph itself (up to noise and blur).
+        assert np.abs(img[:70].astype(int) - sky[:70]).mean() < 12

@@ -29,6 +29,11 @@ PHOTOS = ["Bridge_by_Sander_Klootwijk.jpg", "Dragonfly_by_Bolly.jpg", "Wine_by_J
           "life_by_Aitzol_Berasategi.jpg", "picosdeeuropa_by_Aitzol_Berasategi.jpg", "seeding_by_Clements_Engelhardt.jpg",
           "sunset_by_Aitzol_Berasategi.jpg"]
 PROCEDURAL = 0.35  # share of groups with a procedural background even when photos are there
+# Photographs whose lower part looks like ground (meadow, trail, rocks, grass, wood, leaves).
+GROUND_PHOTOS = ["aitzgorri_by_Aitzol_Berasategi.jpg", "analogpattern_by_Peter_Nerlich.jpg",
+                 "friends_by_Aitzol_Berasategi.jpg", "life_by_Aitzol_Berasategi.jpg",
+                 "picosdeeuropa_by_Aitzol_Berasategi.jpg", "seeding_by_Clements_Engelhardt.jpg", "Dragonfly_by_Bolly.jpg"]
+BACKDROP = 0.5  # share of photo groups where the photo stands behind a ground plane (else fills the frame)
 SCALE = 2  # people are drawn at twice the size and scaled down (anti-aliasing)
 OTHERS_ACT = 0.7  # chance that an extra person performs the clip's action (else idles)
 
@@ -38,7 +43,7 @@ def available_photos(directory: Path = PHOTO_DIR) -> list[str]:
     return [p for p in PHOTOS if (directory / p).is_file()]
 
 
-@lru_cache(maxsize=4)
+@lru_cache(maxsize=16)
 def _photo(path: str) -> np.ndarray:
     img = cv2.imread(path, cv2.IMREAD_COLOR)
     if img is None:
@@ -54,9 +59,12 @@ def sample_background(rng: np.random.Generator, photos: list[str]) -> dict:
     spec = {"photo": None, "crop": [round(float(v), 3) for v in (rng.uniform(0, 1 - size), rng.uniform(0, 1 - size),
                                                                     size)],
             "flip": bool(rng.random() < 0.5), "blur": round(float(rng.uniform(0, 1.2)), 2),
-            "procedural_seed": int(rng.integers(1 << 30))}
+            "procedural_seed": int(rng.integers(1 << 30)), "backdrop": bool(rng.random() < BACKDROP),
+            "ground_photo": None, "ground_tile_m": round(float(rng.uniform(4, 12)), 2)}
     if photos and rng.random() >= PROCEDURAL:
         spec["photo"] = photos[int(rng.integers(len(photos)))]
+        grounds = [p for p in photos if p in GROUND_PHOTOS]
+        spec["ground_photo"] = grounds[int(rng.integers(len(grounds)))] if grounds else None
     return spec
 
 
@@ -81,21 +89,60 @@ def _ground_texture(rng: np.random.Generator, gx: np.ndarray, gz: np.ndarray) ->
     return base * np.where(grout, 0.6, shade)[:, None]
 
 
-def _camera_ground(rng, img: np.ndarray, view) -> None:
-    """Paints the ground plane y = 0 as the clip's camera sees it (horizon, perspective,
-    haze) over img, whose pixel (X, Y) is frame point ((X - margin) / scale, (Y - margin) / scale)."""
+def _ground_points(view, height: int, width: int):
+    """For each pixel of a height × width image whose pixel (X, Y) is frame point
+    ((X - margin) / scale, (Y - margin) / scale): whether its ray meets the ground
+    y = 0, and where (x, z) at what distance."""
     cam, scale, margin = view
-    height, width = img.shape[:2]
     ys, xs = np.mgrid[0:height, 0:width].astype(np.float64)
     u, v = (xs - margin) / scale, (ys - margin) / scale
     rays = np.stack([(u - cam.cx) / cam.focal, -(v - cam.cy) / cam.focal, np.ones_like(u)], axis=-1) @ cam.rotation
     down = rays[..., 1] < -1e-6
     t = np.where(down, -cam.position[1] / np.where(down, rays[..., 1], -1), 0)
-    gx, gz = cam.position[0] + t * rays[..., 0], cam.position[2] + t * rays[..., 2]
-    colour = _ground_texture(rng, gx[down], gz[down])
-    haze = 1 - np.exp(-t[down] / rng.uniform(15, 60))
-    far = img[down].mean(axis=0) if (~down).any() else colour.mean(axis=0)
+    return down, cam.position[0] + t * rays[..., 0], cam.position[2] + t * rays[..., 2], t
+
+
+def horizon_row(view) -> float:
+    """The image row (in the view's pixels) where the camera sees the horizon."""
+    cam, scale, margin = view
+    fwd = cam.rotation[2]
+    flat = np.array([fwd[0], 0, fwd[2]]) / max(np.hypot(fwd[0], fwd[2]), 1e-6)
+    return float((cam.cy - cam.focal * (cam.rotation[1] @ flat) / max(cam.rotation[2] @ flat, 1e-6)) * scale + margin)
+
+
+def _haze(img: np.ndarray, down: np.ndarray, colour: np.ndarray, dist: np.ndarray, rng) -> None:
+    """Writes ground colours into img, fading with distance toward the sky/backdrop colour."""
+    haze = 1 - np.exp(-dist / rng.uniform(15, 60))
+    far = img[~down].mean(axis=0) if (~down).any() else colour.mean(axis=0)
     img[down] = colour * (1 - haze[:, None]) + far * haze[:, None]
+
+
+def _camera_ground(rng, img: np.ndarray, view) -> None:
+    """Paints the ground plane y = 0 as the clip's camera sees it (horizon, perspective,
+    haze) over img."""
+    down, gx, gz, t = _ground_points(view, *img.shape[:2])
+    _haze(img, down, _ground_texture(rng, gx[down], gz[down]), t[down], rng)
+
+
+def photo_backdrop(spec: dict, width: int, height: int, view) -> np.ndarray:
+    """The group's photograph above the camera's horizon, and a ground plane textured
+    with the lower part of its ground photograph (tiled every `ground_tile_m` metres)."""
+    rng = np.random.default_rng(spec["procedural_seed"])
+    img = np.zeros((height, width, 3), np.float64)
+    horizon = int(np.clip(horizon_row(view), 0, height))
+    if horizon > 0:
+        img[:horizon] = _photo_crop(spec, width, horizon)
+    down, gx, gz, t = _ground_points(view, height, width)
+    tex = _photo(str(PHOTO_DIR / spec["ground_photo"]))
+    tex = tex[int(tex.shape[0] * 0.55):]  # the photograph's lower part, where its ground is
+    tex = cv2.resize(tex, (256, 256 * tex.shape[0] // tex.shape[1]), interpolation=cv2.INTER_AREA)
+    tile = spec["ground_tile_m"]
+    mx = (gx / tile * tex.shape[1]).astype(np.float32)
+    my = (gz / tile * tex.shape[1]).astype(np.float32)
+    ground = cv2.remap(tex, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_WRAP).astype(np.float64)
+    _haze(img, down, ground[down], t[down], rng)
+    img += rng.normal(0, 2, img.shape)
+    return np.clip(cv2.GaussianBlur(img, (0, 0), 0.8), 0, 255).astype(np.uint8)
 
 
 def procedural_background(seed: int, width: int, height: int, view=None) -> np.ndarray:
@@ -107,11 +154,7 @@ def procedural_background(seed: int, width: int, height: int, view=None) -> np.n
     top, bottom, ground = (_muted(rng) for _ in range(3))
     horizon = int(height * rng.uniform(0.3, 0.7))
     if view is not None:
-        cam, scale, margin = view
-        fwd = cam.rotation[2]
-        flat = np.array([fwd[0], 0, fwd[2]]) / max(np.hypot(fwd[0], fwd[2]), 1e-6)
-        row = cam.cy - cam.focal * (cam.rotation[1] @ flat) / max(cam.rotation[2] @ flat, 1e-6)
-        horizon = int(np.clip(row * scale + margin, -1, height))
+        horizon = int(np.clip(horizon_row(view), -1, height))
     f = np.linspace(0, 1, height)[:, None, None]
     img = (top * (1 - f) + bottom * f) * np.ones((1, width, 1))
     img[max(horizon, 0):] = ground * (0.8 + 0.4 * f[max(horizon, 0):])
@@ -126,22 +169,32 @@ def procedural_background(seed: int, width: int, height: int, view=None) -> np.n
     return np.clip(cv2.GaussianBlur(img, (0, 0), 1.0), 0, 255).astype(np.uint8)
 
 
+def _photo_crop(spec: dict, width: int, height: int) -> np.ndarray:
+    """The group's crop of its photograph at width × height."""
+    src = _photo(str(PHOTO_DIR / spec["photo"]))
+    h, w = src.shape[:2]
+    x0, y0, size = spec["crop"]
+    cw = int(w * size)
+    ch = max(1, min(h - int(y0 * h), int(cw * height / width)))
+    cw = max(1, int(ch * width / height))
+    return cv2.resize(src[int(y0 * h):int(y0 * h) + ch, int(x0 * w):int(x0 * w) + cw], (width, height),
+                      interpolation=cv2.INTER_AREA)
+
+
 def background(spec: dict, width: int, height: int, view=None) -> np.ndarray:
-    """The group's background at width × height; a procedural one is drawn for the
-    clip's camera when `view` = (camera, scale, margin) is given."""
-    if spec["photo"] is None or not (PHOTO_DIR / spec["photo"]).is_file():
+    """The group's background at width × height. Given the clip's `view` = (camera,
+    scale, margin), a procedural one, or a photograph used as a backdrop, is drawn with
+    a ground plane the camera sees, so people stand on it."""
+    photo = spec["photo"] is not None and (PHOTO_DIR / spec["photo"]).is_file()
+    if not photo:
         img = procedural_background(spec["procedural_seed"], width, height, view)
         if view is not None:
             return img  # already matches the camera: no flip
+    elif view is not None and spec.get("backdrop") and spec.get("ground_photo") \
+            and (PHOTO_DIR / spec["ground_photo"]).is_file():
+        return photo_backdrop(spec, width, height, view)
     else:
-        src = _photo(str(PHOTO_DIR / spec["photo"]))
-        h, w = src.shape[:2]
-        x0, y0, size = spec["crop"]
-        cw = int(w * size)
-        ch = min(h - int(y0 * h), int(cw * height / width))
-        cw = int(ch * width / height)
-        img = cv2.resize(src[int(y0 * h):int(y0 * h) + ch, int(x0 * w):int(x0 * w) + cw], (width, height),
-                         interpolation=cv2.INTER_AREA)
+        img = _photo_crop(spec, width, height)
     if spec["flip"]:
         img = img[:, ::-1]
     if spec["blur"] > 0.3:
@@ -239,5 +292,5 @@ def shadows(img: np.ndarray, people_joints, cam, frame: int, scale: float, effec
 def finish(frame: np.ndarray, effects: dict, t: float, rng: np.random.Generator) -> np.ndarray:
     """Brightness, colour cast and sensor noise on a float frame; back to uint8."""
     out = frame * (gain(effects, t) * np.asarray(effects["tint"], np.float32))
-    out += rng.normal(0, effects["noise"], out.shape).astype(np.float32)
+    out += rng.standard_normal(out.shape, dtype=np.float32) * np.float32(effects["noise"])
     return np.clip(out, 0, 255).astype(np.uint8)
