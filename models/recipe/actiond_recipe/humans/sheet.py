@@ -29,9 +29,10 @@ def contact_sheet(path: Path, seed: int, columns: int = 4, log=print) -> None:
     """Writes the sheet as a PNG with each action's name on its frame."""
     tiles = []
     for action, frame in sample_frames(seed):
-        tile = frame.copy()
-        cv2.putText(tile, action, (4, 14), cv2.FONT_HERSHEY_SIMPLEX, 0.4, (0, 0, 0), 3, cv2.LINE_AA)
-        cv2.putText(tile, action, (4, 14), cv2.FONT_HERSHEY_SIMPLEX, 0.4, (255, 255, 255), 1, cv2.LINE_AA)
+        # The name on a strip under the frame, clear of the clip's own overlays.
+        tile = np.vstack([frame, np.zeros((14, frame.shape[1], 3), np.uint8)])
+        cv2.putText(tile, action, (4, frame.shape[0] + 11), cv2.FONT_HERSHEY_SIMPLEX, 0.4, (255, 255, 255), 1,
+                    cv2.LINE_AA)
         tiles.append(tile)
     while len(tiles) % columns:
         tiles.append(np.zeros_like(tiles[0]))
