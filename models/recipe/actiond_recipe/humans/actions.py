@@ -240,6 +240,10 @@ def boxing(p, body, t):
         pose[f"{s}_hip_flex"] += D(p["bend"]) * 0.6
         pose[f"{s}_hip_abd"] += D(7)
         pose["yaw"] += (1 if s == "l" else -1) * D(12) * mine
+    # A boxer leans a little into the punches (hips flexed as much, so the legs stay put).
+    pose["pitch"] += D(8)
+    for s in "lr":
+        pose[f"{s}_hip_flex"] += D(8)
     pose["lift"] = 0.012 * body.height * np.abs(np.sin(np.pi * p["bounce_hz"] * t))
     return pose
 

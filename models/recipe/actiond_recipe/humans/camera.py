@@ -77,9 +77,11 @@ def sample_camera(rng: np.random.Generator, view: str, width: int, height: int, 
     position[1] = max(position[1], 0.6)
     focal = scale * height * distance / person_height
     shake = _shake(rng, frames, float(rng.uniform(0.0, 0.012) * height) if rng.random() < 0.7 else 0.0)
-    # The feet land in the lower part of the frame, where the ground usually is.
-    feet = rng.uniform(0.55, 0.95) * height
-    cy = float(np.clip(feet - 0.5 * scale * height, 0.2 * height, 0.8 * height))
+    # The feet land in the lower part of the frame, where the ground usually is, with
+    # the head inside the frame (but for one clip in ten, cut off by the frame's edge).
+    low = max(0.55, min(0.97, scale + 0.05)) if rng.random() < 0.9 else 0.55
+    feet = rng.uniform(low, 0.97) * height
+    cy = float(np.clip(feet - 0.5 * scale * height, 0.1 * height, 0.9 * height))
     cam = Camera(position, look_at(position, target), focal, width / 2 + rng.uniform(-0.2, 0.2) * width, cy, shake)
     return cam, {"view": view, "azimuth_deg": round(float(np.degrees(azimuth)), 1),
                  "elevation_deg": round(float(np.degrees(elevation)), 1), "distance_m": round(distance, 2),
