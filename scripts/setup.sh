@@ -51,6 +51,9 @@ readonly APT_PACKAGES=(
     # headless through chromedriver.
     chromium
     chromium-driver
+    # Real photographs (landscapes, rooms, a bridge, a wooden wall) behind the recipe's
+    # rendered people (models/recipe/actiond_recipe/humans/scene.py).
+    lomiri-wallpapers-16.04
 )
 
 # Runs a command as root: directly when we are root, else through sudo.

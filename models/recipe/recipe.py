@@ -5,6 +5,7 @@
   recipe.py train-temporal --data DIR --out DIR      TSM MobileNetV2: online (stateful) + clip models
   recipe.py render --out DIR --groups 1-8 ...        render a synthetic dataset (GStreamer)
   recipe.py render-demo --out demo.mp4 --seed N      render a scheduled demo video
+  recipe.py render-humans --out DIR --groups 1-8 ... render procedural people performing actions
   recipe.py compare --out FILE.md RUN_DIR...         backbone comparison table from runs
   recipe.py params                                    Keras parameter counts of the backbones
   recipe.py demo-eval --model M --seeds 100-104      clip accuracy on fresh demo streams
@@ -49,6 +50,18 @@ def cmd_render(a):
     render.require_gstreamer()
     render.render_dataset(Path(a.out), int_list(a.groups), a.clips, a.seed, a.profile,
                           (a.seconds[0], a.seconds[1]), a.labels.split(",") if a.labels else None, a.jobs, log=log)
+
+
+def cmd_render_humans(a):
+    from actiond_recipe import render
+    from actiond_recipe.humans import sheet, write
+
+    render.require_gstreamer()
+    w, h = (int(v) for v in a.size.lower().split("x"))
+    write.render_dataset(Path(a.out), int_list(a.groups), a.clips, a.seed, (w, h), a.fps, a.seconds,
+                         a.labels.split(",") if a.labels else None, a.jobs, log=log)
+    if a.sheet:
+        sheet.contact_sheet(Path(a.sheet), a.seed, log=log)
 
 
 def cmd_render_demo(a):
@@ -149,6 +162,19 @@ def main(argv=None):
     r.add_argument("--labels", help="comma-separated subset of the classes")
     r.add_argument("--jobs", type=int, default=2)
     r.set_defaults(fn=cmd_render)
+
+    h = sub.add_parser("render-humans", help="render procedural people performing actions (UCF101 layout)")
+    h.add_argument("--out", required=True)
+    h.add_argument("--groups", default="1-8", help="group numbers (performers and scene), e.g. 1-8 or 9,10")
+    h.add_argument("--clips", type=int, default=3, help="clips per action and group")
+    h.add_argument("--seed", type=int, default=1)
+    h.add_argument("--size", default="160x120", help="WIDTHxHEIGHT")
+    h.add_argument("--seconds", type=float, default=3.0)
+    h.add_argument("--fps", type=int, default=10)
+    h.add_argument("--labels", help="comma-separated subset of the actions")
+    h.add_argument("--jobs", type=int, default=2)
+    h.add_argument("--sheet", help="also write a contact sheet PNG (one frame per action)")
+    h.set_defaults(fn=cmd_render_humans)
 
     d = sub.add_parser("render-demo", help="render a scheduled demo video and its schedule (.json)")
     d.add_argument("--out", required=True)

@@ -1,0 +1,132 @@
+"""One clip: who is in it, where, doing what, seen from where (the plan, JSON-able),
+and its frames (uint8 BGR, frames × height × width × 3)."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from . import actions, camera, draw, scene, skeleton
+
+
+def _placement(rng, index: int, primary_facing: float) -> dict:
+    if index == 0:
+        return {"x": 0.0, "z": 0.0, "facing": primary_facing}
+    while True:
+        x, z = rng.uniform(-3.5, 3.5, 2)
+        if np.hypot(x, z) > 1.0:
+            break
+    facing = primary_facing if rng.random() < 0.5 else float(rng.uniform(-np.pi, np.pi))
+    return {"x": round(float(x), 3), "z": round(float(z), 3), "facing": round(float(facing), 3)}
+
+
+def plan_clip(seed: int, group: int, clip: int, action: str, cast: dict, width: int, height: int,
+              fps: int, seconds: float) -> dict:
+    """Everything that decides a clip, drawn from (seed, group, clip, action)."""
+    rng = scene.clip_rng(seed, group, clip, action)
+    frames = max(1, round(seconds * fps))
+    count = int(rng.choice([1, 1, 1, 1, 2, 2, 3]))
+    if action == "idle" and rng.random() < 0.15:
+        count = 0  # nobody there
+    order = [int(i) for i in rng.permutation(3)[:max(count, 1)]]
+    facing = float(rng.uniform(-np.pi, np.pi))
+    people = []
+    for k, who in enumerate(order[:count]):
+        body = cast["performers"][who][0]
+        act = action if k == 0 or rng.random() < scene.OTHERS_ACT else "idle"
+        people.append({"performer": who, "action": act, "params": actions.sample(act, rng, body),
+                       "centre_at": round(float(rng.uniform(0.2, 0.8)), 3), **_placement(rng, k, facing)})
+    view = str(rng.choice(camera.VIEWS))
+    scale = float(np.exp(rng.uniform(np.log(0.1), np.log(0.9))))
+    main = cast["performers"][order[0]][0]
+    target = np.array([0.0, 0.5 * main.height, 0.0])
+    cam, cam_info = camera.sample_camera(rng, view, width, height, target, main.height, facing, frames, scale)
+    occluder = None
+    if rng.random() < 0.2:
+        occluder = {"kind": str(rng.choice(["pillar", "bench"])), "at": round(float(rng.uniform(0.2, 0.8)), 3),
+                    "size": round(float(rng.uniform(0.08, 0.35)), 3), "colour": [int(v) for v in rng.integers(20, 230, 3)]}
+    return {"action": action, "group": group, "clip": clip, "seed": seed, "width": width, "height": height,
+            "fps": fps, "frames": frames, "people": people, "camera": cam_info, "_camera": cam,
+            "effects": scene.sample_effects(rng, seconds), "occluder": occluder,
+            "noise_seed": int(rng.integers(1 << 30))}
+
+
+def _joints(person: dict, body: skeleton.Body, t: np.ndarray, seconds: float) -> np.ndarray:
+    """World joints (samples, joints, 3) of one planned person at times t: the action's
+    pose turned to the person's facing, its path centred on their place at `centre_at`."""
+    pose = actions.evaluate(person["action"], person["params"], body, t)
+    mid = actions.evaluate(person["action"], person["params"], body, np.array([person["centre_at"] * seconds]))
+    f = person["facing"]
+    dx, dz = pose["x"] - mid["x"][0], pose["z"] - mid["z"][0]
+    pose["x"] = person["x"] + dx * np.cos(f) + dz * np.sin(f)
+    pose["z"] = person["z"] - dx * np.sin(f) + dz * np.cos(f)
+    pose["yaw"] = pose["yaw"] + f
+    return skeleton.forward_kinematics(body, pose)
+
+
+def clip_joints(plan: dict, cast: dict, samples: int = 1) -> list[np.ndarray]:
+    """Each person's world joints, (frames × samples, joints, 3): `samples` instants per
+    frame spread over the shutter time (motion blur)."""
+    fps, n = plan["fps"], plan["frames"]
+    shutter = plan["effects"]["shutter"] / fps
+    offsets = np.arange(samples) / samples * shutter if samples > 1 else np.zeros(1)
+    t = (np.arange(n)[:, None] / fps + offsets[None, :]).ravel()
+    return [_joints(p, cast["performers"][p["performer"]][0], t, n / fps) for p in plan["people"]]
+
+
+def _occlude(img: np.ndarray, occ: dict | None) -> None:
+    if occ is None:
+        return
+    h, w = img.shape[:2]
+    colour = tuple(int(c) for c in occ["colour"])
+    if occ["kind"] == "pillar":
+        x0 = int(occ["at"] * w)
+        cv2.rectangle(img, (x0, 0), (x0 + int(occ["size"] * w * 0.5), h), colour, -1)
+    else:
+        cv2.rectangle(img, (int(occ["at"] * w) - w // 3, h - int(occ["size"] * h)),
+                      (int(occ["at"] * w) + w // 3, h), colour, -1)
+
+
+def chairs(plan: dict, cast: dict, people: list[np.ndarray]) -> list[dict]:
+    """A chair under everyone who sits down, where their pelvis ends up."""
+    out = []
+    rng = np.random.default_rng(plan["noise_seed"] + 2)
+    for person, joints in zip(plan["people"], people):
+        if person["action"] == "sitting_down":
+            body = cast["performers"][person["performer"]][0]
+            end = joints[-1, skeleton.J["pelvis"]]
+            f = person["facing"]
+            back = 0.06 * np.array([np.sin(f), 0, np.cos(f)])  # the seat's centre is a little behind the hips
+            out.append({"x": float(end[0] - back[0]), "z": float(end[2] - back[2]),
+                        "y": float(end[1] - 0.055 * body.height), "facing": f,
+                        "colour": [int(v) for v in rng.integers(30, 200, 3)]})
+    return out
+
+
+def render_frames(plan: dict, cast: dict) -> np.ndarray:
+    """The clip's frames, uint8 BGR (frames, height, width, 3)."""
+    w, h, s = plan["width"], plan["height"], scene.SCALE
+    fx = plan["effects"]
+    samples = fx["blur_samples"]
+    cam = plan["_camera"]
+    bg = scene.background(cast["background"], w * s + 2 * 16, h * s + 2 * 16, (cam, s, 16))
+    people = clip_joints(plan, cast, samples)
+    looks = [(cast["performers"][p["performer"]][0], cast["performers"][p["performer"]][1]) for p in plan["people"]]
+    light = np.array([np.cos(fx["light_dir"]), np.sin(fx["light_dir"])]) * 0.9
+    seats = chairs(plan, cast, people)
+    rng = np.random.default_rng(plan["noise_seed"])
+    out = np.empty((plan["frames"], h, w, 3), np.uint8)
+    for f in range(plan["frames"]):
+        du, dv = (cam.shake[f] * s).round().astype(int)
+        acc = np.zeros((h, w, 3), np.float32)
+        for k in range(samples):
+            i = f * samples + k
+            img = bg[16 + dv:16 + dv + h * s, 16 + du:16 + du + w * s].copy()
+            scene.shadows(img, [j[i] for j in people], cam, f, s, fx)
+            props = [it for chair in seats for it in draw.chair_items(chair, cam, f, s, light)]
+            draw.draw_people(img, [(j[i], b, lk) for j, (b, lk) in zip(people, looks)], cam, f, s, light, props)
+            _occlude(img, plan["occluder"])
+            acc += cv2.resize(img, (w, h), interpolation=cv2.INTER_AREA)
+        out[f] = scene.finish(acc / samples, fx, f / plan["fps"], rng)
+        scene.overlay(out[f], fx, f / plan["fps"])
+    return out
