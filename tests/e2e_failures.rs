@@ -329,8 +329,8 @@ fn reconnect_churn_does_not_grow_threads_descriptors_or_memory() {
     daemon.assert_running();
 }
 
-/// ONNX Runtime's warnings always reach the log; GStreamer's do with
-/// `RUST_LOG=…,gstreamer=warn`, each naming the stream its element belongs to.
+/// ONNX Runtime's warnings always reach the log; GStreamer's do when `RUST_LOG` names
+/// them (`…,gstreamer=warn`), each naming the stream its element belongs to.
 #[test]
 fn onnx_runtime_and_gstreamer_messages_reach_the_log_with_their_stream() {
     let dir = common::tempdir();
@@ -373,6 +373,11 @@ fn onnx_runtime_and_gstreamer_messages_reach_the_log_with_their_stream() {
     assert!(
         gst.contains("gstreamer") && gst.contains("rtspsrc"),
         "{gst}"
+    );
+    let info = run(Some("info"));
+    assert!(
+        !info.contains("GStreamer:"),
+        "RUST_LOG=info does not name gstreamer: its messages stay out:\n{info}"
     );
     if std::env::var_os("RUST_LOG").is_none() {
         let default = run(None);

@@ -1,7 +1,8 @@
 //! GStreamer's own debug messages, through tracing (target `gstreamer`), to the journal
-//! with a priority and the stream they came from. Off by default (the daemon's own
-//! messages already say what failed, once per retry); `RUST_LOG=info,gstreamer=warn`
-//! turns them on.
+//! with a priority and the stream they came from. Only when `RUST_LOG` names the
+//! `gstreamer` target (`RUST_LOG=info,gstreamer=warn`): the daemon's own messages
+//! already say what failed, once per retry, and a plain `RUST_LOG=info` should not add
+//! GStreamer's chatter.
 
 use std::sync::Once;
 
@@ -12,14 +13,15 @@ use gstreamer::prelude::*;
 /// Parents walked up from the logging object to its pipeline, at most.
 const MAX_DEPTH: usize = 32;
 
-/// Routes GStreamer's log into tracing, once per process, when the log filter lets
-/// target `gstreamer` through: GStreamer is asked for the levels the filter would show
+/// Routes GStreamer's log into tracing, once per process, when `RUST_LOG` names the
+/// `gstreamer` target and the log filter lets it through: GStreamer is asked for the levels the filter would show
 /// (`GST_DEBUG`, when set, still chooses categories and levels itself). Otherwise
 /// GStreamer logs as it always does (to stderr with `GST_DEBUG`).
 pub fn route() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
-        let Some(threshold) = threshold() else {
+        let named = std::env::var("RUST_LOG").is_ok_and(|f| f.contains("gstreamer"));
+        let Some(threshold) = threshold().filter(|_| named) else {
             return;
         };
         gst::log::remove_default_log_function();

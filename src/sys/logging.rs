@@ -64,7 +64,8 @@ fn stderr_is_journal() -> bool {
 }
 
 /// The log filter without `RUST_LOG`: info and above; GStreamer's own messages off
-/// (the daemon says what failed; `RUST_LOG=info,gstreamer=warn` adds them).
+/// (the daemon says what failed; `RUST_LOG=info,gstreamer=warn` adds them, see
+/// [`super::gst_log`]).
 pub const DEFAULT_FILTER: &str = "info,gstreamer=off";
 
 /// Installs the global logger. `requested` comes from the command line; without it
