@@ -989,6 +989,17 @@ uri = "file:///srv/b.mkv"
                 "must be at most reconnect_max_s (30, the default), got 60",
             ),
             ("name = \"c\"", "syntax", "duplicate key `name`"),
+            (
+                "tags = { \"a b\" = \"x\" }",
+                "stream[1].tags",
+                "invalid tag name `a b`",
+            ),
+            (
+                "tags = { site = \"a\\u0007\" }",
+                "stream[1].tags",
+                "tag `site`: at most 256 characters, no control characters",
+            ),
+            ("tags = \"site\"", "stream[1].tags", "expected a map"),
         ];
         for (line, key, fragment) in cases {
             let (column, _) = assert_invalid(&in_stream(line), key, 11, fragment);
@@ -996,6 +1007,12 @@ uri = "file:///srv/b.mkv"
                 assert_eq!(column, value_column(line), "{line}");
             }
         }
+        // A tag of the wrong type is named down to the tag.
+        let text = in_stream("tags = { site = 3 }");
+        assert_invalid(&text, "stream[1].tags.site", 11, "expected a string");
+        let many: Vec<String> = (0..17).map(|i| format!("t{i} = \"x\"")).collect();
+        let text = in_stream(&format!("tags = {{ {} }}", many.join(", ")));
+        assert_invalid(&text, "stream[1].tags", 11, "17 tags; at most 16");
     }
 
     #[test]

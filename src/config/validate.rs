@@ -143,15 +143,18 @@ pub(super) fn socket_mode<'de, D: Deserializer<'de>>(d: D) -> Result<u32, D::Err
     })
 }
 
+/// Whether `s` is a name as streams and tags have them: 1..=64 characters of `[A-Za-z0-9_.-]`.
+fn is_name(s: &str) -> bool {
+    (1..=64).contains(&s.len())
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'))
+}
+
 /// A stream `name`: 1..=64 characters of `[A-Za-z0-9_.-]`.
 pub(super) fn stream_name<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
     scalar(d, |leaf| {
         let name = leaf.into_str("a string")?;
-        let valid = (1..=64).contains(&name.len())
-            && name
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'));
-        if valid {
+        if is_name(&name) {
             Ok(name)
         } else {
             Err(format!(
@@ -178,10 +181,7 @@ pub(super) fn tags<'de, D: Deserializer<'de>>(
         )));
     }
     for (k, v) in &map {
-        let name_ok = (1..=64).contains(&k.len())
-            && k.bytes()
-                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'));
-        if !name_ok {
+        if !is_name(k) {
             return Err(D::Error::custom(format!(
                 "invalid tag name `{k}`; use 1 to 64 characters of A-Z a-z 0-9 _ . -"
             )));

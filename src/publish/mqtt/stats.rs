@@ -49,11 +49,8 @@ impl Stats {
                 e.1 += 1;
             }
             Message::Status { stream, state, .. } => {
-                let state = serde_json::to_value(state)
-                    .ok()
-                    .and_then(|v| v.as_str().map(str::to_owned))
-                    .unwrap_or_default();
-                self.states.insert(stream.clone(), state);
+                self.states
+                    .insert(stream.clone(), state.as_str().to_string());
             }
             _ => {}
         }
