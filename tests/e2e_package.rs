@@ -112,6 +112,7 @@ fn check_files() {
         ("/usr/share/actiond/models/default/model.onnx", 0o644),
         ("/usr/share/actiond/models/default/model.toml", 0o644),
         ("/usr/share/doc/actiond/messages.schema.json", 0o644),
+        ("/usr/share/doc/actiond/messages.lenient.schema.json", 0o644),
         ("/usr/share/doc/actiond/notify-reload.conf", 0o644),
         ("/usr/share/doc/actiond/README.md", 0o644),
         ("/usr/share/doc/actiond/actiond.toml.reference", 0o644),

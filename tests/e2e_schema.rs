@@ -20,6 +20,7 @@ fn every_message_type_from_the_socket_matches_the_schema() {
         .confirm(1)
         .spawn();
     let v = schema::validator();
+    let lenient = schema::lenient_validator();
     let mut sub = d.subscribe();
     sub.hello(Duration::from_secs(5));
     sub.collect_predictions_per_stream(&["cam-1", "cam.2"], 2, Duration::from_secs(30));
@@ -33,6 +34,7 @@ fn every_message_type_from_the_socket_matches_the_schema() {
     let mut seen = BTreeSet::new();
     for r in &sub.history {
         schema::assert_valid(&v, &r.msg);
+        assert!(lenient.is_valid(&r.msg), "lenient refused {}", r.msg);
         seen.insert(r.ty().to_string());
     }
     let want: BTreeSet<String> = ["hello", "status", "prediction", "frame", "event"]

@@ -8,6 +8,7 @@ pub mod extract_frames;
 pub mod inspect_model;
 pub mod print_config;
 pub mod run;
+pub mod schema;
 pub mod subscribe;
 
 use std::process::ExitCode;
@@ -39,6 +40,8 @@ pub enum Command {
     /// Print the reference configuration: every key with its default and a comment
     /// (with `--effective --config FILE`: that file's configuration, secrets hidden).
     PrintConfig(print_config::Args),
+    /// Print the JSON Schema of the messages (strict, or `--lenient` for consumers).
+    Schema(schema::Args),
     /// Measure raw inference, decode-only, the daemon at N streams and the Python baseline.
     Bench(bench::Args),
     /// One benchmark row in a process of its own (used by `bench`).
@@ -58,6 +61,7 @@ pub fn dispatch(cli: Cli) -> ExitCode {
         Command::Subscribe(a) => subscribe::run(a),
         Command::InspectModel(a) => inspect_model::run(a),
         Command::PrintConfig(a) => print_config::run(a),
+        Command::Schema(a) => schema::run(a),
         Command::Bench(a) => bench::run(a),
         Command::BenchWorker(a) => bench::worker(a),
         Command::Assets(a) => assets::run(a),

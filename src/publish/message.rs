@@ -3,14 +3,18 @@
 use std::sync::Arc;
 use std::time::SystemTime;
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
+
+use super::schema::{Score, StreamName, Timestamp, Version};
 
 /// Protocol version carried in every message as `v`.
 pub const VERSION: u32 = 1;
 
 /// A stream's lifecycle state, as published in `status` messages.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
+#[schemars(rename = "state")]
 pub enum StreamState {
     /// The pipeline is being built or waits for its first frame.
     Starting,
@@ -58,29 +62,33 @@ impl std::fmt::Display for StreamState {
 }
 
 /// What an `event` message reports.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
+#[schemars(rename = "event_kind")]
 pub enum EventKind {
     /// The confirmed label changed.
     LabelChanged,
 }
 
 /// A label and its score.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, JsonSchema)]
+#[schemars(rename = "scored")]
 pub struct Scored {
     /// Class label.
     pub label: String,
     /// Probability in [0, 1].
+    #[schemars(with = "Score")]
     pub score: f32,
 }
 
 /// Every message the daemon publishes.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Message {
-    /// Sent first on every connection.
+    /// Sent first on every connection; retained on MQTT topic `<prefix>/hello`.
     Hello {
         /// Protocol version.
+        #[schemars(with = "Version")]
         v: u32,
         /// Daemon version.
         version: String,
@@ -88,87 +96,113 @@ pub enum Message {
         model: String,
         /// Model labels, in output order.
         labels: Vec<String>,
-        /// Stream names.
+        /// Names of the enabled streams.
+        #[schemars(with = "Vec<StreamName>")]
         streams: Vec<String>,
     },
-    /// A clip prediction.
+    /// A smoothed clip prediction (MQTT topic `<prefix>/<stream>/prediction`).
     Prediction {
         /// Protocol version.
+        #[schemars(with = "Version")]
         v: u32,
         /// Stream name.
+        #[schemars(with = "StreamName")]
         stream: String,
         /// Per-stream clip counter, from 1.
+        #[schemars(range(min = 1))]
         seq: u64,
         /// Top-1 label.
         label: String,
         /// Top-1 score.
+        #[schemars(with = "Score")]
         score: f32,
         /// Top-k labels by descending score.
+        #[schemars(length(min = 1))]
         top: Vec<Scored>,
         /// Frames the clip spans.
+        #[schemars(range(min = 1))]
         frames: usize,
         /// Wall-clock capture time of the clip's first frame (RFC 3339).
+        #[schemars(with = "Timestamp")]
         clip_start: String,
         /// Wall-clock capture time of the clip's last frame (RFC 3339).
+        #[schemars(with = "Timestamp")]
         clip_end: String,
         /// Stream PTS of the first frame, ns.
+        #[schemars(required, extend("type" = ["integer", "null"]))]
         pts_start_ns: Option<u64>,
         /// Stream PTS of the last frame, ns.
+        #[schemars(required, extend("type" = ["integer", "null"]))]
         pts_end_ns: Option<u64>,
         /// Capture of the clip's last frame → publish, ms.
+        #[schemars(range(min = 0))]
         latency_ms: f64,
         /// Model name.
         model: String,
     },
-    /// One frame's result (only with `per_frame`).
+    /// One frame's result (only with `[output] per_frame`; MQTT `<prefix>/<stream>/frame`).
     Frame {
         /// Protocol version.
+        #[schemars(with = "Version")]
         v: u32,
         /// Stream name.
+        #[schemars(with = "StreamName")]
         stream: String,
         /// Stream PTS, ns.
+        #[schemars(required, extend("type" = ["integer", "null"]))]
         pts_ns: Option<u64>,
         /// Top-k labels of this frame.
+        #[schemars(length(min = 1))]
         top: Vec<Scored>,
     },
-    /// A confirmed label change.
+    /// A confirmed label change (MQTT topic `<prefix>/<stream>/event`).
     Event {
         /// Protocol version.
+        #[schemars(with = "Version")]
         v: u32,
         /// Unique id of this event (16 hex digits), for deduplicating across outputs and boxes.
         #[serde(default)]
+        #[schemars(required, regex(pattern = r"^[0-9a-f]{16}$"))]
         id: String,
         /// Stream name.
+        #[schemars(with = "StreamName")]
         stream: String,
         /// Always `label_changed`.
         event: EventKind,
         /// Previous confirmed label (null for the first).
+        #[schemars(required, extend("type" = ["string", "null"]))]
         from: Option<String>,
         /// New label.
         to: String,
         /// Score of the confirming clip.
+        #[schemars(with = "Score")]
         score: f32,
         /// The clip being recorded around the event (with `[record]`), when complete.
         #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[schemars(with = "String")]
         clip: Option<String>,
         /// The JPEG snapshot of the frame at the event (with `[record]`).
         #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[schemars(with = "String")]
         snapshot: Option<String>,
     },
-    /// A stream's state change.
+    /// A stream's state change; replayed after hello, retained on MQTT `<prefix>/<stream>/status`.
     Status {
         /// Protocol version.
+        #[schemars(with = "Version")]
         v: u32,
         /// Stream name.
+        #[schemars(with = "StreamName")]
         stream: String,
         /// New state.
         state: StreamState,
         /// Why.
         reason: String,
     },
-    /// Sent to a subscriber just before the daemon disconnects it.
+    /// Sent to a socket subscriber just before the daemon disconnects it (not on MQTT).
     Goodbye {
         /// Protocol version.
+        #[schemars(with = "Version")]
         v: u32,
         /// Why.
         reason: String,

@@ -9,6 +9,7 @@ pub mod message;
 pub mod metrics;
 pub mod mqtt;
 pub mod page;
+pub mod schema;
 pub mod snapshot;
 pub mod socket;
 pub mod stdout;

@@ -2,9 +2,19 @@
 
 use serde_json::Value;
 
-/// The schema document.
+/// The strict schema document.
 pub fn document() -> Value {
-    let path = super::repo_root().join("schema/messages.schema.json");
+    read("messages.schema.json")
+}
+
+/// A validator for the lenient schema (the one consumers are told to use).
+pub fn lenient_validator() -> jsonschema::Validator {
+    jsonschema::validator_for(&read("messages.lenient.schema.json")).expect("the schema compiles")
+}
+
+/// A committed schema file under `schema/`.
+fn read(file: &str) -> Value {
+    let path = super::repo_root().join("schema").join(file);
     let text =
         std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
     serde_json::from_str(&text).expect("the schema is JSON")
