@@ -1,5 +1,5 @@
-//! The benchmark's input videos: H.264 files with motion, rendered once with
-//! GStreamer and reused from the work folder.
+//! The benchmark's input videos: H.264 (with and without B-frames) and H.265 files with
+//! motion, rendered once with GStreamer and reused from the work folder.
 
 use std::path::{Path, PathBuf};
 
@@ -19,22 +19,55 @@ pub struct Input {
     pub fps: f64,
 }
 
-/// A rendered size: name, width, height, bitrate in kbit/s.
-const SIZES: [(&str, u32, u32, u32); 2] =
-    [("720p30", 1280, 720, 4000), ("1080p30", 1920, 1080, 8000)];
+/// A rendered input: name, width, height, and the encoder (GStreamer elements up to
+/// the parser, before the MP4 muxer).
+const RENDERED: [(&str, u32, u32, &str); 4] = [
+    // As cameras send it: no B-frames, a key frame every 2 s.
+    (
+        "720p30",
+        1280,
+        720,
+        "x264enc speed-preset=veryfast bitrate=4000 key-int-max=60 bframes=0 ! \
+         video/x-h264,profile=main ! h264parse",
+    ),
+    (
+        "1080p30",
+        1920,
+        1080,
+        "x264enc speed-preset=veryfast bitrate=8000 key-int-max=60 bframes=0 ! \
+         video/x-h264,profile=main ! h264parse",
+    ),
+    // As files are: B-frames (x264's default is 3, adaptive).
+    (
+        "720p30-bframes",
+        1280,
+        720,
+        "x264enc speed-preset=veryfast bitrate=4000 key-int-max=60 bframes=3 b-adapt=true ! \
+         video/x-h264,profile=main ! h264parse",
+    ),
+    // H.265 as newer cameras send it.
+    (
+        "720p30-h265",
+        1280,
+        720,
+        "x265enc speed-preset=veryfast bitrate=2500 key-int-max=60 option-string=bframes=0 ! \
+         h265parse",
+    ),
+];
 
-/// Renders (or reuses) the 720p30 and 1080p30 inputs of `seconds` seconds in `dir`.
+/// Renders (or reuses) the inputs of `seconds` seconds in `dir`: 720p30 and 1080p30
+/// H.264 as cameras send it, 720p30 H.264 with B-frames as files are, 720p30 H.265.
 pub fn generated(dir: &Path, seconds: u32) -> Result<Vec<Input>, BenchError> {
     std::fs::create_dir_all(dir).map_err(|e| BenchError::Io(dir.to_path_buf(), e))?;
     let mut out = Vec::new();
-    for (name, w, h, kbps) in SIZES {
+    for (name, w, h, encoder) in RENDERED {
         let path = dir.join(format!("bench-{name}-{seconds}s.mp4"));
         if !path.is_file() {
             eprintln!(
-                "bench: rendering {} ({seconds} s of H.264 {w}x{h}@30)…",
+                "bench: rendering {} ({seconds} s of {name}, {w}x{h})…",
                 path.display()
             );
-            render(&path, w, h, kbps, seconds)?;
+            render(&path, w, h, encoder, seconds)?;
         }
         out.push(Input {
             name: name.to_string(),
@@ -64,9 +97,9 @@ pub fn given(files: &[PathBuf]) -> Result<Vec<Input>, BenchError> {
         .collect()
 }
 
-/// H.264 like a camera's (no B-frames, a key frame every 2 s), with motion in the whole
-/// picture (the SMPTE bars scroll) and a moving ball on top.
-fn render(path: &Path, w: u32, h: u32, kbps: u32, seconds: u32) -> Result<(), BenchError> {
+/// A video with motion in the whole picture (the SMPTE bars scroll) and a moving ball
+/// on top, through `encoder`.
+fn render(path: &Path, w: u32, h: u32, encoder: &str, seconds: u32) -> Result<(), BenchError> {
     let partial = path.with_extension("mp4.partial");
     let desc = format!(
         "videotestsrc num-buffers={n} pattern=smpte horizontal-speed=4 ! \
@@ -74,9 +107,7 @@ fn render(path: &Path, w: u32, h: u32, kbps: u32, seconds: u32) -> Result<(), Be
          videotestsrc num-buffers={n} pattern=ball motion=wavy background-color=0x00000000 ! \
          video/x-raw,width={bw},height={bh},framerate=30/1,format=BGRA ! mix.sink_1 \
          compositor name=mix sink_1::xpos={bx} sink_1::ypos={by} ! videoconvert ! \
-         video/x-raw,format=I420 ! \
-         x264enc speed-preset=veryfast bitrate={kbps} key-int-max=60 bframes=0 ! \
-         video/x-h264,profile=main ! h264parse ! mp4mux ! filesink location=\"{loc}\"",
+         video/x-raw,format=I420 ! {encoder} ! mp4mux ! filesink location=\"{loc}\"",
         n = seconds * 30,
         bw = w / 3,
         bh = h / 3,

@@ -21,9 +21,27 @@ pub fn process_cpu_s(pid: u32) -> Option<f64> {
 
 /// User + system CPU seconds of this process so far (all threads).
 pub fn self_cpu_s() -> f64 {
+    cpu_s(&usage(libc::RUSAGE_SELF))
+}
+
+/// User + system CPU seconds of this process's finished (waited-for) children.
+pub fn children_cpu_s() -> f64 {
+    cpu_s(&usage(libc::RUSAGE_CHILDREN))
+}
+
+/// Peak resident memory of the largest finished child, MiB.
+pub fn children_peak_rss_mib() -> f64 {
+    usage(libc::RUSAGE_CHILDREN).ru_maxrss as f64 / 1024.0
+}
+
+fn usage(who: libc::c_int) -> libc::rusage {
     let mut u: libc::rusage = unsafe { std::mem::zeroed() };
     // SAFETY: `u` is a valid rusage to write into.
-    unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut u) };
+    unsafe { libc::getrusage(who, &mut u) };
+    u
+}
+
+fn cpu_s(u: &libc::rusage) -> f64 {
     let tv = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
     tv(u.ru_utime) + tv(u.ru_stime)
 }

@@ -230,9 +230,14 @@ fn failed(mut row: Row, e: String) -> Row {
     row
 }
 
-fn raw_row(o: &Options, batch: usize) -> Row {
+fn raw_row(o: &Options, batch: usize, intra_threads: usize) -> Row {
+    let threads = |n: usize| match n {
+        0 => String::new(),
+        1 => ", 1 thread".to_string(),
+        n => format!(", {n} threads"),
+    };
     let row = Row {
-        name: format!("raw inference, batch {batch}"),
+        name: format!("raw inference, batch {batch}{}", threads(intra_threads)),
         kind: "raw".into(),
         streams: 1,
         ..Row::default()
@@ -240,7 +245,7 @@ fn raw_row(o: &Options, batch: usize) -> Row {
     let spec = worker::Spec::Raw {
         model: o.model.clone(),
         onnxruntime: o.onnxruntime.clone(),
-        intra_threads: o.intra_threads,
+        intra_threads,
         batch,
         duration_s: o.duration_s,
         warmup_s: o.warmup_s,
@@ -250,7 +255,11 @@ fn raw_row(o: &Options, batch: usize) -> Row {
             let mut row = row;
             row.figures(m.frames, m.wall_s, m.cpu_s);
             row.batch = m.batch;
-            row.name = format!("raw inference, batch {}", m.batch.unwrap_or(batch));
+            row.name = format!(
+                "raw inference, batch {}{}",
+                m.batch.unwrap_or(batch),
+                threads(intra_threads)
+            );
             row.latency_p50_ms = m.latency_p50_ms;
             row.latency_p99_ms = m.latency_p99_ms;
             row.peak_rss_mib = m.peak_rss_mib;
@@ -260,17 +269,36 @@ fn raw_row(o: &Options, batch: usize) -> Row {
     }
 }
 
-fn decode_row(o: &Options, input: &inputs::Input) -> Row {
+/// Decode-only: GStreamer as the daemon decodes (`threads` none: the decoder's own
+/// choice), GStreamer with `threads`, or `ffmpeg` with one thread (the floor's decode).
+fn decode_row(o: &Options, input: &inputs::Input, how: Decoder) -> Row {
+    let (name, spec) = match how {
+        Decoder::Gst(threads) => (
+            match threads {
+                Some(1) => format!("decode only, {}, GStreamer 1 thread", input.name),
+                Some(n) => format!("decode only, {}, GStreamer {n} threads", input.name),
+                None => format!("decode only, {}", input.name),
+            },
+            worker::Spec::Decode {
+                file: input.path.clone(),
+                duration_s: o.duration_s,
+                threads,
+            },
+        ),
+        Decoder::Ffmpeg => (
+            format!("decode only, {}, ffmpeg 1 thread", input.name),
+            worker::Spec::Ffmpeg {
+                file: input.path.clone(),
+                duration_s: o.duration_s,
+            },
+        ),
+    };
     let row = Row {
-        name: format!("decode only, {}", input.name),
+        name,
         kind: "decode".into(),
         input: Some(input.name.clone()),
         streams: 1,
         ..Row::default()
-    };
-    let spec = worker::Spec::Decode {
-        file: input.path.clone(),
-        duration_s: o.duration_s,
     };
     match child(&spec) {
         Ok(m) => {
@@ -282,6 +310,15 @@ fn decode_row(o: &Options, input: &inputs::Input) -> Row {
         }
         Err(e) => failed(row, e),
     }
+}
+
+/// Which decoder a decode-only row measures.
+#[derive(Debug, Clone, Copy)]
+enum Decoder {
+    /// GStreamer's, with this many threads per libav decoder (none: its own choice).
+    Gst(Option<u32>),
+    /// The ffmpeg tool with one thread.
+    Ffmpeg,
 }
 
 fn fps_name(fps: f64) -> String {
@@ -381,9 +418,11 @@ fn measured_daemon_row(
     }
 }
 
+/// A Python row: `kind` `python` (the naive baseline) or `careful` (the careful peer).
 fn python_row(
     o: &Options,
     baseline: &Result<python_row::Baseline, String>,
+    kind: &str,
     input: &inputs::Input,
     fps: f64,
     realtime: bool,
@@ -398,9 +437,13 @@ fn python_row(
     } else {
         "as fast as it reads"
     };
+    let who = match kind {
+        "careful" => "careful python (ffmpeg fps+scale → onnxruntime)",
+        _ => "python",
+    };
     let row = Row {
-        name: format!("python, 1 × {} @ {}, {pace}", input.name, fps_name(fps)),
-        kind: "python".into(),
+        name: format!("{who}, 1 × {} @ {}, {pace}", input.name, fps_name(fps)),
+        kind: kind.into(),
         input: Some(input.name.clone()),
         streams: 1,
         sample_fps: Some(fps),
@@ -461,12 +504,21 @@ pub fn run(o: &Options) -> Result<Report, BenchError> {
         );
         rows.push(row);
     };
-    push(raw_row(o, 1));
-    if o.max_batch > 1 {
-        push(raw_row(o, o.max_batch));
+    // As configured, and with one thread (ONNX Runtime's most CPU-efficient setting).
+    let mut threads = vec![o.intra_threads];
+    if o.intra_threads != 1 {
+        threads.push(1);
+    }
+    for &t in &threads {
+        push(raw_row(o, 1, t));
+        if o.max_batch > 1 {
+            push(raw_row(o, o.max_batch, t));
+        }
     }
     for input in &inputs {
-        push(decode_row(o, input));
+        push(decode_row(o, input, Decoder::Gst(None)));
+        push(decode_row(o, input, Decoder::Gst(Some(1))));
+        push(decode_row(o, input, Decoder::Ffmpeg));
     }
     let mut n = 0;
     let first = &inputs[0];
@@ -485,14 +537,21 @@ pub fn run(o: &Options) -> Result<Report, BenchError> {
         push(model_row(o, model, first, o.sample_fps[0], n));
     }
     if !o.skip_python {
-        let baseline = python_row::locate(o.python.as_deref(), o.baseline.as_deref());
-        // Paced like cameras, like the daemon rows, at each daemon sample rate.
+        let baseline =
+            python_row::locate(o.python.as_deref(), o.baseline.as_deref(), "baseline.py");
+        let careful = python_row::locate(o.python.as_deref(), None, "careful.py");
+        // Paced like cameras, like the daemon rows, at each daemon sample rate; the
+        // careful peer samples in ffmpeg, so only where there is sampling.
         for &fps in &o.sample_fps {
-            push(python_row(o, &baseline, first, fps, true));
+            push(python_row(o, &baseline, "python", first, fps, true));
+            if fps > 0.0 {
+                push(python_row(o, &careful, "careful", first, fps, true));
+            }
         }
     }
     report::fill_floors(&mut rows);
-    let verdicts = verdicts(&rows, first.fps);
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let verdicts = verdicts(&rows, first.fps, cores);
     Ok(Report {
         actiond: env!("CARGO_PKG_VERSION").into(),
         date: crate::publish::rfc3339(std::time::SystemTime::now()),

@@ -1,5 +1,7 @@
-//! The Python baseline row: `bench/baseline.py`, an OpenCV + onnxruntime loop
-//! written the way people write it, run on the same file, model and threads.
+//! The Python rows: `bench/baseline.py`, an OpenCV + onnxruntime loop written the way
+//! people write it, and `bench/careful.py`, the careful peer (ffmpeg samples and scales
+//! in its own filter graph, onnxruntime classifies), run on the same file, model and
+//! threads. Both take the same arguments and print the same JSON line.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -11,7 +13,7 @@ use serde::Deserialize;
 pub struct Baseline {
     /// The Python interpreter (with opencv-python-headless, onnxruntime, numpy).
     pub python: PathBuf,
-    /// `bench/baseline.py`.
+    /// `bench/baseline.py` or `bench/careful.py`.
     pub script: PathBuf,
 }
 
@@ -39,9 +41,13 @@ pub struct PythonFigures {
 }
 
 /// Finds the script and a Python with its packages: the given paths, else the
-/// project's `bench/baseline.py` and `.venv/bin/python` (current folder, then the
+/// project's `bench/<default_script>` and `.venv/bin/python` (current folder, then the
 /// source tree this binary was built from).
-pub fn locate(python: Option<&Path>, script: Option<&Path>) -> Result<Baseline, String> {
+pub fn locate(
+    python: Option<&Path>,
+    script: Option<&Path>,
+    default_script: &str,
+) -> Result<Baseline, String> {
     let roots = [
         std::env::current_dir().unwrap_or_default(),
         PathBuf::from(env!("CARGO_MANIFEST_DIR")),
@@ -52,8 +58,8 @@ pub fn locate(python: Option<&Path>, script: Option<&Path>) -> Result<Baseline, 
         }
         roots.iter().map(|r| r.join(rel)).find(|p| p.exists())
     };
-    let script =
-        find(script, "bench/baseline.py").ok_or("bench/baseline.py not found (give --baseline)")?;
+    let rel = format!("bench/{default_script}");
+    let script = find(script, &rel).ok_or(format!("{rel} not found"))?;
     let python = find(python, ".venv/bin/python")
         .ok_or("no .venv/bin/python (run scripts/python-env.sh, or give --python)")?;
     Ok(Baseline { python, script })

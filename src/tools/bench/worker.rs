@@ -10,7 +10,7 @@ use gstreamer as gst;
 use gstreamer::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use super::measure::{peak_rss_mib, quantile, self_cpu_s};
+use super::measure::{children_cpu_s, children_peak_rss_mib, peak_rss_mib, quantile, self_cpu_s};
 use crate::config::RuntimeConfig;
 use crate::model::Classifier;
 
@@ -35,6 +35,17 @@ pub enum Spec {
     },
     /// GStreamer decoding to a fakesink, as fast as it goes.
     Decode {
+        /// The video file.
+        file: PathBuf,
+        /// Least seconds measured (whole passes over the file).
+        duration_s: f64,
+        /// Threads per libav decoder (`max-threads`); none = its own choice.
+        #[serde(default)]
+        threads: Option<u32>,
+    },
+    /// The ffmpeg command-line tool decoding with one thread to its null muxer: the
+    /// cheapest decode of the file this machine offers (no conversion, no copy out).
+    Ffmpeg {
         /// The video file.
         file: PathBuf,
         /// Least seconds measured (whole passes over the file).
@@ -79,7 +90,12 @@ pub fn measure(spec: &Spec) -> Result<Measured, String> {
             *duration_s,
             *warmup_s,
         ),
-        Spec::Decode { file, duration_s } => decode(file, *duration_s),
+        Spec::Decode {
+            file,
+            duration_s,
+            threads,
+        } => decode(file, *duration_s, *threads),
+        Spec::Ffmpeg { file, duration_s } => ffmpeg_decode(file, *duration_s),
     }
 }
 
@@ -133,7 +149,11 @@ fn raw(
     })
 }
 
-fn decode(file: &std::path::Path, duration_s: f64) -> Result<Measured, String> {
+fn decode(
+    file: &std::path::Path,
+    duration_s: f64,
+    threads: Option<u32>,
+) -> Result<Measured, String> {
     gst::init().map_err(|e| e.to_string())?;
     let uri = gst::glib::filename_to_uri(file, None).map_err(|e| e.to_string())?;
     let frames = Arc::new(AtomicU64::new(0));
@@ -146,6 +166,16 @@ fn decode(file: &std::path::Path, duration_s: f64) -> Result<Measured, String> {
             .map_err(|e| e.to_string())?
             .downcast::<gst::Bin>()
             .map_err(|_| "not a bin".to_string())?;
+        if let Some(n) = threads {
+            pipeline.connect_deep_element_added(move |_, _, element| {
+                let libav = element
+                    .factory()
+                    .is_some_and(|f| f.name().starts_with("avdec_"));
+                if libav && element.find_property("max-threads").is_some() {
+                    element.set_property("max-threads", n as i32);
+                }
+            });
+        }
         let pad = pipeline
             .by_name("sink")
             .and_then(|s| s.static_pad("sink"))
@@ -183,6 +213,56 @@ fn decode(file: &std::path::Path, duration_s: f64) -> Result<Measured, String> {
         latency_p50_ms: None,
         latency_p99_ms: None,
         peak_rss_mib: peak_rss_mib(std::process::id()).unwrap_or(0.0),
+        batch: None,
+    })
+}
+
+/// `ffmpeg -threads 1 -i FILE -map 0:v:0 -f null -` in whole passes until `duration_s`;
+/// its CPU is read from the finished children's usage, its frames from `-progress`.
+fn ffmpeg_decode(file: &std::path::Path, duration_s: f64) -> Result<Measured, String> {
+    let cpu0 = children_cpu_s();
+    let t0 = Instant::now();
+    let mut frames = 0u64;
+    loop {
+        let out = std::process::Command::new("ffmpeg")
+            .args([
+                "-nostdin",
+                "-loglevel",
+                "error",
+                "-nostats",
+                "-threads",
+                "1",
+                "-i",
+            ])
+            .arg(file)
+            .args(["-map", "0:v:0", "-f", "null", "-progress", "pipe:1", "-"])
+            .stdin(std::process::Stdio::null())
+            .output()
+            .map_err(|e| format!("starting ffmpeg: {e}"))?;
+        if !out.status.success() {
+            let err = String::from_utf8_lossy(&out.stderr);
+            return Err(format!(
+                "ffmpeg: {}",
+                err.lines().last().unwrap_or("failed")
+            ));
+        }
+        frames += String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter_map(|l| l.strip_prefix("frame="))
+            .filter_map(|n| n.trim().parse::<u64>().ok())
+            .next_back()
+            .unwrap_or(0);
+        if t0.elapsed().as_secs_f64() >= duration_s {
+            break;
+        }
+    }
+    Ok(Measured {
+        frames,
+        wall_s: t0.elapsed().as_secs_f64(),
+        cpu_s: children_cpu_s() - cpu0,
+        latency_p50_ms: None,
+        latency_p99_ms: None,
+        peak_rss_mib: children_peak_rss_mib(),
         batch: None,
     })
 }
