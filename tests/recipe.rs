@@ -182,6 +182,54 @@ fn recipe_end_to_end_on_a_tiny_dataset() {
         .iter()
         .all(|p| ["ball", "smpte", "snow"].contains(&p["label"].as_str().unwrap())));
     daemon.stop();
+
+    quantized(&run, &data, tmp.path());
+}
+
+/// `recipe.py quantize` on a trained run: an int8 (QDQ) model measured against the fp32
+/// one on the run's own held-out group, which the daemon runs exactly as ONNX Runtime
+/// (Python) does.
+fn quantized(run: &Path, data: &Path, tmp: &Path) {
+    let int8 = tmp.join("int8");
+    recipe(&[
+        "quantize",
+        "--model",
+        run.to_str().unwrap(),
+        "--data",
+        data.to_str().unwrap(),
+        "--out",
+        int8.to_str().unwrap(),
+    ]);
+    let q: Value =
+        serde_json::from_str(&std::fs::read_to_string(int8.join("quantization.json")).unwrap())
+            .unwrap();
+    assert_eq!(q["held_out_groups"], serde_json::json!([3]), "{q}");
+    for kind in ["fp32", "int8"] {
+        assert!(q[kind]["clip_accuracy"].as_f64().is_some(), "{q}");
+        assert!(q[kind]["latency_ms"]["threads_1"].as_f64() > Some(0.0), "{q}");
+    }
+    // int8 weights: well under half the fp32 file.
+    assert!(q["int8"]["bytes"].as_u64() < q["fp32"]["bytes"].as_u64().map(|b| b / 2));
+    assert!(std::fs::read_to_string(int8.join("REPORT.md"))
+        .unwrap()
+        .contains("clip accuracy"));
+    let man = manifest_table(&int8);
+    assert_eq!(man["name"].as_str(), Some("tiny-int8"));
+    // The graph really is quantized.
+    let out = Command::new(env!("CARGO_BIN_EXE_actiond"))
+        .args(["inspect-model", "--json"])
+        .arg(int8.join("model.onnx"))
+        .output()
+        .unwrap();
+    let inspected: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(
+        inspected["operators"]["QuantizeLinear"].as_u64() > Some(0),
+        "{}",
+        inspected["operators"]
+    );
+    let parity_dir = tmp.join("parity-int8");
+    std::fs::create_dir_all(&parity_dir).unwrap();
+    parity(&int8, &parity_dir);
 }
 
 /// The daemon's per-frame outputs on lossless input equal ONNX Runtime (Python) on

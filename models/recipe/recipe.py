@@ -109,6 +109,12 @@ def cmd_train_temporal(a):
     train_temporal.train(Path(a.data), Path(a.out), cfg, a.actiond, log=log)
 
 
+def cmd_quantize(a):
+    from actiond_recipe import quantize
+
+    quantize.quantize(Path(a.model), Path(a.data), Path(a.out), a.actiond, a.calibration_frames, a.seed, log=log)
+
+
 def cmd_compare(a):
     from actiond_recipe.compare import table
 
@@ -241,6 +247,16 @@ def main(argv=None):
     tt.add_argument("--threads", type=int)
     tt.add_argument("--actiond")
     tt.set_defaults(fn=cmd_train_temporal)
+
+    qz = sub.add_parser("quantize", help="static int8 quantization of a trained model, measured against it")
+    qz.add_argument("--model", required=True, help="a run or model folder (model.onnx, model.toml, training_config.json)")
+    qz.add_argument("--data", required=True, help="the data it was trained on (calibration and held-out groups)")
+    qz.add_argument("--out", required=True, help="output folder (model.onnx, model.toml, quantization.json, REPORT.md)")
+    qz.add_argument("--calibration-frames", dest="calibration_frames", type=int, default=256,
+                    help="training frames the activation ranges are calibrated on (256)")
+    qz.add_argument("--seed", type=int, default=0, help="which calibration frames are drawn (0)")
+    qz.add_argument("--actiond", help="actiond binary used for frame extraction")
+    qz.set_defaults(fn=cmd_quantize)
 
     c = sub.add_parser("compare", help="backbone comparison table (Markdown) from training runs")
     c.add_argument("--out", required=True)
