@@ -490,3 +490,58 @@ fn recording_pauses_below_the_free_space_floor() {
     assert!(files(dir.path()).is_empty(), "{:?}", files(dir.path()));
     sub.collect_predictions(2, Duration::from_secs(20));
 }
+
+/// How many video frames `ffmpeg` decodes from `path` without an error.
+fn decoded_frames(path: &Path) -> usize {
+    let out = Command::new("ffmpeg")
+        .args(["-v", "error", "-xerror", "-i"])
+        .arg(path)
+        .args(["-f", "framemd5", "-"])
+        .output()
+        .expect("ffmpeg runs (scripts/setup.sh installs it)");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success() && err.trim().is_empty(),
+        "{path:?}: {err}"
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    text.lines().filter(|l| !l.starts_with('#')).count()
+}
+
+/// A test pattern has no compressed stream: it is re-encoded (H.264, a key frame a
+/// second) into the same ring, and its first label (an event) gives a playable clip
+/// of about pre_s + post_s and a JPEG.
+#[test]
+fn a_test_pattern_is_re_encoded_into_a_playable_clip() {
+    common::require_model();
+    let dir = tempfile::tempdir().unwrap();
+    let d = Daemon::builder()
+        .threshold(0.0)
+        .confirm(1)
+        .window(16)
+        .stream(StreamSpec::test("cam", "ball"))
+        .extra_toml(&record_toml(dir.path(), POST_S, ""))
+        .spawn();
+    let mut sub = d.subscribe();
+    sub.hello(HELLO);
+    let (clip, snap) = event_paths(&mut sub);
+    assert!(
+        wait_file(&clip, Duration::from_secs(20)),
+        "no clip {clip:?}\n{}",
+        d.stderr()
+    );
+    let (codec, secs) = probe(&clip);
+    let frames = decoded_frames(&clip);
+    assert!(
+        frames as f64 >= secs * 8.0,
+        "{frames} frames decoded in {secs} s"
+    );
+    assert_eq!(codec, "h264", "re-encoded as H.264");
+    let want = PRE_S + POST_S;
+    assert!(
+        (want - KEY_INTERVAL_S - 0.5..=want + KEY_INTERVAL_S + 0.5).contains(&secs),
+        "clip of {secs} s, want {want} s within a key-frame interval"
+    );
+    let jpeg = std::fs::read(&snap).expect("the snapshot is written");
+    assert!(jpeg.starts_with(&[0xFF, 0xD8]), "not a JPEG");
+}

@@ -1,10 +1,12 @@
 //! Evidence: on a label-change event, the seconds around it as an MP4 clip
-//! (the camera's own H.264/H.265 packets, remuxed, never re-encoded) and the
-//! event frame as a JPEG, with retention by age and size and a free-space floor.
+//! (the camera's own H.264/H.265 packets, remuxed; sources without them are
+//! re-encoded at a low rate) and the event frame as a JPEG, with retention by
+//! age and size and a free-space floor.
 //!
 //! [`start`] installs the recording of a daemon's config; pipelines call [`tap`]
 //! as they are built, and the inference worker calls [`on_event`].
 
+mod encode;
 mod files;
 mod retention;
 mod ring;
@@ -120,10 +122,11 @@ fn pause_change(paused: &mut bool, free: u64, config: &RecordConfig) -> Option<S
     })
 }
 
-/// Feeds `stream`'s recorder (if it records) from `pipeline`'s compressed video.
-pub fn tap(pipeline: &gst::Pipeline, stream: &str) {
+/// Feeds `stream`'s recorder (if it records) from `pipeline`'s compressed video,
+/// or re-encodes the decoded frames that reach `raw` when it has none.
+pub fn tap(pipeline: &gst::Pipeline, raw: &gst::Pad, stream: &str) {
     if let Some(r) = active().and_then(|a| a.recorder(stream)) {
-        tap::tap(pipeline, r);
+        tap::tap(pipeline, raw, r);
     }
 }
 
