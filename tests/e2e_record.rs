@@ -510,21 +510,30 @@ fn decoded_frames(path: &Path) -> usize {
 
 /// A test pattern has no compressed stream: it is re-encoded (H.264, a key frame a
 /// second) into the same ring, and its first label (an event) gives a playable clip
-/// of about pre_s + post_s and a JPEG.
+/// of about pre_s + post_s and a JPEG; with `[http]` the event carries their URLs,
+/// served by the daemon and linked from the status page's history.
 #[test]
 fn a_test_pattern_is_re_encoded_into_a_playable_clip() {
     common::require_model();
     let dir = tempfile::tempdir().unwrap();
+    let port = common::free_port();
+    let http = format!("\n[http]\nlisten = \"127.0.0.1:{port}\"\n");
     let d = Daemon::builder()
         .threshold(0.0)
         .confirm(1)
         .window(16)
         .stream(StreamSpec::test("cam", "ball"))
-        .extra_toml(&record_toml(dir.path(), POST_S, ""))
+        .extra_toml(&record_toml(dir.path(), POST_S, &http))
         .spawn();
     let mut sub = d.subscribe();
     sub.hello(HELLO);
-    let (clip, snap) = event_paths(&mut sub);
+    let ev = sub.next_matching(FIRST_EVENT, |m| m["type"] == "event");
+    let ev = ev
+        .unwrap_or_else(|| panic!("no event\n{}", sub.summary()))
+        .msg;
+    common::schema::assert_valid(&common::schema::validator(), &ev);
+    let (clip, snap) = (ev["clip"].as_str(), ev["snapshot"].as_str());
+    let (clip, snap) = (PathBuf::from(clip.unwrap()), PathBuf::from(snap.unwrap()));
     assert!(
         wait_file(&clip, Duration::from_secs(20)),
         "no clip {clip:?}\n{}",
@@ -544,4 +553,26 @@ fn a_test_pattern_is_re_encoded_into_a_playable_clip() {
     );
     let jpeg = std::fs::read(&snap).expect("the snapshot is written");
     assert!(jpeg.starts_with(&[0xFF, 0xD8]), "not a JPEG");
+    // The URLs: this daemon's address, /clips/ and the path under dir.
+    let base = format!("http://127.0.0.1:{port}/clips/");
+    for (key, path, kind) in [
+        ("clip_url", &clip, "video/mp4"),
+        ("snapshot_url", &snap, "image/jpeg"),
+    ] {
+        let rel = path.strip_prefix(dir.path()).unwrap().to_string_lossy();
+        let url = ev[key]
+            .as_str()
+            .unwrap_or_else(|| panic!("no {key} in {ev}"));
+        assert_eq!(url, format!("{base}{rel}"));
+        let r = common::http::get(port, &url[url.find("/clips/").unwrap()..]);
+        assert_eq!((r.status, r.header("content-type")), (200, Some(kind)));
+    }
+    for bad in ["/clips/cam/../../../etc/passwd", "/clips/cam/%2e%2e/x.mp4"] {
+        assert_eq!(common::http::get(port, bad).status, 404, "{bad}");
+    }
+    let history = common::http::get(port, "/api/history").body;
+    assert!(
+        history.contains(ev["clip_url"].as_str().unwrap()),
+        "the status page's history links the clip: {history}"
+    );
 }

@@ -154,6 +154,12 @@ pub enum Message {
         /// The JPEG snapshot of the frame at the event (with `[record]`).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         snapshot: Option<String>,
+        /// The clip's URL on the daemon's HTTP server (with `[record]` and `[http]`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        clip_url: Option<String>,
+        /// The snapshot's URL on the daemon's HTTP server (with `[record]` and `[http]`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        snapshot_url: Option<String>,
     },
     /// A stream's state change.
     Status {
@@ -346,6 +352,8 @@ mod tests {
                 score: 0.9,
                 clip: None,
                 snapshot: None,
+                clip_url: None,
+                snapshot_url: None,
             },
             Message::Status {
                 v: VERSION,

@@ -35,6 +35,8 @@ struct Recording {
     recorders: Mutex<HashMap<String, Arc<StreamRecorder>>>,
     /// Whether recording is paused for lack of free space.
     paused: Mutex<bool>,
+    /// Start of the URLs of clips served over HTTP (`[http]` on), else None.
+    base_url: Option<String>,
 }
 
 static ACTIVE: RwLock<Option<Arc<Recording>>> = RwLock::new(None);
@@ -71,7 +73,9 @@ pub fn start(config: &Config) -> Option<String> {
         .filter(|s| s.record)
         .map(|s| s.name.clone())
         .collect();
+    let base_url = config.http.as_ref().map(|h| base_url(&rc.url, h.listen));
     let recording = Recording {
+        base_url,
         config: rc,
         streams,
         broken: broken.clone(),
@@ -82,7 +86,26 @@ pub fn start(config: &Config) -> Option<String> {
     broken
 }
 
+/// The start of clip URLs: `url` if set, else `http://<listen>` (this host's name for
+/// an unspecified address).
+fn base_url(url: &str, listen: std::net::SocketAddr) -> String {
+    if !url.is_empty() {
+        return url.to_string();
+    }
+    if listen.ip().is_unspecified() {
+        return format!("http://{}:{}", crate::config::hostname(), listen.port());
+    }
+    format!("http://{listen}")
+}
+
 impl Recording {
+    /// The URL `path` (a file under the clip directory) is served at, with `[http]`.
+    fn url(&self, path: &std::path::Path) -> Option<String> {
+        let rel = path.strip_prefix(&self.config.dir).ok()?;
+        let base = self.base_url.as_ref()?;
+        Some(format!("{base}/clips/{}", rel.to_str()?))
+    }
+
     fn recorder(&self, stream: &str) -> Option<Arc<StreamRecorder>> {
         if self.broken.is_some() || !self.streams.iter().any(|s| s == stream) {
             return None;
@@ -179,6 +202,10 @@ pub struct Outcome {
     pub clip: Option<PathBuf>,
     /// The snapshot's path, if written.
     pub snapshot: Option<PathBuf>,
+    /// The clip's URL, with `[http]`.
+    pub clip_url: Option<String>,
+    /// The snapshot's URL, with `[http]`.
+    pub snapshot_url: Option<String>,
     /// A change worth a `status` message (paused or resumed for free space).
     pub notice: Option<String>,
 }
@@ -206,6 +233,8 @@ pub fn on_event(stream: &str, label: &str, frame: Option<&gst::Sample>) -> Outco
     match recorder.trigger(label, SystemTime::now()) {
         Ok(paths) => {
             out.snapshot = frame.and_then(|f| snapshot(stream, f, &paths.snapshot));
+            out.snapshot_url = out.snapshot.as_deref().and_then(|p| rec.url(p));
+            out.clip_url = rec.url(&paths.clip);
             out.clip = Some(paths.clip);
         }
         Err(e) if recorder.first_failure() => {
@@ -252,6 +281,19 @@ mod tests {
         assert_eq!(pause_change(&mut paused, 10, &config), None, "said once");
         let n = pause_change(&mut paused, 1000, &config).unwrap();
         assert!(!paused && n.starts_with("recording resumed"), "{n}");
+    }
+
+    #[test]
+    fn clip_urls_start_at_the_configured_url_or_the_listen_address() {
+        let at = |s: &str| s.parse().unwrap();
+        assert_eq!(base_url("", at("127.0.0.1:9464")), "http://127.0.0.1:9464");
+        assert_eq!(base_url("", at("[::1]:80")), "http://[::1]:80");
+        let host = crate::config::hostname();
+        assert_eq!(
+            base_url("", at("0.0.0.0:9464")),
+            format!("http://{host}:9464")
+        );
+        assert_eq!(base_url("https://box", at("0.0.0.0:1")), "https://box");
     }
 
     #[test]
