@@ -576,3 +576,70 @@ fn a_test_pattern_is_re_encoded_into_a_playable_clip() {
         "the status page's history links the clip: {history}"
     );
 }
+
+/// Waits until `d`'s log contains `needle`.
+fn wait_log(d: &Daemon, needle: &str, limit: Duration) -> bool {
+    let end = Instant::now() + limit;
+    while Instant::now() < end {
+        if d.stderr().contains(needle) {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    false
+}
+
+/// `[record]` applies on SIGHUP: a label the model lacks is warned about at start
+/// (and its events go unrecorded); the reloaded section (another directory, every
+/// label and one more unknown, warned about again) records the next events there.
+#[test]
+fn record_changes_apply_on_sighup_and_unknown_labels_are_warned_about() {
+    let model = common::repo_root().join("models/default/model.onnx");
+    let video = common::repo_root().join("models/default/demo.mp4");
+    let dir = tempfile::tempdir().unwrap();
+    let (first, second) = (dir.path().join("first"), dir.path().join("second"));
+    let before = record_toml(&first, 1.0, "labels = [\"nobody\"]");
+    let d = Daemon::builder()
+        .model(&model)
+        .window(8)
+        .stride(4)
+        .confirm(2)
+        .stream(StreamSpec::uri("cam", video.to_str().unwrap()).looping(true))
+        .extra_toml(&before)
+        .spawn();
+    let mut sub = d.subscribe();
+    sub.hello(HELLO);
+    let warned = "record.labels names [\"nobody\"], which the model does not have";
+    assert!(wait_log(&d, warned, HELLO), "{}", d.stderr());
+    let ev = sub.next_matching(FIRST_EVENT, |m| m["type"] == "event");
+    let ev = ev
+        .unwrap_or_else(|| panic!("no event\n{}", sub.summary()))
+        .msg;
+    assert!(ev.get("clip").is_none(), "not a recorded label: {ev}");
+    let all =
+        "[\"ball\", \"checkers\", \"circular\", \"pinwheel\", \"smpte\", \"snow\", \"ghost\"]";
+    let after = record_toml(&second, 1.0, &format!("labels = {all}"));
+    let text = d.config_text().replace(&before, &after);
+    assert!(text.contains(&after));
+    std::fs::write(&d.config_path, text).unwrap();
+    d.signal("HUP");
+    let warned = "reload: record.labels names [\"ghost\"], which the model does not have";
+    assert!(
+        wait_log(&d, warned, Duration::from_secs(10)),
+        "{}",
+        d.stderr()
+    );
+    let with_clip = |m: &serde_json::Value| m["type"] == "event" && m.get("clip").is_some();
+    let ev = sub.next_matching(FIRST_EVENT, with_clip);
+    let ev = ev
+        .unwrap_or_else(|| panic!("no recorded event\n{}", sub.summary()))
+        .msg;
+    let clip = PathBuf::from(ev["clip"].as_str().unwrap());
+    assert!(clip.starts_with(second.join("cam")), "{clip:?}");
+    assert!(
+        wait_file(&clip, Duration::from_secs(20)),
+        "no clip {clip:?}\n{}",
+        d.stderr()
+    );
+    assert!(files(&first).is_empty(), "{:?}", files(&first));
+}

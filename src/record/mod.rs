@@ -49,6 +49,21 @@ fn active() -> Option<Arc<Recording>> {
 /// directory and removes clips a crash left unfinished. Returns the error that
 /// keeps anything from being recorded (the streams run regardless).
 pub fn start(config: &Config) -> Option<String> {
+    install(config, true)
+}
+
+/// Installs `config`'s recording in place of the running one (a reload): the clips
+/// being written end now with what they have; the streams that record must restart
+/// (their pipelines feed the recorders of the recording they were built with).
+pub fn reload(config: &Config) -> Option<String> {
+    if let Some(old) = active() {
+        let recorders = old.recorders.lock().unwrap_or_else(|p| p.into_inner());
+        recorders.values().for_each(|r| r.end_now());
+    }
+    install(config, false)
+}
+
+fn install(config: &Config, at_start: bool) -> Option<String> {
     let Some(rc) = config.record.clone() else {
         *ACTIVE.write().unwrap_or_else(|p| p.into_inner()) = None;
         return None;
@@ -60,7 +75,12 @@ pub fn start(config: &Config) -> Option<String> {
         )
     });
     if broken.is_none() {
-        let n = files::remove_parts(&rc.dir);
+        // At a reload, .part files may be clips still being written.
+        let n = if at_start {
+            files::remove_parts(&rc.dir)
+        } else {
+            0
+        };
         if n > 0 {
             tracing::info!("removed {n} unfinished clip(s) under {}", rc.dir.display());
         }
@@ -84,6 +104,17 @@ pub fn start(config: &Config) -> Option<String> {
     };
     *ACTIVE.write().unwrap_or_else(|p| p.into_inner()) = Some(Arc::new(recording));
     broken
+}
+
+/// The warning for `record.labels` the model (of `labels`) does not have, if any.
+pub fn unknown_labels(config: &Config, labels: &[String]) -> Option<String> {
+    let rc = config.record.as_ref()?;
+    let unknown: Vec<&String> = rc.labels.iter().filter(|l| !labels.contains(l)).collect();
+    (!unknown.is_empty()).then(|| {
+        format!(
+            "record.labels names {unknown:?}, which the model does not have (its labels: {labels:?}); no event into them can be recorded"
+        )
+    })
 }
 
 /// The start of clip URLs: `url` if set, else `http://<listen>` (this host's name for
@@ -281,6 +312,19 @@ mod tests {
         assert_eq!(pause_change(&mut paused, 10, &config), None, "said once");
         let n = pause_change(&mut paused, 1000, &config).unwrap();
         assert!(!paused && n.starts_with("recording resumed"), "{n}");
+    }
+
+    #[test]
+    fn record_labels_the_model_lacks_are_named() {
+        let text = |labels: &str| {
+            format!("[model]\npath = \"m.onnx\"\n[[stream]]\nname = \"a\"\nuri = \"test:ball\"\n\n[record]\nlabels = {labels}\n")
+        };
+        let parse = |t: &str| Config::parse(t, std::path::Path::new("/etc/a.toml")).unwrap();
+        let model = ["walk".to_string(), "fall".to_string()];
+        let w = unknown_labels(&parse(&text("[\"fall\", \"Fall\", \"run\"]")), &model).unwrap();
+        assert!(w.starts_with("record.labels names [\"Fall\", \"run\"], which the model does not have (its labels: [\"walk\", \"fall\"])"), "{w}");
+        assert_eq!(unknown_labels(&parse(&text("[\"fall\"]")), &model), None);
+        assert_eq!(unknown_labels(&parse(&text("[]")), &model), None);
     }
 
     #[test]
