@@ -41,6 +41,9 @@ struct Recording {
 
 static ACTIVE: RwLock<Option<Arc<Recording>>> = RwLock::new(None);
 
+/// How often retention runs besides after each clip (so that ages apply on a quiet camera).
+const RETENTION_EVERY: std::time::Duration = std::time::Duration::from_secs(60);
+
 fn active() -> Option<Arc<Recording>> {
     ACTIVE.read().unwrap_or_else(|p| p.into_inner()).clone()
 }
@@ -102,8 +105,35 @@ fn install(config: &Config, at_start: bool) -> Option<String> {
         recorders: Mutex::new(HashMap::new()),
         paused: Mutex::new(false),
     };
-    *ACTIVE.write().unwrap_or_else(|p| p.into_inner()) = Some(Arc::new(recording));
+    let recording = Arc::new(recording);
+    if broken.is_none() {
+        retention_timer(&recording, RETENTION_EVERY);
+    }
+    *ACTIVE.write().unwrap_or_else(|p| p.into_inner()) = Some(recording);
     broken
+}
+
+/// Applies `rec`'s retention every `every` on a thread of its own, until `rec` is
+/// dropped (replaced at a reload, or the daemon ends).
+fn retention_timer(
+    rec: &Arc<Recording>,
+    every: std::time::Duration,
+) -> Option<std::thread::JoinHandle<()>> {
+    let weak = Arc::downgrade(rec);
+    let spawned = std::thread::Builder::new()
+        .name("record-retention".into())
+        .spawn(move || loop {
+            std::thread::sleep(every);
+            let Some(rec) = weak.upgrade() else {
+                return;
+            };
+            let c = &rec.config;
+            let deleted = retention::apply(&c.dir, c.max_age(), c.max_bytes);
+            crate::publish::metrics::global().record_deleted(deleted);
+        });
+    spawned
+        .map_err(|e| tracing::warn!("no retention timer (retention runs after each clip): {e}"))
+        .ok()
 }
 
 /// The warning for `record.labels` the model (of `labels`) does not have, if any.
@@ -325,6 +355,47 @@ mod tests {
         assert!(w.starts_with("record.labels names [\"Fall\", \"run\"], which the model does not have (its labels: [\"walk\", \"fall\"])"), "{w}");
         assert_eq!(unknown_labels(&parse(&text("[\"fall\"]")), &model), None);
         assert_eq!(unknown_labels(&parse(&text("[]")), &model), None);
+    }
+
+    #[test]
+    fn retention_runs_on_a_timer_until_the_recording_goes() {
+        let dir = tempfile::tempdir().unwrap();
+        let day = dir.path().join("a/2020-01-01");
+        std::fs::create_dir_all(&day).unwrap();
+        let old = day.join("00-00-00.000_x.mp4");
+        let file = std::fs::File::create(&old).unwrap();
+        let long_ago = SystemTime::now() - std::time::Duration::from_secs(3 * 86_400);
+        file.set_modified(long_ago).unwrap();
+        let fresh = dir.path().join("a/fresh.jpg");
+        std::fs::write(&fresh, b"x").unwrap();
+        let rec = Arc::new(Recording {
+            config: RecordConfig {
+                dir: dir.path().to_path_buf(),
+                max_age_days: 1.0,
+                ..RecordConfig::default()
+            },
+            streams: vec![],
+            broken: None,
+            recorders: Mutex::new(HashMap::new()),
+            paused: Mutex::new(false),
+            base_url: None,
+        });
+        let timer = retention_timer(&rec, std::time::Duration::from_millis(20)).unwrap();
+        let end = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        while old.exists() && std::time::Instant::now() < end {
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        assert!(
+            !old.exists() && !day.exists(),
+            "the old clip goes without a new one"
+        );
+        assert!(fresh.exists());
+        drop(rec);
+        let end = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        while !timer.is_finished() && std::time::Instant::now() < end {
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        assert!(timer.is_finished(), "the timer ends with its recording");
     }
 
     #[test]
