@@ -36,7 +36,7 @@ pub enum EncodeError {
 
 /// The encoder size for `width`×`height`: at most [`MAX_WIDTH`] wide, even sides.
 pub fn encoded_size(width: i32, height: i32) -> (i32, i32) {
-    let w = width.min(MAX_WIDTH).max(2);
+    let w = width.clamp(2, MAX_WIDTH);
     let h = (i64::from(height) * i64::from(w) / i64::from(width.max(1))) as i32;
     (w & !1, h.max(2) & !1)
 }
