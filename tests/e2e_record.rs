@@ -361,26 +361,31 @@ fn resident_mib(pid: u32) -> f64 {
     pages * 4096.0 / (1024.0 * 1024.0)
 }
 
-/// Scenes changing every 5 s (the default model's demo, looped): a clip every few
-/// seconds, retention deleting as many; memory stays flat over 30 s.
-#[test]
-fn memory_stays_flat_while_recording_and_deleting() {
+/// The default model's demo (scenes changing every 5 s), looped, with `record` (TOML).
+fn demo_daemon(record: &str) -> Daemon {
     let model = common::repo_root().join("models/default/model.onnx");
     let video = common::repo_root().join("models/default/demo.mp4");
-    let dir = tempfile::tempdir().unwrap();
-    let max_bytes = 400_000;
-    let d = Daemon::builder()
+    Daemon::builder()
         .model(&model)
         .window(8)
         .stride(4)
         .confirm(2)
         .stream(StreamSpec::uri("cam", video.to_str().unwrap()).looping(true))
-        .extra_toml(&record_toml(
-            dir.path(),
-            1.0,
-            &format!("max_bytes = {max_bytes}"),
-        ))
-        .spawn();
+        .extra_toml(record)
+        .spawn()
+}
+
+/// Scenes changing every 5 s (the default model's demo, looped): a clip every few
+/// seconds, retention deleting as many; memory stays flat over 30 s.
+#[test]
+fn memory_stays_flat_while_recording_and_deleting() {
+    let dir = tempfile::tempdir().unwrap();
+    let max_bytes = 400_000;
+    let d = demo_daemon(&record_toml(
+        dir.path(),
+        1.0,
+        &format!("max_bytes = {max_bytes}"),
+    ));
     let mut sub = d.subscribe();
     sub.hello(HELLO);
     let with_clip = |m: &serde_json::Value| m["type"] == "event" && m.get("clip").is_some();
@@ -594,19 +599,10 @@ fn wait_log(d: &Daemon, needle: &str, limit: Duration) -> bool {
 /// label and one more unknown, warned about again) records the next events there.
 #[test]
 fn record_changes_apply_on_sighup_and_unknown_labels_are_warned_about() {
-    let model = common::repo_root().join("models/default/model.onnx");
-    let video = common::repo_root().join("models/default/demo.mp4");
     let dir = tempfile::tempdir().unwrap();
     let (first, second) = (dir.path().join("first"), dir.path().join("second"));
     let before = record_toml(&first, 1.0, "labels = [\"nobody\"]");
-    let d = Daemon::builder()
-        .model(&model)
-        .window(8)
-        .stride(4)
-        .confirm(2)
-        .stream(StreamSpec::uri("cam", video.to_str().unwrap()).looping(true))
-        .extra_toml(&before)
-        .spawn();
+    let d = demo_daemon(&before);
     let mut sub = d.subscribe();
     sub.hello(HELLO);
     let warned = "record.labels names [\"nobody\"], which the model does not have";
