@@ -2,7 +2,9 @@
 //! second) whose first label is an event (threshold 0, confirm 1); the clip around it
 //! is a playable MP4 of about pre_s + post_s, with a JPEG snapshot; retention by size
 //! deletes the oldest; an unwritable directory leaves the streams running; a daemon
-//! killed mid-clip leaves only a `.part` file, removed at the next start.
+//! killed mid-clip leaves only a `.part` file, removed at the next start. A test
+//! pattern is re-encoded into a playable clip whose URLs the event (socket and MQTT)
+//! carries; `[record]` applies on SIGHUP; unknown record labels are warned about.
 
 mod common;
 
@@ -516,19 +518,27 @@ fn decoded_frames(path: &Path) -> usize {
 /// A test pattern has no compressed stream: it is re-encoded (H.264, a key frame a
 /// second) into the same ring, and its first label (an event) gives a playable clip
 /// of about pre_s + post_s and a JPEG; with `[http]` the event carries their URLs,
-/// served by the daemon and linked from the status page's history.
+/// served by the daemon, linked from the status page's history, and on MQTT.
 #[test]
 fn a_test_pattern_is_re_encoded_into_a_playable_clip() {
     common::require_model();
     let dir = tempfile::tempdir().unwrap();
     let port = common::free_port();
-    let http = format!("\n[http]\nlisten = \"127.0.0.1:{port}\"\n");
+    let broker = common::Broker::start();
+    let topic = format!("t/rec-{}/cam/event", std::process::id());
+    let mut mqtt = broker.subscribe_ready(&topic, &topic);
+    let services = format!(
+        "\n[http]\nlisten = \"127.0.0.1:{port}\"\n\n[mqtt]\nurl = \"{}\"\n\
+         topic_prefix = \"t/rec-{}\"\n",
+        broker.url(),
+        std::process::id()
+    );
     let d = Daemon::builder()
         .threshold(0.0)
         .confirm(1)
         .window(16)
         .stream(StreamSpec::test("cam", "ball"))
-        .extra_toml(&record_toml(dir.path(), POST_S, &http))
+        .extra_toml(&record_toml(dir.path(), POST_S, &services))
         .spawn();
     let mut sub = d.subscribe();
     sub.hello(HELLO);
@@ -575,6 +585,14 @@ fn a_test_pattern_is_re_encoded_into_a_playable_clip() {
     for bad in ["/clips/cam/../../../etc/passwd", "/clips/cam/%2e%2e/x.mp4"] {
         assert_eq!(common::http::get(port, bad).status, 404, "{bad}");
     }
+    let on_mqtt = mqtt.next_matching(FIRST_EVENT, |m| m.topic == topic && m.payload != "probe");
+    let on_mqtt = on_mqtt.unwrap_or_else(|| panic!("no event on MQTT\n{}", mqtt.summary()));
+    assert_eq!(
+        on_mqtt.json()["clip_url"],
+        ev["clip_url"],
+        "MQTT carries the URLs"
+    );
+    assert_eq!(on_mqtt.json()["snapshot_url"], ev["snapshot_url"]);
     let history = common::http::get(port, "/api/history").body;
     assert!(
         history.contains(ev["clip_url"].as_str().unwrap()),
