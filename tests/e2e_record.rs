@@ -561,6 +561,11 @@ fn a_test_pattern_is_re_encoded_into_a_playable_clip() {
         "{frames} frames decoded in {secs} s"
     );
     assert_eq!(codec, "h264", "re-encoded as H.264");
+    assert!(
+        d.stderr().contains("clips re-encode this source"),
+        "{}",
+        d.stderr()
+    );
     let want = PRE_S + POST_S;
     assert!(
         (want - KEY_INTERVAL_S - 0.5..=want + KEY_INTERVAL_S + 0.5).contains(&secs),

@@ -153,7 +153,13 @@ pub fn watch(pad: &gst::Pad, recorder: Arc<StreamRecorder>, remuxed: Arc<AtomicB
         if enc.as_ref().is_none_or(|e| e.caps != caps) {
             *enc = None;
             match Encoder::start(&caps, recorder.clone()) {
-                Ok(e) => *enc = Some(e),
+                Ok(e) => {
+                    tracing::info!(
+                        stream = recorder.name(),
+                        "clips re-encode this source (no H.264/H.265 stream): x264, {FPS} fps"
+                    );
+                    *enc = Some(e)
+                }
                 Err(e) => {
                     if !warned.swap(true, Ordering::Relaxed) {
                         tracing::warn!(stream = recorder.name(), "no clips: {e}");
