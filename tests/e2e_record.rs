@@ -2,7 +2,9 @@
 //! second) whose first label is an event (threshold 0, confirm 1); the clip around it
 //! is a playable MP4 of about pre_s + post_s, with a JPEG snapshot; retention by size
 //! deletes the oldest; an unwritable directory leaves the streams running; a daemon
-//! killed mid-clip leaves only a `.part` file, removed at the next start.
+//! killed mid-clip leaves only a `.part` file, removed at the next start. A test
+//! pattern is re-encoded into a playable clip whose URLs the event (socket and MQTT)
+//! carries; `[record]` applies on SIGHUP; unknown record labels are warned about.
 
 mod common;
 
@@ -361,26 +363,31 @@ fn resident_mib(pid: u32) -> f64 {
     pages * 4096.0 / (1024.0 * 1024.0)
 }
 
-/// Scenes changing every 5 s (the default model's demo, looped): a clip every few
-/// seconds, retention deleting as many; memory stays flat over 30 s.
-#[test]
-fn memory_stays_flat_while_recording_and_deleting() {
+/// The default model's demo (scenes changing every 5 s), looped, with `record` (TOML).
+fn demo_daemon(record: &str) -> Daemon {
     let model = common::repo_root().join("models/default/model.onnx");
     let video = common::repo_root().join("models/default/demo.mp4");
-    let dir = tempfile::tempdir().unwrap();
-    let max_bytes = 400_000;
-    let d = Daemon::builder()
+    Daemon::builder()
         .model(&model)
         .window(8)
         .stride(4)
         .confirm(2)
         .stream(StreamSpec::uri("cam", video.to_str().unwrap()).looping(true))
-        .extra_toml(&record_toml(
-            dir.path(),
-            1.0,
-            &format!("max_bytes = {max_bytes}"),
-        ))
-        .spawn();
+        .extra_toml(record)
+        .spawn()
+}
+
+/// Scenes changing every 5 s (the default model's demo, looped): a clip every few
+/// seconds, retention deleting as many; memory stays flat over 30 s.
+#[test]
+fn memory_stays_flat_while_recording_and_deleting() {
+    let dir = tempfile::tempdir().unwrap();
+    let max_bytes = 400_000;
+    let d = demo_daemon(&record_toml(
+        dir.path(),
+        1.0,
+        &format!("max_bytes = {max_bytes}"),
+    ));
     let mut sub = d.subscribe();
     sub.hello(HELLO);
     let with_clip = |m: &serde_json::Value| m["type"] == "event" && m.get("clip").is_some();
@@ -489,4 +496,169 @@ fn recording_pauses_below_the_free_space_floor() {
     );
     assert!(files(dir.path()).is_empty(), "{:?}", files(dir.path()));
     sub.collect_predictions(2, Duration::from_secs(20));
+}
+
+/// How many video frames `ffmpeg` decodes from `path` without an error.
+fn decoded_frames(path: &Path) -> usize {
+    let out = Command::new("ffmpeg")
+        .args(["-v", "error", "-xerror", "-i"])
+        .arg(path)
+        .args(["-f", "framemd5", "-"])
+        .output()
+        .expect("ffmpeg runs (scripts/setup.sh installs it)");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success() && err.trim().is_empty(),
+        "{path:?}: {err}"
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    text.lines().filter(|l| !l.starts_with('#')).count()
+}
+
+/// A test pattern has no compressed stream: it is re-encoded (H.264, a key frame a
+/// second) into the same ring, and its first label (an event) gives a playable clip
+/// of about pre_s + post_s and a JPEG; with `[http]` the event carries their URLs,
+/// served by the daemon, linked from the status page's history, and on MQTT.
+#[test]
+fn a_test_pattern_is_re_encoded_into_a_playable_clip() {
+    common::require_model();
+    let dir = tempfile::tempdir().unwrap();
+    let port = common::free_port();
+    let broker = common::Broker::start();
+    let topic = format!("t/rec-{}/cam/event", std::process::id());
+    let mut mqtt = broker.subscribe_ready(&topic, &topic);
+    let services = format!(
+        "\n[http]\nlisten = \"127.0.0.1:{port}\"\n\n[mqtt]\nurl = \"{}\"\n\
+         topic_prefix = \"t/rec-{}\"\n",
+        broker.url(),
+        std::process::id()
+    );
+    let d = Daemon::builder()
+        .threshold(0.0)
+        .confirm(1)
+        .window(16)
+        .stream(StreamSpec::test("cam", "ball"))
+        .extra_toml(&record_toml(dir.path(), POST_S, &services))
+        .spawn();
+    let mut sub = d.subscribe();
+    sub.hello(HELLO);
+    let ev = sub.next_matching(FIRST_EVENT, |m| m["type"] == "event");
+    let ev = ev
+        .unwrap_or_else(|| panic!("no event\n{}", sub.summary()))
+        .msg;
+    common::schema::assert_valid(&common::schema::validator(), &ev);
+    let (clip, snap) = (ev["clip"].as_str(), ev["snapshot"].as_str());
+    let (clip, snap) = (PathBuf::from(clip.unwrap()), PathBuf::from(snap.unwrap()));
+    assert!(
+        wait_file(&clip, Duration::from_secs(20)),
+        "no clip {clip:?}\n{}",
+        d.stderr()
+    );
+    let (codec, secs) = probe(&clip);
+    let frames = decoded_frames(&clip);
+    assert!(
+        frames as f64 >= secs * 8.0,
+        "{frames} frames decoded in {secs} s"
+    );
+    assert_eq!(codec, "h264", "re-encoded as H.264");
+    assert!(
+        d.stderr().contains("clips re-encode this source"),
+        "{}",
+        d.stderr()
+    );
+    let want = PRE_S + POST_S;
+    assert!(
+        (want - KEY_INTERVAL_S - 0.5..=want + KEY_INTERVAL_S + 0.5).contains(&secs),
+        "clip of {secs} s, want {want} s within a key-frame interval"
+    );
+    let jpeg = std::fs::read(&snap).expect("the snapshot is written");
+    assert!(jpeg.starts_with(&[0xFF, 0xD8]), "not a JPEG");
+    // The URLs: this daemon's address, /clips/ and the path under dir.
+    let base = format!("http://127.0.0.1:{port}/clips/");
+    for (key, path, kind) in [
+        ("clip_url", &clip, "video/mp4"),
+        ("snapshot_url", &snap, "image/jpeg"),
+    ] {
+        let rel = path.strip_prefix(dir.path()).unwrap().to_string_lossy();
+        let url = ev[key]
+            .as_str()
+            .unwrap_or_else(|| panic!("no {key} in {ev}"));
+        assert_eq!(url, format!("{base}{rel}"));
+        let r = common::http::get(port, &url[url.find("/clips/").unwrap()..]);
+        assert_eq!((r.status, r.header("content-type")), (200, Some(kind)));
+    }
+    for bad in ["/clips/cam/../../../etc/passwd", "/clips/cam/%2e%2e/x.mp4"] {
+        assert_eq!(common::http::get(port, bad).status, 404, "{bad}");
+    }
+    let on_mqtt = mqtt.next_matching(FIRST_EVENT, |m| m.topic == topic && m.payload != "probe");
+    let on_mqtt = on_mqtt.unwrap_or_else(|| panic!("no event on MQTT\n{}", mqtt.summary()));
+    assert_eq!(
+        on_mqtt.json()["clip_url"],
+        ev["clip_url"],
+        "MQTT carries the URLs"
+    );
+    assert_eq!(on_mqtt.json()["snapshot_url"], ev["snapshot_url"]);
+    let history = common::http::get(port, "/api/history").body;
+    assert!(
+        history.contains(ev["clip_url"].as_str().unwrap()),
+        "the status page's history links the clip: {history}"
+    );
+}
+
+/// Waits until `d`'s log contains `needle`.
+fn wait_log(d: &Daemon, needle: &str, limit: Duration) -> bool {
+    let end = Instant::now() + limit;
+    while Instant::now() < end {
+        if d.stderr().contains(needle) {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    false
+}
+
+/// `[record]` applies on SIGHUP: a label the model lacks is warned about at start
+/// (and its events go unrecorded); the reloaded section (another directory, every
+/// label and one more unknown, warned about again) records the next events there.
+#[test]
+fn record_changes_apply_on_sighup_and_unknown_labels_are_warned_about() {
+    let dir = tempfile::tempdir().unwrap();
+    let (first, second) = (dir.path().join("first"), dir.path().join("second"));
+    let before = record_toml(&first, 1.0, "labels = [\"nobody\"]");
+    let d = demo_daemon(&before);
+    let mut sub = d.subscribe();
+    sub.hello(HELLO);
+    let warned = "record.labels names [\"nobody\"], which the model does not have";
+    assert!(wait_log(&d, warned, HELLO), "{}", d.stderr());
+    let ev = sub.next_matching(FIRST_EVENT, |m| m["type"] == "event");
+    let ev = ev
+        .unwrap_or_else(|| panic!("no event\n{}", sub.summary()))
+        .msg;
+    assert!(ev.get("clip").is_none(), "not a recorded label: {ev}");
+    let all =
+        "[\"ball\", \"checkers\", \"circular\", \"pinwheel\", \"smpte\", \"snow\", \"ghost\"]";
+    let after = record_toml(&second, 1.0, &format!("labels = {all}"));
+    let text = d.config_text().replace(&before, &after);
+    assert!(text.contains(&after));
+    std::fs::write(&d.config_path, text).unwrap();
+    d.signal("HUP");
+    let warned = "reload: record.labels names [\"ghost\"], which the model does not have";
+    assert!(
+        wait_log(&d, warned, Duration::from_secs(10)),
+        "{}",
+        d.stderr()
+    );
+    let with_clip = |m: &serde_json::Value| m["type"] == "event" && m.get("clip").is_some();
+    let ev = sub.next_matching(FIRST_EVENT, with_clip);
+    let ev = ev
+        .unwrap_or_else(|| panic!("no recorded event\n{}", sub.summary()))
+        .msg;
+    let clip = PathBuf::from(ev["clip"].as_str().unwrap());
+    assert!(clip.starts_with(second.join("cam")), "{clip:?}");
+    assert!(
+        wait_file(&clip, Duration::from_secs(20)),
+        "no clip {clip:?}\n{}",
+        d.stderr()
+    );
+    assert!(files(&first).is_empty(), "{:?}", files(&first));
 }

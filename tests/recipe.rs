@@ -206,7 +206,10 @@ fn quantized(run: &Path, data: &Path, tmp: &Path) {
     assert_eq!(q["held_out_groups"], serde_json::json!([3]), "{q}");
     for kind in ["fp32", "int8"] {
         assert!(q[kind]["clip_accuracy"].as_f64().is_some(), "{q}");
-        assert!(q[kind]["latency_ms"]["threads_1"].as_f64() > Some(0.0), "{q}");
+        assert!(
+            q[kind]["latency_ms"]["threads_1"].as_f64() > Some(0.0),
+            "{q}"
+        );
     }
     // int8 weights: well under half the fp32 file.
     assert!(q["int8"]["bytes"].as_u64() < q["fp32"]["bytes"].as_u64().map(|b| b / 2));

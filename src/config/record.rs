@@ -32,6 +32,22 @@ pub struct RecordConfig {
     /// Recording pauses while the file system has less free space than this (default 1 GB).
     #[serde(deserialize_with = "leaf::int::<_, u64, 0, { i64::MAX as i128 }>")]
     pub min_free_bytes: u64,
+    /// With `[http]`: the start of the clip URLs in events, e.g. `http://box.lan:9464`;
+    /// empty (the default): `http://<http.listen>`, this host's name for an unspecified address.
+    #[serde(deserialize_with = "base_url")]
+    pub url: String,
+}
+
+/// `record.url`: empty, or an `http://` or `https://` URL, kept without a trailing `/`.
+fn base_url<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    let s = leaf::string(d)?;
+    let web = s.starts_with("http://") || s.starts_with("https://");
+    if !(s.is_empty() || web) || s.contains(char::is_whitespace) {
+        return Err(serde::de::Error::custom(format!(
+            "`{s}` is not an http:// or https:// URL"
+        )));
+    }
+    Ok(s.trim_end_matches('/').to_string())
 }
 
 impl Default for RecordConfig {
@@ -44,6 +60,7 @@ impl Default for RecordConfig {
             max_age_days: 7.0,
             max_bytes: 10_000_000_000,
             min_free_bytes: 1_000_000_000,
+            url: String::new(),
         }
     }
 }
@@ -93,6 +110,8 @@ mod tests {
         let r = c.record.unwrap();
         assert_eq!(r.dir, std::path::Path::new("/etc/actiond/clips"));
         assert!(!c.streams[0].record);
+        let c = parse(&format!("{minimal}\n[record]\nurl = \"https://box/\"\n")).unwrap();
+        assert_eq!(c.record.unwrap().url, "https://box");
         for (line, key, message) in [
             ("pre_s = 0", "record.pre_s", "must be greater than 0"),
             (
@@ -103,6 +122,11 @@ mod tests {
             ("labels = \"a\"", "record.labels", "expected"),
             ("dir = \"\"", "record.dir", "empty"),
             ("keep = 1", "record.keep", "unknown key `keep`"),
+            (
+                "url = \"box:9464\"",
+                "record.url",
+                "not an http:// or https:// URL",
+            ),
         ] {
             let err = parse(&format!("{minimal}\n[record]\n{line}\n"))
                 .unwrap_err()

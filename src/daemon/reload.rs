@@ -1,10 +1,11 @@
 //! Reload: a pure [`plan`] of what changes between two configurations, and an
 //! [`apply`] that carries it out on the running streams.
 //!
-//! Only `[[stream]]` is applied: removed streams stop, changed ones restart with their
+//! `[[stream]]` is applied: removed streams stop, changed ones restart with their
 //! new settings (keeping their `seq`), added ones start, unchanged ones are not
-//! touched. Other sections take effect only at the next restart; a change there is
-//! reported.
+//! touched. A `[record]` change (or of which streams record) installs the new
+//! recording and restarts the streams that record before or after. Other sections
+//! take effect only at the next restart; a change there is reported.
 
 use std::time::Duration;
 
@@ -36,6 +37,9 @@ pub struct ReloadPlan {
     pub unchanged: Vec<String>,
     /// Sections that differ but take effect only at the next restart, e.g. `[smoothing]`.
     pub needs_restart: Vec<&'static str>,
+    /// Whether the recording changes (`[record]`, or which streams record): it is
+    /// installed anew and the streams that record, before or after, restart.
+    pub record_changed: bool,
 }
 
 /// Compares `old` (the running configuration) with `new`: which streams stop, restart,
@@ -44,11 +48,16 @@ pub fn plan(old: &Config, new: &Config) -> ReloadPlan {
     let running = enabled(old);
     let wanted = enabled(new);
     let find = |set: &[StreamConfig], name: &str| set.iter().position(|s| s.name == name);
+    let record_changed = recording(old) != recording(new);
     let (mut removed, mut changed, mut unchanged) = (Vec::new(), Vec::new(), Vec::new());
     for r in &running {
+        let records = |c: &Config, s: &StreamConfig| c.record.is_some() && s.record;
         match find(&wanted, &r.name) {
             None => removed.push(r.name.clone()),
             Some(i) if needs_restart(&wanted[i], r) => changed.push(r.name.clone()),
+            Some(i) if record_changed && (records(old, r) || records(new, &wanted[i])) => {
+                changed.push(r.name.clone())
+            }
             Some(_) => unchanged.push(r.name.clone()),
         }
     }
@@ -64,7 +73,6 @@ pub fn plan(old: &Config, new: &Config) -> ReloadPlan {
         ("[output]", new.output != old.output),
         ("[mqtt]", new.mqtt != old.mqtt),
         ("[http]", new.http != old.http),
-        ("[record]", new.record != old.record),
     ];
     ReloadPlan {
         wanted,
@@ -76,7 +84,15 @@ pub fn plan(old: &Config, new: &Config) -> ReloadPlan {
             .into_iter()
             .filter_map(|(s, differs)| differs.then_some(s))
             .collect(),
+        record_changed,
     }
+}
+
+/// `[record]` and the names of the streams that record (all streams, enabled or not).
+fn recording(c: &Config) -> Option<(&crate::config::RecordConfig, Vec<&str>)> {
+    let streams = c.streams.iter().filter(|s| s.record);
+    let names = streams.map(|s| s.name.as_str()).collect();
+    c.record.as_ref().map(|r| (r, names))
 }
 
 impl ReloadPlan {
@@ -154,10 +170,28 @@ impl Daemon {
     /// its other sections. Returns the one-line summary.
     pub async fn reload(&mut self, new: Config) -> String {
         let plan = plan(&self.config, &new);
+        if plan.record_changed {
+            self.reload_record(&new);
+        }
         let summary = apply(&plan, &mut self.fleet, &self.manifest, &self.publisher).await;
         self.config.streams = new.streams;
         self.show_config();
         summary
+    }
+
+    /// Installs `new`'s recording (with the running `[http]`), before the streams restart.
+    fn reload_record(&mut self, new: &Config) {
+        let mut next = self.config.clone();
+        next.streams.clone_from(&new.streams);
+        next.record.clone_from(&new.record);
+        if let Some(problem) = crate::record::reload(&next) {
+            tracing::error!("reload: {problem}; the streams run without recording");
+        }
+        if let Some(w) = crate::record::unknown_labels(&next, &self.manifest.labels) {
+            tracing::warn!("reload: {w}");
+        }
+        tracing::info!("reload: [record] applied; the streams that record restart");
+        self.config.record = new.record.clone();
     }
 
     /// Starts or stops one configured stream (an MQTT command) as a reload would; its
@@ -390,6 +424,28 @@ mod tests {
         let model = format!("{}{}", BASE.replace("m.onnx", "n.onnx"), ab());
         let new = Config::parse(&model, Path::new("/etc/actiond/actiond.toml")).unwrap();
         assert_eq!(plan(&old, &new).needs_restart, ["[model]"]);
+    }
+
+    #[test]
+    fn a_record_change_restarts_the_streams_that_record() {
+        let b_off = ab().replace("test:smpte\"\n", "test:smpte\"\nrecord = false\n");
+        let rec = |post: &str| format!("[record]\ndir = \"/tmp/c\"\npost_s = {post}\n\n");
+        let old = config(&format!("{}{b_off}", rec("5")));
+        // Another post_s: `a` records and restarts; `b` does not record and goes on.
+        let p = plan(&old, &config(&format!("{}{b_off}", rec("8"))));
+        assert!(p.record_changed && p.needs_restart.is_empty());
+        assert_eq!(lists(&p)[2..], [names(&["a"]), names(&["b"])]);
+        // [record] removed: `a` restarts without it.
+        let p = plan(&old, &config(&b_off));
+        assert!(p.record_changed);
+        assert_eq!(lists(&p)[2..], [names(&["a"]), names(&["b"])]);
+        // `b` starts recording: both restart (a new recording is installed for both).
+        let p = plan(&old, &config(&format!("{}{}", rec("5"), ab())));
+        assert!(p.record_changed);
+        assert_eq!(lists(&p)[2..], [names(&["a", "b"]), vec![]]);
+        // Nothing about recording changed: nothing restarts.
+        let p = plan(&old, &config(&format!("{}{b_off}", rec("5"))));
+        assert!(!p.record_changed && p.changed.is_empty());
     }
 
     #[test]

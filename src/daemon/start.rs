@@ -134,6 +134,9 @@ impl Daemon {
         if let Some(problem) = crate::record::start(&config) {
             tracing::error!("{problem}; the streams run without recording");
         }
+        if let Some(w) = crate::record::unknown_labels(&config, &manifest.labels) {
+            tracing::warn!("{w}");
+        }
         let streams = enabled(&config);
         fleet.pipeline_settings.share_decoder_threads(streams.len());
         for s in streams {

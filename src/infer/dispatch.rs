@@ -104,6 +104,8 @@ impl Dispatcher<'_> {
                 score: change.score,
                 clip: path(rec.clip),
                 snapshot: path(rec.snapshot),
+                clip_url: rec.clip_url,
+                snapshot_url: rec.snapshot_url,
             });
         }
     }

@@ -36,6 +36,8 @@ struct Change {
     score: f32,
     /// The frame the model saw then (a copy), kept only while someone watched.
     frame: Option<SeenFrame>,
+    /// The evidence clip's and snapshot's URLs (`[record]` with `[http]`).
+    urls: [Option<String>; 2],
 }
 
 #[derive(Default)]
@@ -117,6 +119,8 @@ impl History {
                 from,
                 to,
                 score,
+                clip_url,
+                snapshot_url,
                 ..
             } => {
                 let track = self.track(stream);
@@ -129,6 +133,7 @@ impl History {
                     to: to.clone(),
                     score: *score,
                     frame: None,
+                    urls: [clip_url.clone(), snapshot_url.clone()],
                 });
             }
             _ => {}
@@ -177,6 +182,7 @@ impl History {
                         json!({
                             "t_ms": e.t_ms, "from": e.from, "to": e.to,
                             "score": round3(e.score), "snapshot": e.frame.is_some(),
+                            "clip_url": e.urls[0], "snapshot_url": e.urls[1],
                         })
                     })
                     .collect();
@@ -250,6 +256,8 @@ mod tests {
             score: 0.9,
             clip: None,
             snapshot: None,
+            clip_url: None,
+            snapshot_url: None,
         };
         h.record(&change("a"), at(1));
         h.record(&change("b"), at(2));
@@ -289,6 +297,8 @@ mod tests {
                 score: 0.9,
                 clip: None,
                 snapshot: None,
+                clip_url: None,
+                snapshot_url: None,
             };
             h.record(&e, at(1));
         }

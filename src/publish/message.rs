@@ -185,6 +185,20 @@ pub enum Message {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         #[schemars(with = "String")]
         snapshot: Option<String>,
+        /// The clip's URL on the daemon (with `[record]` and `[http]`; under /clips/, served once complete).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[schemars(
+            with = "String",
+            regex(pattern = r"^https?://[^\s]+/clips/[^\s]+\.mp4$")
+        )]
+        clip_url: Option<String>,
+        /// The snapshot's URL on the daemon (with `[record]` and `[http]`; under /clips/).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[schemars(
+            with = "String",
+            regex(pattern = r"^https?://[^\s]+/clips/[^\s]+\.jpg$")
+        )]
+        snapshot_url: Option<String>,
     },
     /// A stream's state change; replayed after hello, retained on MQTT `<prefix>/<stream>/status`.
     Status {
@@ -380,6 +394,8 @@ mod tests {
                 score: 0.9,
                 clip: None,
                 snapshot: None,
+                clip_url: None,
+                snapshot_url: None,
             },
             Message::Status {
                 v: VERSION,

@@ -1,10 +1,12 @@
 //! Evidence: on a label-change event, the seconds around it as an MP4 clip
-//! (the camera's own H.264/H.265 packets, remuxed, never re-encoded) and the
-//! event frame as a JPEG, with retention by age and size and a free-space floor.
+//! (the camera's own H.264/H.265 packets, remuxed; sources without them are
+//! re-encoded at a low rate) and the event frame as a JPEG, with retention by
+//! age and size and a free-space floor.
 //!
 //! [`start`] installs the recording of a daemon's config; pipelines call [`tap`]
 //! as they are built, and the inference worker calls [`on_event`].
 
+mod encode;
 mod files;
 mod retention;
 mod ring;
@@ -33,9 +35,14 @@ struct Recording {
     recorders: Mutex<HashMap<String, Arc<StreamRecorder>>>,
     /// Whether recording is paused for lack of free space.
     paused: Mutex<bool>,
+    /// Start of the URLs of clips served over HTTP (`[http]` on), else None.
+    base_url: Option<String>,
 }
 
 static ACTIVE: RwLock<Option<Arc<Recording>>> = RwLock::new(None);
+
+/// How often retention runs besides after each clip (so that ages apply on a quiet camera).
+const RETENTION_EVERY: std::time::Duration = std::time::Duration::from_secs(60);
 
 fn active() -> Option<Arc<Recording>> {
     ACTIVE.read().unwrap_or_else(|p| p.into_inner()).clone()
@@ -45,6 +52,21 @@ fn active() -> Option<Arc<Recording>> {
 /// directory and removes clips a crash left unfinished. Returns the error that
 /// keeps anything from being recorded (the streams run regardless).
 pub fn start(config: &Config) -> Option<String> {
+    install(config, true)
+}
+
+/// Installs `config`'s recording in place of the running one (a reload): the clips
+/// being written end now with what they have; the streams that record must restart
+/// (their pipelines feed the recorders of the recording they were built with).
+pub fn reload(config: &Config) -> Option<String> {
+    if let Some(old) = active() {
+        let recorders = old.recorders.lock().unwrap_or_else(|p| p.into_inner());
+        recorders.values().for_each(|r| r.end_now());
+    }
+    install(config, false)
+}
+
+fn install(config: &Config, at_start: bool) -> Option<String> {
     let Some(rc) = config.record.clone() else {
         *ACTIVE.write().unwrap_or_else(|p| p.into_inner()) = None;
         return None;
@@ -56,7 +78,12 @@ pub fn start(config: &Config) -> Option<String> {
         )
     });
     if broken.is_none() {
-        let n = files::remove_parts(&rc.dir);
+        // At a reload, .part files may be clips still being written.
+        let n = if at_start {
+            files::remove_parts(&rc.dir)
+        } else {
+            0
+        };
         if n > 0 {
             tracing::info!("removed {n} unfinished clip(s) under {}", rc.dir.display());
         }
@@ -69,18 +96,77 @@ pub fn start(config: &Config) -> Option<String> {
         .filter(|s| s.record)
         .map(|s| s.name.clone())
         .collect();
+    let base_url = config.http.as_ref().map(|h| base_url(&rc.url, h.listen));
     let recording = Recording {
+        base_url,
         config: rc,
         streams,
         broken: broken.clone(),
         recorders: Mutex::new(HashMap::new()),
         paused: Mutex::new(false),
     };
-    *ACTIVE.write().unwrap_or_else(|p| p.into_inner()) = Some(Arc::new(recording));
+    let recording = Arc::new(recording);
+    if broken.is_none() {
+        retention_timer(&recording, RETENTION_EVERY);
+    }
+    *ACTIVE.write().unwrap_or_else(|p| p.into_inner()) = Some(recording);
     broken
 }
 
+/// Applies `rec`'s retention every `every` on a thread of its own, until `rec` is
+/// dropped (replaced at a reload, or the daemon ends).
+fn retention_timer(
+    rec: &Arc<Recording>,
+    every: std::time::Duration,
+) -> Option<std::thread::JoinHandle<()>> {
+    let weak = Arc::downgrade(rec);
+    let spawned = std::thread::Builder::new()
+        .name("record-retention".into())
+        .spawn(move || loop {
+            std::thread::sleep(every);
+            let Some(rec) = weak.upgrade() else {
+                return;
+            };
+            let c = &rec.config;
+            let deleted = retention::apply(&c.dir, c.max_age(), c.max_bytes);
+            crate::publish::metrics::global().record_deleted(deleted);
+        });
+    spawned
+        .map_err(|e| tracing::warn!("no retention timer (retention runs after each clip): {e}"))
+        .ok()
+}
+
+/// The warning for `record.labels` the model (of `labels`) does not have, if any.
+pub fn unknown_labels(config: &Config, labels: &[String]) -> Option<String> {
+    let rc = config.record.as_ref()?;
+    let unknown: Vec<&String> = rc.labels.iter().filter(|l| !labels.contains(l)).collect();
+    (!unknown.is_empty()).then(|| {
+        format!(
+            "record.labels names {unknown:?}, which the model does not have (its labels: {labels:?}); no event into them can be recorded"
+        )
+    })
+}
+
+/// The start of clip URLs: `url` if set, else `http://<listen>` (this host's name for
+/// an unspecified address).
+fn base_url(url: &str, listen: std::net::SocketAddr) -> String {
+    if !url.is_empty() {
+        return url.to_string();
+    }
+    if listen.ip().is_unspecified() {
+        return format!("http://{}:{}", crate::config::hostname(), listen.port());
+    }
+    format!("http://{listen}")
+}
+
 impl Recording {
+    /// The URL `path` (a file under the clip directory) is served at, with `[http]`.
+    fn url(&self, path: &std::path::Path) -> Option<String> {
+        let rel = path.strip_prefix(&self.config.dir).ok()?;
+        let base = self.base_url.as_ref()?;
+        Some(format!("{base}/clips/{}", rel.to_str()?))
+    }
+
     fn recorder(&self, stream: &str) -> Option<Arc<StreamRecorder>> {
         if self.broken.is_some() || !self.streams.iter().any(|s| s == stream) {
             return None;
@@ -120,10 +206,11 @@ fn pause_change(paused: &mut bool, free: u64, config: &RecordConfig) -> Option<S
     })
 }
 
-/// Feeds `stream`'s recorder (if it records) from `pipeline`'s compressed video.
-pub fn tap(pipeline: &gst::Pipeline, stream: &str) {
+/// Feeds `stream`'s recorder (if it records) from `pipeline`'s compressed video,
+/// or re-encodes the decoded frames that reach `raw` when it has none.
+pub fn tap(pipeline: &gst::Pipeline, raw: &gst::Pad, stream: &str) {
     if let Some(r) = active().and_then(|a| a.recorder(stream)) {
-        tap::tap(pipeline, r);
+        tap::tap(pipeline, raw, r);
     }
 }
 
@@ -176,6 +263,10 @@ pub struct Outcome {
     pub clip: Option<PathBuf>,
     /// The snapshot's path, if written.
     pub snapshot: Option<PathBuf>,
+    /// The clip's URL, with `[http]`.
+    pub clip_url: Option<String>,
+    /// The snapshot's URL, with `[http]`.
+    pub snapshot_url: Option<String>,
     /// A change worth a `status` message (paused or resumed for free space).
     pub notice: Option<String>,
 }
@@ -203,6 +294,8 @@ pub fn on_event(stream: &str, label: &str, frame: Option<&gst::Sample>) -> Outco
     match recorder.trigger(label, SystemTime::now()) {
         Ok(paths) => {
             out.snapshot = frame.and_then(|f| snapshot(stream, f, &paths.snapshot));
+            out.snapshot_url = out.snapshot.as_deref().and_then(|p| rec.url(p));
+            out.clip_url = rec.url(&paths.clip);
             out.clip = Some(paths.clip);
         }
         Err(e) if recorder.first_failure() => {
@@ -249,6 +342,73 @@ mod tests {
         assert_eq!(pause_change(&mut paused, 10, &config), None, "said once");
         let n = pause_change(&mut paused, 1000, &config).unwrap();
         assert!(!paused && n.starts_with("recording resumed"), "{n}");
+    }
+
+    #[test]
+    fn record_labels_the_model_lacks_are_named() {
+        let text = |labels: &str| {
+            format!("[model]\npath = \"m.onnx\"\n[[stream]]\nname = \"a\"\nuri = \"test:ball\"\n\n[record]\nlabels = {labels}\n")
+        };
+        let parse = |t: &str| Config::parse(t, std::path::Path::new("/etc/a.toml")).unwrap();
+        let model = ["walk".to_string(), "fall".to_string()];
+        let w = unknown_labels(&parse(&text("[\"fall\", \"Fall\", \"run\"]")), &model).unwrap();
+        assert!(w.starts_with("record.labels names [\"Fall\", \"run\"], which the model does not have (its labels: [\"walk\", \"fall\"])"), "{w}");
+        assert_eq!(unknown_labels(&parse(&text("[\"fall\"]")), &model), None);
+        assert_eq!(unknown_labels(&parse(&text("[]")), &model), None);
+    }
+
+    #[test]
+    fn retention_runs_on_a_timer_until_the_recording_goes() {
+        let dir = tempfile::tempdir().unwrap();
+        let day = dir.path().join("a/2020-01-01");
+        std::fs::create_dir_all(&day).unwrap();
+        let old = day.join("00-00-00.000_x.mp4");
+        let file = std::fs::File::create(&old).unwrap();
+        let long_ago = SystemTime::now() - std::time::Duration::from_secs(3 * 86_400);
+        file.set_modified(long_ago).unwrap();
+        let fresh = dir.path().join("a/fresh.jpg");
+        std::fs::write(&fresh, b"x").unwrap();
+        let rec = Arc::new(Recording {
+            config: RecordConfig {
+                dir: dir.path().to_path_buf(),
+                max_age_days: 1.0,
+                ..RecordConfig::default()
+            },
+            streams: vec![],
+            broken: None,
+            recorders: Mutex::new(HashMap::new()),
+            paused: Mutex::new(false),
+            base_url: None,
+        });
+        let timer = retention_timer(&rec, std::time::Duration::from_millis(20)).unwrap();
+        let end = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        while old.exists() && std::time::Instant::now() < end {
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        assert!(
+            !old.exists() && !day.exists(),
+            "the old clip goes without a new one"
+        );
+        assert!(fresh.exists());
+        drop(rec);
+        let end = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        while !timer.is_finished() && std::time::Instant::now() < end {
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        assert!(timer.is_finished(), "the timer ends with its recording");
+    }
+
+    #[test]
+    fn clip_urls_start_at_the_configured_url_or_the_listen_address() {
+        let at = |s: &str| s.parse().unwrap();
+        assert_eq!(base_url("", at("127.0.0.1:9464")), "http://127.0.0.1:9464");
+        assert_eq!(base_url("", at("[::1]:80")), "http://[::1]:80");
+        let host = crate::config::hostname();
+        assert_eq!(
+            base_url("", at("0.0.0.0:9464")),
+            format!("http://{host}:9464")
+        );
+        assert_eq!(base_url("https://box", at("0.0.0.0:1")), "https://box");
     }
 
     #[test]

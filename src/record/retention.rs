@@ -49,8 +49,12 @@ pub fn scan(dir: &Path) -> Vec<Kept> {
         .collect()
 }
 
+/// One retention pass at a time (the timer's and a clip writer's).
+static PASS: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 /// Applies the retention to `dir`; returns the clips (MP4 files) deleted.
 pub fn apply(dir: &Path, max_age: Duration, max_bytes: u64) -> u64 {
+    let _pass = PASS.lock().unwrap_or_else(|p| p.into_inner());
     let mut clips = 0;
     for k in plan(scan(dir), SystemTime::now(), max_age, max_bytes) {
         match std::fs::remove_file(&k.path) {

@@ -110,6 +110,11 @@ impl StreamRecorder {
         })
     }
 
+    /// The stream's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
     fn lock(&self) -> MutexGuard<'_, Inner> {
         self.inner.lock().unwrap_or_else(|p| p.into_inner())
     }

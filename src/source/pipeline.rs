@@ -213,10 +213,12 @@ pub fn build(
     let pipeline = gst::Pipeline::with_name(&format!("stream-{}", stream.name));
     if let Delivery::Latest { settings, .. } = &delivery {
         threads::limit_decoder_threads(&pipeline, settings.clone());
-        crate::record::tap(&pipeline, &stream.name);
     }
     let pull = matches!(delivery, Delivery::Pull);
     let tail = tail(stream, target, !pull)?;
+    if let (false, Some(raw)) = (pull, tail.chain[0].static_pad("sink")) {
+        crate::record::tap(&pipeline, &raw, &stream.name); // evidence clips, if on
+    }
     let head = head(stream, &pipeline)?;
     assemble(&pipeline, &head, &tail.chain)?;
     let live = is_live(&stream.source);

@@ -262,6 +262,8 @@ mod tests {
             score: 0.9,
             clip: None,
             snapshot: None,
+            clip_url: None,
+            snapshot_url: None,
         });
         let items = h.on_message(&ev);
         assert_eq!(items.len(), 1);

@@ -673,6 +673,8 @@ mod tests {
             score: 1.0,
             clip: None,
             snapshot: None,
+            clip_url: None,
+            snapshot_url: None,
         };
         let r = route(p, &Published::new(event)).unwrap();
         assert_eq!(r.topic, "actiond/box/cam/event");

@@ -105,6 +105,16 @@
     return "/api/streams/" + encodeURIComponent(s.name) + "/events/" + e.t_ms + ".jpg";
   }
 
+  // A recorded clip or snapshot ([record] with [http]), linked on this page's own origin.
+  function evidence(li, url, text) {
+    if (!url) return;
+    var a = node("a", "evidence", text);
+    a.href = new URL(url).pathname;
+    a.target = "_blank";
+    li.appendChild(document.createTextNode(" · "));
+    li.appendChild(a);
+  }
+
   function showEvents(s) {
     var list = $(".events", s.root);
     list.textContent = "";
@@ -119,6 +129,8 @@
         li.appendChild(document.createTextNode(" · "));
         li.appendChild(a);
       }
+      evidence(li, e.clip_url, "clip");
+      evidence(li, e.snapshot_url, "snapshot");
       list.appendChild(li);
     });
   }
