@@ -13,7 +13,8 @@ use super::raw::{Table, Value};
 use super::reference::Resolver;
 use super::{
     services, source, Config, ConfigError, HttpConfig, ModelConfig, MqttConfig, OutputConfig,
-    Provider, RecordConfig, Redacted, RuntimeConfig, SmoothingConfig, SourceKind, StreamConfig,
+    Provider, RecordConfig, Redacted, RegionConfig, RuntimeConfig, SmoothingConfig, SourceKind,
+    StreamConfig,
 };
 
 /// Checks the document's shape: every table holds only its struct's keys (the
@@ -55,6 +56,25 @@ pub(super) fn shape(root: &Table<'_>) -> Result<(), ConfigError> {
         if t.get("name").is_none() {
             return Err(t.missing("name"));
         }
+        if let Some(v) = t.get("region") {
+            region_shape(&v)?;
+        }
+    }
+    Ok(())
+}
+
+/// A stream's `region`: an array of tables, each with a `name` and a `rect`.
+fn region_shape(v: &Value<'_>) -> Result<(), ConfigError> {
+    let items = v.array().map_err(|_| {
+        v.type_error("an array of tables: write [[stream.region]], not [stream.region]")
+    })?;
+    for item in &items {
+        let t = item.table(keys::<RegionConfig>())?;
+        for key in ["name", "rect"] {
+            if t.get(key).is_none() {
+                return Err(t.missing(key));
+            }
+        }
     }
     Ok(())
 }
@@ -91,6 +111,9 @@ pub(super) fn finish(
         let Some(t) = item.entries() else { continue }; // not a table: shape said so
         stream_source(s, &t, base, refs)?;
         reconnect_range(s, &t)?;
+        if let Some(v) = t.get("region") {
+            super::region::unique(&s.regions, &v.array()?)?;
+        }
     }
     unique_names(&config.streams, items.as_deref().unwrap_or_default())?;
     if let (Some(m), Some(t)) = (config.mqtt.as_mut(), section(root, "mqtt")) {
