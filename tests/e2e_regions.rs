@@ -290,3 +290,41 @@ fn region_errors_name_file_line_and_key() {
         assert!(err.contains(want), "wanted {want:?} in {err:?}");
     }
 }
+
+#[test]
+fn a_pixel_region_outside_the_frame_reports_failed_and_the_others_run() {
+    common::require_model();
+    // test: sources are 640x480; `big` reaches x = 700.
+    let regions = "[{ name = \"fit\", rect = [0, 0, 320, 240] }, \
+                   { name = \"big\", rect = [600, 0, 100, 100] }]";
+    let daemon = Daemon::builder()
+        .stream(StreamSpec::test("cam", "ball").raw("region", regions))
+        .spawn();
+    let mut sub = daemon.subscribe();
+    checks::check_hello(&sub.hello(HELLO), &["cam", "cam/fit", "cam/big"]);
+    let failed = sub.wait_status("cam/big", "failed", Duration::from_secs(20));
+    let reason = failed.msg["reason"].as_str().unwrap_or_default();
+    assert!(
+        reason.contains("[600, 0, 100, 100] does not fit the 640x480 frame"),
+        "{reason}"
+    );
+    sub.collect_predictions_per_stream(&["cam/fit"], 3, Duration::from_secs(30));
+    assert!(
+        sub.statuses("cam").iter().any(|(s, _)| s == "running"),
+        "{}",
+        sub.summary()
+    );
+    let big = sub.statuses("cam/big");
+    assert_eq!(
+        big.last().map(|(s, _)| s.as_str()),
+        Some("failed"),
+        "the camera's running must not hide the region's failure: {big:?}"
+    );
+    assert!(
+        sub.seen_of_type("prediction")
+            .iter()
+            .all(|p| p["stream"] != "cam/big"),
+        "{}",
+        sub.summary()
+    );
+}
