@@ -217,6 +217,9 @@ async fn restart_or_remove(plan: &ReloadPlan, fleet: &mut Fleet) {
     for r in stop_all(to_stop, RELOAD_STOP_LIMIT).await {
         let name = r.config.name.clone();
         tracing::info!(stream = %name, "stats: {}", r.slot.stats.snapshot());
+        for g in &r.regions {
+            tracing::info!(stream = %g.name, "stats: {}", g.slot.stats.snapshot());
+        }
         match plan.wanted.iter().find(|w| w.name == name).cloned() {
             None => {
                 fleet.detach(&r.slot);

@@ -186,6 +186,9 @@ impl Daemon {
                 tracing::error!(stream = %r.config.name, "stream did not stop in time; abandoned");
             }
             tracing::info!(stream = %r.config.name, "stats: {}", r.slot.stats.snapshot());
+            for g in &r.regions {
+                tracing::info!(stream = %g.name, "stats: {}", g.slot.stats.snapshot());
+            }
         }
         if let Some(k) = crate::sys::procfs::rss_kib() {
             tracing::info!("stats: resident memory {:.1} MiB", k as f64 / 1024.0);
