@@ -328,3 +328,53 @@ fn a_pixel_region_outside_the_frame_reports_failed_and_the_others_run() {
         sub.summary()
     );
 }
+
+#[test]
+fn a_reload_keeps_an_unchanged_region_seq_adds_and_removes_regions() {
+    common::require_model();
+    let spec = |regions: &str| StreamSpec::test("cam", "ball").raw("region", regions);
+    let daemon = Daemon::builder()
+        .stream(spec(
+            "[{ name = \"a\", rect = [0.0, 0.0, 0.5, 1.0] }, { name = \"b\", rect = [0.5, 0.0, 0.5, 1.0] }]",
+        ))
+        .spawn();
+    let mut sub = daemon.subscribe();
+    checks::check_hello(&sub.hello(HELLO), &["cam", "cam/a", "cam/b"]);
+    sub.collect_predictions_per_stream(&["cam/a", "cam/b"], 3, Duration::from_secs(40));
+
+    let mut cfg = daemon.config.clone();
+    cfg.streams = vec![spec(
+        "[{ name = \"a\", rect = [0.0, 0.0, 0.5, 1.0] }, { name = \"c\", rect = [0, 0, 64, 64] }]",
+    )];
+    std::fs::write(&daemon.config_path, cfg.to_toml(&daemon.socket_path)).unwrap();
+    daemon.signal("HUP");
+    let hello = sub.next_of_type("hello", Duration::from_secs(15));
+    checks::check_hello(&hello, &["cam", "cam/a", "cam/c"]);
+    assert!(
+        !hello["streams"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|s| s == "cam/b"),
+        "{hello}"
+    );
+    let after = sub.history.len();
+    sub.collect_predictions_per_stream(&["cam/a", "cam/c"], 3, Duration::from_secs(40));
+    let of = |stream: &str| -> Vec<Value> {
+        sub.history
+            .iter()
+            .filter(|r| r.msg["type"] == "prediction" && r.msg["stream"] == stream)
+            .map(|r| r.msg.clone())
+            .collect()
+    };
+    // `a` kept its slot: its seq carries on across the restart of its camera.
+    checks::check_seq_consecutive(&of("cam/a"));
+    assert_eq!(of("cam/c")[0]["seq"], 1, "{}", sub.summary());
+    assert!(
+        sub.history[after..]
+            .iter()
+            .all(|r| r.msg["stream"] != "cam/b"),
+        "cam/b after its removal: {}",
+        sub.summary()
+    );
+}
