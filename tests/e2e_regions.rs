@@ -135,21 +135,8 @@ fn halves_video(dir: &Path) -> PathBuf {
     let row: Vec<u8> = (0..16)
         .flat_map(|x| if x < 8 { LEFT } else { RIGHT })
         .collect();
-    let frame = row.repeat(8);
-    let raw = dir.join("halves.rgb");
-    std::fs::write(&raw, frame.repeat(FRAMES)).unwrap();
     let out = dir.join("halves.mkv");
-    let desc = format!(
-        "filesrc location={} ! rawvideoparse width=16 height=8 format=rgb framerate=10/1 ! matroskamux ! filesink location={}",
-        raw.display(),
-        out.display()
-    );
-    let st = Command::new("gst-launch-1.0")
-        .arg("-q")
-        .args(desc.split_whitespace())
-        .status()
-        .expect("gst-launch-1.0");
-    assert!(st.success(), "making {}", out.display());
+    common::media::raw_rgb_mkv(&out, &row.repeat(8 * FRAMES), (16, 8), 10);
     out
 }
 
@@ -273,6 +260,10 @@ fn region_errors_name_file_line_and_key() {
             "FILE:9:8: stream[0].region[0].rect: outside the frame",
         ),
         (
+            "[[stream.region]]\nname = \"c1\"\nrect = [600, 0, 100, 100]\n",
+            "FILE:9:8: stream[0].region[0].rect: outside the frame: region [600, 0, 100, 100] does not fit the 640x480 frame",
+        ),
+        (
             "[[stream.region]]\nname = \"c1\"\nrect = [0, 0, 0, 240]\n",
             "FILE:9:8: stream[0].region[0].rect: zero size",
         ),
@@ -294,11 +285,13 @@ fn region_errors_name_file_line_and_key() {
 #[test]
 fn a_pixel_region_outside_the_frame_reports_failed_and_the_others_run() {
     common::require_model();
-    // test: sources are 640x480; `big` reaches x = 700.
+    // A 640x480 camera whose size the config cannot know; `big` reaches x = 700.
     let regions = "[{ name = \"fit\", rect = [0, 0, 320, 240] }, \
                    { name = \"big\", rect = [600, 0, 100, 100] }]";
+    let camera =
+        "videotestsrc is-live=true pattern=ball ! capsfilter caps=video/x-raw,width=640,height=480";
     let daemon = Daemon::builder()
-        .stream(StreamSpec::test("cam", "ball").raw("region", regions))
+        .stream(StreamSpec::pipeline("cam", camera).raw("region", regions))
         .spawn();
     let mut sub = daemon.subscribe();
     checks::check_hello(&sub.hello(HELLO), &["cam", "cam/fit", "cam/big"]);

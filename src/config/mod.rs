@@ -34,7 +34,7 @@ pub use secret::{scrub, Redacted, Secret};
 pub use services::{
     hostname, HttpConfig, MqttConfig, MqttPassword, MqttScheme, DEFAULT_HTTP_LISTEN,
 };
-pub use source::{redact_uri, TEST_PATTERNS};
+pub use source::{redact_uri, TEST_FRAME, TEST_PATTERNS};
 
 /// A configuration problem, always naming the file it is in.
 #[derive(Debug, thiserror::Error)]

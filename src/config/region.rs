@@ -1,14 +1,10 @@
 //! `[[stream.region]]`: a named rectangle of a stream's frame, analyzed, smoothed
 //! and published as a stream of its own (`<stream>/<region>`).
 
-use std::collections::HashMap;
-
 use serde::de::{self, Deserializer, Visitor};
 use serde::Deserialize;
 
 use super::de::{read, Leaf};
-use super::raw::Value;
-use super::ConfigError;
 
 /// `[[stream.region]]`: one region of interest of a stream.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -229,21 +225,6 @@ fn fractions(v: &[f64]) -> Result<Rect, String> {
     Ok(Rect::Fraction(r))
 }
 
-/// Region names are unique within their stream; the error points at the second use.
-pub(super) fn unique(regions: &[RegionConfig], items: &[Value<'_>]) -> Result<(), ConfigError> {
-    let mut seen: HashMap<&str, &str> = HashMap::new();
-    for (r, item) in regions.iter().zip(items) {
-        if let Some(first) = seen.insert(&r.name, &item.key) {
-            let at = item.entries().and_then(|t| t.get("name"));
-            return Err(at.as_ref().unwrap_or(item).error(format!(
-                "duplicate region name `{}`; {first} already uses it",
-                r.name
-            )));
-        }
-    }
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::super::tests::{assert_invalid, parse, MINIMAL};
@@ -347,6 +328,18 @@ mod tests {
         ] {
             assert_invalid(&with_region(lines), key, line, fragment);
         }
+    }
+
+    #[test]
+    fn pixel_regions_of_test_sources_must_fit_640x480() {
+        let text = with_region("name = \"r\"\nrect = [600, 0, 100, 100]");
+        let (_, message) = assert_invalid(&text, "stream[0].region[0].rect", 9, "");
+        assert_eq!(
+            message,
+            "outside the frame: region [600, 0, 100, 100] does not fit the 640x480 frame \
+             (test: sources are 640x480)"
+        );
+        assert!(parse(&with_region("name = \"r\"\nrect = [540, 0, 100, 100]")).is_ok());
     }
 
     #[test]

@@ -9,7 +9,7 @@ use gstreamer::prelude::*;
 use gstreamer_app as gst_app;
 
 use super::threads::{self, PipelineSettings};
-use crate::config::{SourceKind, StreamConfig};
+use crate::config::{SourceKind, StreamConfig, TEST_FRAME};
 use crate::hub::{Frame, FrameHub, StreamSlot};
 use crate::model::{ChannelOrder, Resize};
 use crate::stats::StreamStats;
@@ -266,7 +266,9 @@ pub(super) fn head(stream: &StreamConfig, pipeline: &gst::Pipeline) -> Result<He
     let (element, dynamic): (gst::Element, bool) = match &stream.source {
         SourceKind::Test(pattern) => {
             let desc = format!(
-                "videotestsrc is-live=true pattern={pattern} ! capsfilter caps=\"video/x-raw,width=640,height=480,framerate=30/1\""
+                "videotestsrc is-live=true pattern={pattern} ! capsfilter caps=\"video/x-raw,width={w},height={h},framerate=30/1\"",
+                w = TEST_FRAME.0,
+                h = TEST_FRAME.1
             );
             let bin = gst::parse::bin_from_description(&desc, true)
                 .map_err(|e| PipelineError::Build(e.to_string()))?;
