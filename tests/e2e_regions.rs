@@ -220,13 +220,7 @@ fn a_region_crop_is_exact_on_lossless_frames() {
             assert_eq!(p["label"], label, "{region}: {p}");
         }
         for m in outs {
-            let score = |l: &str| {
-                m["top"]
-                    .as_array()
-                    .and_then(|t| t.iter().find(|s| s["label"] == l))
-                    .and_then(|s| s["score"].as_f64())
-                    .unwrap_or_else(|| panic!("no score for {l}: {m}"))
-            };
+            let score = |l: &str| checks::top_score(m, l);
             let got = [score("r"), score("g"), score("b")];
             let ok = got.iter().zip(want).all(|(g, w)| (g - w).abs() <= 2e-6);
             assert!(ok, "{region}: got {got:?}, expected {want:?}");

@@ -100,13 +100,7 @@ fn outputs(msgs: &[Value], stream: &str) -> Vec<(usize, [f64; 3])> {
         .filter(|m| m["type"] == "frame" && m["stream"] == stream)
         .map(|m| {
             let i = json_pts(&m["pts_ns"]);
-            let score = |l: &str| {
-                m["top"]
-                    .as_array()
-                    .and_then(|t| t.iter().find(|s| s["label"] == l))
-                    .and_then(|s| s["score"].as_f64())
-                    .unwrap_or_else(|| panic!("no score for {l}: {m}"))
-            };
+            let score = |l: &str| common::checks::top_score(m, l);
             (i, [score("r"), score("g"), score("b")])
         })
         .collect()

@@ -107,6 +107,24 @@ enum Num {
     Other(&'static str),
 }
 
+impl Num {
+    /// The integer, if it is one.
+    fn int(&self) -> Option<i128> {
+        match self {
+            Num::Int(i) => Some(*i),
+            _ => None,
+        }
+    }
+
+    /// The float, if it is one.
+    fn float(&self) -> Option<f64> {
+        match self {
+            Num::Float(f) => Some(*f),
+            _ => None,
+        }
+    }
+}
+
 impl<'de> Deserialize<'de> for Num {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         struct V;
@@ -160,24 +178,10 @@ fn checked(items: &[Num]) -> Result<Rect, String> {
     }) {
         return Err(format!("expected numbers, got {kind}; write {RECT_FORM}"));
     }
-    let ints: Vec<i128> = items
-        .iter()
-        .filter_map(|n| match n {
-            Num::Int(i) => Some(*i),
-            _ => None,
-        })
-        .collect();
-    if ints.len() == 4 {
+    if let Some(ints) = items.iter().map(Num::int).collect::<Option<Vec<_>>>() {
         return pixels(&ints);
     }
-    let floats: Vec<f64> = items
-        .iter()
-        .filter_map(|n| match n {
-            Num::Float(f) => Some(*f),
-            _ => None,
-        })
-        .collect();
-    if floats.len() == 4 {
+    if let Some(floats) = items.iter().map(Num::float).collect::<Option<Vec<_>>>() {
         return fractions(&floats);
     }
     Err(format!(
