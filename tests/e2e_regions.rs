@@ -119,6 +119,11 @@ fn two_regions_of_one_camera_are_decoded_once_and_classified_apart() {
         series("actiond_stream_frames_classified_total{stream=\"hall\"}"),
         0.0
     );
+    // Region names (with their `/`) are valid stream names of the message schema.
+    let schema = common::schema::validator();
+    for r in &sub.history {
+        common::schema::assert_valid(&schema, &r.msg);
+    }
     let streams = get(port, "/api/streams").body;
     assert!(streams.contains("\"hall/left\""), "{streams}");
     let health = get(port, "/healthz");
