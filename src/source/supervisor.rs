@@ -258,6 +258,11 @@ impl Driver<'_> {
             }
             _ => tracing::warn!(state = %state, "{name} is {state}: {reason}"),
         }
+        (self.status)(StatusUpdate {
+            stream: name.clone(),
+            state,
+            reason: reason.clone(),
+        });
         for r in self.regions {
             // A region that does not fit the frame keeps its own status.
             if !r.misfit.load(Ordering::Relaxed) {
@@ -268,11 +273,6 @@ impl Driver<'_> {
                 });
             }
         }
-        (self.status)(StatusUpdate {
-            stream: name.clone(),
-            state,
-            reason,
-        });
     }
 
     fn stop_requested(&self) -> Event {
