@@ -191,8 +191,10 @@ impl Branch<'_> {
             gst::PadProbeType::EVENT_DOWNSTREAM | gst::PadProbeType::BUFFER,
             move |_, info| {
                 let Some(gst::PadProbeData::Event(ev)) = &info.data else {
+                    // Handled, not Drop: the buffer is released with the probe's data
+                    // (Drop would make GStreamer unref it a second time).
                     return match region.misfit.load(Ordering::Relaxed) {
-                        true => gst::PadProbeReturn::Drop,
+                        true => gst::PadProbeReturn::Handled,
                         false => gst::PadProbeReturn::Ok,
                     };
                 };
@@ -334,6 +336,58 @@ mod tests {
             seen[0].reason.contains("does not fit the 64x32 frame"),
             "{}",
             seen[0].reason
+        );
+    }
+
+    /// A camera that comes back smaller, then at its old size again: the pixel region is
+    /// `failed` while it does not fit, `running` again once it does; fractions always fit.
+    #[test]
+    fn a_pixel_region_follows_the_frame_size_it_gets() {
+        gst::init().unwrap();
+        let hub = FrameHub::new();
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let s2 = seen.clone();
+        let status: StatusFn = Arc::new(move |u: StatusUpdate| s2.lock().unwrap().push(u));
+        let px = RegionTarget::new(
+            "c/px".into(),
+            Rect::Pixels([640, 0, 640, 720]),
+            hub.attach("c/px"),
+        );
+        let fr = RegionTarget::new(
+            "c/fr".into(),
+            Rect::Fraction([0.5, 0.0, 0.5, 1.0]),
+            hub.attach("c/fr"),
+        );
+        let crop = pipeline::make("videocrop").unwrap();
+        let margins =
+            |c: &gst::Element| ["left", "top", "right", "bottom"].map(|p| c.property::<i32>(p));
+        apply(&crop, &px, &status, 1280, 720);
+        assert_eq!(margins(&crop), [640, 0, 0, 0]);
+        apply(&crop, &px, &status, 640, 360);
+        assert_eq!(
+            margins(&crop),
+            [0, 0, 0, 0],
+            "full frame while it does not fit"
+        );
+        assert!(px.misfit.load(Ordering::Relaxed));
+        apply(&crop, &px, &status, 640, 360);
+        apply(&crop, &px, &status, 1280, 720);
+        assert!(!px.misfit.load(Ordering::Relaxed));
+        apply(&crop, &fr, &status, 640, 360);
+        assert_eq!(margins(&crop), [320, 0, 0, 0]);
+        let seen: Vec<(String, StreamState)> = seen
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|u| (u.stream.clone(), u.state))
+            .collect();
+        assert_eq!(
+            seen,
+            [
+                ("c/px".to_string(), StreamState::Failed),
+                ("c/px".to_string(), StreamState::Running),
+            ],
+            "one status per change, none for the fraction"
         );
     }
 }
