@@ -16,6 +16,8 @@ pub struct StreamStats {
     pub name: String,
     /// Decoded frames that reached the sampler (before `sample_fps` drops any).
     pub received: AtomicU64,
+    /// Video decoders created in the stream's pipelines (one per build; none for raw sources).
+    pub decoders: AtomicU64,
     /// Frames kept by sampling and offered to inference (they reached the appsink).
     pub sampled: AtomicU64,
     /// Sampled frames replaced in the slot before inference took them (`inference_busy`).
@@ -44,6 +46,8 @@ pub struct StreamStats {
 pub struct StreamCounters {
     /// Decoded frames that reached the sampler.
     pub received: u64,
+    /// Video decoders created in the stream's pipelines.
+    pub decoders: u64,
     /// Frames kept by sampling (`sample_fps`).
     pub sampled: u64,
     /// Sampled frames replaced before inference took them.
@@ -106,6 +110,7 @@ impl StreamStats {
             id,
             name: name.to_string(),
             received: AtomicU64::new(0),
+            decoders: AtomicU64::new(0),
             sampled: AtomicU64::new(0),
             dropped_busy: AtomicU64::new(0),
             dropped_restart: AtomicU64::new(0),
@@ -143,6 +148,7 @@ impl StreamStats {
         let n = |a: &AtomicU64| a.load(Ordering::Relaxed);
         StreamCounters {
             received: n(&self.received),
+            decoders: n(&self.decoders),
             sampled: n(&self.sampled),
             dropped_busy: n(&self.dropped_busy),
             dropped_restart: n(&self.dropped_restart),

@@ -6,7 +6,6 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use common::{Daemon, StreamSpec};
@@ -57,21 +56,9 @@ fn running_sum(since: usize, i: usize) -> [f64; 3] {
 
 /// A Matroska file of [`FRAMES`] raw RGB frames, frame `i` filled with [`color`]`(i)`.
 fn video(dir: &Path) -> PathBuf {
-    let raw = dir.join("frames.rgb");
     let bytes: Vec<u8> = (0..FRAMES).flat_map(|i| color(i).repeat(W * H)).collect();
-    std::fs::write(&raw, bytes).unwrap();
     let out = dir.join("frames.mkv");
-    let desc = format!(
-        "filesrc location={} ! rawvideoparse width={W} height={H} format=rgb framerate={FPS}/1 ! matroskamux ! filesink location={}",
-        raw.display(),
-        out.display()
-    );
-    let st = Command::new("gst-launch-1.0")
-        .arg("-q")
-        .args(desc.split_whitespace())
-        .status()
-        .expect("gst-launch-1.0");
-    assert!(st.success(), "making {}", out.display());
+    common::media::raw_rgb_mkv(&out, &bytes, (W, H), FPS);
     out
 }
 
@@ -113,13 +100,7 @@ fn outputs(msgs: &[Value], stream: &str) -> Vec<(usize, [f64; 3])> {
         .filter(|m| m["type"] == "frame" && m["stream"] == stream)
         .map(|m| {
             let i = json_pts(&m["pts_ns"]);
-            let score = |l: &str| {
-                m["top"]
-                    .as_array()
-                    .and_then(|t| t.iter().find(|s| s["label"] == l))
-                    .and_then(|s| s["score"].as_f64())
-                    .unwrap_or_else(|| panic!("no score for {l}: {m}"))
-            };
+            let score = |l: &str| common::checks::top_score(m, l);
             (i, [score("r"), score("g"), score("b")])
         })
         .collect()

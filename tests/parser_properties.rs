@@ -145,10 +145,16 @@ fn mutated_configs_never_panic_and_errors_point_into_the_file() {
          [[stream]]\nname = \"web\"\nuri = \"https://u:{SECRET}@cam.example/x.mjpg\"\n\n\
          [mqtt]\nurl = \"mqtts://u:{SECRET}@broker.example:8883\"\n"
     );
+    let with_regions =
+        "[model]\npath = \"m.onnx\"\n\n[[stream]]\nname = \"hall\"\nuri = \"test:ball\"\n\
+         [[stream.region]]\nname = \"court-1\"\nrect = [0.0, 0.0, 0.5, 1.0]\n\
+         [[stream.region]]\nname = \"court-2\"\nrect = [320, 0, 320, 480]\n"
+            .to_string();
     let seeds = vec![
         repo_file("config/actiond.toml"),
         repo_file("config/demo.toml"),
         with_secret,
+        with_regions,
     ];
     run(&seeds, 4000, check_config);
 }

@@ -14,6 +14,15 @@ pub struct Args {
 /// Loads the file and says how many streams it configures.
 pub fn run(a: Args) -> anyhow::Result<()> {
     let c = Config::load(&a.file)?;
-    println!("{}: ok ({} stream(s))", a.file.display(), c.streams.len());
+    let regions: usize = c.streams.iter().map(|s| s.regions.len()).sum();
+    let regions = match regions {
+        0 => String::new(),
+        n => format!(", {n} region(s)"),
+    };
+    println!(
+        "{}: ok ({} stream(s){regions})",
+        a.file.display(),
+        c.streams.len()
+    );
     Ok(())
 }

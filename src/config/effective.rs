@@ -90,7 +90,10 @@ impl Config {
             ),
             table("output", output),
         ];
-        tables.extend(self.streams.iter().map(stream));
+        for s in &self.streams {
+            tables.push(stream(s));
+            tables.extend(s.regions.iter().map(region));
+        }
         tables.extend(self.mqtt.as_ref().map(mqtt));
         if let Some(h) = &self.http {
             tables.push(table("http", vec![("listen", h.listen.to_string().into())]));
@@ -160,6 +163,18 @@ fn stream(s: &StreamConfig) -> Table {
     }
 }
 
+/// One `[[stream.region]]` (of the stream before it).
+fn region(r: &super::RegionConfig) -> Table {
+    Table {
+        name: REGION,
+        array: true,
+        entries: vec![("name", r.name.as_str().into()), ("rect", r.rect.to_toml())],
+    }
+}
+
+/// The name of a region's table, nested in the stream before it.
+const REGION: &str = "stream.region";
+
 /// `[mqtt]`.
 fn mqtt(m: &super::MqttConfig) -> Table {
     let mut entries: Vec<(&'static str, Value)> = vec![
@@ -224,7 +239,21 @@ impl Effective {
                 .iter()
                 .map(|(k, v)| (k.to_string(), serde_json::to_value(v).unwrap_or_default()))
                 .collect();
-            if t.array {
+            if t.name == REGION {
+                let last = root
+                    .get_mut("stream")
+                    .and_then(|s| s.as_array_mut())
+                    .and_then(|s| s.last_mut())
+                    .and_then(|s| s.as_object_mut());
+                if let Some(stream) = last {
+                    let list = stream
+                        .entry("region")
+                        .or_insert_with(|| serde_json::Value::Array(Vec::new()));
+                    if let serde_json::Value::Array(items) = list {
+                        items.push(obj.into());
+                    }
+                }
+            } else if t.array {
                 let list = root
                     .entry(t.name)
                     .or_insert_with(|| serde_json::Value::Array(Vec::new()));
@@ -248,6 +277,8 @@ mod tests {
         let text = "[model]\npath = \"m.onnx\"\n\n[[stream]]\nname = \"a\"\nuri = \"test:ball\"\n\
                     [[stream]]\nname = \"b\"\npipeline = \"videotestsrc\"\nenabled = false\n\
                     tags = { site = \"hall\", camera = \"north 2\" }\n\
+                    [[stream.region]]\nname = \"left\"\nrect = [0.0, 0.0, 0.5, 1.0]\n\
+                    [[stream.region]]\nname = \"px\"\nrect = [0, 0, 64, 48]\n\
                     [mqtt]\nusername = \"u\"\npassword_file = \"pw\"\n[http]\n\
                     [record]\nlabels = [\"falling\"]\n";
         let c = parse(text).unwrap();
@@ -262,6 +293,12 @@ mod tests {
         assert_eq!(json["record"]["labels"][0], "falling");
         assert_eq!(json["stream"][0]["record"], true);
         assert_eq!(json["stream"][1]["tags"]["camera"], "north 2");
+        assert_eq!(json["stream"][1]["region"][0]["name"], "left");
+        assert_eq!(json["stream"][1]["region"][1]["rect"][2], 64);
+        assert!(
+            printed.contains("[[stream.region]]\nname = \"left\"\nrect = [0.0, 0.0, 0.5, 1.0]\n"),
+            "{printed}"
+        );
     }
 
     #[test]

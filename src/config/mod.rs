@@ -19,6 +19,7 @@ mod effective;
 mod raw;
 mod record;
 mod reference;
+mod region;
 mod secret;
 mod services;
 mod source;
@@ -28,11 +29,12 @@ pub use effective::Effective;
 use raw::{Ctx, Table};
 pub use record::RecordConfig;
 use reference::Resolver;
+pub use region::{Crop, Rect, RegionConfig};
 pub use secret::{scrub, Redacted, Secret};
 pub use services::{
     hostname, HttpConfig, MqttConfig, MqttPassword, MqttScheme, DEFAULT_HTTP_LISTEN,
 };
-pub use source::{redact_uri, TEST_PATTERNS};
+pub use source::{redact_uri, TEST_FRAME, TEST_PATTERNS};
 
 /// A configuration problem, always naming the file it is in.
 #[derive(Debug, thiserror::Error)]
@@ -352,6 +354,9 @@ pub struct StreamConfig {
     /// Names and values carried in every message of this stream (`site`, `location`; default none).
     #[serde(deserialize_with = "validate::tags")]
     pub tags: crate::publish::Tags,
+    /// `[[stream.region]]`: regions analyzed as streams of their own (default none: the whole frame).
+    #[serde(rename = "region")]
+    pub regions: Vec<RegionConfig>,
     /// Seconds without a frame before the stream counts as stalled and is rebuilt, > 0 (default 10).
     #[serde(deserialize_with = "de::positive")]
     pub stall_timeout_s: f64,
@@ -385,6 +390,7 @@ impl StreamConfig {
             reconnect_min_s: 1.0,
             reconnect_max_s: 30.0,
             enabled: true,
+            regions: Vec::new(),
         }
     }
 
@@ -680,6 +686,7 @@ uri = "file:///srv/b.mkv"
                 reconnect_min_s: 2.0,
                 reconnect_max_s: 2.0,
                 enabled: false,
+                regions: Vec::new(),
             }
         );
         let s = &c.streams[1];
@@ -1486,7 +1493,7 @@ uri = "/abs/b.mp4"
             ]
         );
         let stream = de::keys::<StreamConfig>();
-        assert_eq!(stream.len(), 14, "{stream:?}");
+        assert_eq!(stream.len(), 15, "{stream:?}");
         assert!(
             stream.contains(&"loop") && !stream.contains(&"source"),
             "{stream:?}"

@@ -5,6 +5,9 @@ use std::path::{Component, Path, PathBuf};
 
 use super::SourceKind;
 
+/// The frame size of `test:` sources (width, height).
+pub const TEST_FRAME: (u32, u32) = (640, 480);
+
 /// The `videotestsrc` pattern nicks accepted after `test:` (GStreamer 1.22).
 pub const TEST_PATTERNS: &[&str] = &[
     "smpte",

@@ -13,7 +13,8 @@ use super::raw::{Table, Value};
 use super::reference::Resolver;
 use super::{
     services, source, Config, ConfigError, HttpConfig, ModelConfig, MqttConfig, OutputConfig,
-    Provider, RecordConfig, Redacted, RuntimeConfig, SmoothingConfig, SourceKind, StreamConfig,
+    Provider, RecordConfig, Redacted, RegionConfig, RuntimeConfig, SmoothingConfig, SourceKind,
+    StreamConfig,
 };
 
 /// Checks the document's shape: every table holds only its struct's keys (the
@@ -55,6 +56,25 @@ pub(super) fn shape(root: &Table<'_>) -> Result<(), ConfigError> {
         if t.get("name").is_none() {
             return Err(t.missing("name"));
         }
+        if let Some(v) = t.get("region") {
+            region_shape(&v)?;
+        }
+    }
+    Ok(())
+}
+
+/// A stream's `region`: an array of tables, each with a `name` and a `rect`.
+fn region_shape(v: &Value<'_>) -> Result<(), ConfigError> {
+    let items = v.array().map_err(|_| {
+        v.type_error("an array of tables: write [[stream.region]], not [stream.region]")
+    })?;
+    for item in &items {
+        let t = item.table(keys::<RegionConfig>())?;
+        for key in ["name", "rect"] {
+            if t.get(key).is_none() {
+                return Err(t.missing(key));
+            }
+        }
     }
     Ok(())
 }
@@ -91,8 +111,15 @@ pub(super) fn finish(
         let Some(t) = item.entries() else { continue }; // not a table: shape said so
         stream_source(s, &t, base, refs)?;
         reconnect_range(s, &t)?;
+        if let Some(v) = t.get("region") {
+            let items = v.array()?;
+            let names = s.regions.iter().map(|r| r.name.as_str());
+            unique_names(names, &items, "region")?;
+            regions_in_known_frame(s, &items)?;
+        }
     }
-    unique_names(&config.streams, items.as_deref().unwrap_or_default())?;
+    let names = config.streams.iter().map(|s| s.name.as_str());
+    unique_names(names, items.as_deref().unwrap_or_default(), "stream")?;
     if let (Some(m), Some(t)) = (config.mqtt.as_mut(), section(root, "mqtt")) {
         services::finish_mqtt(m, &t, base, refs)?;
     }
@@ -250,15 +277,36 @@ fn reconnect_range(s: &StreamConfig, t: &Table<'_>) -> Result<(), ConfigError> {
     }
 }
 
-/// Stream names are unique; the error points at the second use.
-fn unique_names(streams: &[StreamConfig], items: &[Value<'_>]) -> Result<(), ConfigError> {
+/// A `test:` source's frame size is known: its pixel regions must fit it.
+fn regions_in_known_frame(s: &StreamConfig, items: &[Value<'_>]) -> Result<(), ConfigError> {
+    if !matches!(s.source, SourceKind::Test(_)) {
+        return Ok(());
+    }
+    let (w, h) = super::TEST_FRAME;
+    for (r, item) in s.regions.iter().zip(items) {
+        if let Err(why) = r.rect.crop(w, h) {
+            let at = item.entries().and_then(|t| t.get("rect"));
+            return Err(at.as_ref().unwrap_or(item).error(format!(
+                "outside the frame: {why} (test: sources are {w}x{h})"
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Names are unique among `items` (the tables they come from, in order); the error
+/// points at the second use and calls the name a `what` name (`stream`, `region`).
+pub(super) fn unique_names<'n>(
+    names: impl Iterator<Item = &'n str>,
+    items: &[Value<'_>],
+    what: &str,
+) -> Result<(), ConfigError> {
     let mut seen: HashMap<&str, &str> = HashMap::new();
-    for (s, item) in streams.iter().zip(items) {
-        if let Some(first) = seen.insert(&s.name, &item.key) {
+    for (name, item) in names.zip(items) {
+        if let Some(first) = seen.insert(name, &item.key) {
             let at = item.entries().and_then(|t| t.get("name"));
             return Err(at.as_ref().unwrap_or(item).error(format!(
-                "duplicate stream name `{}`; {first} already uses it",
-                s.name
+                "duplicate {what} name `{name}`; {first} already uses it"
             )));
         }
     }

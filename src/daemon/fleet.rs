@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use crate::config::{Config, StreamConfig};
 use crate::hub::{FrameHub, StreamSlot};
 use crate::infer;
-use crate::source::{PipelineSettings, StatusFn, Supervisor, Target};
+use crate::source::{PipelineSettings, RegionTarget, StatusFn, Supervisor, Target};
 
 /// The streams the daemon runs: enabled ones, in file order.
 pub fn enabled(config: &Config) -> Vec<StreamConfig> {
@@ -18,12 +18,30 @@ pub fn enabled(config: &Config) -> Vec<StreamConfig> {
         .collect()
 }
 
+/// The names a stream publishes under: its own, then `<stream>/<region>` for each region.
+pub fn published_names(stream: &StreamConfig) -> impl Iterator<Item = String> + '_ {
+    std::iter::once(stream.name.clone())
+        .chain(stream.regions.iter().map(|r| r.full_name(&stream.name)))
+}
+
+/// The names every enabled stream publishes under, in file order (for `hello`).
+pub fn enabled_names(config: &Config) -> Vec<String> {
+    config
+        .streams
+        .iter()
+        .filter(|s| s.enabled)
+        .flat_map(published_names)
+        .collect()
+}
+
 /// One running stream.
 pub(super) struct Running {
     /// Its settings.
     pub config: StreamConfig,
     /// Its mailbox in the hub (and counters).
     pub slot: StreamSlot,
+    /// Its regions, each with a slot of its own (none: the whole frame goes to `slot`).
+    pub regions: Vec<RegionTarget>,
     /// The thread that runs and rebuilds its pipeline.
     pub supervisor: Supervisor,
 }
@@ -45,26 +63,52 @@ pub(super) struct Fleet {
 }
 
 impl Fleet {
-    /// Starts a new stream in a slot of its own.
+    /// Starts a new stream in a slot of its own (and its regions in theirs).
     pub fn add(&mut self, config: StreamConfig) {
-        let slot = self.hub.attach(&config.name);
-        self.worker.attach(&slot, &config.name);
-        self.spawn(config, slot);
+        let slot = self.attach(&config.name);
+        self.spawn(config, slot, Vec::new());
     }
 
-    /// Starts the supervisor of `config` on `slot` (new, or kept from the stream's previous config).
-    pub fn spawn(&mut self, config: StreamConfig, slot: StreamSlot) {
+    /// A new slot for `name` in the hub and the worker.
+    fn attach(&self, name: &str) -> StreamSlot {
+        let slot = self.hub.attach(name);
+        self.worker.attach(&slot, name);
+        slot
+    }
+
+    /// Starts the supervisor of `config` on `slot` (new, or kept from the stream's
+    /// previous config); regions of `config` named as one of `kept` keep its slot (and
+    /// its seq), the others of `kept` are detached.
+    pub fn spawn(&mut self, config: StreamConfig, slot: StreamSlot, kept: Vec<RegionTarget>) {
+        let mut kept = kept;
+        let regions: Vec<RegionTarget> = config
+            .regions
+            .iter()
+            .map(|r| {
+                let name = r.full_name(&config.name);
+                let slot = match kept.iter().position(|k| k.name == name) {
+                    Some(i) => kept.swap_remove(i).slot,
+                    None => self.attach(&name),
+                };
+                RegionTarget::new(name, r.rect, slot)
+            })
+            .collect();
+        for k in &kept {
+            self.detach(&k.slot);
+        }
         let supervisor = Supervisor::spawn(
             config.clone(),
             self.target,
             self.hub.clone(),
             slot.clone(),
+            regions.clone(),
             self.status.clone(),
             self.pipeline_settings.clone(),
         );
         self.streams.push(Running {
             config,
             slot,
+            regions,
             supervisor,
         });
     }
@@ -73,6 +117,13 @@ impl Fleet {
     pub fn detach(&self, slot: &StreamSlot) {
         self.hub.detach(slot);
         self.worker.detach(slot);
+    }
+
+    /// Forgets a stopped stream's regions' slots.
+    pub fn detach_regions(&self, regions: &[RegionTarget]) {
+        for r in regions {
+            self.detach(&r.slot);
+        }
     }
 
     /// Logs each stream's counters and the resident memory.
@@ -87,6 +138,9 @@ impl Fleet {
         );
         for r in &self.streams {
             tracing::info!(stream = %r.config.name, "stats: {}", r.slot.stats.snapshot());
+            for g in &r.regions {
+                tracing::info!(stream = %g.name, "stats: {}", g.slot.stats.snapshot());
+            }
         }
     }
 }
@@ -97,6 +151,8 @@ pub(super) struct Stopped {
     pub config: StreamConfig,
     /// Its slot, to reuse or detach.
     pub slot: StreamSlot,
+    /// Its regions, to reuse or detach.
+    pub regions: Vec<RegionTarget>,
     /// Whether its supervisor finished within the limit.
     pub in_time: bool,
 }
@@ -119,6 +175,7 @@ pub(super) async fn stop_all(
                     .join(deadline.saturating_duration_since(Instant::now())),
                 config: r.config,
                 slot: r.slot,
+                regions: r.regions,
             })
             .collect::<Vec<_>>()
     });

@@ -142,7 +142,11 @@ pub(super) async fn apply(
         .share_decoder_threads(plan.wanted.len());
     restart_or_remove(plan, fleet).await;
     // The new stream list goes out (a new `hello`) before any added stream's first status.
-    let wanted_names: Vec<String> = plan.wanted.iter().map(|w| w.name.clone()).collect();
+    let wanted_names: Vec<String> = plan
+        .wanted
+        .iter()
+        .flat_map(super::fleet::published_names)
+        .collect();
     publisher.set_streams(
         super::start::hello(manifest, wanted_names.clone()),
         &wanted_names,
@@ -247,9 +251,13 @@ async fn restart_or_remove(plan: &ReloadPlan, fleet: &mut Fleet) {
     for r in stop_all(to_stop, RELOAD_STOP_LIMIT).await {
         let name = r.config.name.clone();
         tracing::info!(stream = %name, "stats: {}", r.slot.stats.snapshot());
+        for g in &r.regions {
+            tracing::info!(stream = %g.name, "stats: {}", g.slot.stats.snapshot());
+        }
         match plan.wanted.iter().find(|w| w.name == name).cloned() {
             None => {
                 fleet.detach(&r.slot);
+                fleet.detach_regions(&r.regions);
                 if !r.in_time {
                     tracing::error!(stream = %name, "did not stop within {RELOAD_STOP_LIMIT:?}; abandoned");
                 }
@@ -260,13 +268,14 @@ async fn restart_or_remove(plan: &ReloadPlan, fleet: &mut Fleet) {
                 // restarts the stream's window and carries its seq on.
                 fleet.hub.clear(&r.slot);
                 tracing::info!(stream = %name, "reload: stream restarted with its new settings");
-                fleet.spawn(w, r.slot);
+                fleet.spawn(w, r.slot, r.regions);
             }
             Some(w) => {
                 // The old supervisor is still running somewhere: keep it away from
                 // the new one (a slot of its own; seq starts again).
                 tracing::error!(stream = %name, "did not stop within {RELOAD_STOP_LIMIT:?}; abandoned, starting the new one beside it");
                 fleet.detach(&r.slot);
+                fleet.detach_regions(&r.regions);
                 fleet.add(w);
             }
         }

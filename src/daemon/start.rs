@@ -16,7 +16,7 @@ use crate::smooth::{Method, SmootherSettings};
 use crate::source::{PipelineSettings, StatusFn, Target};
 use crate::sys::notify::Notifier;
 
-use super::fleet::{enabled, stop_all, Fleet};
+use super::fleet::{enabled, enabled_names, published_names, stop_all, Fleet};
 use super::services::Services;
 use super::status_line::StatusLine;
 use super::Listeners;
@@ -35,14 +35,14 @@ pub(super) fn hello(manifest: &Manifest, streams: Vec<String>) -> Message {
     }
 }
 
-/// Each stream's tags, by name (for [`Publisher::set_tags`]).
+/// Each stream's tags, by name (for [`Publisher::set_tags`]); its regions carry its tags.
 pub(super) fn tags_of(
     streams: &[crate::config::StreamConfig],
 ) -> std::collections::HashMap<String, crate::publish::Tags> {
     streams
         .iter()
         .filter(|s| !s.tags.is_empty())
-        .map(|s| (s.name.clone(), s.tags.clone()))
+        .flat_map(|s| published_names(s).map(|n| (n, s.tags.clone())))
         .collect()
 }
 
@@ -88,7 +88,7 @@ impl Daemon {
     ) -> anyhow::Result<Daemon> {
         let notifier = Notifier::from_env();
         let manifest = classifier.manifest.clone();
-        let names: Vec<String> = enabled(&config).into_iter().map(|s| s.name).collect();
+        let names = enabled_names(&config);
         let publisher = Publisher::new(
             hello(&manifest, names.clone()),
             names,
@@ -189,6 +189,9 @@ impl Daemon {
                 tracing::error!(stream = %r.config.name, "stream did not stop in time; abandoned");
             }
             tracing::info!(stream = %r.config.name, "stats: {}", r.slot.stats.snapshot());
+            for g in &r.regions {
+                tracing::info!(stream = %g.name, "stats: {}", g.slot.stats.snapshot());
+            }
         }
         if let Some(k) = crate::sys::procfs::rss_kib() {
             tracing::info!("stats: resident memory {:.1} MiB", k as f64 / 1024.0);

@@ -181,7 +181,17 @@ fn snapshot_stream(path: &str) -> Option<String> {
     let name = path
         .strip_prefix("/api/streams/")?
         .strip_suffix("/snapshot.jpg")?;
-    percent_decode(name).filter(|n| !n.is_empty() && !n.contains('/'))
+    stream_name(name)
+}
+
+/// A stream name from a path: one segment, or two for a region (`hall/court-1`);
+/// each segment percent-decoded, non-empty, without an encoded `/`.
+fn stream_name(raw: &str) -> Option<String> {
+    let parts: Vec<String> = raw
+        .split('/')
+        .map(|p| percent_decode(p).filter(|p| !p.is_empty() && !p.contains('/')))
+        .collect::<Option<_>>()?;
+    (parts.len() <= 2).then(|| parts.join("/"))
 }
 
 /// The stream and time of `/api/streams/<name>/events/<t_ms>.jpg`.
@@ -189,7 +199,7 @@ fn event_snapshot(path: &str) -> Option<(String, u64)> {
     let rest = path.strip_prefix("/api/streams/")?;
     let (name, file) = rest.rsplit_once("/events/")?;
     let t_ms = file.strip_suffix(".jpg")?.parse().ok()?;
-    let name = percent_decode(name).filter(|n| !n.is_empty() && !n.contains('/'))?;
+    let name = stream_name(name)?;
     Some((name, t_ms))
 }
 
@@ -358,6 +368,17 @@ mod tests {
             Some(("a b".to_string(), 1796224312852))
         );
         assert_eq!(event_snapshot("/api/streams/a/events/x.jpg"), None);
+        // A region: `<stream>/<region>`, one level deep.
+        assert_eq!(
+            snapshot_stream("/api/streams/hall/court%201/snapshot.jpg").as_deref(),
+            Some("hall/court 1")
+        );
+        assert_eq!(snapshot_stream("/api/streams/a/b/c/snapshot.jpg"), None);
+        assert_eq!(snapshot_stream("/api/streams/a//snapshot.jpg"), None);
+        assert_eq!(
+            event_snapshot("/api/streams/hall/c-1/events/5.jpg"),
+            Some(("hall/c-1".to_string(), 5))
+        );
         assert_eq!(event_snapshot("/api/streams/a/snapshot.jpg"), None);
     }
 }

@@ -279,6 +279,8 @@ const RETRIES_HELP: &str = "Pipeline rebuilds by reason: error (the pipeline fai
 /// Help of `actiond_stream_pipelines_abandoned`.
 const ABANDONED_HELP: &str =
     "Pipelines that did not stop within the teardown limit and were abandoned";
+/// Help of `actiond_stream_decoders`.
+const DECODERS_HELP: &str = "Video decoders created for the stream's pipelines (one per build; a camera with regions decodes once for all of them)";
 /// Help of `actiond_stream_frames_dropped`.
 const DROPPED_HELP: &str = "Sampled frames not classified, by reason: inference_busy (a newer frame replaced it before inference was free), pipeline_restart (its pipeline was torn down), unusable (unexpected size or format)";
 
@@ -309,6 +311,7 @@ fn encode_stream_counters(
     #[rustfmt::skip]
     let families = [
         ("actiond_stream_frames_received", "Decoded frames that reached the sampler", per(|c| c.received)),
+        ("actiond_stream_decoders", DECODERS_HELP, per(|c| c.decoders)),
         ("actiond_stream_frames_sampled", SAMPLED_HELP, per(|c| c.sampled)),
         ("actiond_stream_frames_dropped", DROPPED_HELP, dropped),
         ("actiond_stream_frames_classified", "Frames classified by the model", per(|c| c.classified)),
@@ -476,6 +479,7 @@ mod tests {
                 state: StreamState::Running,
                 counters: StreamCounters {
                     received: 30,
+                    decoders: 1,
                     sampled: 5,
                     dropped_busy: 1,
                     dropped_restart: 0,

@@ -30,8 +30,12 @@ impl Flavor {
     }
 }
 
-/// Pattern of a stream name (`[[stream]] name`).
-pub const STREAM_PATTERN: &str = "^[A-Za-z0-9_.-]{1,64}$";
+/// Pattern of a published stream name: a `[[stream]] name`, or a region's
+/// `<stream>/<region>`.
+pub const STREAM_PATTERN: &str = "^[A-Za-z0-9_.-]{1,64}(/[A-Za-z0-9_.-]{1,64})?$";
+
+/// Pattern of a tag name (as a `[[stream]] name`).
+const TAG_PATTERN: &str = "^[A-Za-z0-9_.-]{1,64}$";
 
 /// Pattern of the timestamps the daemon writes (RFC 3339, UTC).
 const TIMESTAMP_PATTERN: &str =
@@ -58,7 +62,7 @@ impl JsonSchema for StreamName {
     }
     fn json_schema(_: &mut SchemaGenerator) -> Schema {
         json_schema!({
-            "description": "Stream name, as in the configuration's [[stream]] name.",
+            "description": "Stream name, as in the configuration's [[stream]] name; a region's is `<stream>/<region>` (its [[stream.region]] name).",
             "type": "string",
             "pattern": STREAM_PATTERN,
         })
@@ -106,7 +110,7 @@ impl JsonSchema for Tags {
             "description": "The stream's [[stream]] tags (site, location, …), in every message of the stream; absent when it has none.",
             "type": "object",
             "maxProperties": 16,
-            "propertyNames": {"pattern": STREAM_PATTERN},
+            "propertyNames": {"pattern": TAG_PATTERN},
             "additionalProperties": {"type": "string", "maxLength": 256},
         })
     }

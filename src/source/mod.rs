@@ -5,12 +5,14 @@ pub mod diagnose;
 pub mod http;
 pub mod lifecycle;
 pub mod pipeline;
+pub mod regions;
 pub mod rtsp;
 pub mod supervisor;
 pub mod threads;
 
 pub use lifecycle::RetryReason;
 pub use pipeline::Target;
+pub use regions::RegionTarget;
 pub use supervisor::{StatusFn, StatusUpdate, Supervisor, TEARDOWN_LIMIT};
 pub use threads::PipelineSettings;
 

@@ -9,7 +9,7 @@ use gstreamer::prelude::*;
 use gstreamer_app as gst_app;
 
 use super::threads::{self, PipelineSettings};
-use crate::config::{SourceKind, StreamConfig};
+use crate::config::{SourceKind, StreamConfig, TEST_FRAME};
 use crate::hub::{Frame, FrameHub, StreamSlot};
 use crate::model::{ChannelOrder, Resize};
 use crate::stats::StreamStats;
@@ -93,7 +93,7 @@ pub enum Delivery {
     Pull,
 }
 
-fn make(factory: &'static str) -> Result<gst::Element, PipelineError> {
+pub(super) fn make(factory: &'static str) -> Result<gst::Element, PipelineError> {
     gst::ElementFactory::make(factory)
         .build()
         .map_err(|_| PipelineError::MissingElement(factory))
@@ -136,6 +136,21 @@ struct Tail {
 
 /// The elements after decoding: sampling first, so dropped frames are never converted.
 fn tail(stream: &StreamConfig, target: &Target, drop: bool) -> Result<Tail, PipelineError> {
+    let mut chain = sampler(stream)?;
+    let converting = chain.len();
+    chain.extend(fit(target)?);
+    let sink = appsink(drop);
+    let converting = chain[converting].clone();
+    chain.push(sink.clone().upcast());
+    Ok(Tail {
+        chain,
+        sink,
+        converting,
+    })
+}
+
+/// `videorate ! capsfilter` dropping to `sample_fps` (nothing when it is 0).
+pub(super) fn sampler(stream: &StreamConfig) -> Result<Vec<gst::Element>, PipelineError> {
     let mut chain = Vec::new();
     if stream.sample_fps > 0.0 {
         let rate = make("videorate")?;
@@ -152,6 +167,13 @@ fn tail(stream: &StreamConfig, target: &Target, drop: bool) -> Result<Tail, Pipe
         chain.push(rate);
         chain.push(caps);
     }
+    Ok(chain)
+}
+
+/// Cropping to the model's aspect ratio (if it center-crops), scaling and converting
+/// to the model's input: the elements between sampling and the appsink.
+pub(super) fn fit(target: &Target) -> Result<Vec<gst::Element>, PipelineError> {
+    let mut chain = Vec::new();
     if target.resize == Resize::CenterCrop {
         let crop = make("aspectratiocrop")?;
         crop.set_property(
@@ -164,17 +186,15 @@ fn tail(stream: &StreamConfig, target: &Target, drop: bool) -> Result<Tail, Pipe
     let caps = make("capsfilter")?;
     caps.set_property("caps", output_caps(target));
     chain.push(caps);
-    let sink = gst_app::AppSink::builder()
+    Ok(chain)
+}
+
+/// An appsink holding at most one frame; `drop`: a newer frame replaces an unclaimed one.
+pub(super) fn appsink(drop: bool) -> gst_app::AppSink {
+    gst_app::AppSink::builder()
         .max_buffers(1)
         .drop(drop)
-        .build();
-    let converting = chain[if stream.sample_fps > 0.0 { 2 } else { 0 }].clone();
-    chain.push(sink.clone().upcast());
-    Ok(Tail {
-        chain,
-        sink,
-        converting,
-    })
+        .build()
 }
 
 /// Scaling and colour conversion: `videoconvertscale` (GStreamer ≥ 1.22), else
@@ -211,8 +231,9 @@ pub fn build(
     delivery: Delivery,
 ) -> Result<StreamPipeline, PipelineError> {
     let pipeline = gst::Pipeline::with_name(&format!("stream-{}", stream.name));
-    if let Delivery::Latest { settings, .. } = &delivery {
+    if let Delivery::Latest { settings, slot, .. } = &delivery {
         threads::limit_decoder_threads(&pipeline, settings.clone());
+        super::regions::count_decoders(&pipeline, &slot.stats);
     }
     let pull = matches!(delivery, Delivery::Pull);
     let tail = tail(stream, target, !pull)?;
@@ -231,7 +252,7 @@ pub fn build(
 }
 
 /// The start of a pipeline: an element whose src pad carries raw video.
-struct Head {
+pub(super) struct Head {
     /// The element.
     element: gst::Element,
     /// Whether its video pad appears only once playing (decodebin's).
@@ -243,11 +264,13 @@ fn build_err(e: &dyn std::fmt::Display) -> PipelineError {
 }
 
 /// The head for `stream`'s source kind; elements before it are added to `pipeline`.
-fn head(stream: &StreamConfig, pipeline: &gst::Pipeline) -> Result<Head, PipelineError> {
+pub(super) fn head(stream: &StreamConfig, pipeline: &gst::Pipeline) -> Result<Head, PipelineError> {
     let (element, dynamic): (gst::Element, bool) = match &stream.source {
         SourceKind::Test(pattern) => {
             let desc = format!(
-                "videotestsrc is-live=true pattern={pattern} ! capsfilter caps=\"video/x-raw,width=640,height=480,framerate=30/1\""
+                "videotestsrc is-live=true pattern={pattern} ! capsfilter caps=\"video/x-raw,width={w},height={h},framerate=30/1\"",
+                w = TEST_FRAME.0,
+                h = TEST_FRAME.1
             );
             let bin = gst::parse::bin_from_description(&desc, true)
                 .map_err(|e| PipelineError::Build(e.to_string()))?;
@@ -293,7 +316,7 @@ fn fragment_error(e: gst::glib::Error) -> PipelineError {
 
 /// Adds `head` and the `chain` after it to `pipeline` and links them; a dynamic head's
 /// first video pad is linked when it appears.
-fn assemble(
+pub(super) fn assemble(
     pipeline: &gst::Pipeline,
     head: &Head,
     chain: &[gst::Element],
@@ -399,7 +422,7 @@ fn capture_time(
 }
 
 /// Counts the decoded frames entering `first` (the sampler) in the stream's `received` counter.
-fn count_received(first: &gst::Element, stats: &Arc<StreamStats>) {
+pub(super) fn count_received(first: &gst::Element, stats: &Arc<StreamStats>) {
     let Some(pad) = first.static_pad("sink") else {
         return;
     };
@@ -418,7 +441,7 @@ const BEHIND: std::time::Duration = std::time::Duration::from_millis(20);
 /// Drops a sampled frame before conversion while the stream's previous frame has
 /// waited [`BEHIND`] or more for the worker (counted as sampled and dropped): when
 /// inference cannot keep up, frames it would never see cost no conversion.
-fn skip_while_waiting(converting: &gst::Element, hub: Arc<FrameHub>, slot: StreamSlot) {
+pub(super) fn skip_while_waiting(converting: &gst::Element, hub: Arc<FrameHub>, slot: StreamSlot) {
     let Some(pad) = converting.static_pad("sink") else {
         return;
     };
@@ -440,7 +463,12 @@ fn skip_while_waiting(converting: &gst::Element, hub: Arc<FrameHub>, slot: Strea
     });
 }
 
-fn attach_sink(sink: &gst_app::AppSink, hub: Arc<FrameHub>, slot: StreamSlot, generation: u64) {
+pub(super) fn attach_sink(
+    sink: &gst_app::AppSink,
+    hub: Arc<FrameHub>,
+    slot: StreamSlot,
+    generation: u64,
+) {
     sink.set_callbacks(
         gst_app::AppSinkCallbacks::builder()
             .new_sample(move |sink| {

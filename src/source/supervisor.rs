@@ -15,6 +15,7 @@ use super::diagnose::Clues;
 pub use super::lifecycle::backoff;
 use super::lifecycle::{self, Action, Event, Lifecycle};
 use super::pipeline::{self, StreamPipeline, Target};
+use super::regions::{self, RegionTarget};
 use super::rtsp::{self, Transport, TransportChoice};
 use super::threads::PipelineSettings;
 use crate::config::{redact_uri, StreamConfig};
@@ -106,6 +107,7 @@ impl Supervisor {
         target: Target,
         hub: Arc<FrameHub>,
         slot: StreamSlot,
+        regions: Vec<RegionTarget>,
         status: StatusFn,
         settings: Arc<PipelineSettings>,
     ) -> Self {
@@ -120,6 +122,7 @@ impl Supervisor {
                     target: &target,
                     hub: &hub,
                     slot: &slot,
+                    regions: &regions,
                     status: &status,
                     stop: &s2,
                     settings: &settings,
@@ -175,6 +178,8 @@ struct Driver<'a> {
     target: &'a Target,
     hub: &'a Arc<FrameHub>,
     slot: &'a StreamSlot,
+    /// The stream's regions (none: the whole frame goes to `slot`).
+    regions: &'a [RegionTarget],
     status: &'a StatusFn,
     stop: &'a StopSignal,
     settings: &'a Arc<PipelineSettings>,
@@ -256,8 +261,18 @@ impl Driver<'_> {
         (self.status)(StatusUpdate {
             stream: name.clone(),
             state,
-            reason,
+            reason: reason.clone(),
         });
+        for r in self.regions {
+            // A region that does not fit the frame keeps its own status.
+            if !r.misfit.load(Ordering::Relaxed) {
+                (self.status)(StatusUpdate {
+                    stream: r.name.clone(),
+                    state,
+                    reason: reason.clone(),
+                });
+            }
+        }
     }
 
     fn stop_requested(&self) -> Event {
@@ -281,7 +296,16 @@ impl Driver<'_> {
         self.clues = Clues::default();
         self.received_at_start = stats.received.load(Ordering::Relaxed);
         let stream = rtsp::with_transport(self.stream, self.rtsp);
-        let p = match pipeline::build(&stream, self.target, delivery) {
+        let built = if self.regions.is_empty() {
+            pipeline::build(&stream, self.target, delivery)
+        } else {
+            for r in self.regions {
+                r.slot.stats.generation.fetch_add(1, Ordering::Relaxed);
+                r.misfit.store(false, Ordering::Relaxed);
+            }
+            regions::build(&stream, self.target, delivery, self.regions, self.status)
+        };
+        let p = match built {
             Ok(p) => p,
             Err(e) if e.is_installable() => return Event::Unusable { why: e.to_string() },
             Err(e) => {
@@ -368,10 +392,16 @@ impl Driver<'_> {
         // From here on, frames of this pipeline are stale, even if it
         // must be abandoned and still delivers some.
         stats.generation.fetch_add(1, Ordering::Relaxed);
+        for r in self.regions {
+            r.slot.stats.generation.fetch_add(1, Ordering::Relaxed);
+        }
         if !teardown(p.pipeline, &self.stream.name) {
             stats.abandoned.fetch_add(1, Ordering::Relaxed);
         }
         self.hub.clear(self.slot);
+        for r in self.regions {
+            self.hub.clear(&r.slot);
+        }
     }
 
     /// The next thing that happens to the playing pipeline: a stop request, a bus

@@ -37,6 +37,31 @@ fn shows_password(message: &str) -> bool {
     })
 }
 
+/// A stream's regions: unique names, rectangles of non-zero size inside the frame
+/// (fractions) and cropping a frame they fit without panicking.
+fn check_regions(regions: &[crate::config::RegionConfig]) {
+    use crate::config::Rect;
+    let mut names: Vec<&str> = regions.iter().map(|r| r.name.as_str()).collect();
+    names.sort_unstable();
+    names.dedup();
+    assert_eq!(names.len(), regions.len(), "duplicate region names");
+    for r in regions {
+        match r.rect {
+            Rect::Fraction([x, y, w, h]) => {
+                assert!(w > 0.0 && h > 0.0 && x >= 0.0 && y >= 0.0, "{r:?}");
+                assert!(x + w <= 1.0 + 1e-9 && y + h <= 1.0 + 1e-9, "{r:?}");
+                assert!(r.rect.crop(1280, 720).is_ok(), "{r:?}");
+            }
+            Rect::Pixels([x, y, w, h]) => {
+                assert!(w > 0 && h > 0, "{r:?}");
+                if let (Some(fw), Some(fh)) = (x.checked_add(w), y.checked_add(h)) {
+                    assert!(r.rect.crop(fw, fh).is_ok(), "{r:?}");
+                }
+            }
+        }
+    }
+}
+
 /// Parses `text` as a configuration: no panic; a valid result keeps every
 /// documented bound; an error names the file and a position inside the text,
 /// and an error about a `uri` never shows its password.
@@ -58,6 +83,7 @@ pub fn check_config(text: &str) {
                 assert!(s.stall_timeout_s > 0.0 && s.reconnect_min_s > 0.0);
                 assert!(s.reconnect_min_s <= s.reconnect_max_s);
                 assert!(s.uri.is_some() != s.pipeline.is_some(), "uri xor pipeline");
+                check_regions(&s.regions);
             }
             let sm = &c.smoothing;
             assert!(sm.window >= 1 && sm.stride >= 1 && sm.confirm >= 1 && sm.top_k >= 1);

@@ -506,3 +506,12 @@ pub fn check_running_seen(history: &[Received], hello: &Value, stream: &str) {
         "stream {stream}: statuses {states:?} but never \"running\""
     );
 }
+
+/// The score of `label` in the `top` list of message `m` (a panic naming both if absent).
+pub fn top_score(m: &Value, label: &str) -> f64 {
+    m["top"]
+        .as_array()
+        .and_then(|t| t.iter().find(|s| s["label"] == label))
+        .and_then(|s| s["score"].as_f64())
+        .unwrap_or_else(|| panic!("no score for {label}: {m}"))
+}

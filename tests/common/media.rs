@@ -73,6 +73,24 @@ pub fn encode_h264(dir: &Path, name: &str, spec: &EncodeSpec) -> PathBuf {
     path
 }
 
+/// A Matroska file at `out` of raw RGB frames (`bytes`: whole `w`x`h` frames, one after
+/// another) at `fps`: lossless, `uridecodebin` plays it bit-exact.
+pub fn raw_rgb_mkv(out: &Path, bytes: &[u8], (w, h): (usize, usize), fps: u64) {
+    let raw = out.with_extension("rgb");
+    std::fs::write(&raw, bytes).unwrap();
+    let desc = format!(
+        "filesrc location={} ! rawvideoparse width={w} height={h} format=rgb framerate={fps}/1 ! matroskamux ! filesink location={}",
+        raw.display(),
+        out.display()
+    );
+    let st = std::process::Command::new("gst-launch-1.0")
+        .arg("-q")
+        .args(desc.split_whitespace())
+        .status()
+        .expect("gst-launch-1.0");
+    assert!(st.success(), "making {}", out.display());
+}
+
 /// Runs the gst-launch description `desc`, whose `filesink` is named `out`, writing `path`.
 pub fn launch_to_file(desc: &str, path: &Path) {
     let pipeline = gst::parse::launch(desc)

@@ -134,11 +134,17 @@ impl Home {
         let mut items = Vec::new();
         for (stream, &on) in &self.streams {
             items.extend(self.discovery_items(stream));
-            if self.commands {
+            if self.switchable(stream) {
                 items.push(self.enabled_item(stream, on));
             }
         }
         items
+    }
+
+    /// Whether `stream` has an enable switch: with commands on, for configured streams
+    /// (a region, `<stream>/<region>`, runs while its stream does).
+    fn switchable(&self, stream: &str) -> bool {
+        self.commands && !stream.contains('/')
     }
 
     fn label(&self, stream: &str, label: &str) -> Item {
@@ -195,7 +201,7 @@ impl Home {
             config("sensor", "label", label),
             config("sensor", "state", state),
         ];
-        if self.commands {
+        if self.switchable(stream) {
             let mut switch = common("enabled", format!("{stream} enabled"));
             switch["state_topic"] = json!(format!("{prefix}/{stream}/enabled"));
             switch["command_topic"] = json!(format!("{prefix}/{stream}/enabled/set"));

@@ -8,6 +8,8 @@
   var app = { labels: [], streams: new Map(), windowMs: 600000, offsetMs: 0, uptimeAt: null };
   var EVENTS_SHOWN = 5;
 
+  // A stream's name in a URL path: a region's `<stream>/<region>` keeps its slash.
+  function streamPath(name) { return name.split("/").map(encodeURIComponent).join("/"); }
   function serverNow() { return Date.now() + app.offsetMs; }
   function colour(i) { return i < 0 ? "#888" : "hsl(" + Math.round((i * 137.508) % 360) + " 62% 46%)"; }
   function labelColour(label) { return colour(app.labels.indexOf(label)); }
@@ -59,7 +61,7 @@
     var next = function () {
       if (!s.alive) return;
       if (document.hidden) { setTimeout(next, 1000); return; }
-      img.src = "/api/streams/" + encodeURIComponent(s.name) + "/snapshot.jpg?t=" + Date.now();
+      img.src = "/api/streams/" + streamPath(s.name) + "/snapshot.jpg?t=" + Date.now();
     };
     img.onload = function () { s.root.classList.remove("nosnap"); setTimeout(next, 400); };
     img.onerror = function () { s.root.classList.add("nosnap"); setTimeout(next, 2000); };
@@ -102,7 +104,7 @@
 
   // A label change's snapshot (kept only when someone watched at that moment).
   function eventImage(s, e) {
-    return "/api/streams/" + encodeURIComponent(s.name) + "/events/" + e.t_ms + ".jpg";
+    return "/api/streams/" + streamPath(s.name) + "/events/" + e.t_ms + ".jpg";
   }
 
   // A recorded clip or snapshot ([record] with [http]), linked on this page's own origin.
