@@ -24,6 +24,9 @@ use super::Listeners;
 /// How long stopping may take in all before the daemon exits anyway.
 const STOP_LIMIT: Duration = Duration::from_secs(4);
 
+/// How often the heap's free pages go back to the kernel.
+const TRIM_PERIOD: Duration = Duration::from_secs(30);
+
 /// The `hello` every new subscriber gets first.
 pub(super) fn hello(manifest: &Manifest, streams: Vec<String>) -> Message {
     Message::Hello {
@@ -150,6 +153,8 @@ impl Daemon {
         notifier.send(&format!("READY=1\nSTATUS={}", status_line.current()));
         let stall_s = config.runtime.inference_stall_s;
         let watchdog = tokio::spawn(super::watchdog::run(Notifier::from_env(), hub, stall_s));
+        // Ends with the runtime; the daemon's whole life.
+        tokio::spawn(crate::sys::malloc::trim_periodically(TRIM_PERIOD));
         Ok(Daemon {
             config,
             manifest,

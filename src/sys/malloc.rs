@@ -20,3 +20,26 @@ pub fn tune_malloc() {
         }
     }
 }
+
+/// Every `period`, hands the heap's free pages back to the kernel (`malloc_trim`): the
+/// tuning above keeps freed blocks on the heap so that inference runs do not page-fault,
+/// but what fragmentation leaves free between them stays resident otherwise (about
+/// 20 MiB with four 720p streams). Pages in use again are faulted back once per period,
+/// not once per run.
+pub async fn trim_periodically(period: std::time::Duration) {
+    let mut tick = tokio::time::interval(period);
+    tick.tick().await; // the first tick is immediate
+    loop {
+        tick.tick().await;
+        trim();
+    }
+}
+
+/// Returns the free pages of every malloc arena to the kernel.
+pub fn trim() {
+    #[cfg(target_env = "gnu")]
+    // SAFETY: malloc_trim only releases free memory; it is thread-safe.
+    unsafe {
+        libc::malloc_trim(0);
+    }
+}
