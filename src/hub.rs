@@ -542,6 +542,38 @@ mod tests {
     }
 
     #[test]
+    fn each_lane_takes_only_its_frames_and_a_closed_lane_stops() {
+        let hub = FrameHub::new();
+        let other = hub.open_lane();
+        let a = hub.attach("a");
+        let b = hub.attach_in("b", other);
+        assert_eq!((hub.lane_of(&a), hub.lane_of(&b)), (Some(0), Some(other)));
+        hub.offer(&a, frame(&a, 1));
+        hub.offer(&b, frame(&b, 2));
+        let mut out = Vec::new();
+        assert!(hub.take_lane(other, &mut out, 4, &mut 0, Duration::ZERO));
+        assert_eq!(out.len(), 1);
+        assert_eq!(out[0].1.stream_id, b.stats.id, "only lane {other}'s frame");
+        out.clear();
+        hub.take(&mut out, 4, &mut 0, Duration::ZERO);
+        assert_eq!(out[0].1.stream_id, a.stats.id);
+        // A stalled lane makes the hub's progress old; a closed one no longer counts.
+        std::thread::sleep(Duration::from_millis(30));
+        hub.note_progress();
+        assert!(
+            hub.progress_age() >= Duration::from_millis(30),
+            "lane {other} is stuck"
+        );
+        hub.close_lane(other);
+        assert!(hub.progress_age() < Duration::from_millis(30));
+        assert!(!hub.take_lane(other, &mut out, 4, &mut 0, Duration::from_secs(5)));
+        assert!(
+            hub.take(&mut out, 4, &mut 0, Duration::ZERO),
+            "lane 0 goes on"
+        );
+    }
+
+    #[test]
     fn shutdown_wakes_and_stops() {
         let hub = FrameHub::new();
         hub.attach("s");
