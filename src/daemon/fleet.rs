@@ -108,6 +108,8 @@ impl Fleet {
         }
         let Some(target) = self.model(&config.model).map(|m| m.target) else {
             tracing::error!(stream = %config.name, "no model runs; the stream is not started");
+            self.detach(&slot);
+            self.detach_regions(&regions);
             return;
         };
         let supervisor = Supervisor::spawn(
