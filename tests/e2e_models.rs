@@ -6,7 +6,6 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::Duration;
 
 use common::checks;
@@ -154,20 +153,6 @@ fn a_reload_swaps_one_streams_model_and_reloads_a_replaced_model_alone() {
     checks::check_seq_consecutive(&of(&sub.history, 0, "court"));
 }
 
-/// `check-config` on `text` (in a file of its own); its stderr with the path as FILE.
-fn check_config(text: &str) -> String {
-    let dir = common::tempdir();
-    let path = dir.path().join("actiond.toml");
-    std::fs::write(&path, text).unwrap();
-    let out = Command::new(common::actiond_bin())
-        .arg("check-config")
-        .arg(&path)
-        .output()
-        .expect("running actiond check-config");
-    assert!(!out.status.success(), "accepted:\n{text}");
-    String::from_utf8_lossy(&out.stderr).replace(&path.display().to_string(), "FILE")
-}
-
 #[test]
 fn model_errors_name_file_line_and_key() {
     let models = "[[model]]\nname = \"sports\"\npath = \"s.onnx\"\n\n\
@@ -187,7 +172,7 @@ fn model_errors_name_file_line_and_key() {
             "FILE:3:",
         ),
     ] {
-        let err = check_config(&text);
+        let err = common::check_config_refuses(&text);
         assert!(err.contains(want), "want {want:?} in\n{err}");
     }
 }

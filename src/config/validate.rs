@@ -73,14 +73,17 @@ fn model_shape(v: &Value<'_>) -> Result<(), ConfigError> {
         return Err(v.error("at least one [[model]] is required"));
     }
     for item in &items {
-        let t = item.table(keys::<ModelConfig>())?;
-        for key in ["name", "path"] {
-            if t.get(key).is_none() {
-                return Err(t.missing(key));
-            }
-        }
+        required(&item.table(keys::<ModelConfig>())?, &["name", "path"])?;
     }
     Ok(())
+}
+
+/// Each of `keys` is present in `t`; else the error names the first missing one.
+fn required(t: &Table<'_>, keys: &[&str]) -> Result<(), ConfigError> {
+    match keys.iter().find(|k| t.get(k).is_none()) {
+        Some(key) => Err(t.missing(key)),
+        None => Ok(()),
+    }
 }
 
 /// A stream's `region`: an array of tables, each with a `name` and a `rect`.
@@ -89,12 +92,7 @@ fn region_shape(v: &Value<'_>) -> Result<(), ConfigError> {
         v.type_error("an array of tables: write [[stream.region]], not [stream.region]")
     })?;
     for item in &items {
-        let t = item.table(keys::<RegionConfig>())?;
-        for key in ["name", "rect"] {
-            if t.get(key).is_none() {
-                return Err(t.missing(key));
-            }
-        }
+        required(&item.table(keys::<RegionConfig>())?, &["name", "rect"])?;
     }
     Ok(())
 }
@@ -209,13 +207,18 @@ fn is_name(s: &str) -> bool {
 
 /// A model's `name`, or a stream's or region's `model`: like a stream name.
 pub(super) fn model_name<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    a_name(d, "model")
+}
+
+/// A name of a `what` (stream, model) that [`is_name`] accepts.
+fn a_name<'de, D: Deserializer<'de>>(d: D, what: &str) -> Result<String, D::Error> {
     scalar(d, |leaf| {
         let name = leaf.into_str("a string")?;
         if is_name(&name) {
             Ok(name)
         } else {
             Err(format!(
-                "invalid model name `{name}`; use 1 to 64 characters of A-Z a-z 0-9 _ . -"
+                "invalid {what} name `{name}`; use 1 to 64 characters of A-Z a-z 0-9 _ . -"
             ))
         }
     })
@@ -243,16 +246,7 @@ pub(super) fn models<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<ModelConfig>
 
 /// A stream `name`: 1..=64 characters of `[A-Za-z0-9_.-]`.
 pub(super) fn stream_name<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
-    scalar(d, |leaf| {
-        let name = leaf.into_str("a string")?;
-        if is_name(&name) {
-            Ok(name)
-        } else {
-            Err(format!(
-                "invalid stream name `{name}`; use 1 to 64 characters of A-Z a-z 0-9 _ . -"
-            ))
-        }
-    })
+    a_name(d, "stream")
 }
 
 /// Most `tags` a stream may have.

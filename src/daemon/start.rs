@@ -87,17 +87,7 @@ impl Daemon {
     ) -> anyhow::Result<Daemon> {
         let notifier = Notifier::from_env();
         let streams = enabled(&config);
-        let names: Vec<String> = streams.iter().flat_map(published_names).collect();
-        let described: Vec<(String, Manifest)> = loaded
-            .iter()
-            .map(|l| (l.config.name.clone(), l.classifier.manifest.clone()))
-            .collect();
-        let publisher = Publisher::new(
-            hello(&described, &streams),
-            names,
-            config.output.subscriber_buffer,
-        );
-        publisher.set_tags(tags_of(&config.streams));
+        let publisher = publisher(&config, &loaded, &streams);
         let (shutdown, shutdown_rx) = watch::channel(false);
         let listener = tokio::net::UnixListener::from_std(listeners.socket)
             .context("registering the socket")?;
@@ -204,6 +194,23 @@ impl Daemon {
         self.services.stop().await;
         tracing::info!("stopped");
     }
+}
+
+/// The bus, its first `hello` from the loaded models and the enabled `streams`, and
+/// the streams' tags.
+fn publisher(config: &Config, loaded: &[Loaded], streams: &[StreamConfig]) -> Arc<Publisher> {
+    let names: Vec<String> = streams.iter().flat_map(published_names).collect();
+    let described: Vec<(String, Manifest)> = loaded
+        .iter()
+        .map(|l| (l.config.name.clone(), l.classifier.manifest.clone()))
+        .collect();
+    let publisher = Publisher::new(
+        hello(&described, streams),
+        names,
+        config.output.subscriber_buffer,
+    );
+    publisher.set_tags(tags_of(&config.streams));
+    publisher
 }
 
 /// Publishes each stream's state changes as `status` messages, and counts them
