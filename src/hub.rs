@@ -1,6 +1,8 @@
-//! The hand-off between stream pipelines and the inference worker: one
+//! The hand-off between stream pipelines and the inference workers: one
 //! latest-frame slot per stream (a newer frame replaces an unclaimed one and
-//! counts as dropped), and the worker's progress.
+//! counts as dropped), and the workers' progress. Each slot belongs to a lane,
+//! one per model: a model's worker takes only the frames of its lane. The hub
+//! starts with lane 0; [`FrameHub::open_lane`] adds one per further model.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
@@ -43,7 +45,19 @@ struct Slots {
     /// Snapshot tap: the latest frame the worker took of each slot, kept only
     /// while someone watches (see [`FrameHub::watch`]).
     seen: Vec<Option<SeenFrame>>,
+    /// The lane of each slot.
+    lane: Vec<usize>,
+    /// Every lane opened so far, by id.
+    lanes: Vec<Lane>,
     shutdown: bool,
+}
+
+/// One model's share of the hub.
+struct Lane {
+    /// False once closed: its worker's `take` returns false.
+    open: bool,
+    /// Milliseconds since the hub's epoch of its worker's latest progress.
+    progress_ms: u64,
 }
 
 /// The latest frame the inference worker took of a stream (the model's input
@@ -64,8 +78,6 @@ pub struct FrameHub {
     slots: Mutex<Slots>,
     ready: Condvar,
     progress: AtomicU64,
-    /// Milliseconds since `epoch` of the latest progress (0 = none yet: the hub's creation counts).
-    progress_ms: AtomicU64,
     epoch: Instant,
     next_id: AtomicU64,
     /// Snapshot tap: frames are kept until this many ms since `epoch` (0 = never watched).
@@ -81,11 +93,15 @@ impl FrameHub {
                 owners: Vec::new(),
                 stats: Vec::new(),
                 seen: Vec::new(),
+                lane: Vec::new(),
+                lanes: vec![Lane {
+                    open: true,
+                    progress_ms: 0,
+                }],
                 shutdown: false,
             }),
             ready: Condvar::new(),
             progress: AtomicU64::new(0),
-            progress_ms: AtomicU64::new(0),
             epoch: Instant::now(),
             next_id: AtomicU64::new(1),
             watched_until_ms: AtomicU64::new(0),
@@ -96,8 +112,32 @@ impl FrameHub {
         self.slots.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Gives a new stream a slot (a free one if any) and fresh counters.
+    /// Gives a new stream a slot (a free one if any) and fresh counters, in lane 0.
     pub fn attach(&self, name: &str) -> StreamSlot {
+        self.attach_in(name, 0)
+    }
+
+    /// Opens a lane for another model's worker; its progress counts from now.
+    pub fn open_lane(&self) -> usize {
+        let progress_ms = self.epoch.elapsed().as_millis() as u64;
+        let mut slots = self.lock();
+        slots.lanes.push(Lane {
+            open: true,
+            progress_ms,
+        });
+        slots.lanes.len() - 1
+    }
+
+    /// Closes `lane`: its worker's `take` returns false, its progress no longer counts.
+    pub fn close_lane(&self, lane: usize) {
+        if let Some(l) = self.lock().lanes.get_mut(lane) {
+            l.open = false;
+        }
+        self.ready.notify_all();
+    }
+
+    /// Gives a new stream a slot in `lane` (a free one if any) and fresh counters.
+    pub fn attach_in(&self, name: &str, lane: usize) -> StreamSlot {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let mut slots = self.lock();
         let index = match slots.owners.iter().position(|&o| o == 0) {
@@ -107,15 +147,23 @@ impl FrameHub {
                 slots.frames.push(None);
                 slots.stats.push(None);
                 slots.seen.push(None);
+                slots.lane.push(0);
                 slots.owners.len() - 1
             }
         };
+        slots.lane[index] = lane;
         let stats = Arc::new(StreamStats::new(id, name));
         slots.owners[index] = id;
         slots.frames[index] = None;
         slots.stats[index] = Some(stats.clone());
         slots.seen[index] = None;
         StreamSlot { index, stats }
+    }
+
+    /// The lane of `slot`, while its stream owns it.
+    pub fn lane_of(&self, slot: &StreamSlot) -> Option<usize> {
+        let slots = self.lock();
+        (slots.owners.get(slot.index) == Some(&slot.stats.id)).then(|| slots.lane[slot.index])
     }
 
     /// Counters of every attached stream, in slot order.
@@ -167,7 +215,8 @@ impl FrameHub {
             stats.dropped_busy.fetch_add(1, Ordering::Relaxed);
         }
         drop(old);
-        self.ready.notify_one();
+        // Every lane's worker waits on the one condition variable; each checks its own.
+        self.ready.notify_all();
     }
 
     /// True if `slot`'s stream has a frame that has waited at least `min` for the
@@ -192,9 +241,7 @@ impl FrameHub {
         }
     }
 
-    /// Waits up to `timeout` for frames, then moves up to `max` of them into `out` as
-    /// (slot index, frame), starting after slot `*cursor` (round robin). Returns false
-    /// once shut down.
+    /// [`FrameHub::take_lane`] of lane 0.
     pub fn take(
         &self,
         out: &mut Vec<(usize, Frame)>,
@@ -202,15 +249,35 @@ impl FrameHub {
         cursor: &mut usize,
         timeout: Duration,
     ) -> bool {
-        let mut slots = self.lock();
-        if !slots.shutdown && slots.frames.iter().all(Option::is_none) {
-            slots = self
-                .ready
-                .wait_timeout(slots, timeout)
-                .unwrap_or_else(|p| p.into_inner())
-                .0;
-        }
-        if slots.shutdown {
+        self.take_lane(0, out, max, cursor, timeout)
+    }
+
+    /// Waits up to `timeout` for frames of `lane`, then moves up to `max` of them into
+    /// `out` as (slot index, frame), starting after slot `*cursor` (round robin).
+    /// Returns false once the hub shut down or the lane closed.
+    pub fn take_lane(
+        &self,
+        lane: usize,
+        out: &mut Vec<(usize, Frame)>,
+        max: usize,
+        cursor: &mut usize,
+        timeout: Duration,
+    ) -> bool {
+        let idle = |s: &mut Slots| {
+            !s.shutdown
+                && s.lanes.get(lane).is_some_and(|l| l.open)
+                && !s
+                    .frames
+                    .iter()
+                    .zip(&s.lane)
+                    .any(|(f, &l)| l == lane && f.is_some())
+        };
+        let slots = self.lock();
+        let (mut slots, _) = self
+            .ready
+            .wait_timeout_while(slots, timeout, idle)
+            .unwrap_or_else(|p| p.into_inner());
+        if slots.shutdown || !slots.lanes.get(lane).is_some_and(|l| l.open) {
             return false;
         }
         let n = slots.frames.len();
@@ -220,6 +287,9 @@ impl FrameHub {
                 break;
             }
             let i = (*cursor + 1 + k) % n;
+            if slots.lane[i] != lane {
+                continue;
+            }
             if let Some(f) = slots.frames[i].take() {
                 if watched {
                     slots.seen[i] = Some(SeenFrame {
@@ -244,11 +314,18 @@ impl FrameHub {
         self.lock().frames.iter().any(Option::is_some)
     }
 
-    /// Records that the worker finished a batch.
+    /// Records that lane 0's worker finished a batch.
     pub fn note_progress(&self) {
+        self.note_lane_progress(0);
+    }
+
+    /// Records that `lane`'s worker finished a batch.
+    pub fn note_lane_progress(&self, lane: usize) {
         self.progress.fetch_add(1, Ordering::Relaxed);
         let ms = self.epoch.elapsed().as_millis() as u64;
-        self.progress_ms.store(ms, Ordering::Relaxed);
+        if let Some(l) = self.lock().lanes.get_mut(lane) {
+            l.progress_ms = ms;
+        }
     }
 
     /// Number of batches finished so far.
@@ -256,10 +333,17 @@ impl FrameHub {
         self.progress.load(Ordering::Relaxed)
     }
 
-    /// How long the worker has made no progress (since the hub was made, before the
-    /// first batch): what the systemd watchdog and `/healthz` both judge.
+    /// How long the slowest open lane's worker has made no progress (since its lane
+    /// opened, before its first batch): what the systemd watchdog and `/healthz` judge.
     pub fn progress_age(&self) -> Duration {
-        let at = Duration::from_millis(self.progress_ms.load(Ordering::Relaxed));
+        let oldest = self
+            .lock()
+            .lanes
+            .iter()
+            .filter(|l| l.open)
+            .map(|l| l.progress_ms)
+            .min();
+        let at = Duration::from_millis(oldest.unwrap_or(u64::MAX));
         self.epoch.elapsed().saturating_sub(at)
     }
 
@@ -455,6 +539,38 @@ mod tests {
         std::thread::sleep(Duration::from_millis(100));
         hub.take(&mut out, 4, &mut 0, Duration::ZERO);
         assert!(hub.seen("s").is_none(), "no longer watched: released");
+    }
+
+    #[test]
+    fn each_lane_takes_only_its_frames_and_a_closed_lane_stops() {
+        let hub = FrameHub::new();
+        let other = hub.open_lane();
+        let a = hub.attach("a");
+        let b = hub.attach_in("b", other);
+        assert_eq!((hub.lane_of(&a), hub.lane_of(&b)), (Some(0), Some(other)));
+        hub.offer(&a, frame(&a, 1));
+        hub.offer(&b, frame(&b, 2));
+        let mut out = Vec::new();
+        assert!(hub.take_lane(other, &mut out, 4, &mut 0, Duration::ZERO));
+        assert_eq!(out.len(), 1);
+        assert_eq!(out[0].1.stream_id, b.stats.id, "only lane {other}'s frame");
+        out.clear();
+        hub.take(&mut out, 4, &mut 0, Duration::ZERO);
+        assert_eq!(out[0].1.stream_id, a.stats.id);
+        // A stalled lane makes the hub's progress old; a closed one no longer counts.
+        std::thread::sleep(Duration::from_millis(30));
+        hub.note_progress();
+        assert!(
+            hub.progress_age() >= Duration::from_millis(30),
+            "lane {other} is stuck"
+        );
+        hub.close_lane(other);
+        assert!(hub.progress_age() < Duration::from_millis(30));
+        assert!(!hub.take_lane(other, &mut out, 4, &mut 0, Duration::from_secs(5)));
+        assert!(
+            hub.take(&mut out, 4, &mut 0, Duration::ZERO),
+            "lane 0 goes on"
+        );
     }
 
     #[test]

@@ -5,7 +5,6 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use common::checks;
@@ -235,20 +234,10 @@ fn a_region_crop_is_exact_on_lossless_frames() {
 
 /// `check-config` on a config with `region` lines after a stream; its stderr.
 fn check_config(region_lines: &str) -> String {
-    let dir = common::tempdir();
-    let path = dir.path().join("actiond.toml");
-    let text = format!(
+    common::check_config_refuses(&format!(
         "[model]\npath = \"{}\"\n\n[[stream]]\nname = \"hall\"\nuri = \"test:ball\"\n{region_lines}",
         common::model_onnx().display()
-    );
-    std::fs::write(&path, text).unwrap();
-    let out = Command::new(common::actiond_bin())
-        .arg("check-config")
-        .arg(&path)
-        .output()
-        .expect("running actiond check-config");
-    assert!(!out.status.success(), "accepted:\n{region_lines}");
-    String::from_utf8_lossy(&out.stderr).replace(&path.display().to_string(), "FILE")
+    ))
 }
 
 #[test]

@@ -74,9 +74,9 @@ impl Config {
             ("per_frame", out.per_frame.into()),
             ("subscriber_buffer", int(out.subscriber_buffer)),
         ]);
-        let mut tables = vec![
-            table("runtime", runtime),
-            table("model", vec![("path", path(&self.model.path))]),
+        let mut tables = vec![table("runtime", runtime)];
+        tables.extend(models(&self.models));
+        tables.extend([
             table(
                 "smoothing",
                 vec![
@@ -89,7 +89,7 @@ impl Config {
                 ],
             ),
             table("output", output),
-        ];
+        ]);
         for s in &self.streams {
             tables.push(stream(s));
             tables.extend(s.regions.iter().map(region));
@@ -126,6 +126,21 @@ fn table(name: &'static str, entries: Vec<(&'static str, Value)>) -> Table {
     }
 }
 
+/// `[model]` for the one model named `default` (as most files have it), else `[[model]]`s.
+fn models(models: &[super::ModelConfig]) -> Vec<Table> {
+    if let [m] = models {
+        if m.name == super::DEFAULT_MODEL {
+            return vec![table("model", vec![("path", path(&m.path))])];
+        }
+    }
+    let entry = |m: &super::ModelConfig| Table {
+        name: "model",
+        array: true,
+        entries: vec![("name", m.name.as_str().into()), ("path", path(&m.path))],
+    };
+    models.iter().map(entry).collect()
+}
+
 /// One `[[stream]]`.
 fn stream(s: &StreamConfig) -> Table {
     let mut entries = vec![("name", s.name.as_str().into())];
@@ -155,6 +170,7 @@ fn stream(s: &StreamConfig) -> Table {
         ("reconnect_min_s", s.reconnect_min_s.into()),
         ("reconnect_max_s", s.reconnect_max_s.into()),
         ("enabled", s.enabled.into()),
+        ("model", s.model.as_str().into()),
     ]);
     Table {
         name: "stream",
@@ -168,7 +184,11 @@ fn region(r: &super::RegionConfig) -> Table {
     Table {
         name: REGION,
         array: true,
-        entries: vec![("name", r.name.as_str().into()), ("rect", r.rect.to_toml())],
+        entries: vec![
+            ("name", r.name.as_str().into()),
+            ("rect", r.rect.to_toml()),
+            ("model", r.model.as_str().into()),
+        ],
     }
 }
 

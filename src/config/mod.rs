@@ -70,8 +70,10 @@ pub struct Config {
     /// `[runtime]`: ONNX Runtime settings.
     #[serde(default)]
     pub runtime: RuntimeConfig,
-    /// `[model]`: which model to run.
-    pub model: ModelConfig,
+    /// `[model]`, or `[[model]]` tables: the models, in file order (at least one). A
+    /// stream without `model` uses the first; `[model]` alone is named `default`.
+    #[serde(rename = "model", deserialize_with = "validate::models")]
+    pub models: Vec<ModelConfig>,
     /// `[smoothing]`: how frame results become clip predictions and events.
     #[serde(default)]
     pub smoothing: SmoothingConfig,
@@ -174,13 +176,42 @@ impl Provider {
     ];
 }
 
-/// `[model]`: which model to run.
+/// The name of `[model]` (a single model table without `name`).
+pub const DEFAULT_MODEL: &str = "default";
+
+/// `[model]` or one `[[model]]`: a model streams can use.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ModelConfig {
+    /// Unique name streams refer to, 1..=64 characters of `[A-Za-z0-9_.-]`
+    /// (required in `[[model]]`; `[model]` takes none: it is `default`).
+    #[serde(
+        default = "ModelConfig::default_name",
+        deserialize_with = "validate::model_name"
+    )]
+    pub name: String,
     /// The `.onnx` file (required), resolved against the config file's directory.
     #[serde(deserialize_with = "de::path")]
     pub path: PathBuf,
+}
+
+impl ModelConfig {
+    /// `default`, the name of a `[model]` without `name`.
+    fn default_name() -> String {
+        DEFAULT_MODEL.to_string()
+    }
+}
+
+impl Config {
+    /// The first model: what streams without `model` use.
+    pub fn default_model(&self) -> &ModelConfig {
+        &self.models[0]
+    }
+
+    /// The model named `name`, if configured.
+    pub fn model(&self, name: &str) -> Option<&ModelConfig> {
+        self.models.iter().find(|m| m.name == name)
+    }
 }
 
 /// How per-frame probabilities are combined into clip probabilities.
@@ -354,6 +385,10 @@ pub struct StreamConfig {
     /// Names and values carried in every message of this stream (`site`, `location`; default none).
     #[serde(deserialize_with = "validate::tags")]
     pub tags: crate::publish::Tags,
+    /// The model this stream runs (a `[[model]]` name; default: the first model).
+    /// Regions without a `model` of their own run it too.
+    #[serde(deserialize_with = "validate::model_name")]
+    pub model: String,
     /// `[[stream.region]]`: regions analyzed as streams of their own (default none: the whole frame).
     #[serde(rename = "region")]
     pub regions: Vec<RegionConfig>,
@@ -390,6 +425,7 @@ impl StreamConfig {
             reconnect_min_s: 1.0,
             reconnect_max_s: 30.0,
             enabled: true,
+            model: DEFAULT_MODEL.to_string(),
             regions: Vec::new(),
         }
     }
@@ -505,6 +541,63 @@ mod tests {
         line.find('=').unwrap() + 3
     }
 
+    /// Two `[[model]]`s (lines 1-3 and 5-7), then `streams` from line 9.
+    fn two_models(streams: &str) -> String {
+        format!("[[model]]\nname = \"sports\"\npath = \"s.onnx\"\n\n[[model]]\nname = \"falls\"\npath = \"f.onnx\"\n\n{streams}")
+    }
+
+    #[test]
+    fn named_models_are_chosen_per_stream_and_region() {
+        let c = parse(&two_models(
+            "[[stream]]\nname = \"a\"\nuri = \"test:ball\"\n\
+             [[stream]]\nname = \"b\"\nuri = \"test:ball\"\nmodel = \"falls\"\n\
+             [[stream.region]]\nname = \"l\"\nrect = [0.0, 0.0, 0.5, 1.0]\n\
+             [[stream.region]]\nname = \"r\"\nrect = [0.5, 0.0, 0.5, 1.0]\nmodel = \"sports\"\n",
+        ))
+        .unwrap();
+        let names: Vec<&str> = c.models.iter().map(|m| m.name.as_str()).collect();
+        assert_eq!(names, ["sports", "falls"]);
+        assert_eq!(c.models[1].path, Path::new("/etc/actiond/f.onnx"));
+        assert_eq!(c.default_model().name, "sports");
+        assert_eq!(
+            c.streams[0].model, "sports",
+            "the first model is the default"
+        );
+        assert_eq!(c.streams[1].model, "falls");
+        assert_eq!(c.streams[1].regions[0].model, "falls", "a region inherits");
+        assert_eq!(c.streams[1].regions[1].model, "sports");
+        assert_eq!(parse(MINIMAL).unwrap().default_model().name, "default");
+        let c2 = parse(&c.effective().to_toml()).unwrap();
+        assert_eq!(c2, c, "{}", c.effective().to_toml());
+    }
+
+    #[test]
+    fn model_errors_name_file_line_and_key() {
+        let s = "[[stream]]\nname = \"a\"\nuri = \"test:ball\"\n";
+        let unknown = two_models(&format!("{s}model = \"gate\"\n"));
+        let (_, m) = assert_invalid(&unknown, "stream[0].model", 12, "unknown model `gate`");
+        assert!(m.contains("sports, falls"), "{m}");
+        let region = format!(
+            "{s}[[stream.region]]\nname = \"l\"\nrect = [0.0, 0.0, 0.5, 1.0]\nmodel = \"x\"\n"
+        );
+        assert_invalid(
+            &two_models(&region),
+            "stream[0].region[0].model",
+            15,
+            "unknown model `x`",
+        );
+        let dup = two_models(s).replace("\"falls\"", "\"sports\"");
+        assert_invalid(&dup, "model[1].name", 6, "duplicate model name `sports`");
+        let nameless = two_models(s).replace("name = \"falls\"\n", "");
+        assert_invalid(&nameless, "model[1].name", 5, "missing required key `name`");
+        let bad = two_models(s).replace("\"falls\"", "\"no/slash\"");
+        assert_invalid(&bad, "model[1].name", 6, "invalid model name");
+        let unknown_key = two_models(s).replace("name = \"falls\"", "nom = \"falls\"");
+        assert_invalid(&unknown_key, "model[1].nom", 6, "unknown key `nom`");
+        let both = format!("[model]\npath = \"m.onnx\"\n{}", two_models(s));
+        assert_invalid(&both, "syntax", 3, "duplicate key `model`");
+    }
+
     #[test]
     fn minimal_config_gets_every_default() {
         let c = parse(MINIMAL).unwrap();
@@ -518,7 +611,7 @@ mod tests {
         assert!(!c.runtime.cpu_arena);
         assert_eq!(c.runtime.inference_stall_s, 30.0);
         assert_eq!(c.runtime.stream_nice, 5);
-        assert_eq!(c.model.path, Path::new("/etc/actiond/m.onnx"));
+        assert_eq!(c.default_model().path, Path::new("/etc/actiond/m.onnx"));
         assert_eq!(c.smoothing, SmoothingConfig::default());
         assert_eq!(c.smoothing.method, SmoothingMethod::Mean);
         assert_eq!(c.smoothing.window, 16);
@@ -639,7 +732,7 @@ uri = "file:///srv/b.mkv"
             }
         );
         assert_eq!(
-            c.model.path,
+            c.default_model().path,
             Path::new("/etc/actiond/models/ucf/model.onnx")
         );
         assert_eq!(
@@ -686,6 +779,7 @@ uri = "file:///srv/b.mkv"
                 reconnect_min_s: 2.0,
                 reconnect_max_s: 2.0,
                 enabled: false,
+                model: "default".into(),
                 regions: Vec::new(),
             }
         );
@@ -716,7 +810,7 @@ uri = "file:///srv/b.mkv"
     fn inline_and_dotted_forms_work() {
         let text = "model.path = \"m.onnx\"\nstream = [{ name = \"a\", uri = \"test:red\" }]\n";
         let c = parse(text).unwrap();
-        assert_eq!(c.model.path, Path::new("/etc/actiond/m.onnx"));
+        assert_eq!(c.default_model().path, Path::new("/etc/actiond/m.onnx"));
         assert_eq!(c.streams[0].source, SourceKind::Test("red".into()));
     }
 
@@ -1340,7 +1434,10 @@ uri = "/abs/b.mp4"
             c.runtime.onnxruntime.as_deref(),
             Some(Path::new("libonnxruntime.so.1"))
         );
-        assert_eq!(c.model.path, Path::new("/etc/actiond/models/x/model.onnx"));
+        assert_eq!(
+            c.default_model().path,
+            Path::new("/etc/actiond/models/x/model.onnx")
+        );
         assert_eq!(c.output.socket, Path::new("/etc/actiond/run/p.sock"));
         assert_eq!(
             c.streams[0].source,
@@ -1350,9 +1447,9 @@ uri = "/abs/b.mp4"
 
         // An origin without a directory leaves relative paths relative.
         let c = Config::parse(MINIMAL, Path::new("actiond.toml")).unwrap();
-        assert_eq!(c.model.path, Path::new("m.onnx"));
+        assert_eq!(c.default_model().path, Path::new("m.onnx"));
         let c = Config::parse(MINIMAL, Path::new("conf/actiond.toml")).unwrap();
-        assert_eq!(c.model.path, Path::new("conf/m.onnx"));
+        assert_eq!(c.default_model().path, Path::new("conf/m.onnx"));
     }
 
     #[test]
@@ -1362,7 +1459,7 @@ uri = "/abs/b.mp4"
         std::fs::write(&path, MINIMAL).unwrap();
         let c = Config::load(&path).unwrap();
         assert_eq!(c.source_path.as_deref(), Some(path.as_path()));
-        assert_eq!(c.model.path, dir.path().join("m.onnx"));
+        assert_eq!(c.default_model().path, dir.path().join("m.onnx"));
 
         std::fs::write(&path, in_section("smoothing", "window = 0")).unwrap();
         match Config::load(&path) {
@@ -1493,7 +1590,7 @@ uri = "/abs/b.mp4"
             ]
         );
         let stream = de::keys::<StreamConfig>();
-        assert_eq!(stream.len(), 15, "{stream:?}");
+        assert_eq!(stream.len(), 16, "{stream:?}");
         assert!(
             stream.contains(&"loop") && !stream.contains(&"source"),
             "{stream:?}"

@@ -16,6 +16,9 @@ pub struct RegionConfig {
     /// The rectangle: `[x, y, width, height]`, all integers (pixels) or all floats (fractions).
     #[serde(deserialize_with = "rect")]
     pub rect: Rect,
+    /// The model this region runs (a `[[model]]` name; default: its stream's).
+    #[serde(deserialize_with = "super::validate::model_name")]
+    pub model: String,
 }
 
 impl RegionConfig {
@@ -24,6 +27,7 @@ impl RegionConfig {
         RegionConfig {
             name: String::new(),
             rect: Rect::Fraction([0.0, 0.0, 1.0, 1.0]),
+            model: String::new(),
         }
     }
 
@@ -387,7 +391,7 @@ mod tests {
             .replace("# rect = [0.0", "rect = [0.0");
         let c = parse(&on).unwrap_or_else(|e| panic!("{e}"));
         let keys = super::super::de::keys::<RegionConfig>();
-        assert_eq!(keys, ["name", "rect"]);
+        assert_eq!(keys, ["name", "rect", "model"]);
         assert_eq!(
             c.streams[0].regions[0].rect,
             Rect::Fraction([0.0, 0.0, 0.5, 1.0])

@@ -19,12 +19,11 @@ use super::{
 
 /// Checks the document's shape: every table holds only its struct's keys (the
 /// first unknown one in document order is reported, with the known ones), and
-/// `[model]` and at least one `[[stream]]` are present. `root`'s own keys are
-/// already checked.
+/// `[model]` (or `[[model]]`) and at least one `[[stream]]` are present. `root`'s own
+/// keys are already checked.
 pub(super) fn shape(root: &Table<'_>) -> Result<(), ConfigError> {
     let sections = [
         ("runtime", keys::<RuntimeConfig>()),
-        ("model", keys::<ModelConfig>()),
         ("smoothing", keys::<SmoothingConfig>()),
         ("output", keys::<OutputConfig>()),
         ("mqtt", keys::<MqttConfig>()),
@@ -36,12 +35,13 @@ pub(super) fn shape(root: &Table<'_>) -> Result<(), ConfigError> {
             v.table(known)?;
         }
     }
-    if root.get("model").is_none() {
+    let Some(model) = root.get("model") else {
         return Err(root.error(
             "model.path",
             "missing required key; add a [model] table with `path = \"…\"`",
         ));
-    }
+    };
+    model_shape(&model)?;
     let Some(v) = root.get("stream") else {
         return Err(root.error("stream", "at least one [[stream]] is required"));
     };
@@ -63,18 +63,36 @@ pub(super) fn shape(root: &Table<'_>) -> Result<(), ConfigError> {
     Ok(())
 }
 
+/// `model`: a `[model]` table (just `path`), or `[[model]]` tables each with a `name`.
+fn model_shape(v: &Value<'_>) -> Result<(), ConfigError> {
+    let Ok(items) = v.array() else {
+        // `[model]` is the model named `default`: it takes no `name`.
+        return v.table(&["path"]).map(drop);
+    };
+    if items.is_empty() {
+        return Err(v.error("at least one [[model]] is required"));
+    }
+    for item in &items {
+        required(&item.table(keys::<ModelConfig>())?, &["name", "path"])?;
+    }
+    Ok(())
+}
+
+/// Each of `keys` is present in `t`; else the error names the first missing one.
+fn required(t: &Table<'_>, keys: &[&str]) -> Result<(), ConfigError> {
+    match keys.iter().find(|k| t.get(k).is_none()) {
+        Some(key) => Err(t.missing(key)),
+        None => Ok(()),
+    }
+}
+
 /// A stream's `region`: an array of tables, each with a `name` and a `rect`.
 fn region_shape(v: &Value<'_>) -> Result<(), ConfigError> {
     let items = v.array().map_err(|_| {
         v.type_error("an array of tables: write [[stream.region]], not [stream.region]")
     })?;
     for item in &items {
-        let t = item.table(keys::<RegionConfig>())?;
-        for key in ["name", "rect"] {
-            if t.get(key).is_none() {
-                return Err(t.missing(key));
-            }
-        }
+        required(&item.table(keys::<RegionConfig>())?, &["name", "rect"])?;
     }
     Ok(())
 }
@@ -101,7 +119,16 @@ pub(super) fn finish(
     if let Some(v) = section(root, "runtime").and_then(|t| t.get("providers")) {
         unique_providers(&v, &rt.providers)?;
     }
-    config.model.path = source::resolve(base, &config.model.path);
+    for m in &mut config.models {
+        m.path = source::resolve(base, &m.path);
+    }
+    if let Some(items) = root.get("model").and_then(|v| v.array().ok()) {
+        unique_names(
+            config.models.iter().map(|m| m.name.as_str()),
+            &items,
+            "model",
+        )?;
+    }
     config.output.socket = source::resolve(base, &config.output.socket);
     if let Some(r) = config.record.as_mut() {
         r.dir = source::resolve(base, &r.dir);
@@ -111,6 +138,7 @@ pub(super) fn finish(
         let Some(t) = item.entries() else { continue }; // not a table: shape said so
         stream_source(s, &t, base, refs)?;
         reconnect_range(s, &t)?;
+        stream_models(s, &t, &config.models)?;
         if let Some(v) = t.get("region") {
             let items = v.array()?;
             let names = s.regions.iter().map(|r| r.name.as_str());
@@ -177,18 +205,48 @@ fn is_name(s: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'))
 }
 
-/// A stream `name`: 1..=64 characters of `[A-Za-z0-9_.-]`.
-pub(super) fn stream_name<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+/// A model's `name`, or a stream's or region's `model`: like a stream name.
+pub(super) fn model_name<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    a_name(d, "model")
+}
+
+/// A name of a `what` (stream, model) that [`is_name`] accepts.
+fn a_name<'de, D: Deserializer<'de>>(d: D, what: &str) -> Result<String, D::Error> {
     scalar(d, |leaf| {
         let name = leaf.into_str("a string")?;
         if is_name(&name) {
             Ok(name)
         } else {
             Err(format!(
-                "invalid stream name `{name}`; use 1 to 64 characters of A-Z a-z 0-9 _ . -"
+                "invalid {what} name `{name}`; use 1 to 64 characters of A-Z a-z 0-9 _ . -"
             ))
         }
     })
+}
+
+/// `model`: one `[model]` table or an array of `[[model]]` tables.
+pub(super) fn models<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<ModelConfig>, D::Error> {
+    use serde::de::value::{MapAccessDeserializer, SeqAccessDeserializer};
+    use serde::de::{Deserialize, MapAccess, SeqAccess, Visitor};
+    struct OneOrMany;
+    impl<'de> Visitor<'de> for OneOrMany {
+        type Value = Vec<ModelConfig>;
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("a [model] table or [[model]] tables")
+        }
+        fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+            ModelConfig::deserialize(MapAccessDeserializer::new(map)).map(|m| vec![m])
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
+            Vec::deserialize(SeqAccessDeserializer::new(seq))
+        }
+    }
+    d.deserialize_any(OneOrMany)
+}
+
+/// A stream `name`: 1..=64 characters of `[A-Za-z0-9_.-]`.
+pub(super) fn stream_name<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    a_name(d, "stream")
 }
 
 /// Most `tags` a stream may have.
@@ -256,6 +314,40 @@ fn stream_source(
             SourceKind::Pipeline(refs.resolve(written).map_err(|m| p.error(m))?.value)
         }
     };
+    Ok(())
+}
+
+/// A stream's `model` and its regions' name configured models; absent, the stream's
+/// is the first model and a region's its stream's.
+fn stream_models(
+    s: &mut StreamConfig,
+    t: &Table<'_>,
+    models: &[ModelConfig],
+) -> Result<(), ConfigError> {
+    let known = |name: &str, at: Option<Value<'_>>| match at {
+        Some(v) if !models.iter().any(|m| m.name == name) => {
+            let names: Vec<&str> = models.iter().map(|m| m.name.as_str()).collect();
+            Err(v.error(format!(
+                "unknown model `{name}`; configured: {}",
+                names.join(", ")
+            )))
+        }
+        _ => Ok(()),
+    };
+    match t.get("model") {
+        None => s.model.clone_from(&models[0].name),
+        at => known(&s.model, at)?,
+    }
+    let items = match t.get("region") {
+        Some(v) => v.array()?,
+        None => Vec::new(),
+    };
+    for (r, item) in s.regions.iter_mut().zip(&items) {
+        match item.entries().and_then(|t| t.get("model")) {
+            None => r.model.clone_from(&s.model),
+            at => known(&r.model, at)?,
+        }
+    }
     Ok(())
 }
 

@@ -1,12 +1,14 @@
-//! The running streams: one supervisor each, attached to the hub and the worker.
+//! The running streams: one supervisor each, attached to the hub and to the worker
+//! of the model they run.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::config::{Config, StreamConfig};
 use crate::hub::{FrameHub, StreamSlot};
-use crate::infer;
-use crate::source::{PipelineSettings, RegionTarget, StatusFn, Supervisor, Target};
+use crate::source::{PipelineSettings, RegionTarget, StatusFn, Supervisor};
+
+use super::models::{Models, RunningModel};
 
 /// The streams the daemon runs: enabled ones, in file order.
 pub fn enabled(config: &Config) -> Vec<StreamConfig> {
@@ -24,16 +26,6 @@ pub fn published_names(stream: &StreamConfig) -> impl Iterator<Item = String> + 
         .chain(stream.regions.iter().map(|r| r.full_name(&stream.name)))
 }
 
-/// The names every enabled stream publishes under, in file order (for `hello`).
-pub fn enabled_names(config: &Config) -> Vec<String> {
-    config
-        .streams
-        .iter()
-        .filter(|s| s.enabled)
-        .flat_map(published_names)
-        .collect()
-}
-
 /// One running stream.
 pub(super) struct Running {
     /// Its settings.
@@ -48,12 +40,10 @@ pub(super) struct Running {
 
 /// The running streams and what starting one needs.
 pub(super) struct Fleet {
-    /// The frame size and format the model takes.
-    pub target: Target,
     /// The latest-frame mailboxes.
     pub hub: Arc<FrameHub>,
-    /// The inference worker.
-    pub worker: infer::Worker,
+    /// The running models and their workers.
+    pub models: Models,
     /// Publishes a stream's state changes.
     pub status: StatusFn,
     /// Thread settings of every stream pipeline (the decoder-thread share changes on reload).
@@ -65,15 +55,30 @@ pub(super) struct Fleet {
 impl Fleet {
     /// Starts a new stream in a slot of its own (and its regions in theirs).
     pub fn add(&mut self, config: StreamConfig) {
-        let slot = self.attach(&config.name);
+        let slot = self.attach(&config.name, &config.model);
         self.spawn(config, slot, Vec::new());
     }
 
-    /// A new slot for `name` in the hub and the worker.
-    fn attach(&self, name: &str) -> StreamSlot {
-        let slot = self.hub.attach(name);
-        self.worker.attach(&slot, name);
+    /// The running model named `name` (validation makes sure there is one; else the
+    /// default).
+    fn model(&self, name: &str) -> Option<&RunningModel> {
+        self.models.get(name).or(self.models.running.first())
+    }
+
+    /// A new slot for `name` in the lane of model `model` and in its worker.
+    pub fn attach(&self, name: &str, model: &str) -> StreamSlot {
+        let Some(m) = self.model(model) else {
+            return self.hub.attach(name);
+        };
+        let slot = self.hub.attach_in(name, m.lane);
+        m.worker.attach(&slot, name);
         slot
+    }
+
+    /// Whether `slot` is in the lane of the running model `model` (it can keep it).
+    pub fn runs(&self, slot: &StreamSlot, model: &str) -> bool {
+        let lane = self.hub.lane_of(slot);
+        self.models.get(model).is_some_and(|m| Some(m.lane) == lane)
     }
 
     /// Starts the supervisor of `config` on `slot` (new, or kept from the stream's
@@ -86,19 +91,30 @@ impl Fleet {
             .iter()
             .map(|r| {
                 let name = r.full_name(&config.name);
-                let slot = match kept.iter().position(|k| k.name == name) {
+                let same = |k: &RegionTarget| k.name == name && self.runs(&k.slot, &r.model);
+                let slot = match kept.iter().position(same) {
                     Some(i) => kept.swap_remove(i).slot,
-                    None => self.attach(&name),
+                    None => self.attach(&name, &r.model),
                 };
-                RegionTarget::new(name, r.rect, slot)
+                let region = RegionTarget::new(name, r.rect, slot);
+                match self.model(&r.model) {
+                    Some(m) => region.with_target(m.target),
+                    None => region,
+                }
             })
             .collect();
         for k in &kept {
             self.detach(&k.slot);
         }
+        let Some(target) = self.model(&config.model).map(|m| m.target) else {
+            tracing::error!(stream = %config.name, "no model runs; the stream is not started");
+            self.detach(&slot);
+            self.detach_regions(&regions);
+            return;
+        };
         let supervisor = Supervisor::spawn(
             config.clone(),
-            self.target,
+            target,
             self.hub.clone(),
             slot.clone(),
             regions.clone(),
@@ -113,10 +129,13 @@ impl Fleet {
         });
     }
 
-    /// Forgets a stopped stream's slot in the hub and the worker.
+    /// Forgets a stopped stream's slot in the hub and in its model's worker.
     pub fn detach(&self, slot: &StreamSlot) {
+        let lane = self.hub.lane_of(slot);
         self.hub.detach(slot);
-        self.worker.detach(slot);
+        if let Some(m) = self.models.running.iter().find(|m| Some(m.lane) == lane) {
+            m.worker.detach(slot);
+        }
     }
 
     /// Forgets a stopped stream's regions' slots.

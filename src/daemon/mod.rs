@@ -8,6 +8,7 @@
 mod activation;
 mod control;
 mod fleet;
+mod models;
 pub mod reload;
 pub mod services;
 mod signals;
@@ -129,14 +130,14 @@ async fn start_run_stop(
     shutdown: impl Future<Output = ()>,
 ) -> anyhow::Result<()> {
     tokio::pin!(shutdown);
-    let classifier = tokio::select! {
-        loaded = start::load_model(&config) => loaded?,
+    let loaded = tokio::select! {
+        loaded = start::load_models(&config) => loaded?,
         () = &mut shutdown => {
             tracing::info!("stopped before the model was loaded");
             return Ok(());
         }
     };
-    let mut daemon = Daemon::start(config, classifier, listeners, requests.control()).await?;
+    let mut daemon = Daemon::start(config, loaded, listeners, requests.control()).await?;
     run_until(&mut daemon, requests, shutdown).await;
     daemon.stop().await;
     Ok(())

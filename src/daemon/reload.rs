@@ -3,18 +3,22 @@
 //!
 //! `[[stream]]` is applied: removed streams stop, changed ones restart with their
 //! new settings (keeping their `seq`), added ones start, unchanged ones are not
-//! touched. A `[record]` change (or of which streams record) installs the new
-//! recording and restarts the streams that record before or after. Other sections
-//! take effect only at the next restart; a change there is reported.
+//! touched. Models are applied too: an added model is loaded and gets a worker, a
+//! removed one stops, and one whose `path` changed or whose files were replaced
+//! (their fingerprint differs) is loaded anew; the streams that run a changed model,
+//! or now run another, restart (their `seq` starts again at 1). A `[record]` change
+//! (or of which streams record) installs the new recording and restarts the streams
+//! that record before or after. Other sections take effect only at the next
+//! restart; a change there is reported.
 
 use std::time::Duration;
 
 use crate::config::{Config, StreamConfig};
-use crate::model::Manifest;
 use crate::publish::Publisher;
 use crate::source::TEARDOWN_LIMIT;
 
-use super::fleet::{enabled, stop_all, Fleet, Running};
+use super::fleet::{enabled, stop_all, Fleet, Running, Stopped};
+use super::models::{self, Loaded, WorkerParts};
 use super::start::Daemon;
 
 /// How long a reload waits for a removed or changed stream to stop. A supervisor
@@ -40,21 +44,35 @@ pub struct ReloadPlan {
     /// Whether the recording changes (`[record]`, or which streams record): it is
     /// installed anew and the streams that record, before or after, restart.
     pub record_changed: bool,
+    /// Models of the new configuration that do not run yet (loaded and started).
+    pub models_added: Vec<String>,
+    /// Running models the new configuration drops (stopped).
+    pub models_removed: Vec<String>,
+    /// Running models whose `path` changed or whose files were replaced (loaded anew).
+    pub models_changed: Vec<String>,
 }
 
 /// Compares `old` (the running configuration) with `new`: which streams stop, restart,
-/// start or stay, and which other sections changed.
+/// start or stay, which models start, stop or load anew, and which other sections changed.
 pub fn plan(old: &Config, new: &Config) -> ReloadPlan {
+    plan_replacing(old, new, &[])
+}
+
+/// [`plan`], where the running models named in `replaced` had their files replaced.
+pub fn plan_replacing(old: &Config, new: &Config, replaced: &[String]) -> ReloadPlan {
     let running = enabled(old);
     let wanted = enabled(new);
     let find = |set: &[StreamConfig], name: &str| set.iter().position(|s| s.name == name);
     let record_changed = recording(old) != recording(new);
+    let (models_added, models_removed, models_changed) = model_changes(old, new, replaced);
     let (mut removed, mut changed, mut unchanged) = (Vec::new(), Vec::new(), Vec::new());
     for r in &running {
         let records = |c: &Config, s: &StreamConfig| c.record.is_some() && s.record;
+        let reloaded = |s: &StreamConfig| uses_any(s, &models_changed);
         match find(&wanted, &r.name) {
             None => removed.push(r.name.clone()),
             Some(i) if needs_restart(&wanted[i], r) => changed.push(r.name.clone()),
+            Some(i) if reloaded(r) || reloaded(&wanted[i]) => changed.push(r.name.clone()),
             Some(i) if record_changed && (records(old, r) || records(new, &wanted[i])) => {
                 changed.push(r.name.clone())
             }
@@ -68,7 +86,6 @@ pub fn plan(old: &Config, new: &Config) -> ReloadPlan {
         .collect();
     let sections = [
         ("[runtime]", new.runtime != old.runtime),
-        ("[model]", new.model != old.model),
         ("[smoothing]", new.smoothing != old.smoothing),
         ("[output]", new.output != old.output),
         ("[mqtt]", new.mqtt != old.mqtt),
@@ -85,7 +102,34 @@ pub fn plan(old: &Config, new: &Config) -> ReloadPlan {
             .filter_map(|(s, differs)| differs.then_some(s))
             .collect(),
         record_changed,
+        models_added,
+        models_removed,
+        models_changed,
     }
+}
+
+/// The models `new` adds, drops, and changes (another `path`, or named in `replaced`).
+fn model_changes(
+    old: &Config,
+    new: &Config,
+    replaced: &[String],
+) -> (Vec<String>, Vec<String>, Vec<String>) {
+    let names = |from: &Config, keep: &dyn Fn(&crate::config::ModelConfig) -> bool| {
+        let kept = from.models.iter().filter(|m| keep(m));
+        kept.map(|m| m.name.clone()).collect::<Vec<_>>()
+    };
+    let added = names(new, &|m| old.model(&m.name).is_none());
+    let removed = names(old, &|m| new.model(&m.name).is_none());
+    let changed = names(old, &|m| {
+        new.model(&m.name)
+            .is_some_and(|n| n != m || replaced.contains(&m.name))
+    });
+    (added, removed, changed)
+}
+
+/// Whether `s` (or one of its regions) runs one of `models`.
+fn uses_any(s: &StreamConfig, models: &[String]) -> bool {
+    models.contains(&s.model) || s.regions.iter().any(|r| models.contains(&r.model))
 }
 
 /// `[record]` and the names of the streams that record (all streams, enabled or not).
@@ -98,14 +142,23 @@ fn recording(c: &Config) -> Option<(&crate::config::RecordConfig, Vec<&str>)> {
 impl ReloadPlan {
     /// The one-line summary logged and sent to systemd once the plan is applied.
     pub fn summary(&self) -> String {
-        format!(
+        let mut line = format!(
             "reloaded: {} stream(s) running; added {:?}, removed {:?}, changed {:?}, {} unchanged",
             self.wanted.len(),
             self.added,
             self.removed,
             self.changed,
             self.unchanged.len()
-        )
+        );
+        let (a, r, c) = (
+            &self.models_added,
+            &self.models_removed,
+            &self.models_changed,
+        );
+        if !(a.is_empty() && r.is_empty() && c.is_empty()) {
+            line += &format!("; models added {a:?}, removed {r:?}, reloaded {c:?}");
+        }
+        line
     }
 
     /// Logs each section that changed but needs a restart.
@@ -126,21 +179,32 @@ fn needs_restart(new: &StreamConfig, old: &StreamConfig) -> bool {
     same_tags != *old
 }
 
+/// What applying a plan needs besides the plan and the fleet.
+pub(super) struct Apply<'a> {
+    /// The bus (new `hello`, tags).
+    pub publisher: &'a std::sync::Arc<Publisher>,
+    /// The running configuration (smoothing and output settings of new workers).
+    pub config: &'a Config,
+    /// The models the plan adds or changes, loaded.
+    pub loaded: Vec<Loaded>,
+    /// The new configuration's model names, in file order.
+    pub order: Vec<String>,
+}
+
 /// Carries `plan` out on `fleet`: stops removed and changed streams (bounded, in
-/// parallel), restarts changed ones in their slots, tells subscribers the new stream
-/// list, starts added ones, and keeps the file's order. Returns the summary.
-pub(super) async fn apply(
-    plan: &ReloadPlan,
-    fleet: &mut Fleet,
-    manifest: &Manifest,
-    publisher: &Publisher,
-) -> String {
+/// parallel), stops, starts and swaps models, restarts changed streams in their slots
+/// (new ones where their model changed), tells subscribers the new stream list,
+/// starts added ones, and keeps the file's order. Returns the summary.
+pub(super) async fn apply(plan: &ReloadPlan, fleet: &mut Fleet, with: Apply<'_>) -> String {
     plan.warn_restart_needed();
+    let publisher = with.publisher;
     publisher.set_tags(super::start::tags_of(&plan.wanted));
     fleet
         .pipeline_settings
         .share_decoder_threads(plan.wanted.len());
-    restart_or_remove(plan, fleet).await;
+    let stopped = stop_removed_and_changed(plan, fleet).await;
+    swap_models(plan, fleet, with).await;
+    restart(plan, fleet, stopped);
     // The new stream list goes out (a new `hello`) before any added stream's first status.
     let wanted_names: Vec<String> = plan
         .wanted
@@ -148,7 +212,7 @@ pub(super) async fn apply(
         .flat_map(super::fleet::published_names)
         .collect();
     publisher.set_streams(
-        super::start::hello(manifest, wanted_names.clone()),
+        super::start::hello(&fleet.models.described(), &plan.wanted),
         &wanted_names,
     );
     for w in &plan.wanted {
@@ -169,18 +233,101 @@ pub(super) async fn apply(
     summary
 }
 
+/// Stops the workers of removed and changed models (their lanes close) and starts
+/// the loaded ones on lanes of their own, keeping the file's order of models.
+async fn swap_models(plan: &ReloadPlan, fleet: &mut Fleet, with: Apply<'_>) {
+    let gone = |n: &String| plan.models_removed.contains(n) || plan.models_changed.contains(n);
+    let (old, kept): (Vec<_>, Vec<_>) = std::mem::take(&mut fleet.models.running)
+        .into_iter()
+        .partition(|m| gone(&m.config.name));
+    fleet.models.running = kept;
+    for m in &old {
+        tracing::info!(model = %m.config.name, "reload: model stopped");
+        fleet.hub.close_lane(m.lane);
+    }
+    let _ =
+        tokio::task::spawn_blocking(move || old.into_iter().for_each(|m| m.worker.join())).await;
+    let parts = WorkerParts {
+        hub: &fleet.hub,
+        publisher: with.publisher,
+        config: with.config,
+    };
+    for l in with.loaded {
+        let lane = fleet.hub.open_lane();
+        fleet
+            .models
+            .running
+            .push(models::start_one(l, lane, &parts));
+    }
+    let order = with.order;
+    fleet.models.running.sort_by_key(|m| {
+        order
+            .iter()
+            .position(|n| *n == m.config.name)
+            .unwrap_or(usize::MAX)
+    });
+}
+
 impl Daemon {
     /// Applies `new`'s streams (see the module doc); the running configuration keeps
     /// its other sections. Returns the one-line summary.
     pub async fn reload(&mut self, new: Config) -> String {
-        let plan = plan(&self.config, &new);
+        let replaced = self.replaced_models().await;
+        let plan = plan_replacing(&self.config, &new, &replaced);
+        let loaded = match self.load_models(&plan, &new).await {
+            Ok(l) => l,
+            Err(e) => {
+                tracing::error!("reload rejected, still running the previous configuration: {e:#}");
+                let n = self.fleet.streams.len();
+                return format!("reload rejected ({e:#}); running {n} stream(s)");
+            }
+        };
         if plan.record_changed {
             self.reload_record(&new);
         }
-        let summary = apply(&plan, &mut self.fleet, &self.manifest, &self.publisher).await;
+        let with = Apply {
+            publisher: &self.publisher,
+            config: &self.config,
+            loaded,
+            order: new.models.iter().map(|m| m.name.clone()).collect(),
+        };
+        let summary = apply(&plan, &mut self.fleet, with).await;
         self.config.streams = new.streams;
+        self.config.models = new.models;
         self.show_config();
         summary
+    }
+
+    /// The running models whose files no longer match their fingerprint.
+    async fn replaced_models(&self) -> Vec<String> {
+        let running: Vec<(String, std::path::PathBuf, u64)> = (self.fleet.models.running.iter())
+            .map(|m| (m.config.name.clone(), m.config.path.clone(), m.fingerprint))
+            .collect();
+        let changed = tokio::task::spawn_blocking(move || {
+            running
+                .into_iter()
+                .filter(|(_, path, was)| models::fingerprint(path) != *was)
+                .map(|(name, ..)| name)
+                .collect()
+        });
+        changed.await.unwrap_or_default()
+    }
+
+    /// Loads the models `plan` adds or changes, as `new` configures them.
+    async fn load_models(&self, plan: &ReloadPlan, new: &Config) -> anyhow::Result<Vec<Loaded>> {
+        let wanted: Vec<_> = new
+            .models
+            .iter()
+            .filter(|m| {
+                plan.models_added.contains(&m.name) || plan.models_changed.contains(&m.name)
+            })
+            .cloned()
+            .collect();
+        if wanted.is_empty() {
+            return Ok(Vec::new());
+        }
+        let runtime = self.config.runtime.clone();
+        tokio::task::spawn_blocking(move || models::load(&runtime, &wanted)).await?
     }
 
     /// Installs `new`'s recording (with the running `[http]`), before the streams restart.
@@ -191,7 +338,7 @@ impl Daemon {
         if let Some(problem) = crate::record::reload(&next) {
             tracing::error!("reload: {problem}; the streams run without recording");
         }
-        if let Some(w) = crate::record::unknown_labels(&next, &self.manifest.labels) {
+        if let Some(w) = crate::record::unknown_labels(&next, &self.fleet.models.all_labels()) {
             tracing::warn!("reload: {w}");
         }
         tracing::info!("reload: [record] applied; the streams that record restart");
@@ -234,8 +381,8 @@ impl Daemon {
     }
 }
 
-/// Stops the streams `plan` removes or changes; restarts the changed ones.
-async fn restart_or_remove(plan: &ReloadPlan, fleet: &mut Fleet) {
+/// Stops the streams `plan` removes or changes; forgets the removed ones.
+async fn stop_removed_and_changed(plan: &ReloadPlan, fleet: &mut Fleet) -> Vec<Stopped> {
     let mut to_stop: Vec<(Running, &'static str)> = Vec::new();
     let mut kept = Vec::new();
     for r in std::mem::take(&mut fleet.streams) {
@@ -248,36 +395,54 @@ async fn restart_or_remove(plan: &ReloadPlan, fleet: &mut Fleet) {
         }
     }
     fleet.streams = kept;
+    let mut restarting = Vec::new();
     for r in stop_all(to_stop, RELOAD_STOP_LIMIT).await {
         let name = r.config.name.clone();
         tracing::info!(stream = %name, "stats: {}", r.slot.stats.snapshot());
         for g in &r.regions {
             tracing::info!(stream = %g.name, "stats: {}", g.slot.stats.snapshot());
         }
-        match plan.wanted.iter().find(|w| w.name == name).cloned() {
-            None => {
-                fleet.detach(&r.slot);
-                fleet.detach_regions(&r.regions);
-                if !r.in_time {
-                    tracing::error!(stream = %name, "did not stop within {RELOAD_STOP_LIMIT:?}; abandoned");
-                }
-                tracing::info!(stream = %name, "reload: stream removed");
-            }
-            Some(w) if r.in_time => {
-                // Same slot and counters: the worker sees a new pipeline generation,
-                // restarts the stream's window and carries its seq on.
-                fleet.hub.clear(&r.slot);
-                tracing::info!(stream = %name, "reload: stream restarted with its new settings");
-                fleet.spawn(w, r.slot, r.regions);
-            }
-            Some(w) => {
-                // The old supervisor is still running somewhere: keep it away from
-                // the new one (a slot of its own; seq starts again).
-                tracing::error!(stream = %name, "did not stop within {RELOAD_STOP_LIMIT:?}; abandoned, starting the new one beside it");
-                fleet.detach(&r.slot);
-                fleet.detach_regions(&r.regions);
-                fleet.add(w);
-            }
+        if plan.wanted.iter().any(|w| w.name == name) {
+            restarting.push(r);
+            continue;
+        }
+        fleet.detach(&r.slot);
+        fleet.detach_regions(&r.regions);
+        if !r.in_time {
+            tracing::error!(stream = %name, "did not stop within {RELOAD_STOP_LIMIT:?}; abandoned");
+        }
+        tracing::info!(stream = %name, "reload: stream removed");
+    }
+    restarting
+}
+
+/// Restarts the changed streams that stopped: in their slots (their seq goes on)
+/// where they run the same model as before, in new ones where not.
+fn restart(plan: &ReloadPlan, fleet: &mut Fleet, stopped: Vec<Stopped>) {
+    for r in stopped {
+        let name = r.config.name.clone();
+        let Some(w) = plan.wanted.iter().find(|w| w.name == name).cloned() else {
+            continue;
+        };
+        if !r.in_time {
+            // The old supervisor is still running somewhere: keep it away from
+            // the new one (a slot of its own; seq starts again).
+            tracing::error!(stream = %name, "did not stop within {RELOAD_STOP_LIMIT:?}; abandoned, starting the new one beside it");
+            fleet.detach(&r.slot);
+            fleet.detach_regions(&r.regions);
+            fleet.add(w);
+            continue;
+        }
+        tracing::info!(stream = %name, "reload: stream restarted with its new settings");
+        if fleet.runs(&r.slot, &w.model) {
+            // Same slot and counters: the worker sees a new pipeline generation,
+            // restarts the stream's window and carries its seq on.
+            fleet.hub.clear(&r.slot);
+            fleet.spawn(w, r.slot, r.regions);
+        } else {
+            fleet.detach(&r.slot);
+            let slot = fleet.attach(&w.name, &w.model);
+            fleet.spawn(w, slot, r.regions);
         }
     }
 }
@@ -430,9 +595,71 @@ mod tests {
             assert_eq!(p.needs_restart, [name], "{section}");
             assert_eq!(p.unchanged.len(), 2, "{section}");
         }
+        // A model takes effect by reload (see the model tests below).
         let model = format!("{}{}", BASE.replace("m.onnx", "n.onnx"), ab());
         let new = Config::parse(&model, Path::new("/etc/actiond/actiond.toml")).unwrap();
-        assert_eq!(plan(&old, &new).needs_restart, ["[model]"]);
+        assert!(plan(&old, &new).needs_restart.is_empty());
+        assert_eq!(plan(&old, &new).models_changed, ["default"]);
+    }
+
+    /// `[[model]]`s `m` and `n` (`m` first: the default), then `streams`.
+    fn two_models(n_path: &str, streams: &str) -> Config {
+        let text = format!(
+            "[[model]]\nname = \"m\"\npath = \"m.onnx\"\n\n[[model]]\nname = \"n\"\npath = \"{n_path}\"\n\n{streams}"
+        );
+        Config::parse(&text, Path::new("/etc/actiond/actiond.toml"))
+            .unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    #[test]
+    fn a_stream_that_changes_its_model_restarts_alone() {
+        let old = two_models("n.onnx", &ab());
+        let new = two_models(
+            "n.onnx",
+            &ab().replace("test:smpte\"\n", "test:smpte\"\nmodel = \"n\"\n"),
+        );
+        let p = plan(&old, &new);
+        assert_eq!(lists(&p), [vec![], vec![], names(&["b"]), names(&["a"])]);
+        assert!(p.models_changed.is_empty() && p.models_added.is_empty());
+    }
+
+    #[test]
+    fn a_changed_or_replaced_model_restarts_only_its_streams() {
+        let streams = ab().replace("test:smpte\"\n", "test:smpte\"\nmodel = \"n\"\n");
+        let old = two_models("n.onnx", &streams);
+        let p = plan(&old, &two_models("n2.onnx", &streams));
+        assert_eq!(p.models_changed, ["n"]);
+        assert_eq!(lists(&p), [vec![], vec![], names(&["b"]), names(&["a"])]);
+        // The same files, but `m`'s were replaced: `a` restarts, `b` goes on.
+        let p = plan_replacing(&old, &old, &["m".to_string()]);
+        assert_eq!(p.models_changed, ["m"]);
+        assert_eq!(lists(&p), [vec![], vec![], names(&["a"]), names(&["b"])]);
+        assert!(p.summary().contains("reloaded [\"m\"]"), "{}", p.summary());
+    }
+
+    #[test]
+    fn a_region_running_a_changed_model_restarts_its_stream() {
+        let region =
+            "[[stream.region]]\nname = \"left\"\nrect = [0.0, 0.0, 0.5, 1.0]\nmodel = \"n\"\n\n";
+        let streams = format!(
+            "{}{region}{}",
+            stream("a", "test:ball"),
+            stream("b", "test:smpte")
+        );
+        let old = two_models("n.onnx", &streams);
+        let p = plan(&old, &two_models("n2.onnx", &streams));
+        assert_eq!(lists(&p), [vec![], vec![], names(&["a"]), names(&["b"])]);
+    }
+
+    #[test]
+    fn models_are_added_and_removed() {
+        let old = config(&ab());
+        let new = two_models("n.onnx", &ab());
+        let p = plan(&old, &new);
+        assert_eq!(p.models_added, names(&["m", "n"]));
+        assert_eq!(p.models_removed, names(&["default"]));
+        // Every stream ran `default` and now runs `m`: both restart.
+        assert_eq!(lists(&p)[2..], [names(&["a", "b"]), vec![]]);
     }
 
     #[test]

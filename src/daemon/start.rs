@@ -7,16 +7,15 @@ use anyhow::Context;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-use crate::config::Config;
+use crate::config::{Config, StreamConfig};
 use crate::hub::FrameHub;
-use crate::infer::{self, WorkerSettings};
-use crate::model::{Classifier, Manifest};
+use crate::model::Manifest;
 use crate::publish::{socket, stdout, Message, Publisher, StreamState, VERSION};
-use crate::smooth::{Method, SmootherSettings};
-use crate::source::{PipelineSettings, StatusFn, Target};
+use crate::source::{PipelineSettings, StatusFn};
 use crate::sys::notify::Notifier;
 
-use super::fleet::{enabled, enabled_names, published_names, stop_all, Fleet};
+use super::fleet::{enabled, published_names, stop_all, Fleet};
+use super::models::{Loaded, Models, WorkerParts};
 use super::services::Services;
 use super::status_line::StatusLine;
 use super::Listeners;
@@ -27,14 +26,17 @@ const STOP_LIMIT: Duration = Duration::from_secs(4);
 /// How often the heap's free pages go back to the kernel.
 const TRIM_PERIOD: Duration = Duration::from_secs(30);
 
-/// The `hello` every new subscriber gets first.
-pub(super) fn hello(manifest: &Manifest, streams: Vec<String>) -> Message {
+/// The `hello` every new subscriber gets first: the default model's name and labels,
+/// the names `streams` (the enabled ones) publish under, and every model's users.
+pub(super) fn hello(models: &[(String, Manifest)], streams: &[StreamConfig]) -> Message {
+    let default = models.first().map(|(_, m)| m);
     Message::Hello {
         v: VERSION,
         version: env!("CARGO_PKG_VERSION").to_string(),
-        model: manifest.name.clone(),
-        labels: manifest.labels.clone(),
-        streams,
+        model: default.map(|m| m.name.clone()).unwrap_or_default(),
+        labels: default.map(|m| m.labels.clone()).unwrap_or_default(),
+        streams: streams.iter().flat_map(published_names).collect(),
+        models: super::models::info(models, streams),
     }
 }
 
@@ -49,23 +51,20 @@ pub(super) fn tags_of(
         .collect()
 }
 
-/// Initialises GStreamer and loads the model (off the async threads: it takes seconds).
-pub(super) async fn load_model(config: &Config) -> anyhow::Result<Classifier> {
+/// Initialises GStreamer and loads the models (off the async threads: it takes seconds).
+pub(super) async fn load_models(config: &Config) -> anyhow::Result<Vec<Loaded>> {
     gstreamer::init().context("initialising GStreamer")?;
     crate::sys::gst_log::route();
-    let (runtime, path) = (config.runtime.clone(), config.model.path.clone());
-    let loaded = tokio::task::spawn_blocking(move || Classifier::load(&runtime, &path))
+    let (runtime, models) = (config.runtime.clone(), config.models.clone());
+    tokio::task::spawn_blocking(move || super::models::load(&runtime, &models))
         .await
-        .context("loading the model")?;
-    Ok(loaded?)
+        .context("loading the models")?
 }
 
 /// A started daemon: its running configuration, outputs, inference and streams.
 pub(super) struct Daemon {
     /// The running configuration (a reload replaces only its streams).
     pub config: Config,
-    /// The loaded model's manifest (for `hello`).
-    pub manifest: Manifest,
     /// The bus every output reads.
     pub publisher: Arc<Publisher>,
     /// The running streams.
@@ -85,19 +84,13 @@ impl Daemon {
     /// systemd it is ready. `control` reaches the daemon from its outputs (MQTT commands).
     pub async fn start(
         config: Config,
-        classifier: Classifier,
+        loaded: Vec<Loaded>,
         listeners: Listeners,
         control: Option<super::Control>,
     ) -> anyhow::Result<Daemon> {
         let notifier = Notifier::from_env();
-        let manifest = classifier.manifest.clone();
-        let names = enabled_names(&config);
-        let publisher = Publisher::new(
-            hello(&manifest, names.clone()),
-            names,
-            config.output.subscriber_buffer,
-        );
-        publisher.set_tags(tags_of(&config.streams));
+        let streams = enabled(&config);
+        let publisher = publisher(&config, &loaded, &streams);
         let (shutdown, shutdown_rx) = watch::channel(false);
         let listener = tokio::net::UnixListener::from_std(listeners.socket)
             .context("registering the socket")?;
@@ -120,16 +113,15 @@ impl Daemon {
         ));
         let mut services =
             Services::start_mqtt(&config, &publisher, &hub, control, shutdown_rx.clone())?;
-        let worker = infer::spawn(
-            classifier,
-            hub.clone(),
-            worker_settings(&config),
-            publisher.clone(),
-        );
+        let parts = WorkerParts {
+            hub: &hub,
+            publisher: &publisher,
+            config: &config,
+        };
+        let models = Models::start(loaded, &parts, true);
         let mut fleet = Fleet {
-            target: target(&manifest),
             hub: hub.clone(),
-            worker,
+            models,
             status: status_fn(&publisher, status_line.clone()),
             pipeline_settings: Arc::new(PipelineSettings::new(config.runtime.stream_nice as i32)),
             streams: Vec::new(),
@@ -137,10 +129,9 @@ impl Daemon {
         if let Some(problem) = crate::record::start(&config) {
             tracing::error!("{problem}; the streams run without recording");
         }
-        if let Some(w) = crate::record::unknown_labels(&config, &manifest.labels) {
+        if let Some(w) = crate::record::unknown_labels(&config, &fleet.models.all_labels()) {
             tracing::warn!("{w}");
         }
-        let streams = enabled(&config);
         fleet.pipeline_settings.share_decoder_threads(streams.len());
         for s in streams {
             fleet.add(s);
@@ -157,7 +148,6 @@ impl Daemon {
         tokio::spawn(crate::sys::malloc::trim_periodically(TRIM_PERIOD));
         Ok(Daemon {
             config,
-            manifest,
             publisher,
             fleet,
             notifier,
@@ -181,7 +171,7 @@ impl Daemon {
         self.watchdog.abort();
         let Fleet {
             streams,
-            worker,
+            models,
             hub,
             ..
         } = self.fleet;
@@ -202,7 +192,7 @@ impl Daemon {
             tracing::info!("stats: resident memory {:.1} MiB", k as f64 / 1024.0);
         }
         hub.shutdown();
-        let _ = tokio::task::spawn_blocking(move || worker.join()).await;
+        let _ = tokio::task::spawn_blocking(move || models.stop(&hub)).await;
         let _ = tokio::task::spawn_blocking(|| crate::record::finish(Duration::from_secs(3))).await;
         let _ = self.shutdown.send(true);
         let _ = tokio::time::timeout(Duration::from_secs(3), self.server).await;
@@ -211,34 +201,21 @@ impl Daemon {
     }
 }
 
-/// What a stream's pipeline scales and converts frames to: the model's input.
-fn target(manifest: &Manifest) -> Target {
-    Target {
-        width: manifest.input.width,
-        height: manifest.input.height,
-        channel_order: manifest.input.channel_order,
-        resize: manifest.input.resize,
-    }
-}
-
-/// The inference worker's settings from `[smoothing]` and `[output]`.
-fn worker_settings(config: &Config) -> WorkerSettings {
-    let s = &config.smoothing;
-    WorkerSettings {
-        smoothing: SmootherSettings {
-            method: match s.method {
-                crate::config::SmoothingMethod::Mean => Method::Mean,
-                crate::config::SmoothingMethod::Ema => Method::Ema,
-            },
-            window: s.window,
-            stride: s.stride,
-            threshold: s.threshold,
-            confirm: s.confirm,
-            top_k: s.top_k,
-        },
-        top_k: s.top_k,
-        per_frame: config.output.per_frame,
-    }
+/// The bus, its first `hello` from the loaded models and the enabled `streams`, and
+/// the streams' tags.
+fn publisher(config: &Config, loaded: &[Loaded], streams: &[StreamConfig]) -> Arc<Publisher> {
+    let names: Vec<String> = streams.iter().flat_map(published_names).collect();
+    let described: Vec<(String, Manifest)> = loaded
+        .iter()
+        .map(|l| (l.config.name.clone(), l.classifier.manifest.clone()))
+        .collect();
+    let publisher = Publisher::new(
+        hello(&described, streams),
+        names,
+        config.output.subscriber_buffer,
+    );
+    publisher.set_tags(tags_of(&config.streams));
+    publisher
 }
 
 /// Publishes each stream's state changes as `status` messages, and counts them

@@ -90,6 +90,8 @@ pub(super) struct Batch {
     failures: u64,
     /// The model's kind, T and state sizes.
     spec: TemporalSpec,
+    /// The hub lane whose frames this batch takes (its model's).
+    lane: usize,
 }
 
 impl Batch {
@@ -102,7 +104,14 @@ impl Batch {
             cursor: 0,
             failures: 0,
             spec: TemporalSpec::frame(),
+            lane: 0,
         }
+    }
+
+    /// The same batch taking the frames of hub lane `lane`.
+    pub fn in_lane(mut self, lane: usize) -> Self {
+        self.lane = lane;
+        self
     }
 
     /// The same batch for a model of kind `spec` (clip or stateful).
@@ -114,7 +123,8 @@ impl Batch {
     /// Waits briefly for frames and takes the latest of each stream (round robin,
     /// up to the batch size). Returns false once the hub shut down.
     pub fn take(&mut self, hub: &FrameHub) -> bool {
-        hub.take(&mut self.frames, self.max, &mut self.cursor, TAKE_WAIT)
+        let (frames, cursor) = (&mut self.frames, &mut self.cursor);
+        hub.take_lane(self.lane, frames, self.max, cursor, TAKE_WAIT)
     }
 
     /// Fills the rows, runs the model and calls `dispatch` for each row's result

@@ -60,19 +60,20 @@ impl Worker {
     }
 }
 
-/// Starts the worker thread; it runs until the hub shuts down. Streams are
-/// introduced with [`Worker::attach`]. The command channel carries only
-/// configuration changes (a few per reload), never frames.
+/// Starts the worker thread of `classifier` on hub lane `lane`; it runs until the hub
+/// shuts down or the lane closes. Streams are introduced with [`Worker::attach`]. The
+/// command channel carries only configuration changes (a few per reload), never frames.
 pub fn spawn(
     classifier: Classifier,
     hub: Arc<FrameHub>,
+    lane: usize,
     settings: WorkerSettings,
     publisher: Arc<Publisher>,
 ) -> Worker {
     let (commands, rx) = mpsc::channel();
     let thread = std::thread::Builder::new()
         .name("inference".into())
-        .spawn(move || run(classifier, &hub, settings, &publisher, &rx))
+        .spawn(move || run(classifier, (&hub, lane), settings, &publisher, &rx))
         .expect("spawning the inference thread");
     Worker { thread, commands }
 }
@@ -81,7 +82,7 @@ pub fn spawn(
 /// (the watchdog's proof of life), empty or not.
 fn run(
     mut classifier: Classifier,
-    hub: &FrameHub,
+    (hub, lane): (&FrameHub, usize),
     settings: WorkerSettings,
     publisher: &Publisher,
     commands: &mpsc::Receiver<Command>,
@@ -98,7 +99,7 @@ fn run(
     let spec = TemporalSpec::of(&classifier, settings.smoothing.stride);
     let smoothing = smoothing_for(&spec, &settings.smoothing);
     let mut streams = Streams::default();
-    let mut batch = Batch::new(max_batch).with_spec(spec.clone());
+    let mut batch = Batch::new(max_batch).with_spec(spec.clone()).in_lane(lane);
     // The largest batch run so far.
     let mut warmed = 0usize;
     while batch.take(hub) {
@@ -114,9 +115,9 @@ fn run(
         });
         warmed = warmed.max(rows);
         batch.clear();
-        hub.note_progress();
+        hub.note_lane_progress(lane);
     }
-    tracing::debug!("inference worker stopped");
+    tracing::debug!(model = %model, "inference worker stopped");
 }
 
 /// The smoother of a stream: as configured, except for clip models, whose every

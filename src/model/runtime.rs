@@ -55,11 +55,23 @@ fn checkout_of(exe: &Path) -> Option<PathBuf> {
         .then(|| root.to_path_buf())
 }
 
-/// Loads ONNX Runtime from the first candidate that works and builds the global environment.
+/// The environment built by the first successful [`init`]: ONNX Runtime allows one
+/// per process, and every model's session shares it.
+static LOADED: std::sync::Mutex<Option<(ort::environment::Environment, PathBuf)>> =
+    std::sync::Mutex::new(None);
+
+/// Loads ONNX Runtime from the first candidate that works and builds the global
+/// environment; later calls (another model) share the one built first.
 pub fn init(
     configured: Option<&Path>,
 ) -> Result<(ort::environment::Environment, PathBuf), ModelError> {
-    init_from_list(candidates(configured))
+    let mut loaded = LOADED.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some(done) = loaded.as_ref() {
+        return Ok(done.clone());
+    }
+    let done = init_from_list(candidates(configured))?;
+    *loaded = Some(done.clone());
+    Ok(done)
 }
 
 fn init_from_list(

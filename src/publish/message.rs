@@ -81,6 +81,21 @@ pub struct Scored {
     pub score: f32,
 }
 
+/// One model in `hello`: its names, labels and the streams that run it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, JsonSchema)]
+#[schemars(rename = "model_info")]
+pub struct ModelInfo {
+    /// The name streams use in the configuration (`default` for `[model]`).
+    pub name: String,
+    /// The model's own name, as in its predictions' `model`.
+    pub model: String,
+    /// Its labels, in output order.
+    pub labels: Vec<String>,
+    /// The enabled streams (and regions) that run it.
+    #[schemars(with = "Vec<StreamName>")]
+    pub streams: Vec<String>,
+}
+
 /// Every message the daemon publishes.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -92,13 +107,16 @@ pub enum Message {
         v: u32,
         /// Daemon version.
         version: String,
-        /// Model name.
+        /// Model name (the default model's, the first configured).
         model: String,
-        /// Model labels, in output order.
+        /// Model labels, in output order (the default model's).
         labels: Vec<String>,
         /// Names of the enabled streams.
         #[schemars(with = "Vec<StreamName>")]
         streams: Vec<String>,
+        /// Every configured model, in file order, with the streams that use it.
+        #[serde(default)]
+        models: Vec<ModelInfo>,
     },
     /// A smoothed clip prediction (MQTT topic `<prefix>/<stream>/prediction`).
     Prediction {
@@ -362,6 +380,7 @@ mod tests {
                 model: "m".into(),
                 labels: vec!["a".into(), "b".into()],
                 streams: vec!["cam-1".into()],
+                models: vec![],
             },
             Message::Prediction {
                 v: VERSION,

@@ -21,7 +21,7 @@ use std::sync::{Arc, Mutex, RwLock};
 use tokio::sync::broadcast;
 
 pub use message::{
-    decimal, rfc3339, EventKind, Message, Published, Scored, StreamState, Tags, VERSION,
+    decimal, rfc3339, EventKind, Message, ModelInfo, Published, Scored, StreamState, Tags, VERSION,
 };
 
 /// A subscriber's live feed of published messages.
@@ -165,6 +165,7 @@ mod tests {
             model: "m".into(),
             labels: vec!["x".into()],
             streams: streams.iter().map(|s| s.to_string()).collect(),
+            models: vec![],
         }
     }
 

@@ -291,6 +291,7 @@ mod tests {
             model: "m".into(),
             labels: vec!["x".into()],
             streams: vec!["s".into()],
+            models: vec![],
         };
         Publisher::new(hello, vec!["s".into()], buffer)
     }

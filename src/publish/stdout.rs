@@ -236,6 +236,7 @@ mod tests {
                 model: "m".into(),
                 labels: vec![],
                 streams: vec!["a".into(), "b".into()],
+                models: vec![],
             },
             Message::Status {
                 v: VERSION,

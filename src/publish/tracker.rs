@@ -198,9 +198,21 @@ impl Tracker {
     /// Updates the view from one published message.
     fn apply(&self, p: &Arc<Published>) {
         let stream = match &p.msg {
-            Message::Hello { model, labels, .. } => {
+            Message::Hello {
+                model,
+                labels,
+                models,
+                ..
+            } => {
                 *self.model.lock().unwrap_or_else(|p| p.into_inner()) = model.clone();
-                self.history().set_labels(labels);
+                // Every model's labels (the first model's first), for the timelines.
+                let mut all = labels.clone();
+                for l in models.iter().flat_map(|m| &m.labels) {
+                    if !all.contains(l) {
+                        all.push(l.clone());
+                    }
+                }
+                self.history().set_labels(&all);
                 return;
             }
             Message::Goodbye { .. } => return,

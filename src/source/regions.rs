@@ -27,6 +27,8 @@ pub struct RegionTarget {
     pub slot: StreamSlot,
     /// True while the frame is too small for a pixel region (its status says so).
     pub misfit: Arc<AtomicBool>,
+    /// Its model's input, when not the stream's (a region with a model of its own).
+    pub target: Option<Target>,
 }
 
 impl RegionTarget {
@@ -37,7 +39,14 @@ impl RegionTarget {
             rect,
             slot,
             misfit: Arc::new(AtomicBool::new(false)),
+            target: None,
         }
+    }
+
+    /// The same region fitted to `target` (its model's input) instead of the stream's.
+    pub fn with_target(mut self, target: Target) -> Self {
+        self.target = Some(target);
+        self
     }
 }
 
@@ -155,7 +164,7 @@ impl Branch<'_> {
         }
         let crop = pipeline::make("videocrop")?;
         let mut chain = vec![queue.clone(), crop.clone()];
-        chain.extend(pipeline::fit(self.target)?);
+        chain.extend(pipeline::fit(r.target.as_ref().unwrap_or(self.target))?);
         let sink = pipeline::appsink(true);
         sink.set_property("sync", !self.live);
         // A region whose frames are all dropped (it does not fit) never prerolls: the

@@ -115,6 +115,8 @@ pub struct DaemonConfig {
     /// `[runtime] stream_nice` (None: the daemon's default).
     pub stream_nice: Option<u32>,
     pub model: PathBuf,
+    /// `[[model]]` tables (name, path) written instead of `[model]` when not empty.
+    pub models: Vec<(String, PathBuf)>,
     pub method: String,
     pub window: u32,
     pub stride: u32,
@@ -145,6 +147,7 @@ impl Default for DaemonConfig {
             inference_stall_s: None,
             stream_nice: None,
             model: super::model_onnx(),
+            models: Vec::new(),
             method: "mean".into(),
             window: 4,
             stride: 2,
@@ -185,8 +188,15 @@ impl DaemonConfig {
         if let Some(n) = self.stream_nice {
             writeln!(s, "stream_nice = {n}").unwrap();
         }
-        s.push_str("\n[model]\n");
-        writeln!(s, "path = {}", toml_str(&self.model.to_string_lossy())).unwrap();
+        if self.models.is_empty() {
+            s.push_str("\n[model]\n");
+            writeln!(s, "path = {}", toml_str(&self.model.to_string_lossy())).unwrap();
+        }
+        for (name, path) in &self.models {
+            s.push_str("\n[[model]]\n");
+            writeln!(s, "name = {}", toml_str(name)).unwrap();
+            writeln!(s, "path = {}", toml_str(&path.to_string_lossy())).unwrap();
+        }
         s.push_str("\n[smoothing]\n");
         writeln!(s, "method = {}", toml_str(&self.method)).unwrap();
         writeln!(s, "window = {}", self.window).unwrap();
@@ -234,6 +244,12 @@ impl DaemonBuilder {
         self.config.model = path.into();
         self
     }
+    /// Adds a `[[model]]` (the first added is the default); no `[model]` then.
+    pub fn named_model(mut self, name: &str, path: impl Into<PathBuf>) -> Self {
+        self.config.models.push((name.to_string(), path.into()));
+        self
+    }
+
     pub fn onnxruntime(mut self, path: impl Into<PathBuf>) -> Self {
         self.config.onnxruntime = Some(path.into());
         self

@@ -109,6 +109,21 @@ pub fn gst_init() {
     INIT.call_once(|| gstreamer::init().expect("GStreamer init"));
 }
 
+/// `actiond check-config` on a file holding `text`, which it must refuse; its stderr,
+/// with the file's path written as `FILE`.
+pub fn check_config_refuses(text: &str) -> String {
+    let dir = tempdir();
+    let path = dir.path().join("actiond.toml");
+    std::fs::write(&path, text).expect("writing the config");
+    let out = std::process::Command::new(actiond_bin())
+        .arg("check-config")
+        .arg(&path)
+        .output()
+        .expect("running actiond check-config");
+    assert!(!out.status.success(), "accepted:\n{text}");
+    String::from_utf8_lossy(&out.stderr).replace(&path.display().to_string(), "FILE")
+}
+
 /// A fresh temporary directory with a short path (Unix socket paths are
 /// limited to 107 bytes).
 pub fn tempdir() -> tempfile::TempDir {

@@ -252,6 +252,7 @@ mod tests {
             model: "m".into(),
             labels: vec![],
             streams: streams.iter().map(|s| s.to_string()).collect(),
+            models: vec![],
         })
     }
 

@@ -684,6 +684,7 @@ mod tests {
             model: "m".into(),
             labels: vec![],
             streams: vec![],
+            models: vec![],
         };
         let r = route(p, &Published::new(hello)).unwrap();
         assert_eq!((r.topic.as_str(), r.retain), ("actiond/box/hello", true));
