@@ -321,14 +321,14 @@ def _r_gaussian_noise(img, cfg, rng):
 
 
 def _r_dropout(img, cfg, rng):
-    p = rng.uniform(*_range(cfg, "p", [0.01, 0.1]))
+    p = rng.uniform(*_range(cfg, "fraction", [0.01, 0.1]))
     per = rng.random() < cfg.get("per_channel", 0.5)
     return dropout(img, rng.random(img.shape if per else img.shape[:2]) < p)
 
 
 def _r_coarse_dropout(img, cfg, rng):
-    p = rng.uniform(*_range(cfg, "p", [0.03, 0.15]))
-    size = rng.uniform(*_range(cfg, "size_percent", [0.02, 0.05]))
+    p = rng.uniform(*_range(cfg, "fraction", [0.03, 0.15]))
+    size = rng.uniform(*_range(cfg, "size_percent", [0.1, 0.25]))
     return dropout(img, coarse_mask(img.shape[0], img.shape[1], p, size, rng))
 
 
@@ -487,8 +487,8 @@ SEED_SOME_OF = {
         {"name": "emboss", "alpha": [0.0, 1.0], "strength": [0.0, 2.0]},
         {"name": "edge_noise_alpha", "alpha": [0.5, 1.0]},
         {"name": "gaussian_noise", "sigma": [0.0, 12.75], "per_channel": 0.5},
-        {"name": "dropout", "p": 0.5, "per_channel": 0.5},
-        {"name": "coarse_dropout", "p": 0.5, "size_percent": [0.02, 0.05]},
+        {"name": "dropout", "p": 0.5, "fraction": [0.01, 0.1], "per_channel": 0.5},
+        {"name": "coarse_dropout", "p": 0.5, "fraction": [0.03, 0.15], "size_percent": [0.1, 0.25]},
         {"name": "invert", "p": 0.05, "per_channel": 1.0},
         {"name": "add", "value": [-10, 10], "per_channel": 0.5},
         {"name": "hue_saturation", "value": [-20, 20]},

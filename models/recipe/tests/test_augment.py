@@ -373,7 +373,7 @@ def test_dropout_zeroes_the_drawn_pixels_only():
     out = A.dropout(img, drop)
     same_kind(out, img)
     assert (out[drop] == 0).all() and np.array_equal(out[~drop], img[~drop])
-    cfg_out = A._random_op("dropout", {"p": [0.2, 0.2], "per_channel": 0.0}, flat(), rng)
+    cfg_out = A._random_op("dropout", {"p": 1.0, "fraction": [0.2, 0.2], "per_channel": 0.0}, flat(), rng)
     assert 0.15 < (cfg_out[..., 0] == 0).mean() < 0.25
 
 
@@ -445,7 +445,7 @@ def test_random_forms_change_the_image(name):
            "gaussian_noise": {"sigma": [5, 10]}, "add": {"value": [20, 30]},
            "hue_saturation": {"value": [20, 30]}, "multiply": {"factor": [0.5, 0.7]},
            "linear_contrast": {"alpha": [0.5, 0.7]}, "superpixels": {"p_replace": [1.0, 1.0]},
-           "coarse_dropout": {"p": [0.3, 0.3], "size_percent": [0.1, 0.1]}}.get(name, {})
+           "coarse_dropout": {"fraction": [0.3, 0.3], "size_percent": [0.1, 0.1]}}.get(name, {})
     out = A._random_op(name, cfg, img, rng)
     same_kind(out, img)
     assert not np.array_equal(out, img), name
