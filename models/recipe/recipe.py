@@ -6,6 +6,7 @@
   recipe.py render --out DIR --groups 1-8 ...        render a synthetic dataset (GStreamer)
   recipe.py render-demo --out demo.mp4 --seed N      render a scheduled demo video
   recipe.py render-humans --out DIR --groups 1-8 ... render procedural people performing actions
+  recipe.py render-people-demo --out demo.mp4        a scheduled demo video of rendered people
   recipe.py compare --out FILE.md RUN_DIR...         backbone comparison table from runs
   recipe.py params                                    Keras parameter counts of the backbones
   recipe.py demo-eval --model M --seeds 100-104      clip accuracy on fresh demo streams
@@ -62,6 +63,15 @@ def cmd_render_humans(a):
                          a.labels.split(",") if a.labels else None, a.jobs, log=log)
     if a.sheet:
         sheet.contact_sheet(Path(a.sheet), a.seed, log=log)
+
+
+def cmd_render_people_demo(a):
+    from actiond_recipe import render
+    from actiond_recipe.humans import demo
+
+    render.require_gstreamer()
+    w, h = (int(v) for v in a.size.lower().split("x"))
+    demo.render_people_demo(Path(a.out), a.seed, a.scenes, a.seconds, (w, h), a.fps, a.bitrate, log=log)
 
 
 def cmd_render_demo(a):
@@ -182,6 +192,16 @@ def main(argv=None):
     d.add_argument("--scenes", type=int, default=12)
     d.add_argument("--seconds", type=float, default=6.0)
     d.set_defaults(fn=cmd_render_demo)
+
+    pd = sub.add_parser("render-people-demo", help="render a scheduled demo video of people and its schedule (.json)")
+    pd.add_argument("--out", required=True)
+    pd.add_argument("--seed", type=int, default=7)
+    pd.add_argument("--scenes", type=int, default=10)
+    pd.add_argument("--seconds", type=float, default=6.0)
+    pd.add_argument("--size", default="320x240", help="WIDTHxHEIGHT")
+    pd.add_argument("--fps", type=int, default=10)
+    pd.add_argument("--bitrate", type=int, default=300, help="kbit/s")
+    pd.set_defaults(fn=cmd_render_people_demo)
 
     t = sub.add_parser("train", help="train, export and evaluate a model")
     t.add_argument("--data", required=True, help="folder of <Class>/v_<Class>_gXX_cYY.<ext> videos")
