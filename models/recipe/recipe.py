@@ -7,6 +7,7 @@
   recipe.py render-demo --out demo.mp4 --seed N      render a scheduled demo video
   recipe.py render-humans --out DIR --groups 1-8 ... render procedural people performing actions
   recipe.py render-people-demo --out demo.mp4        a scheduled demo video of rendered people
+  recipe.py people-report --frame RUN --tsm RUN --out FILE.md   single-frame vs TSM on people
   recipe.py compare --out FILE.md RUN_DIR...         backbone comparison table from runs
   recipe.py params                                    Keras parameter counts of the backbones
   recipe.py demo-eval --model M --seeds 100-104      clip accuracy on fresh demo streams
@@ -72,6 +73,14 @@ def cmd_render_people_demo(a):
     render.require_gstreamer()
     w, h = (int(v) for v in a.size.lower().split("x"))
     demo.render_people_demo(Path(a.out), a.seed, a.scenes, a.seconds, (w, h), a.fps, a.bitrate, log=log)
+
+
+def cmd_people_report(a):
+    from actiond_recipe import people_report
+
+    s = people_report.write(Path(a.frame), Path(a.tsm), Path(a.out))
+    log(f"wrote {a.out}: clip accuracy frame {s['models']['frame']['clip_accuracy']:.3f}, "
+        f"TSM {s['models']['tsm']['clip_accuracy']:.3f}; targets {s['targets']}")
 
 
 def cmd_render_demo(a):
@@ -202,6 +211,12 @@ def main(argv=None):
     pd.add_argument("--fps", type=int, default=10)
     pd.add_argument("--bitrate", type=int, default=300, help="kbit/s")
     pd.set_defaults(fn=cmd_render_people_demo)
+
+    pr = sub.add_parser("people-report", help="single-frame vs TSM comparison on people (held-out groups)")
+    pr.add_argument("--frame", required=True, help="run folder of recipe.py train")
+    pr.add_argument("--tsm", required=True, help="run folder of recipe.py train-temporal")
+    pr.add_argument("--out", required=True, help="markdown file (a .json is written beside it)")
+    pr.set_defaults(fn=cmd_people_report)
 
     t = sub.add_parser("train", help="train, export and evaluate a model")
     t.add_argument("--data", required=True, help="folder of <Class>/v_<Class>_gXX_cYY.<ext> videos")
