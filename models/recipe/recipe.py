@@ -61,7 +61,8 @@ def cmd_render_humans(a):
     render.require_gstreamer()
     w, h = (int(v) for v in a.size.lower().split("x"))
     write.render_dataset(Path(a.out), int_list(a.groups), a.clips, a.seed, (w, h), a.fps, a.seconds,
-                         a.labels.split(",") if a.labels else None, a.jobs, log=log)
+                         a.labels.split(",") if a.labels else None, a.jobs, log=log,
+                         scale_range=tuple(float(v) for v in a.scale.split("-")))
     if a.sheet:
         sheet.contact_sheet(Path(a.sheet), a.seed, log=log)
 
@@ -192,6 +193,7 @@ def main(argv=None):
     h.add_argument("--fps", type=int, default=10)
     h.add_argument("--labels", help="comma-separated subset of the actions")
     h.add_argument("--jobs", type=int, default=2)
+    h.add_argument("--scale", default="0.1-0.9", help="MIN-MAX height of the main person, fractions of the frame height")
     h.add_argument("--sheet", help="also write a contact sheet PNG (one frame per action)")
     h.set_defaults(fn=cmd_render_humans)
 
