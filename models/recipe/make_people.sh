@@ -31,4 +31,4 @@ for f in model.onnx model.toml model.onnx.sha256 training_config.json report.jso
     cp "$work/tsm/tsm/$f" "models/people-tsm/$f"
 done
 $py models/recipe/recipe.py people-report --frame "$work/frame" --tsm "$work/tsm" --out models/people/COMPARISON.md
-$py models/recipe/recipe.py render-people-demo --out models/people/demo.mp4 --seed 7 --scenes 10 --seconds 6
+$py models/recipe/recipe.py render-people-demo --out models/people/demo.mp4 --seed 7 --scenes 10 --seconds 6 --scale 0.3-0.9

@@ -73,7 +73,8 @@ def cmd_render_people_demo(a):
 
     render.require_gstreamer()
     w, h = (int(v) for v in a.size.lower().split("x"))
-    demo.render_people_demo(Path(a.out), a.seed, a.scenes, a.seconds, (w, h), a.fps, a.bitrate, log=log)
+    demo.render_people_demo(Path(a.out), a.seed, a.scenes, a.seconds, (w, h), a.fps, a.bitrate, log=log,
+                            scale_range=tuple(float(v) for v in a.scale.split("-")))
 
 
 def cmd_people_report(a):
@@ -212,6 +213,7 @@ def main(argv=None):
     pd.add_argument("--size", default="320x240", help="WIDTHxHEIGHT")
     pd.add_argument("--fps", type=int, default=10)
     pd.add_argument("--bitrate", type=int, default=300, help="kbit/s")
+    pd.add_argument("--scale", default="0.1-0.9", help="MIN-MAX height of the main person, fractions of the frame height")
     pd.set_defaults(fn=cmd_render_people_demo)
 
     pr = sub.add_parser("people-report", help="single-frame vs TSM comparison on people (held-out groups)")

@@ -42,8 +42,10 @@ def encode_mp4(frames: np.ndarray, fps: int, bitrate: int, path: Path) -> None:
 
 
 def render_people_demo(path: Path, seed: int = 7, scenes: int = 10, seconds: float = 6.0, size=(320, 240),
-                       fps: int = 10, bitrate: int = 300, labels: list[str] | None = None, log=print) -> dict:
-    """Renders the demo and its sidecar; returns the sidecar."""
+                       fps: int = 10, bitrate: int = 300, labels: list[str] | None = None, log=print,
+                       scale_range: tuple[float, float] = (0.1, 0.9)) -> dict:
+    """Renders the demo and its sidecar (people's heights from `scale_range` of the frame);
+    returns the sidecar."""
     path.parent.mkdir(parents=True, exist_ok=True)
     photos = scene.available_photos()
     parts, schedule, plans = [], [], []
@@ -51,7 +53,7 @@ def render_people_demo(path: Path, seed: int = 7, scenes: int = 10, seconds: flo
     for i, action in enumerate(demo_actions(seed, scenes, labels)):
         group = DEMO_GROUP_BASE + i
         cast = scene.sample_group(seed, group, photos)
-        plan = clip.plan_clip(seed, group, 1, action, cast, size[0], size[1], fps, seconds)
+        plan = clip.plan_clip(seed, group, 1, action, cast, size[0], size[1], fps, seconds, scale_range)
         frames = clip.render_frames(plan, cast)
         parts.append(frames)
         start_ns, t = t * 1_000_000_000 // fps, t + len(frames)
