@@ -288,10 +288,16 @@ def test_superpixels_replace_segments_by_their_mean_and_keep_edges():
     assert np.array_equal(A.superpixels(img, 24, 0.0), img)  # replace nothing
 
 
-def test_sharpen_steepens_edges_and_keeps_flat_areas():
+def step(left, right):
+    """A vertical edge: `left` gray on the left half, `right` on the right."""
     img = np.zeros((H, W, 3), np.uint8)
-    img[:, : W // 2] = 80
-    img[:, W // 2:] = 160
+    img[:, : W // 2] = left
+    img[:, W // 2:] = right
+    return img
+
+
+def test_sharpen_steepens_edges_and_keeps_flat_areas():
+    img = step(80, 160)
     out = A.sharpen(img, 1.0, 1.0)
     same_kind(out, img)
     assert out[H // 2, W // 2 - 1, 0] < 80 and out[H // 2, W // 2, 0] > 160  # overshoot at the edge
@@ -300,9 +306,7 @@ def test_sharpen_steepens_edges_and_keeps_flat_areas():
 
 
 def test_emboss_keeps_flat_areas_and_relieves_edges():
-    img = np.zeros((H, W, 3), np.uint8)
-    img[:, : W // 2] = 100
-    img[:, W // 2:] = 120
+    img = step(100, 120)
     out = A.emboss(img, 1.0, 1.0)
     same_kind(out, img)
     assert out[H // 2, 5, 0] == 100 and out[H // 2, W - 5, 0] == 120

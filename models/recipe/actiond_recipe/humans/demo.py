@@ -6,7 +6,6 @@ seconds and nanoseconds of presentation time)."""
 from __future__ import annotations
 
 import json
-import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -29,18 +28,6 @@ def demo_actions(seed: int, scenes: int, labels: list[str] | None = None) -> lis
     return out[:scenes]
 
 
-def encode_mp4(frames: np.ndarray, fps: int, bitrate: int, path: Path) -> None:
-    """BGR frames → H.264 (x264, one thread) in MP4."""
-    n, h, w, _ = frames.shape
-    args = ["gst-launch-1.0", "-q", "-e", "fdsrc", "fd=0", "!", "rawvideoparse", f"width={w}", f"height={h}",
-            "format=bgr", f"framerate={fps}/1", "!", "videoconvert", "!", "video/x-raw,format=I420", "!",
-            "x264enc", f"bitrate={bitrate}", "speed-preset=veryfast", f"key-int-max={2 * fps}", "threads=1", "!",
-            "video/x-h264,profile=high", "!", "mp4mux", "!", "filesink", f"location={path}"]
-    res = subprocess.run(args, input=np.ascontiguousarray(frames).tobytes(), capture_output=True, timeout=600)
-    if res.returncode != 0:
-        raise RuntimeError(f"encoding {path} failed: {res.stderr.decode(errors='replace')[-2000:]}")
-
-
 def render_people_demo(path: Path, seed: int = 7, scenes: int = 10, seconds: float = 6.0, size=(320, 240),
                        fps: int = 10, bitrate: int = 300, labels: list[str] | None = None, log=print,
                        scale_range: tuple[float, float] = (0.1, 0.9)) -> dict:
@@ -61,7 +48,7 @@ def render_people_demo(path: Path, seed: int = 7, scenes: int = 10, seconds: flo
         schedule.append({"label": action, "start_s": start_ns / 1e9, "end_s": end_ns / 1e9,
                          "start_ns": start_ns, "end_ns": end_ns})
         plans.append(write._public(plan))
-    encode_mp4(np.concatenate(parts), fps, bitrate, path)
+    write.encode(np.concatenate(parts), fps, bitrate, path, mux="mp4mux", timeout=600)
     sidecar = {"video": path.name, "seed": seed, "fps": fps, "width": size[0], "height": size[1],
                "duration_s": t / fps, "schedule": schedule, "scenes": plans}
     Path(str(path) + ".json").write_text(json.dumps(sidecar, indent=1) + "\n")

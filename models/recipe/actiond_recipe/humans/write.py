@@ -21,15 +21,15 @@ def clip_name(action: str, group: int, index: int) -> str:
     return f"v_{action}_g{group:02d}_c{index:02d}"
 
 
-def encode(frames: np.ndarray, fps: int, bitrate: int, path: Path) -> None:
-    """BGR frames → H.264 (x264, one thread: deterministic) in AVI."""
+def encode(frames: np.ndarray, fps: int, bitrate: int, path: Path, mux: str = "avimux", timeout: float = 120) -> None:
+    """BGR frames → H.264 (x264, one thread: deterministic) in AVI (or `mux`, e.g. mp4mux)."""
     n, h, w, _ = frames.shape
     path.parent.mkdir(parents=True, exist_ok=True)
     args = ["gst-launch-1.0", "-q", "-e", "fdsrc", "fd=0", "!", "rawvideoparse", f"width={w}", f"height={h}",
             "format=bgr", f"framerate={fps}/1", "!", "videoconvert", "!", "video/x-raw,format=I420", "!",
             "x264enc", f"bitrate={bitrate}", "speed-preset=veryfast", f"key-int-max={2 * fps}", "threads=1", "!",
-            "video/x-h264,profile=high", "!", "avimux", "!", "filesink", f"location={path}"]
-    res = subprocess.run(args, input=np.ascontiguousarray(frames).tobytes(), capture_output=True, timeout=120)
+            "video/x-h264,profile=high", "!", mux, "!", "filesink", f"location={path}"]
+    res = subprocess.run(args, input=np.ascontiguousarray(frames).tobytes(), capture_output=True, timeout=timeout)
     if res.returncode != 0:
         raise RuntimeError(f"encoding {path} failed: {res.stderr.decode(errors='replace')[-2000:]}")
 
