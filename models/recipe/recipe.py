@@ -6,6 +6,8 @@
   recipe.py render --out DIR --groups 1-8 ...        render a synthetic dataset (GStreamer)
   recipe.py render-demo --out demo.mp4 --seed N      render a scheduled demo video
   recipe.py render-humans --out DIR --groups 1-8 ... render procedural people performing actions
+  recipe.py render-people-demo --out demo.mp4        a scheduled demo video of rendered people
+  recipe.py people-report --frame RUN --tsm RUN --out FILE.md   single-frame vs TSM on people
   recipe.py compare --out FILE.md RUN_DIR...         backbone comparison table from runs
   recipe.py params                                    Keras parameter counts of the backbones
   recipe.py demo-eval --model M --seeds 100-104      clip accuracy on fresh demo streams
@@ -59,9 +61,28 @@ def cmd_render_humans(a):
     render.require_gstreamer()
     w, h = (int(v) for v in a.size.lower().split("x"))
     write.render_dataset(Path(a.out), int_list(a.groups), a.clips, a.seed, (w, h), a.fps, a.seconds,
-                         a.labels.split(",") if a.labels else None, a.jobs, log=log)
+                         a.labels.split(",") if a.labels else None, a.jobs, log=log,
+                         scale_range=tuple(float(v) for v in a.scale.split("-")))
     if a.sheet:
         sheet.contact_sheet(Path(a.sheet), a.seed, log=log)
+
+
+def cmd_render_people_demo(a):
+    from actiond_recipe import render
+    from actiond_recipe.humans import demo
+
+    render.require_gstreamer()
+    w, h = (int(v) for v in a.size.lower().split("x"))
+    demo.render_people_demo(Path(a.out), a.seed, a.scenes, a.seconds, (w, h), a.fps, a.bitrate, log=log,
+                            scale_range=tuple(float(v) for v in a.scale.split("-")))
+
+
+def cmd_people_report(a):
+    from actiond_recipe import people_report
+
+    s = people_report.write(Path(a.frame), Path(a.tsm), Path(a.out))
+    log(f"wrote {a.out}: clip accuracy frame {s['models']['frame']['clip_accuracy']:.3f}, "
+        f"TSM {s['models']['tsm']['clip_accuracy']:.3f}; targets {s['targets']}")
 
 
 def cmd_render_demo(a):
@@ -179,6 +200,7 @@ def main(argv=None):
     h.add_argument("--fps", type=int, default=10)
     h.add_argument("--labels", help="comma-separated subset of the actions")
     h.add_argument("--jobs", type=int, default=2)
+    h.add_argument("--scale", default="0.1-0.9", help="MIN-MAX height of the main person, fractions of the frame height")
     h.add_argument("--sheet", help="also write a contact sheet PNG (one frame per action)")
     h.set_defaults(fn=cmd_render_humans)
 
@@ -188,6 +210,23 @@ def main(argv=None):
     d.add_argument("--scenes", type=int, default=12)
     d.add_argument("--seconds", type=float, default=6.0)
     d.set_defaults(fn=cmd_render_demo)
+
+    pd = sub.add_parser("render-people-demo", help="render a scheduled demo video of people and its schedule (.json)")
+    pd.add_argument("--out", required=True)
+    pd.add_argument("--seed", type=int, default=7)
+    pd.add_argument("--scenes", type=int, default=10)
+    pd.add_argument("--seconds", type=float, default=6.0)
+    pd.add_argument("--size", default="320x240", help="WIDTHxHEIGHT")
+    pd.add_argument("--fps", type=int, default=10)
+    pd.add_argument("--bitrate", type=int, default=300, help="kbit/s")
+    pd.add_argument("--scale", default="0.1-0.9", help="MIN-MAX height of the main person, fractions of the frame height")
+    pd.set_defaults(fn=cmd_render_people_demo)
+
+    pr = sub.add_parser("people-report", help="single-frame vs TSM comparison on people (held-out groups)")
+    pr.add_argument("--frame", required=True, help="run folder of recipe.py train")
+    pr.add_argument("--tsm", required=True, help="run folder of recipe.py train-temporal")
+    pr.add_argument("--out", required=True, help="markdown file (a .json is written beside it)")
+    pr.set_defaults(fn=cmd_people_report)
 
     t = sub.add_parser("train", help="train, export and evaluate a model")
     t.add_argument("--data", required=True, help="folder of <Class>/v_<Class>_gXX_cYY.<ext> videos")

@@ -214,47 +214,217 @@ def color_jitter(img: np.ndarray, brightness: float = 1.0, contrast: float = 1.0
     return adjust_hue(out, hue) if hue else out
 
 
+# ---------------------------------------------------------------- the seed's imgaug operations
+
+# Re-exported so that augment.<op> names every deterministic operation.
+from .pixel_ops import (add, additive_gaussian_noise, average_blur, blend, coarse_mask, dropout,  # noqa: E402,F401
+                        edge_detect, emboss, frequency_noise_mask, hue_saturation, invert, linear_contrast,
+                        morphology, multiply, sharpen, simplex_like_mask, superpixel_labels, superpixels)
+
+
 # ---------------------------------------------------------------- random forms
 
-def _random_op(name: str, cfg: dict, img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+def _range(cfg: dict, key: str, default) -> tuple[float, float]:
+    v = cfg.get(key, default)
+    return (float(v), float(v)) if np.isscalar(v) else (float(v[0]), float(v[1]))
+
+
+def _per_channel(cfg: dict, rng: np.random.Generator, lo: float, hi: float, default_p: float = 0.5):
+    """One value, or one per channel with probability cfg["per_channel"] (imgaug's per_channel)."""
+    if rng.random() < cfg.get("per_channel", default_p):
+        return rng.uniform(lo, hi, 3).astype(np.float32)
+    return np.float32(rng.uniform(lo, hi))
+
+
+def _r_affine(img, cfg, rng):
+    d, t = cfg.get("degrees", 15.0), cfg.get("translate", 0.1)
+    s, sh = cfg.get("scale", [0.85, 1.15]), cfg.get("shear", 8.0)
+    return affine(img, angle=rng.uniform(-d, d), translate=(rng.uniform(-t, t), rng.uniform(-t, t)),
+                  scale=rng.uniform(*s), shear=rng.uniform(-sh, sh))
+
+
+def _r_resized_crop(img, cfg, rng):
     h, w = img.shape[:2]
-    if name == "hflip":
-        return hflip(img)
-    if name == "vflip":
-        return vflip(img)
-    if name == "affine":
-        d = cfg.get("degrees", 15.0)
-        t = cfg.get("translate", 0.1)
-        s = cfg.get("scale", [0.85, 1.15])
-        sh = cfg.get("shear", 8.0)
-        return affine(img, angle=rng.uniform(-d, d), translate=(rng.uniform(-t, t), rng.uniform(-t, t)),
-                      scale=rng.uniform(*s), shear=rng.uniform(-sh, sh))
-    if name == "resized_crop":
-        top, left, ch, cw = random_crop_box(h, w, rng, tuple(cfg.get("scale", [0.5, 1.0])),
-                                            tuple(cfg.get("ratio", [3 / 4, 4 / 3])))
-        return resized_crop(img, top, left, ch, cw)
-    if name == "grayscale":
-        return grayscale(img)
-    if name == "perspective":
-        d = cfg.get("distortion", 0.2)
-        off = rng.uniform(-d, d, (4, 2)) * np.float32([w, h]) / 2
-        return perspective(img, off)
-    if name == "rotation":
-        d = cfg.get("degrees", 30.0)
-        return rotate(img, rng.uniform(-d, d), expand=cfg.get("expand", True))
-    if name == "color_jitter":
-        b, c, s, hu = (cfg.get(k, v) for k, v in
-                       (("brightness", 0.3), ("contrast", 0.3), ("saturation", 0.4), ("hue", 0.05)))
-        return color_jitter(img, rng.uniform(1 - b, 1 + b), rng.uniform(1 - c, 1 + c),
-                            rng.uniform(max(0, 1 - s), 1 + s), rng.uniform(-hu, hu))
-    if name == "denoise":
-        methods = cfg.get("methods", ["gaussian", "median", "bilateral", "nlm"])
-        return denoise(img, methods[int(rng.integers(len(methods)))], cfg.get("strength", 1.0))
-    raise ValueError(f"unknown augmentation {name!r}")
+    top, left, ch, cw = random_crop_box(h, w, rng, tuple(cfg.get("scale", [0.5, 1.0])),
+                                        tuple(cfg.get("ratio", [3 / 4, 4 / 3])))
+    return resized_crop(img, top, left, ch, cw)
 
 
-OP_NAMES = ["hflip", "vflip", "affine", "resized_crop", "grayscale", "perspective", "rotation",
-            "color_jitter", "denoise"]
+def _r_perspective(img, cfg, rng):
+    h, w = img.shape[:2]
+    d = cfg.get("distortion", 0.2)
+    return perspective(img, rng.uniform(-d, d, (4, 2)) * np.float32([w, h]) / 2)
+
+
+def _r_color_jitter(img, cfg, rng):
+    b, c, s, hu = (cfg.get(k, v) for k, v in
+                   (("brightness", 0.3), ("contrast", 0.3), ("saturation", 0.4), ("hue", 0.05)))
+    return color_jitter(img, rng.uniform(1 - b, 1 + b), rng.uniform(1 - c, 1 + c),
+                        rng.uniform(max(0, 1 - s), 1 + s), rng.uniform(-hu, hu))
+
+
+def _r_denoise(img, cfg, rng):
+    methods = cfg.get("methods", ["gaussian", "median", "bilateral", "nlm"])
+    return denoise(img, methods[int(rng.integers(len(methods)))], cfg.get("strength", 1.0))
+
+
+def _r_blur(img, cfg, rng):
+    """imgaug's OneOf(GaussianBlur(0–3), AverageBlur(k 2–7), MedianBlur(k 3–11))."""
+    methods = cfg.get("methods", ["gaussian", "average", "median"])
+    m = methods[int(rng.integers(len(methods)))]
+    if m == "gaussian":
+        lo, hi = _range(cfg, "sigma", [0.0, 3.0])
+        s = rng.uniform(lo, hi)
+        return cv2.GaussianBlur(img, (0, 0), sigmaX=s) if s > 0.05 else img
+    if m == "average":
+        lo, hi = _range(cfg, "average_k", [2, 7])
+        return average_blur(img, int(rng.integers(int(lo), int(hi) + 1)))
+    if m == "median":
+        lo, hi = _range(cfg, "median_k", [3, 11])
+        return cv2.medianBlur(img, int(rng.integers(int(lo) // 2, int(hi) // 2 + 1)) * 2 + 1)
+    raise ValueError(f"unknown blur {m!r} (gaussian, average, median)")
+
+
+def _r_morphology(img, cfg, rng):
+    ops = cfg.get("ops", ["erode", "dilate", "open", "close"])
+    lo, hi = _range(cfg, "k", [2, 3])
+    return morphology(img, ops[int(rng.integers(len(ops)))], int(rng.integers(int(lo), int(hi) + 1)))
+
+
+def _r_superpixels(img, cfg, rng):
+    lo, hi = _range(cfg, "n_segments", [20, 200])
+    plo, phi = _range(cfg, "p_replace", [0.0, 1.0])
+    return superpixels(img, int(rng.integers(int(lo), int(hi) + 1)), rng.uniform(plo, phi), rng)
+
+
+def _r_sharpen(img, cfg, rng):
+    return sharpen(img, rng.uniform(*_range(cfg, "alpha", [0.0, 1.0])),
+                   rng.uniform(*_range(cfg, "lightness", [0.75, 1.5])))
+
+
+def _r_emboss(img, cfg, rng):
+    return emboss(img, rng.uniform(*_range(cfg, "alpha", [0.0, 1.0])),
+                  rng.uniform(*_range(cfg, "strength", [0.0, 2.0])))
+
+
+def _r_edge_noise_alpha(img, cfg, rng):
+    """imgaug's SimplexNoiseAlpha(EdgeDetect(alpha 0.5–1)): edges shown through a noise mask."""
+    edges = edge_detect(img, rng.uniform(*_range(cfg, "alpha", [0.5, 1.0])))
+    return blend(edges, img, simplex_like_mask(*img.shape[:2], rng, scale=rng.uniform(2, 6)))
+
+
+def _r_gaussian_noise(img, cfg, rng):
+    sigma = rng.uniform(*_range(cfg, "sigma", [0.0, 0.05 * 255]))
+    per = rng.random() < cfg.get("per_channel", 0.5)
+    shape = img.shape if per else img.shape[:2] + (1,)
+    return additive_gaussian_noise(img, rng.normal(0.0, sigma, shape).astype(np.float32))
+
+
+def _r_dropout(img, cfg, rng):
+    p = rng.uniform(*_range(cfg, "fraction", [0.01, 0.1]))
+    per = rng.random() < cfg.get("per_channel", 0.5)
+    return dropout(img, rng.random(img.shape if per else img.shape[:2]) < p)
+
+
+def _r_coarse_dropout(img, cfg, rng):
+    p = rng.uniform(*_range(cfg, "fraction", [0.03, 0.15]))
+    size = rng.uniform(*_range(cfg, "size_percent", [0.1, 0.25]))
+    return dropout(img, coarse_mask(img.shape[0], img.shape[1], p, size, rng))
+
+
+def _r_invert(img, cfg, rng):
+    if rng.random() < cfg.get("per_channel", 0.0):
+        flip = rng.random(3) < 0.5
+        return np.where(flip, invert(img), img).astype(np.uint8)
+    return invert(img)
+
+
+def _r_add(img, cfg, rng):
+    return add(img, _per_channel(cfg, rng, *_range(cfg, "value", [-10, 10])))
+
+
+def _r_hue_saturation(img, cfg, rng):
+    lo, hi = _range(cfg, "value", [-20, 20])
+    return hue_saturation(img, int(rng.integers(int(lo), int(hi) + 1)), int(rng.integers(int(lo), int(hi) + 1)))
+
+
+def _r_multiply(img, cfg, rng):
+    return multiply(img, _per_channel(cfg, rng, *_range(cfg, "factor", [0.5, 1.5])))
+
+
+def _r_frequency_noise_alpha(img, cfg, rng):
+    """imgaug's FrequencyNoiseAlpha(exponent −4–0, first=Multiply(0.5–1.5, per channel),
+    second=LinearContrast(0.5–2)): two versions blended through a frequency-noise mask."""
+    lo, hi = _range(cfg, "factor", [0.5, 1.5])
+    first = multiply(img, rng.uniform(lo, hi, 3).astype(np.float32))
+    second = linear_contrast(img, np.float32(rng.uniform(*_range(cfg, "contrast", [0.5, 2.0]))))
+    mask = frequency_noise_mask(img.shape[0], img.shape[1], rng, rng.uniform(*_range(cfg, "exponent", [-4.0, 0.0])))
+    return blend(first, second, mask)
+
+
+def _r_linear_contrast(img, cfg, rng):
+    return linear_contrast(img, _per_channel(cfg, rng, *_range(cfg, "alpha", [0.5, 2.0])))
+
+
+def _r_grayscale(img, cfg, rng):
+    """Grayscale blended with the image by alpha (default 1: fully gray, as before)."""
+    a = rng.uniform(*_range(cfg, "alpha", 1.0))
+    return blend(grayscale(img), img, np.full(img.shape[:2], a, np.float32))
+
+
+def _r_some_of(img, cfg, rng, applied=None):
+    return Augmenter(cfg.get("ops", []), cfg.get("n", [0, 5]), cfg.get("random_order", True))(img, rng, applied)
+
+
+RANDOM_OPS = {
+    "hflip": lambda img, cfg, rng: hflip(img),
+    "vflip": lambda img, cfg, rng: vflip(img),
+    "affine": _r_affine,
+    "resized_crop": _r_resized_crop,
+    "grayscale": _r_grayscale,
+    "perspective": _r_perspective,
+    "rotation": lambda img, cfg, rng: rotate(img, rng.uniform(-cfg.get("degrees", 30.0), cfg.get("degrees", 30.0)),
+                                             expand=cfg.get("expand", True)),
+    "color_jitter": _r_color_jitter,
+    "denoise": _r_denoise,
+    "blur": _r_blur,
+    "morphology": _r_morphology,
+    "superpixels": _r_superpixels,
+    "sharpen": _r_sharpen,
+    "emboss": _r_emboss,
+    "edge_noise_alpha": _r_edge_noise_alpha,
+    "gaussian_noise": _r_gaussian_noise,
+    "dropout": _r_dropout,
+    "coarse_dropout": _r_coarse_dropout,
+    "invert": _r_invert,
+    "add": _r_add,
+    "hue_saturation": _r_hue_saturation,
+    "multiply": _r_multiply,
+    "frequency_noise_alpha": _r_frequency_noise_alpha,
+    "linear_contrast": _r_linear_contrast,
+    "some_of": _r_some_of,
+}
+
+OP_NAMES = list(RANDOM_OPS)
+
+
+def _random_op(name: str, cfg: dict, img: np.ndarray, rng: np.random.Generator, applied=None) -> np.ndarray:
+    if name not in RANDOM_OPS:
+        raise ValueError(f"unknown augmentation {name!r}")
+    if name == "some_of":
+        return _r_some_of(img, cfg, rng, applied)
+    if applied is not None:
+        applied.append(name)
+    return RANDOM_OPS[name](img, cfg, rng)
+
+
+def _count(choose) -> tuple[int, int] | None:
+    """`choose` as (min, max) ops per sample, or None for "every op in order"."""
+    if isinstance(choose, (list, tuple)):
+        if len(choose) != 2 or not 0 <= int(choose[0]) <= int(choose[1]):
+            raise ValueError(f"choose must be k or [min, max] with 0 <= min <= max, got {choose}")
+        return int(choose[0]), int(choose[1])
+    return (int(choose), int(choose)) if choose else None
 
 
 @dataclass
@@ -262,11 +432,16 @@ class Augmenter:
     """Applies configured augmentations to one image at a time.
 
     `ops`: list of {"name": …, "p": probability, …parameters}. With `choose = k > 0`,
-    each sample gets k ops drawn at random (without replacement) from the list, each
-    then applied with its probability; with `choose = 0` every op is tried in order."""
+    each sample gets k ops drawn at random (without replacement) from the list; with
+    `choose = [lo, hi]` (imgaug's SomeOf((lo, hi))) a count drawn uniformly from lo…hi
+    (capped at the number of ops); each chosen op is then applied with its probability,
+    in list order or, with `random_order`, shuffled. With `choose = 0` every op is tried
+    in order. An op {"name": "some_of", "n": [lo, hi], "random_order": true, "ops": […]}
+    nests such a group."""
 
     ops: list[dict] = field(default_factory=list)
-    choose: int = 0
+    choose: int | list = 0
+    random_order: bool = False
 
     def __post_init__(self):
         for op in self.ops:
@@ -275,38 +450,70 @@ class Augmenter:
             p = op.get("p", 1.0)
             if not 0.0 <= p <= 1.0:
                 raise ValueError(f"augmentation {op['name']}: p must be in [0, 1], got {p}")
-        if self.choose < 0 or self.choose > len(self.ops):
+            if op["name"] == "some_of":
+                Augmenter(op.get("ops", []), op.get("n", [0, 5]), op.get("random_order", True))
+        count = _count(self.choose)
+        if count and isinstance(self.choose, int) and count[1] > len(self.ops):
             raise ValueError(f"choose must be between 0 and the number of ops ({len(self.ops)})")
 
     def chosen(self, rng: np.random.Generator) -> list[dict]:
-        if self.choose:
-            idx = sorted(rng.choice(len(self.ops), size=self.choose, replace=False).tolist())
-            return [self.ops[i] for i in idx]
-        return list(self.ops)
+        count = _count(self.choose)
+        if count is None:
+            idx = list(range(len(self.ops)))
+        else:
+            k = min(int(rng.integers(count[0], count[1] + 1)), len(self.ops))
+            idx = sorted(rng.choice(len(self.ops), size=k, replace=False).tolist())
+        if self.random_order:
+            rng.shuffle(idx)
+        return [self.ops[i] for i in idx]
 
     def __call__(self, img: np.ndarray, rng: np.random.Generator, applied: list | None = None) -> np.ndarray:
         _check(img)
         out = img
         for op in self.chosen(rng):
             if rng.random() < op.get("p", 1.0):
-                out = _random_op(op["name"], op, out, rng)
-                if applied is not None:
-                    applied.append(op["name"])
+                out = _random_op(op["name"], op, out, rng, applied)
         assert out.shape == img.shape and out.dtype == np.uint8
         return out
 
 
+# The seed's imgaug group (imgaug README's SomeOf((0, 5), [...], random_order=True)).
+SEED_SOME_OF = {
+    "name": "some_of", "p": 1.0, "n": [0, 5], "random_order": True, "ops": [
+        {"name": "superpixels", "p": 0.5, "n_segments": [20, 200], "p_replace": [0.0, 1.0]},
+        {"name": "blur", "methods": ["gaussian", "average", "median"], "sigma": [0.0, 3.0],
+         "average_k": [2, 7], "median_k": [3, 11]},
+        {"name": "sharpen", "alpha": [0.0, 1.0], "lightness": [0.75, 1.5]},
+        {"name": "emboss", "alpha": [0.0, 1.0], "strength": [0.0, 2.0]},
+        {"name": "edge_noise_alpha", "alpha": [0.5, 1.0]},
+        {"name": "gaussian_noise", "sigma": [0.0, 12.75], "per_channel": 0.5},
+        {"name": "dropout", "p": 0.5, "fraction": [0.01, 0.1], "per_channel": 0.5},
+        {"name": "coarse_dropout", "p": 0.5, "fraction": [0.03, 0.15], "size_percent": [0.1, 0.25]},
+        {"name": "invert", "p": 0.05, "per_channel": 1.0},
+        {"name": "add", "value": [-10, 10], "per_channel": 0.5},
+        {"name": "hue_saturation", "value": [-20, 20]},
+        {"name": "multiply", "p": 0.5, "factor": [0.5, 1.5], "per_channel": 0.5},
+        {"name": "frequency_noise_alpha", "p": 0.5, "exponent": [-4.0, 0.0]},
+        {"name": "linear_contrast", "alpha": [0.5, 2.0], "per_channel": 0.5},
+        {"name": "grayscale", "alpha": [0.0, 1.0]},
+    ],
+}
+
 DEFAULT_AUGMENT = {
-    "choose": 4,
+    "choose": 0,
     "ops": [
-        {"name": "hflip", "p": 0.5},
-        {"name": "vflip", "p": 0.5},
-        {"name": "affine", "p": 0.6, "degrees": 15.0, "translate": 0.1, "scale": [0.85, 1.15], "shear": 8.0},
-        {"name": "resized_crop", "p": 0.6, "scale": [0.5, 1.0]},
-        {"name": "grayscale", "p": 0.2},
-        {"name": "perspective", "p": 0.5, "distortion": 0.2},
-        {"name": "rotation", "p": 0.5, "degrees": 30.0, "expand": True},
-        {"name": "color_jitter", "p": 0.8, "brightness": 0.3, "contrast": 0.3, "saturation": 0.4, "hue": 0.05},
-        {"name": "denoise", "p": 0.3, "methods": ["gaussian", "median", "bilateral", "nlm"], "strength": 1.0},
+        {"name": "some_of", "n": 4, "random_order": False, "ops": [
+            {"name": "hflip", "p": 0.5},
+            {"name": "vflip", "p": 0.5},
+            {"name": "affine", "p": 0.6, "degrees": 15.0, "translate": 0.1, "scale": [0.85, 1.15], "shear": 8.0},
+            {"name": "resized_crop", "p": 0.6, "scale": [0.5, 1.0]},
+            {"name": "grayscale", "p": 0.2},
+            {"name": "perspective", "p": 0.5, "distortion": 0.2},
+            {"name": "rotation", "p": 0.5, "degrees": 30.0, "expand": True},
+            {"name": "color_jitter", "p": 0.8, "brightness": 0.3, "contrast": 0.3, "saturation": 0.4, "hue": 0.05},
+            {"name": "denoise", "p": 0.3, "methods": ["gaussian", "median", "bilateral", "nlm"], "strength": 1.0},
+            {"name": "morphology", "p": 0.3, "ops": ["erode", "dilate", "open", "close"], "k": [2, 3]},
+        ]},
+        SEED_SOME_OF,
     ],
 }

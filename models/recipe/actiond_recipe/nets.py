@@ -39,7 +39,9 @@ def backbone(name: str, size: int, alpha: float = 1.0, weights: Path | None = No
 def classifier(backbone_name: str, size: int, classes: int, head: str = "gap", alpha: float = 1.0,
                dropout: float = 0.3, hidden: int = 256, weights: Path | None = None):
     """backbone → (global average pool | flatten) → dense(hidden, relu) → dropout →
-    dense(classes) logits. Input NHWC float32 already normalized."""
+    dense(classes) logits; with hidden = 0 no dense(hidden) layer (the TSM model's head,
+    which cannot die: a ReLU layer over small pooled features can all go to zero early
+    in a from-scratch run and stall it at chance). Input NHWC float32 already normalized."""
     import keras
 
     net = backbone(backbone_name, size, alpha, weights)
@@ -51,14 +53,17 @@ def classifier(backbone_name: str, size: int, classes: int, head: str = "gap", a
         x = keras.layers.Flatten(name="flatten")(x)
     else:
         raise ValueError(f"unknown head {head!r}; known: {', '.join(HEADS)}")
-    x = keras.layers.Dense(hidden, activation="relu", name="fc")(x)
+    if hidden:
+        x = keras.layers.Dense(hidden, activation="relu", name="fc")(x)
     x = keras.layers.Dropout(dropout, name="dropout")(x)
     logits = keras.layers.Dense(classes, name="logits")(x)
     return keras.Model(inputs, logits, name=f"{backbone_name}_{head}"), net
 
 
 def head_params(features: int, hidden: int, classes: int) -> int:
-    """Parameters of dense(hidden) + dense(classes) after `features` inputs."""
+    """Parameters of dense(hidden) + dense(classes) after `features` inputs (hidden 0: none)."""
+    if not hidden:
+        return features * classes + classes
     return features * hidden + hidden + hidden * classes + classes
 
 

@@ -213,7 +213,7 @@ def test_augmenter_probabilities_and_validation():
     always = A.Augmenter([{"name": "hflip", "p": 1.0}])
     assert np.array_equal(always(img, np.random.default_rng(0)), img[:, ::-1])
     with pytest.raises(ValueError):
-        A.Augmenter([{"name": "sharpen"}])
+        A.Augmenter([{"name": "sharpenn"}])
     with pytest.raises(ValueError):
         A.Augmenter([{"name": "hflip", "p": 2}])
 
@@ -233,3 +233,263 @@ def test_wrong_input_is_rejected():
         A.hflip(np.zeros((4, 4), np.uint8))
     with pytest.raises(ValueError):
         A.grayscale(np.zeros((4, 4, 3), np.float32))
+
+
+# ---------------------------------------------------------------- the seed's imgaug operations
+
+def flat(value=100):
+    return np.full((H, W, 3), value, np.uint8)
+
+
+def test_average_blur_spreads_a_point_over_the_box():
+    img = flat(0)
+    img[20, 30] = 250
+    out = A.average_blur(img, 5)
+    same_kind(out, img)
+    assert (out[18:23, 28:33] == 10).all()  # 250 / 25 over the 5×5 box
+    assert out[17, 30].max() == 0 and out[20, 33].max() == 0
+    assert np.array_equal(A.average_blur(flat(77), 7), flat(77))
+
+
+@pytest.mark.parametrize("op,side", [("erode", 6), ("dilate", 10), ("open", 8), ("close", 8)])
+def test_morphology_square(op, side):
+    img = flat(0)
+    img[10:18, 20:28] = 255  # an 8×8 white square
+    out = A.morphology(img, op, 3)
+    same_kind(out, img)
+    ys, xs = np.nonzero(out[..., 0] == 255)
+    assert ys.max() - ys.min() + 1 == side and xs.max() - xs.min() + 1 == side
+    assert (out[..., 0] == 255).sum() == side * side
+
+
+def test_morphology_open_removes_specks_and_close_fills_holes():
+    specks = flat(0)
+    specks[5, 5] = specks[30, 40] = 255
+    assert A.morphology(specks, "open", 3).max() == 0
+    holed = flat(255)
+    holed[20, 20] = 0
+    assert A.morphology(holed, "close", 3).min() == 255
+    with pytest.raises(ValueError):
+        A.morphology(holed, "thin")
+
+
+def test_superpixels_replace_segments_by_their_mean_and_keep_edges():
+    img = scene()
+    out = A.superpixels(img, 24, 1.0)
+    same_kind(out, img)
+    labels = A.superpixel_labels(img, 24)
+    for lab in np.unique(labels):  # every segment is one colour, its mean
+        seg = out[labels == lab]
+        assert (seg == seg[0]).all()
+        assert np.abs(seg[0].astype(float) - img[labels == lab].mean(axis=0)).max() <= 0.5
+    assert len(np.unique(labels)) <= 30
+    # Segments follow the red/blue boundary: the halves keep their colours.
+    assert (out[:, : W // 2 - 1, 0] > 150).mean() > 0.95 and (out[:, W // 2 + 1:, 2] > 150).mean() > 0.95
+    assert np.array_equal(A.superpixels(img, 24, 0.0), img)  # replace nothing
+
+
+def step(left, right):
+    """A vertical edge: `left` gray on the left half, `right` on the right."""
+    img = np.zeros((H, W, 3), np.uint8)
+    img[:, : W // 2] = left
+    img[:, W // 2:] = right
+    return img
+
+
+def test_sharpen_steepens_edges_and_keeps_flat_areas():
+    img = step(80, 160)
+    out = A.sharpen(img, 1.0, 1.0)
+    same_kind(out, img)
+    assert out[H // 2, W // 2 - 1, 0] < 80 and out[H // 2, W // 2, 0] > 160  # overshoot at the edge
+    assert out[H // 2, 5, 0] == 80 and out[H // 2, W - 5, 0] == 160
+    assert np.array_equal(A.sharpen(img, 0.0), img)
+
+
+def test_emboss_keeps_flat_areas_and_relieves_edges():
+    img = step(100, 120)
+    out = A.emboss(img, 1.0, 1.0)
+    same_kind(out, img)
+    assert out[H // 2, 5, 0] == 100 and out[H // 2, W - 5, 0] == 120
+    # Left column sums to −1−2s, right column to 1+2s (s = 1): a rising step brightens
+    # by 3·20 on both sides, a falling one darkens.
+    assert out[H // 2, W // 2 - 1, 0] == 160 and out[H // 2, W // 2, 0] == 180
+    fall = A.emboss(np.ascontiguousarray(img[:, ::-1]), 1.0, 1.0)
+    assert fall[H // 2, W // 2 - 1, 0] == 60 and fall[H // 2, W // 2, 0] == 40
+    assert np.array_equal(A.emboss(img, 0.0), img)
+
+
+def test_edge_detect_blacks_out_flat_areas_and_lights_edges():
+    img = scene()
+    out = A.edge_detect(img, 1.0)
+    same_kind(out, img)
+    assert out[H - 5, 10].max() == 0 and out[H - 5, W - 10].max() == 0
+    assert (out[H - 5, W // 2] == (170, 0, 0)).all()  # blue side: red 200 left of 30 (+170), blue 30 − 200
+    assert out[7, 3].max() > 100  # left of the white square: 255 − 200 on the red edge
+
+
+def test_noise_masks_are_in_unit_range_and_smooth_or_not():
+    rng = np.random.default_rng(0)
+    m = A.simplex_like_mask(H, W, rng)
+    assert m.shape == (H, W) and m.min() == 0.0 and m.max() == 1.0
+    assert np.abs(np.diff(m, axis=1)).mean() < 0.05  # smooth
+    smooth = A.frequency_noise_mask(H, W, rng, -4.0)
+    white = A.frequency_noise_mask(H, W, rng, 0.0)
+    assert smooth.min() == 0.0 and smooth.max() == 1.0 and white.max() == 1.0
+    assert np.abs(np.diff(smooth, axis=1)).mean() < 0.5 * np.abs(np.diff(white, axis=1)).mean()
+
+
+def test_blend_through_a_mask():
+    a, b = flat(200), flat(0)
+    mask = np.zeros((H, W), np.float32)
+    mask[:, : W // 2] = 1.0
+    mask[:, -1] = 0.25
+    out = A.blend(a, b, mask)
+    same_kind(out, a)
+    assert (out[:, : W // 2] == 200).all() and (out[:, W // 2: -1] == 0).all() and (out[:, -1] == 50).all()
+
+
+def test_edge_noise_alpha_shows_edges_only_where_the_mask_is_high():
+    rng = np.random.default_rng(1)
+    img = scene()
+    out = A._random_op("edge_noise_alpha", {"alpha": [1.0, 1.0]}, img, rng)
+    same_kind(out, img)
+    rng = np.random.default_rng(1)
+    edges = A.edge_detect(img, rng.uniform(1.0, 1.0))
+    mask = A.simplex_like_mask(H, W, rng, scale=rng.uniform(2, 6))
+    assert np.array_equal(out, A.blend(edges, img, mask))
+    assert not np.array_equal(out, img) and not np.array_equal(out, edges)
+
+
+def test_additive_gaussian_noise_has_the_asked_sigma():
+    rng = np.random.default_rng(2)
+    img = flat(128)
+    out = A.additive_gaussian_noise(img, rng.normal(0, 10, img.shape).astype(np.float32))
+    same_kind(out, img)
+    assert abs(out.astype(float).mean() - 128) < 0.5 and 9.5 < out.astype(float).std() < 10.5
+    shared = A.additive_gaussian_noise(img, rng.normal(0, 10, (H, W, 1)).astype(np.float32))
+    assert (shared[..., 0] == shared[..., 1]).all()  # one noise value for all channels
+
+
+def test_dropout_zeroes_the_drawn_pixels_only():
+    rng = np.random.default_rng(3)
+    img = scene()
+    drop = rng.random((H, W)) < 0.1
+    out = A.dropout(img, drop)
+    same_kind(out, img)
+    assert (out[drop] == 0).all() and np.array_equal(out[~drop], img[~drop])
+    cfg_out = A._random_op("dropout", {"p": 1.0, "fraction": [0.2, 0.2], "per_channel": 0.0}, flat(), rng)
+    assert 0.15 < (cfg_out[..., 0] == 0).mean() < 0.25
+
+
+def test_coarse_dropout_drops_rectangles():
+    rng = np.random.default_rng(4)
+    mask = A.coarse_mask(H, W, 0.3, 0.125, rng)  # a 6×8 grid of 8×8 cells
+    blocks = mask.reshape(6, 8, 8, 8).transpose(0, 2, 1, 3).reshape(6, 8, 64)
+    assert (blocks.all(axis=2) | ~blocks.any(axis=2)).all()  # each cell all or nothing
+    assert 0 < mask.mean() < 0.7
+    out = A.dropout(flat(), mask)
+    assert (out[mask] == 0).all() and (out[~mask] == 100).all()
+
+
+def test_invert_add_multiply_linear_contrast_exact():
+    img = scene()
+    assert np.array_equal(A.invert(img), 255 - img) and np.array_equal(A.invert(A.invert(img)), img)
+    added = A.add(img, 60)
+    same_kind(added, img)
+    assert (added[H - 1, 0] == (255 - 0, 90, 90)).all() or (added[H - 1, 0] == (255, 90, 90)).all()
+    assert (A.add(img, [-40, 0, 10])[H - 1, W - 1] == (0, 30, 210)).all()
+    assert (A.multiply(img, 0.5)[H - 1, 0] == (100, 15, 15)).all()
+    assert (A.multiply(img, [1, 1, 2])[H - 1, W - 1] == (30, 30, 255)).all()
+    lc = A.linear_contrast(img, 2.0)
+    assert (lc[H - 1, 0] == (255, 0, 0)).all()  # 128 + 2·(200 − 128) clipped; 128 + 2·(30 − 128) < 0
+    assert (A.linear_contrast(img, 0.5)[H - 1, 0] == (164, 79, 79)).all()
+
+
+def test_hue_and_saturation_add_in_hsv():
+    red = np.zeros((4, 4, 3), np.uint8)
+    red[...] = (255, 0, 0)
+    green = A.hue_saturation(red, 85, 0)  # a third of the turn
+    same_kind(green, red)
+    assert green[0, 0, 1] > 240 and green[0, 0, 0] < 10 and green[0, 0, 2] < 10
+    gray = A.hue_saturation(red, 0, -255)
+    assert gray[0, 0, 0] == gray[0, 0, 1] == gray[0, 0, 2] == 255
+    pale = np.full((4, 4, 3), (200, 150, 150), np.uint8)
+    assert np.ptp(A.hue_saturation(pale, 0, 60)[0, 0].astype(int)) > np.ptp(pale[0, 0].astype(int))
+
+
+def test_frequency_noise_alpha_mixes_multiply_and_contrast():
+    rng = np.random.default_rng(5)
+    img = scene()
+    out = A._random_op("frequency_noise_alpha", {}, img, rng)
+    same_kind(out, img)
+    assert not np.array_equal(out, img)
+    rng = np.random.default_rng(5)
+    factors = rng.uniform(0.5, 1.5, 3).astype(np.float32)
+    contrast = np.float32(rng.uniform(0.5, 2.0))
+    mask = A.frequency_noise_mask(H, W, rng, rng.uniform(-4.0, 0.0))
+    assert np.array_equal(out, A.blend(A.multiply(img, factors), A.linear_contrast(img, contrast), mask))
+
+
+def test_grayscale_alpha_blends():
+    img = scene()
+    rng = np.random.default_rng(0)
+    assert np.array_equal(A._random_op("grayscale", {"alpha": 0.0}, img, rng), img)
+    assert np.array_equal(A._random_op("grayscale", {}, img, rng), A.grayscale(img))
+    half = A._random_op("grayscale", {"alpha": 0.5}, img, rng)
+    assert abs(int(half[H - 1, 0, 0]) - (200 + int(A.grayscale(img)[H - 1, 0, 0])) / 2) <= 0.5
+
+
+@pytest.mark.parametrize("name", ["blur", "morphology", "superpixels", "sharpen", "emboss", "gaussian_noise",
+                                  "coarse_dropout", "invert", "add", "hue_saturation", "multiply",
+                                  "linear_contrast"])
+def test_random_forms_change_the_image(name):
+    rng = np.random.default_rng(6)
+    img = noisy_flat() if name in ("morphology", "superpixels") else scene()
+    cfg = {"sharpen": {"alpha": [0.5, 1.0]}, "emboss": {"alpha": [0.5, 1.0], "strength": [1.0, 2.0]},
+           "gaussian_noise": {"sigma": [5, 10]}, "add": {"value": [20, 30]},
+           "hue_saturation": {"value": [20, 30]}, "multiply": {"factor": [0.5, 0.7]},
+           "linear_contrast": {"alpha": [0.5, 0.7]}, "superpixels": {"p_replace": [1.0, 1.0]},
+           "coarse_dropout": {"fraction": [0.3, 0.3], "size_percent": [0.1, 0.1]}}.get(name, {})
+    out = A._random_op(name, cfg, img, rng)
+    same_kind(out, img)
+    assert not np.array_equal(out, img), name
+
+
+def test_some_of_draws_zero_to_five_ops_in_random_order():
+    ops = [{"name": n} for n in ["invert", "add", "multiply", "sharpen", "emboss", "linear_contrast", "dropout"]]
+    aug = A.Augmenter([{"name": "some_of", "n": [0, 5], "random_order": True, "ops": ops}])
+    rng = np.random.default_rng(7)
+    counts, firsts = set(), set()
+    for _ in range(300):
+        applied = []
+        same_kind(aug(scene(), rng, applied), scene())
+        assert len(applied) <= 5 and len(set(applied)) == len(applied)
+        counts.add(len(applied))
+        if applied:
+            firsts.add(applied[0])
+    assert counts == {0, 1, 2, 3, 4, 5}  # every count from 0 to 5, not a fixed one
+    assert len(firsts) == len(ops)  # random order: any op can come first
+    in_order = A.Augmenter(ops, [3, 3])
+    applied = []
+    in_order(scene(), rng, applied)
+    assert applied == sorted(applied, key=[o["name"] for o in ops].index)
+    with pytest.raises(ValueError):
+        A.Augmenter(ops, [4, 2])
+    with pytest.raises(ValueError):
+        A.Augmenter([{"name": "some_of", "ops": [{"name": "nope"}]}])
+
+
+def test_default_augment_has_the_seed_groups():
+    names = {op["name"] for op in A.SEED_SOME_OF["ops"]}
+    assert names >= {"superpixels", "blur", "sharpen", "emboss", "edge_noise_alpha", "gaussian_noise", "dropout",
+                     "coarse_dropout", "invert", "add", "hue_saturation", "multiply", "frequency_noise_alpha",
+                     "linear_contrast", "grayscale"}
+    assert A.SEED_SOME_OF["n"] == [0, 5] and A.SEED_SOME_OF["random_order"]
+    aug = A.Augmenter(A.DEFAULT_AUGMENT["ops"], A.DEFAULT_AUGMENT["choose"])
+    rng = np.random.default_rng(8)
+    seen = set()
+    for _ in range(200):
+        applied = []
+        same_kind(aug(scene(), rng, applied), scene())
+        seen.update(applied)
+    assert seen == set(A.OP_NAMES) - {"some_of"}

@@ -13,7 +13,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from actiond_recipe.humans import actions, clip, scene, skeleton, write  # noqa: E402
+from actiond_recipe.humans import actions, clip, demo, scene, skeleton, write  # noqa: E402
 from actiond_recipe.humans.skeleton import J  # noqa: E402
 
 FPS = 30
@@ -248,3 +248,21 @@ def test_backgrounds_put_the_ground_where_the_camera_sees_it():
         sky = scene._photo_crop(spec, 112, 76)
         # Above the horizon: the photograph itself (up to noise and blur).
         assert np.abs(img[:70].astype(int) - sky[:70]).mean() < 12
+
+
+def test_people_demo_schedule_covers_every_action_and_matches_the_video(tmp_path):
+    order = demo.demo_actions(7, 25)
+    assert set(order[:10]) == set(actions.ACTIONS) and set(order[10:20]) == set(actions.ACTIONS)
+    assert all(a != b for a, b in zip(order, order[1:]))
+    assert order == demo.demo_actions(7, 25) and order != demo.demo_actions(8, 25)
+    side = demo.render_people_demo(tmp_path / "demo.mp4", 7, 3, 1.0, (96, 72), 10, 200, log=lambda m: None)
+    assert [s["label"] for s in side["schedule"]] == order[:3]
+    assert side["schedule"][1] == {"label": order[1], "start_s": 1.0, "end_s": 2.0,
+                                   "start_ns": 1_000_000_000, "end_ns": 2_000_000_000}
+    assert json.loads((tmp_path / "demo.mp4.json").read_text()) == side
+    assert {s["group"] for s in side["scenes"]}.isdisjoint(range(1, 100))  # performers no training render has
+    cap = cv2.VideoCapture(str(tmp_path / "demo.mp4"))
+    count = 0
+    while cap.read()[0]:
+        count += 1
+    assert count == 30

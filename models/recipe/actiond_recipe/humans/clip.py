@@ -21,8 +21,9 @@ def _placement(rng, index: int, primary_facing: float) -> dict:
 
 
 def plan_clip(seed: int, group: int, clip: int, action: str, cast: dict, width: int, height: int,
-              fps: int, seconds: float) -> dict:
-    """Everything that decides a clip, drawn from (seed, group, clip, action)."""
+              fps: int, seconds: float, scale_range: tuple[float, float] = (0.1, 0.9)) -> dict:
+    """Everything that decides a clip, drawn from (seed, group, clip, action); the main
+    person's height is drawn log-uniformly from `scale_range` of the frame height."""
     rng = scene.clip_rng(seed, group, clip, action)
     frames = max(1, round(seconds * fps))
     count = int(rng.choice([1, 1, 1, 1, 2, 2, 3]))
@@ -37,7 +38,7 @@ def plan_clip(seed: int, group: int, clip: int, action: str, cast: dict, width: 
         people.append({"performer": who, "action": act, "params": actions.sample(act, rng, body),
                        "centre_at": round(float(rng.uniform(0.2, 0.8)), 3), **_placement(rng, k, facing)})
     view = str(rng.choice(camera.VIEWS))
-    scale = float(np.exp(rng.uniform(np.log(0.1), np.log(0.9))))
+    scale = float(np.exp(rng.uniform(np.log(scale_range[0]), np.log(scale_range[1]))))
     main = cast["performers"][order[0]][0]
     target = np.array([0.0, 0.5 * main.height, 0.0])
     cam, cam_info = camera.sample_camera(rng, view, width, height, target, main.height, facing, frames, scale)

@@ -21,15 +21,15 @@ def clip_name(action: str, group: int, index: int) -> str:
     return f"v_{action}_g{group:02d}_c{index:02d}"
 
 
-def encode(frames: np.ndarray, fps: int, bitrate: int, path: Path) -> None:
-    """BGR frames → H.264 (x264, one thread: deterministic) in AVI."""
+def encode(frames: np.ndarray, fps: int, bitrate: int, path: Path, mux: str = "avimux", timeout: float = 120) -> None:
+    """BGR frames → H.264 (x264, one thread: deterministic) in AVI (or `mux`, e.g. mp4mux)."""
     n, h, w, _ = frames.shape
     path.parent.mkdir(parents=True, exist_ok=True)
     args = ["gst-launch-1.0", "-q", "-e", "fdsrc", "fd=0", "!", "rawvideoparse", f"width={w}", f"height={h}",
             "format=bgr", f"framerate={fps}/1", "!", "videoconvert", "!", "video/x-raw,format=I420", "!",
             "x264enc", f"bitrate={bitrate}", "speed-preset=veryfast", f"key-int-max={2 * fps}", "threads=1", "!",
-            "video/x-h264,profile=high", "!", "avimux", "!", "filesink", f"location={path}"]
-    res = subprocess.run(args, input=np.ascontiguousarray(frames).tobytes(), capture_output=True, timeout=120)
+            "video/x-h264,profile=high", "!", mux, "!", "filesink", f"location={path}"]
+    res = subprocess.run(args, input=np.ascontiguousarray(frames).tobytes(), capture_output=True, timeout=timeout)
     if res.returncode != 0:
         raise RuntimeError(f"encoding {path} failed: {res.stderr.decode(errors='replace')[-2000:]}")
 
@@ -46,9 +46,9 @@ def _public(plan: dict) -> dict:
 
 def render_one(job: tuple) -> dict:
     """Renders and writes one clip; returns its dataset.json entry."""
-    root, seed, group, index, action, size, fps, seconds = job
+    root, seed, group, index, action, size, fps, seconds, scale_range = job
     cast = scene.sample_group(seed, group, scene.available_photos())
-    plan = clip.plan_clip(seed, group, index, action, cast, size[0], size[1], fps, seconds)
+    plan = clip.plan_clip(seed, group, index, action, cast, size[0], size[1], fps, seconds, scale_range)
     frames = clip.render_frames(plan, cast)
     stem = clip_name(action, group, index)
     bitrate = _bitrate(plan)
@@ -78,9 +78,11 @@ def split_lists(root: Path, entries: list[dict], labels: list[str], folds: int =
 
 
 def render_dataset(root: Path, groups: list[int], clips: int, seed: int, size=(160, 120), fps: int = 10,
-                   seconds: float = 3.0, labels: list[str] | None = None, jobs: int = 2, log=print) -> list[dict]:
+                   seconds: float = 3.0, labels: list[str] | None = None, jobs: int = 2, log=print,
+                   scale_range: tuple[float, float] = (0.1, 0.9)) -> list[dict]:
     """Renders `clips` clips of each action for each group into `root`, merges them into
-    dataset.json and rewrites the split lists over everything rendered there."""
+    dataset.json and rewrites the split lists over everything rendered there; people's
+    heights are drawn from `scale_range` of the frame height."""
     labels = labels or actions.ACTIONS
     unknown = set(labels) - set(actions.ACTIONS)
     if unknown:
@@ -88,7 +90,7 @@ def render_dataset(root: Path, groups: list[int], clips: int, seed: int, size=(1
     if not scene.available_photos():
         log(f"warning: no background photographs in {scene.PHOTO_DIR} (Debian package lomiri-wallpapers-16.04, "
             "installed by scripts/setup.sh): using procedural backgrounds only")
-    work = [(str(root), seed, g, c, a, tuple(size), fps, seconds) for a in labels for g in groups
+    work = [(str(root), seed, g, c, a, tuple(size), fps, seconds, tuple(scale_range)) for a in labels for g in groups
             for c in range(1, clips + 1)]
     root.mkdir(parents=True, exist_ok=True)
     start = time.monotonic()
