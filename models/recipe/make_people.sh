@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# Rebuilds models/people/ (single-frame MobileNetV2) and models/people-tsm/ (online TSM
-# MobileNetV2) from nothing: renders 1200 clips of procedural people (10 actions × 20
-# groups × 6 clips; groups 17-20 held out for testing, 16 for validation), trains both
-# models side by side on one core each with a 24-minute budget, writes the comparison
-# (models/people/COMPARISON.md) and the demo video. About 30 minutes on two cores.
+# Trains the people models from nothing into OUT (default runs/people): OUT/frame
+# (single-frame MobileNetV2) and OUT/tsm (online TSM MobileNetV2). Renders 1200 clips of
+# procedural people (10 actions × 20 groups × 6 clips; groups 17-20 held out for
+# testing, 16 for validation), trains both side by side on one core each with a
+# 24-minute budget, writes the comparison (OUT/COMPARISON.md) and the demo video
+# (OUT/demo.mp4). About 30 minutes on two cores. The first attempt's results are in
+# models/recipe/people/attempt-1/ (at chance: not shipped).
 # Needs .venv/ (scripts/python-env.sh) and a built actiond (ACTIOND, default target/release/actiond).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -11,8 +13,9 @@ cd "$root"
 py=.venv/bin/python
 work="${WORK:-/tmp/actiond-people}"
 actiond="${ACTIOND:-$root/target/release/actiond}"
+out="${OUT:-runs/people}"
 common=(--alpha 0.5 --size 96 --test-groups 17-20 --val-groups 16 --max-minutes 24 --threads 1 --seed 1
-        --config models/people/augment.json --actiond "$actiond")
+        --config models/recipe/people/augment.json --actiond "$actiond")
 
 $py models/recipe/recipe.py render-humans --out "$work/data" --groups 1-20 --clips 6 --seed 1 --scale 0.3-0.9
 nice -n 19 $py models/recipe/recipe.py train --data "$work/data" --out "$work/frame" "${common[@]}" \
@@ -23,12 +26,12 @@ mkdir -p "$work/tsm/cache" && cp -al "$work/frame/cache/frames" "$work/tsm/cache
 nice -n 19 $py models/recipe/recipe.py train-temporal --data "$work/data" --out "$work/tsm" "${common[@]}" \
     --name actiond-people-tsm-mobilenetv2 --frames 8 --clip-step 4 --epochs 30 --learning-rate 1.5e-3 &
 wait
-mkdir -p models/people models/people-tsm
+mkdir -p "$out/frame" "$out/tsm"
 for f in model.onnx model.toml model.onnx.sha256 training_config.json report.json REPORT.md confusion.json confusion.png; do
-    cp "$work/frame/$f" "models/people/$f"
+    cp "$work/frame/$f" "$out/frame/$f"
 done
 for f in model.onnx model.toml model.onnx.sha256 training_config.json report.json REPORT.md; do
-    cp "$work/tsm/tsm/$f" "models/people-tsm/$f"
+    cp "$work/tsm/tsm/$f" "$out/tsm/$f"
 done
-$py models/recipe/recipe.py people-report --frame "$work/frame" --tsm "$work/tsm" --out models/people/COMPARISON.md
-$py models/recipe/recipe.py render-people-demo --out models/people/demo.mp4 --seed 7 --scenes 10 --seconds 6 --scale 0.3-0.9
+$py models/recipe/recipe.py people-report --frame "$work/frame" --tsm "$work/tsm" --out "$out/COMPARISON.md"
+$py models/recipe/recipe.py render-people-demo --out "$out/demo.mp4" --seed 7 --scenes 10 --seconds 6 --scale 0.3-0.9
