@@ -26,7 +26,8 @@ import cv2
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import Fail, arguments, cpu_seconds, guarded, load_manifest, open_session, report  # noqa: E402
+from common import (Fail, arguments, count, cpu_seconds, guarded, load_manifest, open_session,  # noqa: E402
+                    report)
 
 
 def fit(frame, s):
@@ -110,11 +111,7 @@ def run(video, sess, spec, args, seconds, stats=None):
         if stats is not None:
             stats["decoded"] += 1
         if index % args.every == 0:
-            label = classify(sess, spec, frame)
-            if stats is not None:
-                stats["latency"].append((time.monotonic() - t_read) * 1000.0)
-                stats["analyzed"] += 1
-                stats["labels"][label] = stats["labels"].get(label, 0) + 1
+            count(stats, classify(sess, spec, frame), t_read)
 
 
 def main():

@@ -22,7 +22,8 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import Fail, arguments, cpu_seconds, guarded, load_manifest, open_session, report  # noqa: E402
+from common import (Fail, arguments, count, cpu_seconds, guarded, load_manifest, open_session,  # noqa: E402
+                    report)
 
 
 def probe_fps(path):
@@ -119,11 +120,7 @@ def run(pipe, classify, frame_bytes, seconds, stats=None):
                 raise Fail("ffmpeg ended its output")
             got += n
         t_read = time.monotonic()
-        label = classify(buf)
-        if stats is not None:
-            stats["latency"].append((time.monotonic() - t_read) * 1000.0)
-            stats["analyzed"] += 1
-            stats["labels"][label] = stats["labels"].get(label, 0) + 1
+        count(stats, classify(buf), t_read)
 
 
 def main():

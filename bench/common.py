@@ -5,6 +5,7 @@ import json
 import platform
 import resource
 import sys
+import time
 import tomllib
 from pathlib import Path
 
@@ -106,6 +107,15 @@ def arguments(description):
     if args.every < 1 or args.threads < 0 or args.duration <= 0 or args.warmup < 0:
         raise Fail("--every must be >= 1, --threads >= 0, --duration > 0, --warmup >= 0")
     return args
+
+
+def count(stats, label, t_read):
+    """Counts one analysed frame into the window's `stats` (none while warming up), its
+    latency from `t_read` (when the frame was read) to now."""
+    if stats is not None:
+        stats["latency"].append((time.monotonic() - t_read) * 1000.0)
+        stats["analyzed"] += 1
+        stats["labels"][label] = stats["labels"].get(label, 0) + 1
 
 
 def report(stats, wall, cpu, args, peak_rss_kb, **extra):

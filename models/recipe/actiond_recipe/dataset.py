@@ -30,8 +30,9 @@ class Video:
 
 def scan(root: Path) -> tuple[list[str], list[Video]]:
     """Finds <root>/<Class>/v_<Class>_gXX_cYY.<ext>. Labels are the sub-folder names,
-    sorted. Files not named that way are an error (the group decides the split)."""
-    root = Path(root)
+    sorted. Files not named that way are an error (the group decides the split). Paths
+    are made absolute (extraction runs `actiond` on them from anywhere)."""
+    root = Path(root).resolve()
     if not root.is_dir():
         raise SystemExit(f"{root}: not a folder")
     labels = sorted(d.name for d in root.iterdir() if d.is_dir() and not d.name.startswith("."))
