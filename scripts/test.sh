@@ -29,4 +29,4 @@ if [[ $EUID -eq 0 ]]; then
 fi
 # One test at a time: the integration tests run real daemons doing real-time
 # inference, and several at once on a two-core machine would starve each other.
-RUST_TEST_THREADS="${RUST_TEST_THREADS:-1}" cargo test --locked "$@"
+RUST_TEST_THREADS="${RUST_TEST_THREADS:-1}" cargo test --locked --no-fail-fast "$@"
