@@ -63,9 +63,13 @@ def load_manifest(path):
 
 def open_session(args, spec):
     """A plain CPU InferenceSession (graph optimisations on, sequential, one inter-op
-    thread) checked against the manifest."""
+    thread) checked against the manifest. With `args.tuned`: one intra-op thread when
+    --threads is 0 and no spin-waiting between runs, as a careful engineer tunes it."""
+    tuned = getattr(args, "tuned", False)
     opts = ort.SessionOptions()
-    opts.intra_op_num_threads = args.threads
+    opts.intra_op_num_threads = args.threads or (1 if tuned else 0)
+    if tuned:
+        opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
     opts.inter_op_num_threads = 1
     opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
@@ -92,9 +96,12 @@ def cpu_seconds():
     return ru.ru_utime + ru.ru_stime
 
 
-def arguments(description):
-    """The command line every Python row takes (see bench/README.md)."""
+def arguments(description, tunable=False):
+    """The command line every Python row takes (see bench/README.md); `tunable` adds --tuned."""
     p = argparse.ArgumentParser(description=description)
+    if tunable:
+        p.add_argument("--tuned", action="store_true",
+                       help="one intra-op thread (when --threads is 0), no spin-waiting")
     p.add_argument("--model", required=True)
     p.add_argument("--manifest", required=True)
     p.add_argument("--input", required=True, help="video file, looped")
