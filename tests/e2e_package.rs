@@ -111,6 +111,8 @@ fn check_files() {
         ("/usr/lib/sysusers.d/actiond.conf", 0o644),
         ("/usr/share/actiond/models/default/model.onnx", 0o644),
         ("/usr/share/actiond/models/default/model.toml", 0o644),
+        ("/usr/share/actiond/models/default-int8/model.onnx", 0o644),
+        ("/usr/share/actiond/models/default-int8/model.toml", 0o644),
         ("/usr/share/doc/actiond/messages.schema.json", 0o644),
         ("/usr/share/doc/actiond/messages.lenient.schema.json", 0o644),
         ("/usr/share/doc/actiond/notify-reload.conf", 0o644),

@@ -19,6 +19,8 @@ use recipe_support::{
 use serde_json::Value;
 
 const DEFAULT_MODEL: &str = "models/default";
+/// The shipped int8 quantization of the default model.
+const INT8_MODEL: &str = "models/default-int8";
 
 /// These tests run one at a time: training and real-time playback share two cores, and
 /// a daemon starved by a parallel training run would drop frames.
@@ -378,6 +380,18 @@ fn parity_nchw_logits_model() {
 /// ACTIOND_DEMO_SEED to try others (`recipe.py demo-eval` scores many seeds offline).
 #[test]
 fn shipped_model_on_held_out_demo_stream() {
+    held_out_demo_stream(DEFAULT_MODEL);
+}
+
+/// The shipped int8 model (`models/default-int8`) on the same held-out demo stream, to
+/// the same bar: quantization must not cost the daemon its accuracy.
+#[test]
+fn shipped_int8_model_on_held_out_demo_stream() {
+    held_out_demo_stream(INT8_MODEL);
+}
+
+/// Renders the held-out demo stream and scores `model_dir`'s clips through the daemon.
+fn held_out_demo_stream(model_dir: &str) {
     let _serial = serial();
     let tmp = tempfile::tempdir().unwrap();
     let seed: u64 = std::env::var("ACTIOND_DEMO_SEED")
@@ -417,7 +431,7 @@ fn shipped_model_on_held_out_demo_stream() {
         "[model]\npath = \"{}\"\n[smoothing]\nmethod = \"mean\"\nwindow = 8\nstride = 4\n\
          [output]\nsocket = \"{}\"\nstdout = true\n\
          [[stream]]\nname = \"demo\"\nuri = \"{}\"\nsample_fps = 5\n",
-        root().join(DEFAULT_MODEL).join("model.onnx").display(),
+        root().join(model_dir).join("model.onnx").display(),
         tmp.path().join("p.sock").display(),
         video.display()
     );
@@ -452,7 +466,7 @@ fn shipped_model_on_held_out_demo_stream() {
     }
     let accuracy = correct as f64 / scored.max(1) as f64;
     eprintln!(
-        "held-out demo (seed {seed}): {correct}/{scored} clips correct ({:.1} %), {straddling} spanning a scene change; wrong: {wrong:?}",
+        "{model_dir}, held-out demo (seed {seed}): {correct}/{scored} clips correct ({:.1} %), {straddling} spanning a scene change; wrong: {wrong:?}",
         100.0 * accuracy
     );
     // 40 s at 5 fps, clips of 8 frames every 4: ~48 clips, most inside one scene.
@@ -522,4 +536,57 @@ fn shipped_model_folder_is_consistent() {
         "config/demo.toml: {}",
         String::from_utf8_lossy(&check.stderr)
     );
+}
+
+/// The shipped int8 folder: its sha256 is the file's, its labels are the fp32 model's,
+/// its manifest names it `-int8`, and its quantization report shows at most one point
+/// of accuracy lost on the held-out groups and a faster one-thread run.
+#[test]
+fn shipped_int8_model_folder_is_consistent() {
+    let dir = root().join(INT8_MODEL);
+    for f in [
+        "model.onnx",
+        "model.toml",
+        "model.onnx.sha256",
+        "quantization.json",
+        "REPORT.md",
+        "demo_eval.json",
+        "README.md",
+    ] {
+        assert!(dir.join(f).is_file(), "{INT8_MODEL}/{f} missing");
+    }
+    let sum = Command::new("sha256sum")
+        .arg("model.onnx")
+        .current_dir(&dir)
+        .output()
+        .unwrap();
+    let recorded = std::fs::read_to_string(dir.join("model.onnx.sha256")).unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&sum.stdout)
+            .split_whitespace()
+            .next(),
+        recorded.split_whitespace().next(),
+        "model.onnx.sha256 does not match model.onnx"
+    );
+    assert_eq!(
+        manifest_labels(&dir),
+        manifest_labels(&root().join(DEFAULT_MODEL))
+    );
+    let manifest = std::fs::read_to_string(dir.join("model.toml")).unwrap();
+    assert!(
+        manifest.contains("name = \"actiond-default-mobilenetv2-int8\""),
+        "{manifest}"
+    );
+    let q: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("quantization.json")).unwrap())
+            .unwrap();
+    for key in [
+        "frame_accuracy_change_points",
+        "clip_accuracy_change_points",
+    ] {
+        let change = q[key].as_f64().unwrap();
+        assert!(change >= -1.0, "{key} = {change}: more than one point lost");
+    }
+    assert!(q["speedup_1_thread"].as_f64().unwrap() > 1.0, "{q}");
+    assert!(q["int8"]["bytes"].as_u64() < q["fp32"]["bytes"].as_u64().map(|b| b / 2));
 }

@@ -27,3 +27,12 @@ done
 $py models/recipe/recipe.py render-demo --out "$out/demo.mp4" --seed 7 --scenes 10 --seconds 5
 # Clip accuracy on held-out demo streams (seeds fixed before evaluating).
 $py models/recipe/recipe.py demo-eval --model "$out/model.onnx" --seeds 100-109 --out "$out/demo_eval.json"
+# The int8 variant beside it, calibrated on the same training groups, measured on the
+# same held-out groups and demo seeds.
+$py models/recipe/recipe.py quantize --model "$out" --data "$work/synth" --out "$work/int8" \
+    --actiond "${ACTIOND:-target/release/actiond}"
+mkdir -p models/default-int8
+for f in model.onnx model.toml quantization.json REPORT.md; do cp "$work/int8/$f" "models/default-int8/$f"; done
+(cd models/default-int8 && sha256sum model.onnx > model.onnx.sha256)
+$py models/recipe/recipe.py demo-eval --model models/default-int8/model.onnx --seeds 100-109 \
+    --out models/default-int8/demo_eval.json
