@@ -10,21 +10,10 @@ use common::{Daemon, StreamSpec};
 
 /// CPU clock ticks (user + system) of each thread of `pid`, by thread name.
 fn thread_ticks(pid: u32) -> Vec<(String, u64)> {
-    let mut out = Vec::new();
-    for entry in std::fs::read_dir(format!("/proc/{pid}/task")).expect("read /proc/PID/task") {
-        let dir = entry.unwrap().path();
-        let (Ok(comm), Ok(stat)) = (
-            std::fs::read_to_string(dir.join("comm")),
-            std::fs::read_to_string(dir.join("stat")),
-        ) else {
-            continue; // the thread ended meanwhile
-        };
-        // Fields after the parenthesised name: utime and stime are fields 14 and 15.
-        let rest: Vec<&str> = stat[stat.rfind(')').unwrap() + 2..].split(' ').collect();
-        let ticks = rest[11].parse::<u64>().unwrap() + rest[12].parse::<u64>().unwrap();
-        out.push((comm.trim().to_string(), ticks));
-    }
-    out
+    let ticks = |f: &[String]| f[11].parse::<u64>().unwrap() + f[12].parse::<u64>().unwrap();
+    // Fields after the parenthesised name: utime and stime are fields 14 and 15.
+    let threads = common::procfs::threads(pid).into_iter();
+    threads.map(|t| (t.name, ticks(&t.fields))).collect()
 }
 
 /// The inference threads' names (sorted) once both streams have published clips,
@@ -73,4 +62,34 @@ fn one_session_runs_both_streams_on_one_inference_thread() {
     let (threads, _) = inference_threads(1);
     let names: Vec<&str> = threads.iter().map(|(n, _)| n.as_str()).collect();
     assert_eq!(names, ["inference"], "{threads:?}");
+}
+
+#[test]
+fn with_two_sessions_a_reload_adds_and_removes_streams_and_the_others_go_on() {
+    common::require_model();
+    let daemon = Daemon::builder()
+        .sessions(2)
+        .window(4)
+        .stride(4)
+        .stream(StreamSpec::test("cam1", "ball").sample_fps(10))
+        .stream(StreamSpec::test("cam2", "snow").sample_fps(10))
+        .spawn();
+    let mut sub = daemon.subscribe();
+    sub.hello(Duration::from_secs(5));
+    sub.collect_predictions_per_stream(&["cam1", "cam2"], 2, Duration::from_secs(60));
+    // cam1 (the first session's) goes, cam3 comes: it takes the freed session.
+    let mut cfg = daemon.config.clone();
+    cfg.streams[0] = StreamSpec::test("cam3", "smpte").sample_fps(10);
+    std::fs::write(&daemon.config_path, cfg.to_toml(&daemon.socket_path)).unwrap();
+    daemon.signal("HUP");
+    let hello = sub.next_of_type("hello", Duration::from_secs(15));
+    common::checks::check_hello(&hello, &["cam3", "cam2"]);
+    sub.collect_predictions_per_stream(&["cam2", "cam3"], 3, Duration::from_secs(60));
+    let cam2: Vec<_> = sub
+        .history
+        .iter()
+        .filter(|r| r.msg["type"] == "prediction" && r.msg["stream"] == "cam2")
+        .map(|r| r.msg.clone())
+        .collect();
+    common::checks::check_seq_consecutive(&cam2);
 }
