@@ -16,9 +16,9 @@ fn thread_ticks(pid: u32) -> Vec<(String, u64)> {
     threads.map(|t| (t.name, ticks(&t.fields))).collect()
 }
 
-/// The inference threads' names (sorted) once both streams have published clips,
-/// with their CPU ticks; and the daemon's stderr.
-fn inference_threads(sessions: u32) -> (Vec<(String, u64)>, String) {
+/// A daemon with `sessions` sessions and two test streams, `cam1` and `cam2`, and a
+/// subscriber that has read `hello` and `n` predictions of each stream.
+fn two_streams(sessions: u32, n: usize) -> (Daemon, common::Subscriber) {
     common::require_model();
     let d = Daemon::builder()
         .sessions(sessions)
@@ -27,9 +27,16 @@ fn inference_threads(sessions: u32) -> (Vec<(String, u64)>, String) {
         .stream(StreamSpec::test("cam1", "ball").sample_fps(10))
         .stream(StreamSpec::test("cam2", "snow").sample_fps(10))
         .spawn();
-    let mut sock = d.subscribe();
-    sock.hello(Duration::from_secs(5));
-    sock.collect_predictions_per_stream(&["cam1", "cam2"], 5, Duration::from_secs(60));
+    let mut sub = d.subscribe();
+    sub.hello(Duration::from_secs(5));
+    sub.collect_predictions_per_stream(&["cam1", "cam2"], n, Duration::from_secs(60));
+    (d, sub)
+}
+
+/// The inference threads' names (sorted) once both streams have published clips,
+/// with their CPU ticks; and the daemon's stderr.
+fn inference_threads(sessions: u32) -> (Vec<(String, u64)>, String) {
+    let (d, _sub) = two_streams(sessions, 5);
     let mut t: Vec<(String, u64)> = thread_ticks(d.pid())
         .into_iter()
         .filter(|(n, _)| n.starts_with("inference"))
@@ -66,17 +73,7 @@ fn one_session_runs_both_streams_on_one_inference_thread() {
 
 #[test]
 fn with_two_sessions_a_reload_adds_and_removes_streams_and_the_others_go_on() {
-    common::require_model();
-    let daemon = Daemon::builder()
-        .sessions(2)
-        .window(4)
-        .stride(4)
-        .stream(StreamSpec::test("cam1", "ball").sample_fps(10))
-        .stream(StreamSpec::test("cam2", "snow").sample_fps(10))
-        .spawn();
-    let mut sub = daemon.subscribe();
-    sub.hello(Duration::from_secs(5));
-    sub.collect_predictions_per_stream(&["cam1", "cam2"], 2, Duration::from_secs(60));
+    let (daemon, mut sub) = two_streams(2, 2);
     // cam1 (the first session's) goes, cam3 comes: it takes the freed session.
     let mut cfg = daemon.config.clone();
     cfg.streams[0] = StreamSpec::test("cam3", "smpte").sample_fps(10);
