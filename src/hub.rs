@@ -160,6 +160,13 @@ impl FrameHub {
         StreamSlot { index, stats }
     }
 
+    /// Number of streams attached in `lane`.
+    pub fn lane_streams(&self, lane: usize) -> usize {
+        let slots = self.lock();
+        let owned = slots.owners.iter().zip(&slots.lane);
+        owned.filter(|&(&o, &l)| o != 0 && l == lane).count()
+    }
+
     /// The lane of `slot`, while its stream owns it.
     pub fn lane_of(&self, slot: &StreamSlot) -> Option<usize> {
         let slots = self.lock();
@@ -399,6 +406,18 @@ mod tests {
             generation: slot.stats.generation.load(Ordering::Relaxed),
             stream_id: slot.stats.id,
         }
+    }
+
+    #[test]
+    fn lane_streams_counts_the_streams_attached_in_a_lane() {
+        let hub = FrameHub::new();
+        let one = hub.open_lane();
+        let a = hub.attach_in("a", 0);
+        hub.attach_in("b", one);
+        hub.attach_in("c", one);
+        assert_eq!((hub.lane_streams(0), hub.lane_streams(one)), (1, 2));
+        hub.detach(&a);
+        assert_eq!((hub.lane_streams(0), hub.lane_streams(one)), (0, 2));
     }
 
     #[test]

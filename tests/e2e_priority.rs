@@ -10,22 +10,10 @@ use common::{Daemon, StreamSpec};
 /// (thread name, nice value) of every thread of `pid`, the main thread first.
 fn threads(pid: u32) -> Vec<(String, i64)> {
     let mut out = Vec::new();
-    for entry in std::fs::read_dir(format!("/proc/{pid}/task")).expect("read /proc/PID/task") {
-        let dir = entry.unwrap().path();
-        let (Ok(comm), Ok(stat)) = (
-            std::fs::read_to_string(dir.join("comm")),
-            std::fs::read_to_string(dir.join("stat")),
-        ) else {
-            continue; // the thread ended meanwhile
-        };
+    for t in common::procfs::threads(pid) {
         // Fields after the parenthesised name: state is field 3, nice field 19.
-        let rest = &stat[stat.rfind(')').unwrap() + 2..];
-        let nice: i64 = rest.split(' ').nth(16).unwrap().parse().unwrap();
-        let main = dir.ends_with(pid.to_string());
-        out.insert(
-            if main { 0 } else { out.len() },
-            (comm.trim().to_string(), nice),
-        );
+        let nice: i64 = t.fields[16].parse().unwrap();
+        out.insert(if t.main { 0 } else { out.len() }, (t.name, nice));
     }
     out
 }

@@ -119,7 +119,18 @@ fn run(
     max_batch: u32,
     until: impl Fn(&[Value]) -> bool,
 ) -> Vec<Value> {
-    let mut b = Daemon::builder()
+    run_in(Daemon::builder(), model, streams, max_batch, until)
+}
+
+/// [`run`] with a builder set up by the caller (e.g. its `[runtime] sessions`).
+fn run_in(
+    b: common::DaemonBuilder,
+    model: &Path,
+    streams: &[StreamSpec],
+    max_batch: u32,
+    until: impl Fn(&[Value]) -> bool,
+) -> Vec<Value> {
+    let mut b = b
         .model(model)
         .per_frame(true)
         .top_k(3)
@@ -265,6 +276,42 @@ fn two_streams_batched_equal_each_alone_and_batch_1_models_run_stream_by_stream(
                     running_sum(0, i),
                 );
             }
+        }
+    }
+}
+
+#[test]
+fn stateful_outputs_are_the_same_with_one_session_and_with_two() {
+    let dir = common::tempdir();
+    let video = video(dir.path());
+    let m = stateful(dir.path(), &[], false);
+    let names = ["a", "b", "c"];
+    let streams: Vec<StreamSpec> = names.iter().map(|n| file_stream(n, &video)).collect();
+    let mut per_sessions = Vec::new();
+    for sessions in [1, 2] {
+        let b = Daemon::builder().sessions(sessions);
+        let msgs = run_in(b, &m, &streams, 2, |_| false);
+        let got: Vec<_> = names.iter().map(|s| outputs(&msgs, s)).collect();
+        for (s, outs) in names.iter().zip(&got) {
+            assert_eq!(
+                outs.len(),
+                FRAMES,
+                "{sessions} session(s), {s}: every frame"
+            );
+            for &(i, scores) in outs {
+                let what = format!("{sessions} session(s), stream {s} frame {i}");
+                assert_near(&what, scores, running_sum(0, i));
+            }
+        }
+        per_sessions.push(got);
+    }
+    for (s, (one, two)) in names
+        .iter()
+        .zip(per_sessions[0].iter().zip(&per_sessions[1]))
+    {
+        for (&(i, a), &(j, b)) in one.iter().zip(two) {
+            assert_eq!(i, j, "stream {s}: the same frames in the same order");
+            assert_near(&format!("stream {s} frame {i}, 2 sessions vs 1"), b, a);
         }
     }
 }

@@ -43,6 +43,13 @@ pub struct Args {
     /// The configured batch (raw row and the daemon's max_batch).
     #[arg(long, default_value_t = 4)]
     max_batch: usize,
+    /// `[runtime] sessions` of the daemon rows, a row per value (0 = auto), e.g. 1,2
+    /// to compare one session of intra_threads against single-threaded sessions.
+    #[arg(long, value_delimiter = ',', default_value = "0")]
+    sessions: Vec<usize>,
+    /// Only the raw inference and daemon rows (no decode, Python or other-model rows).
+    #[arg(long)]
+    only_daemon: bool,
     /// Python for the baseline; default: the project's .venv/bin/python.
     #[arg(long)]
     python: Option<PathBuf>,
@@ -89,6 +96,9 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     if !(a.duration > 0.0 && a.warmup >= 0.0) {
         bail!("--duration must be > 0 and --warmup >= 0");
     }
+    if a.sessions.is_empty() || a.sessions.iter().any(|&s| s > 16) {
+        bail!("--sessions needs session counts of 0 (auto) to 16, like 1,2");
+    }
     if a.input_seconds == 0 || !(1..=64).contains(&a.max_batch) {
         bail!("--input-seconds must be > 0 and --max-batch 1 to 64");
     }
@@ -108,6 +118,8 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         sample_fps: a.sample_fps,
         intra_threads: a.intra_threads,
         max_batch: a.max_batch,
+        sessions: a.sessions,
+        only_daemon: a.only_daemon,
         python: a.python,
         baseline: a.baseline,
         skip_python: a.no_python,

@@ -54,6 +54,7 @@ impl Config {
         runtime.extend([
             ("providers", Value::Array(providers)),
             ("intra_threads", int(rt.intra_threads)),
+            ("sessions", int(rt.sessions)),
             ("max_batch", int(rt.max_batch)),
             ("allow_spinning", rt.allow_spinning.into()),
             ("cpu_arena", rt.cpu_arena.into()),

@@ -110,6 +110,11 @@ pub struct RuntimeConfig {
     /// Intra-op threads; 0 = ONNX Runtime's default (default 0).
     #[serde(deserialize_with = "de::count::<_, 0>")]
     pub intra_threads: usize,
+    /// ONNX Runtime sessions per model, each on an inference thread of its own,
+    /// 0..=16; 0 = auto: one per core (at most 4) of one thread each when
+    /// `intra_threads` is 0 and the providers are `["cpu"]`, else 1 (default 0).
+    #[serde(deserialize_with = "de::int::<_, usize, 0, 16>")]
+    pub sessions: usize,
     /// Most frames (from several streams) per inference run, 1..=64 (default 4).
     #[serde(deserialize_with = "de::int::<_, usize, 1, 64>")]
     pub max_batch: usize,
@@ -127,12 +132,38 @@ pub struct RuntimeConfig {
     pub stream_nice: usize,
 }
 
+/// Most sessions `sessions = 0` (auto) makes: each holds its own copy of the weights.
+const AUTO_SESSIONS_MAX: usize = 4;
+
+impl RuntimeConfig {
+    /// Sessions per model and intra-op threads per session (0 = ONNX Runtime's
+    /// default) on a machine of `cores` cores. Auto (`sessions = 0`) makes one
+    /// single-threaded session per core (at most 4) when `intra_threads` is 0 and
+    /// only the CPU provider is listed, else one session; several sessions with
+    /// `intra_threads = 0` share the cores between them.
+    pub fn session_plan(&self, cores: usize) -> (usize, usize) {
+        let cores = cores.max(1);
+        let cpu_only = self.providers == [Provider::Cpu];
+        let sessions = match self.sessions {
+            0 if self.intra_threads == 0 && cpu_only => cores.min(AUTO_SESSIONS_MAX),
+            0 => 1,
+            n => n,
+        };
+        let threads = match self.intra_threads {
+            0 if sessions > 1 => (cores / sessions).max(1),
+            n => n,
+        };
+        (sessions, threads)
+    }
+}
+
 impl Default for RuntimeConfig {
     fn default() -> Self {
         RuntimeConfig {
             onnxruntime: None,
             providers: vec![Provider::Cpu],
             intra_threads: 0,
+            sessions: 0,
             max_batch: 4,
             allow_spinning: false,
             cpu_arena: false,
@@ -646,12 +677,37 @@ mod tests {
     }
 
     #[test]
+    fn auto_sessions_are_one_single_threaded_session_per_core_on_the_cpu() {
+        let rt = RuntimeConfig::default();
+        assert_eq!(rt.session_plan(2), (2, 1));
+        assert_eq!(rt.session_plan(1), (1, 0));
+        assert_eq!(rt.session_plan(16), (4, 4));
+        let threads = RuntimeConfig {
+            intra_threads: 2,
+            ..RuntimeConfig::default()
+        };
+        assert_eq!(threads.session_plan(2), (1, 2));
+        let gpu = RuntimeConfig {
+            providers: vec![Provider::Cuda, Provider::Cpu],
+            ..RuntimeConfig::default()
+        };
+        assert_eq!(gpu.session_plan(8), (1, 0));
+        let three = RuntimeConfig {
+            sessions: 3,
+            ..RuntimeConfig::default()
+        };
+        assert_eq!(three.session_plan(2), (3, 1));
+        assert_eq!(three.session_plan(12), (3, 4));
+    }
+
+    #[test]
     fn full_config_sets_every_key() {
         let text = r#"
 [runtime]
 onnxruntime = "lib/libonnxruntime.so.1.32.0"
 providers = ["tensorrt", "cuda", "openvino", "cpu"]
 intra_threads = 2
+sessions = 3
 max_batch = 64
 allow_spinning = true
 cpu_arena = true
@@ -724,6 +780,7 @@ uri = "file:///srv/b.mkv"
                     Provider::Cpu
                 ],
                 intra_threads: 2,
+                sessions: 3,
                 max_batch: 64,
                 allow_spinning: true,
                 cpu_arena: true,
@@ -851,6 +908,11 @@ uri = "file:///srv/b.mkv"
                 "intra_threads = -1",
                 "runtime.intra_threads",
                 "must be at least 0, got -1",
+            ),
+            (
+                "sessions = 17",
+                "runtime.sessions",
+                "must be at most 16, got 17",
             ),
             (
                 "stream_nice = 20",

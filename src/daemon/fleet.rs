@@ -70,15 +70,13 @@ impl Fleet {
         let Some(m) = self.model(model) else {
             return self.hub.attach(name);
         };
-        let slot = self.hub.attach_in(name, m.lane);
-        m.worker.attach(&slot, name);
-        slot
+        m.attach(&self.hub, name)
     }
 
     /// Whether `slot` is in the lane of the running model `model` (it can keep it).
     pub fn runs(&self, slot: &StreamSlot, model: &str) -> bool {
         let lane = self.hub.lane_of(slot);
-        self.models.get(model).is_some_and(|m| Some(m.lane) == lane)
+        self.models.get(model).is_some_and(|m| m.has_lane(lane))
     }
 
     /// Starts the supervisor of `config` on `slot` (new, or kept from the stream's
@@ -133,8 +131,8 @@ impl Fleet {
     pub fn detach(&self, slot: &StreamSlot) {
         let lane = self.hub.lane_of(slot);
         self.hub.detach(slot);
-        if let Some(m) = self.models.running.iter().find(|m| Some(m.lane) == lane) {
-            m.worker.detach(slot);
+        if let Some(m) = self.models.running.iter().find(|m| m.has_lane(lane)) {
+            m.detach(slot, lane);
         }
     }
 

@@ -1,13 +1,16 @@
-//! The running models: one loaded session and one inference worker each, on a lane
-//! of the frame hub of its own, so that streams sharing a model are batched together
-//! and one model's burst never holds back another's.
+//! The running models: one or more loaded sessions each (`[runtime] sessions`), each
+//! session with an inference worker on a lane of the frame hub of its own, so that
+//! streams sharing a session are batched together and one model's burst never holds
+//! back another's. A stream stays on the lane it was attached to (its smoother and
+//! model state live in that lane's worker); a new one goes to the model's lane with
+//! the fewest streams.
 
 use std::hash::Hasher;
 use std::path::Path;
 use std::sync::Arc;
 
 use crate::config::{Config, ModelConfig, RuntimeConfig, StreamConfig};
-use crate::hub::FrameHub;
+use crate::hub::{FrameHub, StreamSlot};
 use crate::infer::{self, WorkerSettings};
 use crate::model::{Classifier, Manifest, ModelError};
 use crate::publish::{ModelInfo, Publisher};
@@ -17,23 +20,31 @@ use crate::source::Target;
 pub(super) struct Loaded {
     /// Its `[model]` / `[[model]]` settings.
     pub config: ModelConfig,
-    /// The session.
-    pub classifier: Classifier,
+    /// Its sessions (at least one).
+    pub classifiers: Vec<Classifier>,
     /// Its files' fingerprint when they were read.
     pub fingerprint: u64,
 }
 
+impl Loaded {
+    /// The model's manifest (the same in every session).
+    pub fn manifest(&self) -> &Manifest {
+        &self.classifiers[0].manifest
+    }
+}
+
 /// Loads `models` (blocking: seconds each), each with the fingerprint of its files.
 pub(super) fn load(runtime: &RuntimeConfig, models: &[ModelConfig]) -> anyhow::Result<Vec<Loaded>> {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     models
         .iter()
         .map(|m| {
             let fingerprint = fingerprint(&m.path);
-            let classifier = Classifier::load(runtime, &m.path)
+            let classifiers = Classifier::load_sessions(runtime, &m.path, cores)
                 .map_err(|e: ModelError| anyhow::anyhow!("model `{}`: {e}", m.name))?;
             Ok(Loaded {
                 config: m.clone(),
-                classifier,
+                classifiers,
                 fingerprint,
             })
         })
@@ -68,12 +79,59 @@ pub(super) struct RunningModel {
     pub manifest: Manifest,
     /// What its streams' pipelines scale and convert frames to.
     pub target: Target,
-    /// Its lane in the hub.
-    pub lane: usize,
-    /// Its inference worker.
-    pub worker: infer::Worker,
+    /// Its sessions: each one's hub lane and inference worker.
+    pub sessions: Vec<(usize, infer::Worker)>,
     /// Its files' fingerprint when loaded.
     pub fingerprint: u64,
+}
+
+impl RunningModel {
+    /// A new slot for stream `name` in the lane (session) with the fewest streams,
+    /// introduced to that lane's worker.
+    pub fn attach(&self, hub: &FrameHub, name: &str) -> StreamSlot {
+        let loads: Vec<usize> = self
+            .sessions
+            .iter()
+            .map(|(l, _)| hub.lane_streams(*l))
+            .collect();
+        let (lane, worker) = &self.sessions[least_loaded(&loads)];
+        let slot = hub.attach_in(name, *lane);
+        worker.attach(&slot, name);
+        slot
+    }
+
+    /// Whether `lane` is one of this model's.
+    pub fn has_lane(&self, lane: Option<usize>) -> bool {
+        self.sessions.iter().any(|(l, _)| Some(*l) == lane)
+    }
+
+    /// Forgets `slot`, of lane `lane`, in that lane's worker.
+    pub fn detach(&self, slot: &StreamSlot, lane: Option<usize>) {
+        if let Some((_, w)) = self.sessions.iter().find(|(l, _)| Some(*l) == lane) {
+            w.detach(slot);
+        }
+    }
+
+    /// Closes the model's lanes: its workers stop after their current batch.
+    pub fn close(&self, hub: &FrameHub) {
+        for (lane, _) in &self.sessions {
+            hub.close_lane(*lane);
+        }
+    }
+
+    /// Waits for the model's workers to end (after [`RunningModel::close`]).
+    pub fn join(self) {
+        for (_, w) in self.sessions {
+            w.join();
+        }
+    }
+}
+
+/// The dispatch rule: the first of the lanes with the fewest streams (`loads`, one
+/// entry per session; never empty).
+fn least_loaded(loads: &[usize]) -> usize {
+    let min = loads.iter().copied().min().unwrap_or(0);
+    loads.iter().position(|&l| l == min).unwrap_or(0)
 }
 
 /// The running models, in file order (the first is the default).
@@ -93,17 +151,12 @@ pub(super) struct WorkerParts<'a> {
 }
 
 impl Models {
-    /// Starts a worker for each of `loaded`: the first on the hub's lane 0 when
-    /// `first_lane_zero`, every other on a lane of its own.
+    /// Starts a worker for each session of `loaded`: the first model's first session
+    /// on the hub's lane 0 when `first_lane_zero`, every other on a lane of its own.
     pub fn start(loaded: Vec<Loaded>, parts: &WorkerParts<'_>, first_lane_zero: bool) -> Models {
         let mut running = Vec::new();
         for (i, l) in loaded.into_iter().enumerate() {
-            let lane = if i == 0 && first_lane_zero {
-                0
-            } else {
-                parts.hub.open_lane()
-            };
-            running.push(start_one(l, lane, parts));
+            running.push(start_one(l, i == 0 && first_lane_zero, parts));
         }
         Models { running }
     }
@@ -135,10 +188,10 @@ impl Models {
     /// Stops every worker (its lane closes) and waits for them.
     pub fn stop(self, hub: &FrameHub) {
         for m in &self.running {
-            hub.close_lane(m.lane);
+            m.close(hub);
         }
         for m in self.running {
-            m.worker.join();
+            m.join();
         }
     }
 }
@@ -157,23 +210,37 @@ pub(super) fn info(models: &[(String, Manifest)], streams: &[StreamConfig]) -> V
         .collect()
 }
 
-/// Starts the worker of `l` on `lane`.
-pub(super) fn start_one(l: Loaded, lane: usize, parts: &WorkerParts<'_>) -> RunningModel {
-    let manifest = l.classifier.manifest.clone();
-    tracing::info!(model = %l.config.name, name = %manifest.name, lane, "model running");
-    let worker = infer::spawn(
-        l.classifier,
-        parts.hub.clone(),
-        lane,
-        worker_settings(parts.config),
-        parts.publisher.clone(),
-    );
+/// Starts a worker for each session of `l`, each on a lane of its own (the first on
+/// lane 0 when `lane_zero`). The first session's thread is named `inference`, the
+/// others `inference-N` (N from 1).
+pub(super) fn start_one(l: Loaded, lane_zero: bool, parts: &WorkerParts<'_>) -> RunningModel {
+    let manifest = l.manifest().clone();
+    let mut sessions = Vec::new();
+    for (i, classifier) in l.classifiers.into_iter().enumerate() {
+        let lane = if i == 0 && lane_zero {
+            0
+        } else {
+            parts.hub.open_lane()
+        };
+        let thread = match i {
+            0 => "inference".to_string(),
+            i => format!("inference-{i}"),
+        };
+        tracing::info!(model = %l.config.name, name = %manifest.name, lane, session = i, thread = %thread, "model running");
+        let worker = infer::spawn(
+            (classifier, thread),
+            parts.hub.clone(),
+            lane,
+            worker_settings(parts.config),
+            parts.publisher.clone(),
+        );
+        sessions.push((lane, worker));
+    }
     RunningModel {
         target: target(&manifest),
         manifest,
         config: l.config,
-        lane,
-        worker,
+        sessions,
         fingerprint: l.fingerprint,
     }
 }
@@ -221,5 +288,20 @@ pub(super) fn worker_settings(config: &Config) -> WorkerSettings {
         },
         top_k: s.top_k,
         per_frame: config.output.per_frame,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::least_loaded;
+
+    #[test]
+    fn a_new_stream_goes_to_the_first_session_with_the_fewest_streams() {
+        assert_eq!(least_loaded(&[0]), 0);
+        assert_eq!(least_loaded(&[0, 0]), 0);
+        assert_eq!(least_loaded(&[1, 0]), 1);
+        assert_eq!(least_loaded(&[1, 1]), 0);
+        assert_eq!(least_loaded(&[2, 1, 1]), 1);
+        assert_eq!(least_loaded(&[3, 2, 4]), 1);
     }
 }

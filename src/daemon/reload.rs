@@ -243,21 +243,19 @@ async fn swap_models(plan: &ReloadPlan, fleet: &mut Fleet, with: Apply<'_>) {
     fleet.models.running = kept;
     for m in &old {
         tracing::info!(model = %m.config.name, "reload: model stopped");
-        fleet.hub.close_lane(m.lane);
+        m.close(&fleet.hub);
     }
-    let _ =
-        tokio::task::spawn_blocking(move || old.into_iter().for_each(|m| m.worker.join())).await;
+    let _ = tokio::task::spawn_blocking(move || old.into_iter().for_each(|m| m.join())).await;
     let parts = WorkerParts {
         hub: &fleet.hub,
         publisher: with.publisher,
         config: with.config,
     };
     for l in with.loaded {
-        let lane = fleet.hub.open_lane();
         fleet
             .models
             .running
-            .push(models::start_one(l, lane, &parts));
+            .push(models::start_one(l, false, &parts));
     }
     let order = with.order;
     fleet.models.running.sort_by_key(|m| {

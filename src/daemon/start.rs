@@ -207,7 +207,7 @@ fn publisher(config: &Config, loaded: &[Loaded], streams: &[StreamConfig]) -> Ar
     let names: Vec<String> = streams.iter().flat_map(published_names).collect();
     let described: Vec<(String, Manifest)> = loaded
         .iter()
-        .map(|l| (l.config.name.clone(), l.classifier.manifest.clone()))
+        .map(|l| (l.config.name.clone(), l.manifest().clone()))
         .collect();
     let publisher = Publisher::new(
         hello(&described, streams),

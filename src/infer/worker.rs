@@ -60,11 +60,12 @@ impl Worker {
     }
 }
 
-/// Starts the worker thread of `classifier` on hub lane `lane`; it runs until the hub
-/// shuts down or the lane closes. Streams are introduced with [`Worker::attach`]. The
-/// command channel carries only configuration changes (a few per reload), never frames.
+/// Starts the worker thread `thread` (its name) of `classifier` on hub lane `lane`; it
+/// runs until the hub shuts down or the lane closes. Streams are introduced with
+/// [`Worker::attach`]. The command channel carries only configuration changes (a few
+/// per reload), never frames.
 pub fn spawn(
-    classifier: Classifier,
+    (classifier, thread): (Classifier, String),
     hub: Arc<FrameHub>,
     lane: usize,
     settings: WorkerSettings,
@@ -72,7 +73,7 @@ pub fn spawn(
 ) -> Worker {
     let (commands, rx) = mpsc::channel();
     let thread = std::thread::Builder::new()
-        .name("inference".into())
+        .name(thread)
         .spawn(move || run(classifier, (&hub, lane), settings, &publisher, &rx))
         .expect("spawning the inference thread");
     Worker { thread, commands }

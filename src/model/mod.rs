@@ -120,12 +120,46 @@ pub struct Classifier {
 impl Classifier {
     /// Loads ONNX Runtime and the model, checks it against its manifest and prepares buffers.
     pub fn load(rt: &RuntimeConfig, model_path: &Path) -> Result<Self, ModelError> {
+        Self::load_shared(rt, model_path, None)
+    }
+
+    /// The sessions of one model as `rt.session_plan` says for `cores` cores: each a
+    /// classifier of its own, all sharing one container of prepacked weights.
+    pub fn load_sessions(
+        rt: &RuntimeConfig,
+        model_path: &Path,
+        cores: usize,
+    ) -> Result<Vec<Self>, ModelError> {
+        let (n, threads) = rt.session_plan(cores);
+        let rt = RuntimeConfig {
+            intra_threads: threads,
+            ..rt.clone()
+        };
+        if n == 1 {
+            return Ok(vec![Self::load_shared(&rt, model_path, None)?]);
+        }
+        // The container can only be made once ONNX Runtime is loaded.
+        runtime::init(rt.onnxruntime.as_deref())?;
+        let shared = ort::session::builder::PrepackedWeights::new();
+        let all = (0..n)
+            .map(|_| Self::load_shared(&rt, model_path, Some(&shared)))
+            .collect::<Result<Vec<_>, _>>()?;
+        tracing::info!(model = %model_path.display(), sessions = n, intra_threads = threads, "sessions ready");
+        Ok(all)
+    }
+
+    /// [`Classifier::load`] with a container of prepacked weights shared with other sessions.
+    fn load_shared(
+        rt: &RuntimeConfig,
+        model_path: &Path,
+        prepacked: Option<&ort::session::builder::PrepackedWeights>,
+    ) -> Result<Self, ModelError> {
         if !model_path.is_file() {
             return Err(ModelError::ModelMissing(model_path.to_path_buf()));
         }
         let (env, runtime_path) = runtime::init(rt.onnxruntime.as_deref())?;
         tracing::info!(library = %runtime_path.display(), "loaded ONNX Runtime");
-        let (session, provider) = open_session(&env, rt, model_path)?;
+        let (session, provider) = open_session(&env, rt, model_path, prepacked)?;
         let manifest = find_manifest(&session, model_path)?;
         let dynamic_batch = check_input(&session, &manifest, model_path)?;
         let classes = check_output(&session, &manifest, model_path)?;
@@ -325,6 +359,7 @@ fn open_session(
     env: &ort::environment::Environment,
     rt: &RuntimeConfig,
     model_path: &Path,
+    prepacked: Option<&ort::session::builder::PrepackedWeights>,
 ) -> Result<(Session, String), ModelError> {
     let sess_err = |e: &dyn std::fmt::Display| ModelError::Session {
         model: model_path.to_path_buf(),
@@ -343,6 +378,11 @@ fn open_session(
     if rt.intra_threads > 0 {
         builder = builder
             .with_intra_threads(rt.intra_threads)
+            .map_err(|e| sess_err(&e))?;
+    }
+    if let Some(p) = prepacked {
+        builder = builder
+            .with_prepacked_weights(p)
             .map_err(|e| sess_err(&e))?;
     }
     let provider = register_providers(&mut builder, rt);

@@ -114,6 +114,8 @@ pub struct DaemonConfig {
     pub inference_stall_s: Option<f64>,
     /// `[runtime] stream_nice` (None: the daemon's default).
     pub stream_nice: Option<u32>,
+    /// `[runtime] sessions` (None: the daemon's default).
+    pub sessions: Option<u32>,
     pub model: PathBuf,
     /// `[[model]]` tables (name, path) written instead of `[model]` when not empty.
     pub models: Vec<(String, PathBuf)>,
@@ -146,6 +148,7 @@ impl Default for DaemonConfig {
             max_batch: None,
             inference_stall_s: None,
             stream_nice: None,
+            sessions: None,
             model: super::model_onnx(),
             models: Vec::new(),
             method: "mean".into(),
@@ -187,6 +190,9 @@ impl DaemonConfig {
         }
         if let Some(n) = self.stream_nice {
             writeln!(s, "stream_nice = {n}").unwrap();
+        }
+        if let Some(n) = self.sessions {
+            writeln!(s, "sessions = {n}").unwrap();
         }
         if self.models.is_empty() {
             s.push_str("\n[model]\n");
@@ -268,6 +274,10 @@ impl DaemonBuilder {
     }
     pub fn inference_stall_s(mut self, s: f64) -> Self {
         self.config.inference_stall_s = Some(s);
+        self
+    }
+    pub fn sessions(mut self, n: u32) -> Self {
+        self.config.sessions = Some(n);
         self
     }
     pub fn stream_nice(mut self, n: u32) -> Self {

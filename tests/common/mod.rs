@@ -14,6 +14,7 @@ pub mod http;
 pub mod media;
 pub mod mjpeg;
 pub mod mqtt;
+pub mod procfs;
 pub mod proxy;
 pub mod rtsp;
 pub mod schema;

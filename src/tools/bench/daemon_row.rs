@@ -24,6 +24,8 @@ pub struct DaemonRun<'a> {
     pub onnxruntime: Option<&'a Path>,
     /// Intra-op threads.
     pub intra_threads: usize,
+    /// Sessions per model (`[runtime] sessions`; 0 = auto).
+    pub sessions: usize,
     /// Most frames per run.
     pub max_batch: usize,
     /// The input every stream plays.
@@ -104,8 +106,9 @@ fn config(run: &DaemonRun, socket: &Path, http: SocketAddr) -> String {
         c.push_str(&format!("onnxruntime = {}\n", toml_str(ort)));
     }
     c.push_str(&format!(
-        "intra_threads = {}\nmax_batch = {}\n\n[model]\npath = {}\n\n",
+        "intra_threads = {}\nsessions = {}\nmax_batch = {}\n\n[model]\npath = {}\n\n",
         run.intra_threads,
+        run.sessions,
         run.max_batch,
         toml_str(run.model)
     ));

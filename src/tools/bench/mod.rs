@@ -59,6 +59,10 @@ pub struct Options {
     pub intra_threads: usize,
     /// The configured batch (raw row and daemon `max_batch`).
     pub max_batch: usize,
+    /// `[runtime] sessions` of the daemon rows, one row per value (0 = auto).
+    pub sessions: Vec<usize>,
+    /// Only the raw inference and daemon rows (no decode or Python rows).
+    pub only_daemon: bool,
     /// Python interpreter for the baseline (default: the project's `.venv`).
     pub python: Option<PathBuf>,
     /// The baseline script (default: the project's `bench/baseline.py`).
@@ -85,6 +89,8 @@ pub struct Row {
     pub sample_fps: Option<f64>,
     /// Frames per model run (raw rows).
     pub batch: Option<usize>,
+    /// `[runtime] sessions` (daemon rows; 0 = auto).
+    pub sessions: Option<usize>,
     /// Seconds measured.
     pub wall_s: f64,
     /// Frames analyzed (decode rows: decoded).
@@ -329,13 +335,38 @@ fn fps_name(fps: f64) -> String {
     }
 }
 
+/// The sessions setting as a row name's suffix (none for auto).
+fn sessions_name(sessions: usize) -> String {
+    match sessions {
+        0 => String::new(),
+        1 => ", 1 session".into(),
+        n => format!(", {n} sessions"),
+    }
+}
+
 fn daemon_row(o: &Options, input: &inputs::Input, streams: usize, fps: f64, n: usize) -> Row {
+    daemon_row_with(o, input, (streams, fps, 0), n)
+}
+
+/// A daemon row of `streams` × `input` at `fps` with `[runtime] sessions` set.
+fn daemon_row_with(
+    o: &Options,
+    input: &inputs::Input,
+    (streams, fps, sessions): (usize, f64, usize),
+    n: usize,
+) -> Row {
     let row = Row {
-        name: format!("daemon, {streams} × {} @ {}", input.name, fps_name(fps)),
+        name: format!(
+            "daemon, {streams} × {} @ {}{}",
+            input.name,
+            fps_name(fps),
+            sessions_name(sessions)
+        ),
         kind: "daemon".into(),
         input: Some(input.name.clone()),
         streams,
         sample_fps: Some(fps),
+        sessions: Some(sessions),
         ..Row::default()
     };
     measured_daemon_row(o, &o.model, row, input, n)
@@ -393,6 +424,7 @@ fn measured_daemon_row(
         model,
         onnxruntime: o.onnxruntime.as_deref(),
         intra_threads: o.intra_threads,
+        sessions: row.sessions.unwrap_or(0),
         max_batch: o.max_batch,
         input,
         streams,
@@ -515,7 +547,7 @@ pub fn run(o: &Options) -> Result<Report, BenchError> {
             push(raw_row(o, o.max_batch, t));
         }
     }
-    for input in &inputs {
+    for input in inputs.iter().filter(|_| !o.only_daemon) {
         push(decode_row(o, input, Decoder::Gst(None)));
         push(decode_row(o, input, Decoder::Gst(Some(1))));
         push(decode_row(o, input, Decoder::Ffmpeg));
@@ -524,9 +556,14 @@ pub fn run(o: &Options) -> Result<Report, BenchError> {
     let first = &inputs[0];
     for &fps in &o.sample_fps {
         for &streams in &o.streams {
-            n += 1;
-            push(daemon_row(o, first, streams, fps, n));
+            for &sessions in &o.sessions {
+                n += 1;
+                push(daemon_row_with(o, first, (streams, fps, sessions), n));
+            }
         }
+    }
+    if o.only_daemon {
+        return Ok(report(o, &manifest, rows, first.fps));
     }
     for input in &inputs[1..] {
         n += 1;
@@ -549,10 +586,20 @@ pub fn run(o: &Options) -> Result<Report, BenchError> {
             }
         }
     }
+    Ok(report(o, &manifest, rows, first.fps))
+}
+
+/// The report of `rows` (floors filled in, targets judged) for inputs of `input_fps`.
+fn report(
+    o: &Options,
+    manifest: &crate::model::Manifest,
+    mut rows: Vec<Row>,
+    input_fps: f64,
+) -> Report {
     report::fill_floors(&mut rows);
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let verdicts = verdicts(&rows, first.fps, cores);
-    Ok(Report {
+    let verdicts = verdicts(&rows, input_fps, cores);
+    Report {
         actiond: env!("CARGO_PKG_VERSION").into(),
         date: crate::publish::rfc3339(std::time::SystemTime::now()),
         machine: machine(),
@@ -569,7 +616,7 @@ pub fn run(o: &Options) -> Result<Report, BenchError> {
         duration_s: o.duration_s,
         rows,
         verdicts,
-    })
+    }
 }
 
 /// The default work folder: `$XDG_CACHE_HOME/actiond/bench`, else `~/.cache/actiond/bench`.
