@@ -450,7 +450,8 @@ fn measured_daemon_row(
     }
 }
 
-/// A Python row: `kind` `python` (the naive baseline) or `careful` (the careful peer).
+/// A Python row: `kind` `python` (the naive baseline), `careful` (the careful peer, ONNX
+/// Runtime's defaults) or `careful-tuned` (the same peer with one thread, no spinning).
 fn python_row(
     o: &Options,
     baseline: &Result<python_row::Baseline, String>,
@@ -471,6 +472,7 @@ fn python_row(
     };
     let who = match kind {
         "careful" => "careful python (ffmpeg fps+scale → onnxruntime)",
+        "careful-tuned" => "careful python, tuned (1 thread, no spinning)",
         _ => "python",
     };
     let row = Row {
@@ -496,6 +498,7 @@ fn python_row(
         realtime,
         o.warmup_s,
         o.duration_s,
+        kind == "careful-tuned",
     ) {
         Ok(p) => {
             let mut row = row;
@@ -583,6 +586,7 @@ pub fn run(o: &Options) -> Result<Report, BenchError> {
             push(python_row(o, &baseline, "python", first, fps, true));
             if fps > 0.0 {
                 push(python_row(o, &careful, "careful", first, fps, true));
+                push(python_row(o, &careful, "careful-tuned", first, fps, true));
             }
         }
     }

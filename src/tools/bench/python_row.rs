@@ -65,7 +65,8 @@ pub fn locate(
     Ok(Baseline { python, script })
 }
 
-/// Runs the script once; `every` = analyze every N-th frame; `realtime` paces reads like a camera.
+/// Runs the script once; `every` = analyze every N-th frame; `realtime` paces reads like a
+/// camera; `tuned` passes `--tuned` (careful.py only).
 #[allow(clippy::too_many_arguments)]
 pub fn measure(
     b: &Baseline,
@@ -77,6 +78,7 @@ pub fn measure(
     realtime: bool,
     warmup_s: f64,
     duration_s: f64,
+    tuned: bool,
 ) -> Result<PythonFigures, String> {
     let mut cmd = Command::new(&b.python);
     cmd.arg(&b.script)
@@ -92,6 +94,9 @@ pub fn measure(
         .args(["--duration", &duration_s.to_string()]);
     if realtime {
         cmd.arg("--realtime");
+    }
+    if tuned {
+        cmd.arg("--tuned");
     }
     let out = cmd
         .stdin(Stdio::null())

@@ -45,7 +45,10 @@ pub fn fill_floors(rows: &mut [Row]) {
     let floors: Vec<Option<f64>> = rows
         .iter()
         .map(|r| {
-            let judged = matches!(r.kind.as_str(), "daemon" | "python" | "careful");
+            let judged = matches!(
+                r.kind.as_str(),
+                "daemon" | "python" | "careful" | "careful-tuned"
+            );
             if !(judged && r.measured()) {
                 return None;
             }
@@ -102,10 +105,11 @@ fn overlap(
 /// `cores`: the cores the machine gives this process).
 pub fn verdicts(rows: &[Row], input_fps: f64, cores: usize) -> Vec<Verdict> {
     let m = Measured::new(rows, input_fps, cores);
-    let checks: [fn(&Measured) -> Verdict; 8] = [
+    let checks: [fn(&Measured) -> Verdict; 9] = [
         saturated_throughput,
         cpu_over_floor,
         against_careful,
+        against_tuned_careful,
         against_python,
         calm_latency,
         overload_latency,
@@ -220,6 +224,17 @@ fn against_careful(m: &Measured) -> Verdict {
         "careful",
         1.3,
         "≥ 1.3× the careful peer's analyzed frames per CPU-second",
+    )
+}
+
+/// 3a'. Against the careful peer tuned as the daemon is (one thread, no spinning): the
+/// project's own bar, no worse than the best Python one can write.
+fn against_tuned_careful(m: &Measured) -> Verdict {
+    ratio_to(
+        m,
+        "careful-tuned",
+        1.0,
+        "≥ 1.0× the tuned careful peer's analyzed frames per CPU-second (the project's bar)",
     )
 }
 
@@ -520,6 +535,25 @@ mod tests {
     }
 
     #[test]
+    fn the_tuned_peer_is_judged_at_parity() {
+        for (cpu_s, want) in [(1.25, false), (1.5, true)] {
+            let mut r = rows();
+            let mut tuned = row("careful-tuned", "careful tuned @5");
+            tuned.input = Some("720p30".into());
+            tuned.sample_fps = Some(5.0);
+            tuned.figures(50, 10.0, cpu_s); // 25 or 30 ms against the daemon's 28
+            r.push(tuned);
+            fill_floors(&mut r);
+            let v = verdicts(&r, 30.0, 2);
+            let t = v
+                .iter()
+                .find(|v| v.target.starts_with("≥ 1.0× the tuned"))
+                .unwrap();
+            assert_eq!(t.met, Some(want), "{}", t.measured);
+        }
+    }
+
+    #[test]
     fn verdicts_follow_the_figures() {
         let mut r = rows();
         fill_floors(&mut r);
@@ -530,6 +564,8 @@ mod tests {
         assert_eq!(met("≥ 1.5× the naive Python"), Some(true));
         // 32 / 28 = 1.14.
         assert_eq!(met("≥ 1.3× the careful"), Some(false));
+        // No tuned peer in the run: not judged.
+        assert_eq!(met("≥ 1.0× the tuned"), None);
         assert_eq!(met("latency p99 ≤ one"), Some(true));
         // Nothing dropped: saturation was not reached, so it cannot be judged.
         assert_eq!(met("saturated"), None);
