@@ -368,6 +368,9 @@ pub struct StreamConfig {
     /// Frames per second passed to the model, 0..=1000; 0 = every decoded frame (default 5).
     #[serde(deserialize_with = "de::fps")]
     pub sample_fps: f64,
+    /// Leave undecoded the non-reference H.264/H.265 frames `sample_fps` is certain to drop (default true).
+    #[serde(deserialize_with = "de::bool")]
+    pub skip_unsampled: bool,
     /// RTSP transport (default `"auto"`).
     pub rtsp_transport: RtspTransport,
     /// `rtspsrc` jitterbuffer latency in milliseconds (default 200).
@@ -415,6 +418,7 @@ impl StreamConfig {
             uri: None,
             pipeline: None,
             sample_fps: 5.0,
+            skip_unsampled: true,
             rtsp_transport: RtspTransport::Auto,
             latency_ms: 200,
             r#loop: false,
@@ -766,6 +770,7 @@ uri = "file:///srv/b.mkv"
                 uri: Some("rtsp://admin:pw@10.0.0.5:554/s1".into()),
                 pipeline: None,
                 sample_fps: 0.0,
+                skip_unsampled: true,
                 rtsp_transport: RtspTransport::Udp,
                 latency_ms: 0,
                 r#loop: true,

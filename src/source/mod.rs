@@ -8,6 +8,7 @@ pub mod nal;
 pub mod pipeline;
 pub mod regions;
 pub mod rtsp;
+mod skipping;
 pub mod supervisor;
 pub mod threads;
 pub mod unsampled;

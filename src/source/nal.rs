@@ -279,14 +279,17 @@ mod tests {
         let trail_n = [0x00, 0x01, 0xaf]; // TRAIL_N, temporal id 0
         let trail_r = [0x02, 0x01, 0xaf]; // TRAIL_R
         let rasl_n = [0x10, 0x01, 0xaf]; // RASL_N (8)
-        // No SPS seen: the sub-layer count is unknown, so unsure.
+                                         // No SPS seen: the sub-layer count is unknown, so unsure.
         assert!(!f.is_non_reference(&length_prefixed(&[&trail_n])));
         // An in-band SPS with one sub-layer (max_sub_layers_minus1 = 0).
         let sps = [0x42, 0x01, 0x01];
         assert!(f.is_non_reference(&length_prefixed(&[&sps, &trail_n])));
         assert!(f.is_non_reference(&length_prefixed(&[&rasl_n])));
         assert!(!f.is_non_reference(&length_prefixed(&[&trail_r])));
-        assert!(!f.is_non_reference(&length_prefixed(&[&[0x26, 0x01, 0xaf]])), "IDR");
+        assert!(
+            !f.is_non_reference(&length_prefixed(&[&[0x26, 0x01, 0xaf]])),
+            "IDR"
+        );
         // Three sub-layers: a TRAIL_N of layer 0 may be referred to by layer 1.
         f.note_parameter_set(&[0x42, 0x01, 0b0000_0101]);
         assert!(!f.is_non_reference(&length_prefixed(&[&trail_n])));

@@ -74,8 +74,8 @@ impl Mirror {
         }
         // The first k whose grid point is above `after`, then check it is within `upto`.
         let (num, den) = self.rate;
-        let k = (u128::from(after - base) * u128::from(num) / (u128::from(den) * 1_000_000_000))
-            as u64;
+        let k =
+            (u128::from(after - base) * u128::from(num) / (u128::from(den) * 1_000_000_000)) as u64;
         (k..k + 3)
             .map(|k| self.grid(base, k))
             .find(|&g| g > after)
@@ -258,7 +258,10 @@ mod tests {
                     let (got, skipped) = run(&frames, num, den, lag);
                     assert_eq!(got, want, "{num}/{den} fps, {b} B-frames, lag {lag}");
                     if lag <= 3 && num < 30 {
-                        assert!(skipped > 0, "{num}/{den} fps, {b} B, lag {lag}: none skipped");
+                        assert!(
+                            skipped > 0,
+                            "{num}/{den} fps, {b} B, lag {lag}: none skipped"
+                        );
                     }
                 }
             }
@@ -291,7 +294,10 @@ mod tests {
         assert!(!m.keep(66 * MS, true), "no grid point in (33, 66]");
         assert!(m.keep(200 * MS, false));
         assert!(!m.keep(166 * MS, true), "no grid point in (100, 166]");
-        assert!(!m.keep(233 * MS, true), "200 passed at its grid point; next is 400");
+        assert!(
+            !m.keep(233 * MS, true),
+            "200 passed at its grid point; next is 400"
+        );
         assert!(m.keep(400 * MS, true), "on a grid point");
         assert!(m.keep(700 * MS, true), "a gap of a period before it: kept");
         assert!(m.keep(466 * MS, false), "references always decode");
