@@ -45,7 +45,9 @@ pub(super) fn attach(pipeline: &gst::Pipeline, sampler: &gst::Element, stream: &
 /// Feeds the mirror what reaches the sampler: frames, flushes, segments and caps.
 fn follow_sampler(pad: &gst::Pad, mirror: Arc<Mutex<Mirror>>) {
     pad.add_probe(
-        gst::PadProbeType::BUFFER | gst::PadProbeType::EVENT_DOWNSTREAM,
+        gst::PadProbeType::BUFFER
+            | gst::PadProbeType::EVENT_DOWNSTREAM
+            | gst::PadProbeType::EVENT_FLUSH,
         move |_, info| {
             let Ok(mut m) = mirror.lock() else {
                 return gst::PadProbeReturn::Ok;
@@ -88,7 +90,9 @@ fn format_of(caps: &gst::CapsRef) -> Option<Format> {
 fn before_decoder(pad: &gst::Pad, mirror: Arc<Mutex<Mirror>>, stream: String) {
     let format: Mutex<Option<Format>> = Mutex::new(None);
     pad.add_probe(
-        gst::PadProbeType::BUFFER | gst::PadProbeType::EVENT_DOWNSTREAM,
+        gst::PadProbeType::BUFFER
+            | gst::PadProbeType::EVENT_DOWNSTREAM
+            | gst::PadProbeType::EVENT_FLUSH,
         move |_, info| {
             let (Ok(mut m), Ok(mut format)) = (mirror.lock(), format.lock()) else {
                 return gst::PadProbeReturn::Ok;
