@@ -98,7 +98,7 @@ impl Format {
                 }
                 let temporal_id = (nal[1] & 0x07).checked_sub(1)?;
                 // TRAIL_N, TSA_N, STSA_N, RADL_N, RASL_N and the reserved _N types: even below 16.
-                let sub_layer_non_ref = kind < 16 && kind % 2 == 0;
+                let sub_layer_non_ref = kind < 16 && kind.is_multiple_of(2);
                 let top = self.max_sub_layer.is_some_and(|m| temporal_id >= m);
                 Some(!(sub_layer_non_ref && top))
             }
