@@ -25,10 +25,11 @@ impl PipelineSettings {
         s
     }
 
-    /// Sets the threads per software decoder for decoders created from now on (in
-    /// running pipelines too): the cores shared out among `streams` streams, at least
-    /// one. With several streams the parallelism comes from the streams, and each
-    /// decoder thread holds frames of its own.
+    /// Sets the threads per software decoder of a stream above one thread's pixel rate
+    /// (see [`threads_for`]) for decoders created from now on (in running pipelines
+    /// too): the cores shared out among `streams` streams, at least one. With several
+    /// streams the parallelism comes from the streams, and each decoder thread holds
+    /// frames of its own.
     pub fn share_decoder_threads(&self, streams: usize) {
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
         let n = (cores / streams.max(1)).max(1) as u32;
