@@ -153,6 +153,7 @@ fn stream(s: &StreamConfig) -> Table {
     }
     entries.extend([
         ("sample_fps", s.sample_fps.into()),
+        ("skip_unsampled", s.skip_unsampled.into()),
         ("rtsp_transport", s.rtsp_transport.as_str().into()),
         ("latency_ms", int(s.latency_ms)),
         ("loop", s.r#loop.into()),

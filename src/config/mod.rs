@@ -399,6 +399,9 @@ pub struct StreamConfig {
     /// Frames per second passed to the model, 0..=1000; 0 = every decoded frame (default 5).
     #[serde(deserialize_with = "de::fps")]
     pub sample_fps: f64,
+    /// Leave undecoded the non-reference H.264/H.265 frames `sample_fps` is certain to drop (default true).
+    #[serde(deserialize_with = "de::bool")]
+    pub skip_unsampled: bool,
     /// RTSP transport (default `"auto"`).
     pub rtsp_transport: RtspTransport,
     /// `rtspsrc` jitterbuffer latency in milliseconds (default 200).
@@ -446,6 +449,7 @@ impl StreamConfig {
             uri: None,
             pipeline: None,
             sample_fps: 5.0,
+            skip_unsampled: true,
             rtsp_transport: RtspTransport::Auto,
             latency_ms: 200,
             r#loop: false,
@@ -823,6 +827,7 @@ uri = "file:///srv/b.mkv"
                 uri: Some("rtsp://admin:pw@10.0.0.5:554/s1".into()),
                 pipeline: None,
                 sample_fps: 0.0,
+                skip_unsampled: true,
                 rtsp_transport: RtspTransport::Udp,
                 latency_ms: 0,
                 r#loop: true,
@@ -1652,7 +1657,7 @@ uri = "/abs/b.mp4"
             ]
         );
         let stream = de::keys::<StreamConfig>();
-        assert_eq!(stream.len(), 16, "{stream:?}");
+        assert_eq!(stream.len(), 17, "{stream:?}");
         assert!(
             stream.contains(&"loop") && !stream.contains(&"source"),
             "{stream:?}"

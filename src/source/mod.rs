@@ -4,11 +4,14 @@
 pub mod diagnose;
 pub mod http;
 pub mod lifecycle;
+pub mod nal;
 pub mod pipeline;
 pub mod regions;
 pub mod rtsp;
+mod skipping;
 pub mod supervisor;
 pub mod threads;
+pub mod unsampled;
 
 pub use lifecycle::RetryReason;
 pub use pipeline::Target;

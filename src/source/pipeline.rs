@@ -239,6 +239,7 @@ pub fn build(
     let tail = tail(stream, target, !pull)?;
     if let (false, Some(raw)) = (pull, tail.chain[0].static_pad("sink")) {
         crate::record::tap(&pipeline, &raw, &stream.name); // evidence clips, if on
+        super::skipping::attach(&pipeline, &tail.chain[0], stream);
     }
     let head = head(stream, &pipeline)?;
     assemble(&pipeline, &head, &tail.chain)?;

@@ -95,6 +95,7 @@ pub fn build(
     if let Some(raw) = chain[0].static_pad("sink") {
         crate::record::tap(&pipeline, &raw, &stream.name); // evidence clips, if on
     }
+    super::skipping::attach(&pipeline, &chain[0], stream);
     let head = pipeline::head(stream, &pipeline)?;
     pipeline::assemble(&pipeline, &head, &chain)?;
     let live = pipeline::is_live(&stream.source);
