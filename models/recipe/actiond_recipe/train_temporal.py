@@ -20,6 +20,7 @@ import numpy as np
 
 from . import augment as aug
 from . import dataset as ds
+from . import schedule
 from .train import _pct, tensorflow
 
 DEFAULTS = {
@@ -100,13 +101,13 @@ def clip_batches(items, ys, frames, t, batch, augmenter, norm, seed, classes, sm
 
 
 def fit(clip_model, train_ds, val, cfg, ckpt: Path, log):
-    """AdamW + cosine decay on the per-frame loss; keeps the best validation epoch,
+    """AdamW + cosine decay (over the epochs or the time budget, whichever ends first) on the per-frame loss; keeps the best validation epoch,
     writes it to `ckpt` after every improvement, stops at the time budget."""
     import keras
 
     steps = len(train_ds) * cfg["epochs"]
-    schedule = keras.optimizers.schedules.CosineDecay(cfg["learning_rate"], decay_steps=max(1, steps), alpha=0.02)
-    clip_model.compile(optimizer=keras.optimizers.AdamW(schedule, weight_decay=cfg["weight_decay"]),
+    lr_cb = schedule.callback(cfg["learning_rate"], steps, cfg["max_minutes"])
+    clip_model.compile(optimizer=keras.optimizers.AdamW(cfg["learning_rate"], weight_decay=cfg["weight_decay"]),
                        loss=keras.losses.CategoricalCrossentropy(from_logits=True), metrics=["accuracy"])
 
     class Keep(keras.callbacks.Callback):
@@ -129,7 +130,7 @@ def fit(clip_model, train_ds, val, cfg, ckpt: Path, log):
                 self.model.stop_training = True
 
     keep = Keep()
-    clip_model.fit(train_ds, epochs=cfg["epochs"], verbose=0, callbacks=[keep], validation_data=val,
+    clip_model.fit(train_ds, epochs=cfg["epochs"], verbose=0, callbacks=[lr_cb, keep], validation_data=val,
                    validation_batch_size=8)
     clip_model.set_weights(keep.weights)
     return keep
