@@ -4,9 +4,9 @@
 # procedural people: 10 actions × 200 groups × 1 clip (diversity over repetition: 170
 # training groups of performers and scenes instead of attempt-1's 15), people 0.4-0.9 of
 # the frame height; groups 181-200 held out for testing, 171-180 for validation. Trains
-# both side by side on one core each with a 40-minute budget (light augmentation,
-# people/light.json), writes the comparison (OUT/COMPARISON.md) and the demo video
-# (OUT/demo.mp4). About 55 minutes on two cores. What each attempt gave:
+# both side by side on one core each with a 30-minute budget (light augmentation,
+# people/light.json, Adam 1e-3 with a cosine over the budget), writes the comparison
+# (OUT/COMPARISON.md) and the demo video (OUT/demo.mp4). About 45 minutes on two cores. What each attempt gave:
 # models/recipe/people/attempt-1/ and attempt-2/.
 # Needs .venv/ (scripts/python-env.sh) and a built actiond (ACTIOND, default target/release/actiond).
 set -euo pipefail
@@ -16,19 +16,19 @@ py=.venv/bin/python
 work="${WORK:-/tmp/actiond-people}"
 actiond="${ACTIOND:-$root/target/release/actiond}"
 out="${OUT:-runs/people}"
-minutes="${MINUTES:-40}"
+minutes="${MINUTES:-30}"
 common=(--alpha 0.5 --size 64 --test-groups 181-200 --val-groups 171-180 --max-minutes "$minutes" --threads 1
-        --seed 1 --config models/recipe/people/light.json --learning-rate 2e-3 --actiond "$actiond")
+        --seed 1 --config models/recipe/people/light.json --learning-rate 1e-3 --actiond "$actiond")
 
 $py models/recipe/recipe.py render-humans --out "$work/data" --groups 1-200 --clips 1 --seed 21 --scale 0.4-0.9
 nice -n 19 $py models/recipe/recipe.py train --data "$work/data" --out "$work/frame" "${common[@]}" \
-    --name actiond-people-mobilenetv2 --backbone mobilenet_v2 --epochs 24 --batch-size 32 &
+    --name actiond-people-mobilenetv2 --backbone mobilenet_v2 --epochs 40 --batch-size 32 --train-frame-step 2 &
 # The frame run extracts the frames; the TSM run reuses them.
 until [ -f "$work/frame/cache/frames/waving/v_waving_g200_c01.json" ]; do sleep 5; done
 sleep 20
 mkdir -p "$work/tsm/cache" && cp -al "$work/frame/cache/frames" "$work/tsm/cache/frames" 2>/dev/null || true
 nice -n 19 $py models/recipe/recipe.py train-temporal --data "$work/data" --out "$work/tsm" "${common[@]}" \
-    --name actiond-people-tsm-mobilenetv2 --frames 8 --clip-step 4 --epochs 14 &
+    --name actiond-people-tsm-mobilenetv2 --frames 8 --clip-step 4 --epochs 20 &
 wait
 mkdir -p "$out/frame" "$out/tsm"
 for f in model.onnx model.toml model.onnx.sha256 training_config.json report.json REPORT.md confusion.json confusion.png; do
