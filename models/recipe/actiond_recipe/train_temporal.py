@@ -42,6 +42,7 @@ DEFAULTS = {
     "label_smoothing": 0.05,
     "bn_momentum": 0.9,
     "max_minutes": None,
+    "init_from": None,  # the clip model's weights of an earlier run (<run>/cache/tsm.weights.h5)
     "seed": 1,
     "test_groups": None,
     "val_groups": None,
@@ -163,6 +164,9 @@ def train(data: Path, out: Path, cfg: dict, actiond: str | None = None, log=prin
     keras.utils.set_random_seed(cfg["seed"])
     net = TSMNet(cfg["size"], len(labels), cfg["alpha"], cfg["dropout"], cfg["bn_momentum"])
     clip = net.offline(t)
+    if cfg["init_from"]:
+        clip.load_weights(str(cfg["init_from"]))
+        log(f"continuing from {cfg['init_from']}")
     augmenter = aug.Augmenter(cfg["augment"]["ops"], cfg["augment"].get("choose", 0)) if cfg["augment"] else None
     train_ds = clip_batches(tr_items, tr_y, frames, t, cfg["batch_size"], augmenter, norm, cfg["seed"],
                             len(labels), cfg["label_smoothing"])
