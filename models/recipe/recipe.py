@@ -126,7 +126,8 @@ def cmd_train_temporal(a):
     from actiond_recipe import train_temporal
 
     cfg = training_config(a, ("name", "alpha", "size", "frames", "clip_step", "epochs", "batch_size",
-                              "learning_rate", "max_minutes", "seed", "threads", "sample_fps", "normalization"))
+                              "learning_rate", "max_minutes", "seed", "threads", "sample_fps", "normalization",
+                              "init_from"))
     train_temporal.train(Path(a.data), Path(a.out), cfg, a.actiond, log=log)
 
 
@@ -280,6 +281,8 @@ def main(argv=None):
     tt.add_argument("--batch-size", dest="batch_size", type=int, help="clips per step (8)")
     tt.add_argument("--learning-rate", dest="learning_rate", type=float)
     tt.add_argument("--max-minutes", dest="max_minutes", type=float, help="training time budget")
+    tt.add_argument("--init-from", dest="init_from",
+                    help="continue from an earlier run's weights (<run>/cache/tsm.weights.h5, same settings)")
     tt.add_argument("--seed", type=int)
     tt.add_argument("--test-groups")
     tt.add_argument("--val-groups")

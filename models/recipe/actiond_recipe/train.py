@@ -19,6 +19,7 @@ import numpy as np
 
 from . import augment as aug
 from . import dataset as ds
+from . import schedule
 from .evaluate import OnnxClassifier, confusion_png, evaluate, write_json
 
 DEFAULTS = {
@@ -167,9 +168,8 @@ def train(data: Path, out: Path, cfg: dict, actiond: str | None = None, log=prin
     augmenter = aug.Augmenter(cfg["augment"]["ops"], cfg["augment"].get("choose", 0)) if cfg["augment"] else None
     train_ds = make_dataset(tr.x, tr.y, cfg["batch_size"], augmenter, norm, cfg["seed"], True)
     steps = len(train_ds) * cfg["epochs"]
-    schedule = keras.optimizers.schedules.CosineDecay(cfg["learning_rate"], decay_steps=max(1, steps),
-                                                      warmup_target=None, alpha=0.02)
-    model.compile(optimizer=keras.optimizers.AdamW(schedule, weight_decay=cfg["weight_decay"]),
+    lr_cb = schedule.callback(cfg["learning_rate"], steps, cfg["max_minutes"])
+    model.compile(optimizer=keras.optimizers.AdamW(cfg["learning_rate"], weight_decay=cfg["weight_decay"]),
                   loss=keras.losses.CategoricalCrossentropy(from_logits=True,
                                                             label_smoothing=cfg["label_smoothing"]),
                   metrics=["accuracy"])
@@ -221,7 +221,7 @@ def train(data: Path, out: Path, cfg: dict, actiond: str | None = None, log=prin
 
     keep = Keep()
     t_train = time.time()
-    model.fit(OneHot(train_ds), epochs=cfg["epochs"], verbose=0, callbacks=[keep],
+    model.fit(OneHot(train_ds), epochs=cfg["epochs"], verbose=0, callbacks=[lr_cb, keep],
               validation_data=(val_x, val_y) if val_x is not None else None,
               validation_batch_size=64)
     train_s = time.time() - t_train

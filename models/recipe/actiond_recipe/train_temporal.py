@@ -20,6 +20,7 @@ import numpy as np
 
 from . import augment as aug
 from . import dataset as ds
+from . import schedule
 from .train import _pct, tensorflow
 
 DEFAULTS = {
@@ -41,6 +42,7 @@ DEFAULTS = {
     "label_smoothing": 0.05,
     "bn_momentum": 0.9,
     "max_minutes": None,
+    "init_from": None,  # the clip model's weights of an earlier run (<run>/cache/tsm.weights.h5)
     "seed": 1,
     "test_groups": None,
     "val_groups": None,
@@ -100,13 +102,13 @@ def clip_batches(items, ys, frames, t, batch, augmenter, norm, seed, classes, sm
 
 
 def fit(clip_model, train_ds, val, cfg, ckpt: Path, log):
-    """AdamW + cosine decay on the per-frame loss; keeps the best validation epoch,
+    """AdamW + cosine decay (over the epochs or the time budget, whichever ends first) on the per-frame loss; keeps the best validation epoch,
     writes it to `ckpt` after every improvement, stops at the time budget."""
     import keras
 
     steps = len(train_ds) * cfg["epochs"]
-    schedule = keras.optimizers.schedules.CosineDecay(cfg["learning_rate"], decay_steps=max(1, steps), alpha=0.02)
-    clip_model.compile(optimizer=keras.optimizers.AdamW(schedule, weight_decay=cfg["weight_decay"]),
+    lr_cb = schedule.callback(cfg["learning_rate"], steps, cfg["max_minutes"])
+    clip_model.compile(optimizer=keras.optimizers.AdamW(cfg["learning_rate"], weight_decay=cfg["weight_decay"]),
                        loss=keras.losses.CategoricalCrossentropy(from_logits=True), metrics=["accuracy"])
 
     class Keep(keras.callbacks.Callback):
@@ -129,7 +131,7 @@ def fit(clip_model, train_ds, val, cfg, ckpt: Path, log):
                 self.model.stop_training = True
 
     keep = Keep()
-    clip_model.fit(train_ds, epochs=cfg["epochs"], verbose=0, callbacks=[keep], validation_data=val,
+    clip_model.fit(train_ds, epochs=cfg["epochs"], verbose=0, callbacks=[lr_cb, keep], validation_data=val,
                    validation_batch_size=8)
     clip_model.set_weights(keep.weights)
     return keep
@@ -162,6 +164,9 @@ def train(data: Path, out: Path, cfg: dict, actiond: str | None = None, log=prin
     keras.utils.set_random_seed(cfg["seed"])
     net = TSMNet(cfg["size"], len(labels), cfg["alpha"], cfg["dropout"], cfg["bn_momentum"])
     clip = net.offline(t)
+    if cfg["init_from"]:
+        clip.load_weights(str(cfg["init_from"]))
+        log(f"continuing from {cfg['init_from']}")
     augmenter = aug.Augmenter(cfg["augment"]["ops"], cfg["augment"].get("choose", 0)) if cfg["augment"] else None
     train_ds = clip_batches(tr_items, tr_y, frames, t, cfg["batch_size"], augmenter, norm, cfg["seed"],
                             len(labels), cfg["label_smoothing"])

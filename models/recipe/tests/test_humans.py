@@ -170,6 +170,28 @@ def test_people_are_drawn_where_the_camera_sees_them():
         assert rows.size >= 0.4 * plan["camera"]["scale"] * 90 or rows[0] == 0 or rows[-1] == 89
 
 
+@pytest.mark.parametrize("action", ["walking", "running"])
+def test_the_main_person_stays_in_view_for_the_whole_clip(action):
+    # A static camera sees a runner (several m/s) cross the frame in about a second: without
+    # the travel factor most frames of a `running` clip show nobody running.
+    cast = scene.sample_group(21, 1, [])
+    shortened = 0
+    for c in range(1, 13):
+        plan = clip.plan_clip(21, 1, c, action, cast, 160, 120, 10, 3.0, (0.4, 0.9))
+        travel = plan["people"][0]["travel"]
+        assert 0 < travel <= 1
+        assert clip.in_view(plan, cast, travel).all(), f"clip {c}: the {action} performer leaves the frame"
+        if travel < 1:
+            shortened += 1
+            assert not clip.in_view(plan, cast, 1.0).all()
+        # The gait is kept: the legs still swing (the ankles move relative to the pelvis).
+        j = clip.clip_joints(plan, cast)[0]
+        rel = j[:, J["l_ankle"]] - j[:, J["pelvis"]]
+        assert np.ptp(rel, axis=0).max() > 0.2
+    if action == "running":
+        assert shortened >= 6
+
+
 @pytest.mark.skipif(shutil.which("gst-launch-1.0") is None, reason="needs GStreamer (scripts/setup.sh)")
 def test_ucf101_layout_split_lists_and_decodable_clips(tmp_path):
     write.render_dataset(tmp_path, [1, 2, 3, 4], 1, 7, (96, 72), 10, 2.0, ["walking", "falling"], jobs=1,

@@ -133,3 +133,16 @@ def test_exported_forms_run_offline_like_keras(net, tmp_path):
     assert got.shape == (3, CLASSES)  # frames T−1, T, T+1 (0-based) end a clip
     assert np.abs(got[0] - tx.softmax(per_frame[0].mean(axis=0))).max() < 1e-5
     assert np.abs(got[-1] - tx.softmax(per_frame[1].mean(axis=0))).max() < 1e-5
+
+
+def test_a_checkpoint_continues_in_a_fresh_net(net, tmp_path):
+    # train-temporal --init-from: the clip model's weights file of one run loads into the
+    # clip model a new run builds, and both compute the same outputs.
+    _, clip, _ = net
+    path = tmp_path / "tsm.weights.h5"
+    clip.save_weights(str(path))
+    fresh = temporal.TSMNet(SIZE, CLASSES, alpha=0.35).offline(T)
+    x = np.random.default_rng(5).normal(0, 1, (1, T, SIZE, SIZE, 3)).astype(np.float32)
+    assert not np.allclose(fresh(x, training=False).numpy(), clip(x, training=False).numpy())
+    fresh.load_weights(str(path))
+    np.testing.assert_allclose(fresh(x, training=False).numpy(), clip(x, training=False).numpy(), atol=1e-5)

@@ -46,19 +46,50 @@ def plan_clip(seed: int, group: int, clip: int, action: str, cast: dict, width: 
     if rng.random() < 0.2:
         occluder = {"kind": str(rng.choice(["pillar", "bench"])), "at": round(float(rng.uniform(0.2, 0.8)), 3),
                     "size": round(float(rng.uniform(0.08, 0.35)), 3), "colour": [int(v) for v in rng.integers(20, 230, 3)]}
-    return {"action": action, "group": group, "clip": clip, "seed": seed, "width": width, "height": height,
+    plan = {"action": action, "group": group, "clip": clip, "seed": seed, "width": width, "height": height,
             "fps": fps, "frames": frames, "people": people, "camera": cam_info, "_camera": cam,
             "effects": scene.sample_effects(rng, seconds), "occluder": occluder,
             "noise_seed": int(rng.integers(1 << 30))}
+    if people:
+        people[0]["travel"] = keep_in_view(plan, cast)
+    return plan
+
+
+def in_view(plan: dict, cast: dict, travel: float = 1.0, margin: float = 0.1) -> np.ndarray:
+    """Per frame, whether the main person's pelvis is inside the frame (`margin` of the
+    width from either side edge) and at least a metre in front of the camera, with their
+    path's length scaled by `travel`."""
+    person = {**plan["people"][0], "travel": travel}
+    n, cam = plan["frames"], plan["_camera"]
+    joints = _joints(person, cast["performers"][person["performer"]][0], np.arange(n) / plan["fps"],
+                     n / plan["fps"])
+    uv, depth = cam.project(joints[:, skeleton.J["pelvis"]])
+    w, h = plan["width"], plan["height"]
+    return (uv[:, 0] >= margin * w) & (uv[:, 0] <= (1 - margin) * w) & (uv[:, 1] >= 0) & (uv[:, 1] <= h) & (depth >= 1.0)
+
+
+def keep_in_view(plan: dict, cast: dict) -> float:
+    """The main person's travel factor: 1 (their real path) when they stay in view for
+    the whole clip, otherwise shortened until they do (their gait is unchanged, their
+    feet slide a little). A static camera would see a runner cross the frame in a
+    second and leave most frames of a `running` clip without anyone running."""
+    if in_view(plan, cast).all() or not in_view(plan, cast, 0.0).all():
+        return 1.0
+    travel = 1.0
+    while travel > 0.02 and not in_view(plan, cast, travel).all():
+        travel *= 0.85
+    return round(travel, 4)
 
 
 def _joints(person: dict, body: skeleton.Body, t: np.ndarray, seconds: float) -> np.ndarray:
     """World joints (samples, joints, 3) of one planned person at times t: the action's
-    pose turned to the person's facing, its path centred on their place at `centre_at`."""
+    pose turned to the person's facing, its path centred on their place at `centre_at` and
+    scaled by their `travel` factor (1 if absent)."""
     pose = actions.evaluate(person["action"], person["params"], body, t)
     mid = actions.evaluate(person["action"], person["params"], body, np.array([person["centre_at"] * seconds]))
     f = person["facing"]
-    dx, dz = pose["x"] - mid["x"][0], pose["z"] - mid["z"][0]
+    k = person.get("travel", 1.0)
+    dx, dz = k * (pose["x"] - mid["x"][0]), k * (pose["z"] - mid["z"][0])
     pose["x"] = person["x"] + dx * np.cos(f) + dz * np.sin(f)
     pose["z"] = person["z"] - dx * np.sin(f) + dz * np.cos(f)
     pose["yaw"] = pose["yaw"] + f
