@@ -15,7 +15,7 @@ add_cargo_to_path
 cargo build --release --locked
 # The shipped models (frame, and the clip and stateful ones where present) get a row each.
 also=()
-for m in models/default models/tsm models/clip; do
+for m in models/default models/default-int8 models/tsm models/clip; do
     [[ -f "$m/model.onnx" ]] && also+=(--also-model "$m/model.onnx")
 done
 exec target/release/actiond bench --work-dir .cache/bench --json bench-report.json "${also[@]}" "$@"
