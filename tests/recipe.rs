@@ -502,29 +502,14 @@ fn shipped_model_folder_is_consistent() {
     ] {
         assert!(dir.join(f).is_file(), "{DEFAULT_MODEL}/{f} missing");
     }
-    let sum = Command::new("sha256sum")
-        .arg("model.onnx")
-        .current_dir(&dir)
-        .output()
-        .unwrap();
-    let recorded = std::fs::read_to_string(dir.join("model.onnx.sha256")).unwrap();
-    assert_eq!(
-        String::from_utf8_lossy(&sum.stdout)
-            .split_whitespace()
-            .next(),
-        recorded.split_whitespace().next(),
-        "model.onnx.sha256 does not match model.onnx"
-    );
+    let recorded = recorded_sha256(&dir);
     assert_eq!(
         manifest_labels(&dir),
         ["ball", "checkers", "circular", "pinwheel", "smpte", "snow"]
     );
     let report: Value =
         serde_json::from_str(&std::fs::read_to_string(dir.join("report.json")).unwrap()).unwrap();
-    assert_eq!(
-        report["model"]["sha256"].as_str(),
-        recorded.split_whitespace().next()
-    );
+    assert_eq!(report["model"]["sha256"].as_str(), Some(recorded.as_str()));
     assert_eq!(report["model"]["params"]["backbone"], 2_257_984);
     let check = Command::new(env!("CARGO_BIN_EXE_actiond"))
         .args(["check-config", "config/demo.toml"])
@@ -555,19 +540,7 @@ fn shipped_int8_model_folder_is_consistent() {
     ] {
         assert!(dir.join(f).is_file(), "{INT8_MODEL}/{f} missing");
     }
-    let sum = Command::new("sha256sum")
-        .arg("model.onnx")
-        .current_dir(&dir)
-        .output()
-        .unwrap();
-    let recorded = std::fs::read_to_string(dir.join("model.onnx.sha256")).unwrap();
-    assert_eq!(
-        String::from_utf8_lossy(&sum.stdout)
-            .split_whitespace()
-            .next(),
-        recorded.split_whitespace().next(),
-        "model.onnx.sha256 does not match model.onnx"
-    );
+    recorded_sha256(&dir);
     assert_eq!(
         manifest_labels(&dir),
         manifest_labels(&root().join(DEFAULT_MODEL))
@@ -589,4 +562,24 @@ fn shipped_int8_model_folder_is_consistent() {
     }
     assert!(q["speedup_1_thread"].as_f64().unwrap() > 1.0, "{q}");
     assert!(q["int8"]["bytes"].as_u64() < q["fp32"]["bytes"].as_u64().map(|b| b / 2));
+}
+
+/// The sha256 recorded in `dir/model.onnx.sha256`, checked against the file's own.
+fn recorded_sha256(dir: &Path) -> String {
+    let sum = Command::new("sha256sum")
+        .arg("model.onnx")
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    let recorded = std::fs::read_to_string(dir.join("model.onnx.sha256")).unwrap();
+    let recorded = recorded.split_whitespace().next().unwrap_or("").to_string();
+    assert_eq!(
+        String::from_utf8_lossy(&sum.stdout)
+            .split_whitespace()
+            .next(),
+        Some(recorded.as_str()),
+        "{}/model.onnx.sha256 does not match model.onnx",
+        dir.display()
+    );
+    recorded
 }
