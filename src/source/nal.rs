@@ -69,6 +69,8 @@ impl Format {
         let mut slices = 0usize;
         let mut referenced = false;
         let framing = self.framing;
+        // Parameter sets come before the slices, so the walk may stop at the first
+        // reference slice: most frames are decided by their first slice.
         let complete = for_each_nal(au, framing, |nal| {
             self.note_parameter_set(nal);
             match self.slice_is_reference(nal) {
@@ -76,6 +78,7 @@ impl Format {
                 Some(false) => slices += 1,
                 None => {}
             }
+            !referenced
         });
         complete && slices > 0 && !referenced
     }
@@ -106,8 +109,9 @@ impl Format {
     }
 }
 
-/// Calls `f` with each NAL unit of `buf`; false when the buffer does not parse.
-fn for_each_nal(buf: &[u8], framing: Framing, mut f: impl FnMut(&[u8])) -> bool {
+/// Calls `f` with each NAL unit of `buf` until it returns false; false when the
+/// buffer does not parse (as far as it was read).
+fn for_each_nal(buf: &[u8], framing: Framing, mut f: impl FnMut(&[u8]) -> bool) -> bool {
     match framing {
         Framing::Length(size) => {
             let mut rest = buf;
@@ -121,42 +125,41 @@ fn for_each_nal(buf: &[u8], framing: Framing, mut f: impl FnMut(&[u8])) -> bool 
                 let Some(nal) = rest.get(size..size + len) else {
                     return false;
                 };
-                if !nal.is_empty() {
-                    f(nal);
+                if !nal.is_empty() && !f(nal) {
+                    return true;
                 }
                 rest = &rest[size + len..];
             }
             true
         }
         Framing::ByteStream => {
-            let starts = start_codes(buf);
-            for (i, &begin) in starts.iter().enumerate() {
-                let end = starts.get(i + 1).map_or(buf.len(), |&next| next - 3);
-                let nal = &buf[begin..end.max(begin)];
+            let mut next = start_code_after(buf, 0);
+            let parsed = next.is_some();
+            while let Some(begin) = next {
+                next = start_code_after(buf, begin);
+                let end = next.map_or(buf.len(), |n| n - 3);
                 // A four-byte start code leaves a zero at the end of the previous unit.
-                let nal = trim_trailing_zeros(nal);
-                if !nal.is_empty() {
-                    f(nal);
+                let nal = trim_trailing_zeros(&buf[begin..end.max(begin)]);
+                if !nal.is_empty() && !f(nal) {
+                    break;
                 }
             }
-            !starts.is_empty()
+            parsed
         }
     }
 }
 
-/// Offsets just after each `00 00 01` in `buf`.
-fn start_codes(buf: &[u8]) -> Vec<usize> {
-    let mut out = Vec::new();
-    let mut i = 0;
-    while i + 3 <= buf.len() {
-        if buf[i] == 0 && buf[i + 1] == 0 && buf[i + 2] == 1 {
-            out.push(i + 3);
-            i += 3;
-        } else {
-            i += 1;
+/// The offset just after the first `00 00 01` at or after `from` in `buf` (no
+/// allocation: called per frame, and stopped early by most).
+fn start_code_after(buf: &[u8], mut from: usize) -> Option<usize> {
+    while from + 3 <= buf.len() {
+        let one = from + 2 + buf[from + 2..].iter().position(|&b| b == 1)?;
+        if buf[one - 2] == 0 && buf[one - 1] == 0 {
+            return Some(one + 1);
         }
+        from = one - 1;
     }
-    out
+    None
 }
 
 fn trim_trailing_zeros(nal: &[u8]) -> &[u8] {
@@ -239,6 +242,15 @@ mod tests {
         let mut cut = length_prefixed(&[&[0x01, 0x9a, 0x00]]);
         cut.pop();
         assert!(!f.is_non_reference(&cut));
+    }
+
+    #[test]
+    fn start_codes_are_found_past_lone_ones_and_extra_zeros() {
+        let buf = [1, 0, 1, 0, 0, 0, 1, 0x41, 0, 1, 0, 0, 1, 0x01];
+        assert_eq!(start_code_after(&buf, 0), Some(7));
+        assert_eq!(start_code_after(&buf, 7), Some(13));
+        assert_eq!(start_code_after(&buf, 13), None);
+        assert_eq!(start_code_after(&[0, 0], 0), None);
     }
 
     #[test]
