@@ -131,7 +131,9 @@ fn before_decoder(pad: &gst::Pad, mirror: Arc<Mutex<Mirror>>, stream: String) {
             if m.keep(pts.nseconds(), droppable) {
                 gst::PadProbeReturn::Ok
             } else {
-                gst::PadProbeReturn::Drop
+                // Handled, not Drop: gstreamer-rs 0.24 owns the probe's buffer and
+                // releases it; with Drop GStreamer would unref it a second time.
+                gst::PadProbeReturn::Handled
             }
         },
     );
