@@ -37,12 +37,16 @@ const RENDERED: [(&str, u32, u32, &str); 4] = [
         "x264enc speed-preset=veryfast bitrate=8000 key-int-max=60 bframes=0 ! \
          video/x-h264,profile=main ! h264parse",
     ),
-    // As files are: B-frames (x264's default is 3, adaptive).
+    // As files are: 3 B-frames between references, the middle one a reference (libx264's
+    // b-pyramid), so half the frames are non-reference. Adaptive B-frames chose P-frames
+    // for this content (16 B-frames in 300), and x264enc's own `b-adapt=false` is not
+    // applied: x264's option string is.
     (
         "720p30-bframes",
         1280,
         720,
-        "x264enc speed-preset=veryfast bitrate=4000 key-int-max=60 bframes=3 b-adapt=true ! \
+        "x264enc speed-preset=veryfast bitrate=4000 key-int-max=60 \
+         option-string=bframes=3:b-adapt=0:b-pyramid=normal:scenecut=0 ! \
          video/x-h264,profile=main ! h264parse",
     ),
     // H.265 as newer cameras send it.
@@ -61,7 +65,11 @@ pub fn generated(dir: &Path, seconds: u32) -> Result<Vec<Input>, BenchError> {
     std::fs::create_dir_all(dir).map_err(|e| BenchError::Io(dir.to_path_buf(), e))?;
     let mut out = Vec::new();
     for (name, w, h, encoder) in RENDERED {
-        let path = dir.join(format!("bench-{name}-{seconds}s.mp4"));
+        // The encoder's hash in the name: a changed encoder renders anew.
+        let path = dir.join(format!(
+            "bench-{name}-{seconds}s-{:08x}.mp4",
+            fnv1a(encoder.as_bytes())
+        ));
         if !path.is_file() {
             eprintln!(
                 "bench: rendering {} ({seconds} s of {name}, {w}x{h})…",
@@ -76,6 +84,13 @@ pub fn generated(dir: &Path, seconds: u32) -> Result<Vec<Input>, BenchError> {
         });
     }
     Ok(out)
+}
+
+/// FNV-1a, 32 bits: a stable short hash for file names.
+fn fnv1a(bytes: &[u8]) -> u32 {
+    bytes.iter().fold(0x811c_9dc5, |h, &b| {
+        (h ^ u32::from(b)).wrapping_mul(0x0100_0193)
+    })
 }
 
 /// Wraps given files as inputs (named after their stems); their rate is probed.
