@@ -458,8 +458,9 @@ pub(super) fn skip_while_waiting(converting: &gst::Element, hub: Arc<FrameHub>, 
             .dropped_busy
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         stats.touch();
-        // Handled: the buffer is released here with the probe's data (Drop makes
-        // GStreamer unref it a second time through gstreamer-rs).
+        // Handled: the buffer is released here with the probe's data (after Drop,
+        // GStreamer 1.22 also unrefs the info's data, which gstreamer-rs emptied:
+        // a CRITICAL).
         gst::PadProbeReturn::Handled
     });
 }

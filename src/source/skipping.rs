@@ -131,8 +131,9 @@ fn before_decoder(pad: &gst::Pad, mirror: Arc<Mutex<Mirror>>, stream: String) {
             if m.keep(pts.nseconds(), droppable) {
                 gst::PadProbeReturn::Ok
             } else {
-                // Handled, not Drop: gstreamer-rs 0.24 owns the probe's buffer and
-                // releases it; with Drop GStreamer would unref it a second time.
+                // Handled, not Drop: gstreamer-rs 0.24 takes the buffer out of the
+                // probe's info and releases it; after Drop, GStreamer 1.22 also unrefs
+                // the info's data, now NULL (a CRITICAL per frame; fixed in 1.24.8).
                 gst::PadProbeReturn::Handled
             }
         },
