@@ -1,6 +1,7 @@
 //! The benchmark's input videos: H.264 (with and without B-frames) and H.265 files with
 //! motion, rendered once with GStreamer and reused from the work folder.
 
+use std::hash::{Hash, Hasher};
 use std::path::{Path, PathBuf};
 
 use gstreamer as gst;
@@ -66,9 +67,11 @@ pub fn generated(dir: &Path, seconds: u32) -> Result<Vec<Input>, BenchError> {
     let mut out = Vec::new();
     for (name, w, h, encoder) in RENDERED {
         // The encoder's hash in the name: a changed encoder renders anew.
+        let mut hash = std::hash::DefaultHasher::new();
+        encoder.hash(&mut hash);
         let path = dir.join(format!(
             "bench-{name}-{seconds}s-{:08x}.mp4",
-            fnv1a(encoder.as_bytes())
+            hash.finish() as u32
         ));
         if !path.is_file() {
             eprintln!(
@@ -84,13 +87,6 @@ pub fn generated(dir: &Path, seconds: u32) -> Result<Vec<Input>, BenchError> {
         });
     }
     Ok(out)
-}
-
-/// FNV-1a, 32 bits: a stable short hash for file names.
-fn fnv1a(bytes: &[u8]) -> u32 {
-    bytes.iter().fold(0x811c_9dc5, |h, &b| {
-        (h ^ u32::from(b)).wrapping_mul(0x0100_0193)
-    })
 }
 
 /// Wraps given files as inputs (named after their stems); their rate is probed.
