@@ -53,7 +53,13 @@ fn bench_measures_every_kind_of_row() {
         serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
     let rows = report["rows"].as_array().unwrap();
     let names: Vec<&str> = rows.iter().map(|r| r["name"].as_str().unwrap()).collect();
-    let inputs = ["720p30", "1080p30", "720p30-bframes", "720p30-h265"];
+    let inputs = [
+        "720p30",
+        "1080p30",
+        "720p30-bframes",
+        "720p30-h265",
+        "1080p30-h265",
+    ];
     let mut want: Vec<String> = [
         "raw inference, batch 1",
         "raw inference, batch 2",

@@ -22,7 +22,7 @@ pub struct Input {
 
 /// A rendered input: name, width, height, and the encoder (GStreamer elements up to
 /// the parser, before the MP4 muxer).
-const RENDERED: [(&str, u32, u32, &str); 4] = [
+const RENDERED: [(&str, u32, u32, &str); 5] = [
     // As cameras send it: no B-frames, a key frame every 2 s.
     (
         "720p30",
@@ -50,7 +50,7 @@ const RENDERED: [(&str, u32, u32, &str); 4] = [
          option-string=bframes=3:b-adapt=0:b-pyramid=normal:scenecut=0 ! \
          video/x-h264,profile=main ! h264parse",
     ),
-    // H.265 as newer cameras send it.
+    // H.265 as newer cameras send it, at both sizes.
     (
         "720p30-h265",
         1280,
@@ -58,10 +58,18 @@ const RENDERED: [(&str, u32, u32, &str); 4] = [
         "x265enc speed-preset=veryfast bitrate=2500 key-int-max=60 option-string=bframes=0 ! \
          h265parse",
     ),
+    (
+        "1080p30-h265",
+        1920,
+        1080,
+        "x265enc speed-preset=veryfast bitrate=5000 key-int-max=60 option-string=bframes=0 ! \
+         h265parse",
+    ),
 ];
 
 /// Renders (or reuses) the inputs of `seconds` seconds in `dir`: 720p30 and 1080p30
-/// H.264 as cameras send it, 720p30 H.264 with B-frames as files are, 720p30 H.265.
+/// H.264 as cameras send it, 720p30 H.264 with B-frames as files are, 720p30 and
+/// 1080p30 H.265.
 pub fn generated(dir: &Path, seconds: u32) -> Result<Vec<Input>, BenchError> {
     std::fs::create_dir_all(dir).map_err(|e| BenchError::Io(dir.to_path_buf(), e))?;
     let mut out = Vec::new();
