@@ -304,8 +304,9 @@ def main(argv=None):
     c.add_argument("--out", required=True)
     c.add_argument("--note", help="Markdown file appended under the table")
     c.add_argument("--remeasure", action="store_true",
-                   help="measure every model's CPU latency again, together, interleaved")
-    c.add_argument("runs", nargs="+")
+                   help="measure every frame model's CPU latency again, together, interleaved "
+                        "(temporal forms keep their report's)")
+    c.add_argument("runs", nargs="+", help="run folders of train, or <run>/tsm and <run>/clip of train-temporal")
     c.set_defaults(fn=cmd_compare)
 
     e = sub.add_parser("demo-eval", help="clip accuracy on freshly rendered demo streams (offline)")

@@ -11,15 +11,15 @@ def _pct(x):
 
 
 def measure(runs: list[Path], rounds: int = 3) -> dict[str, tuple[float, float]]:
-    """CPU latency of every run's model measured together, interleaved, `rounds` times
-    (best median per model): numbers taken minutes apart on a shared machine are not
-    comparable."""
+    """CPU latency of every frame run's model measured together, interleaved, `rounds`
+    times (best median per model): numbers taken minutes apart on a shared machine are not
+    comparable. Temporal forms (stateful inputs) keep the latency of their own report."""
     import tomllib
 
     from .evaluate import OnnxClassifier
 
     best: dict[str, list[float]] = {}
-    runs = [r for r in runs if "kind" not in json.loads((r / "report.json").read_text())["model"]]  # frame models only
+    runs = [r for r in runs if "kind" not in json.loads((r / "report.json").read_text())["model"]]
     for _ in range(rounds):
         for run in runs:
             man = tomllib.loads((run / "model.toml").read_text())
@@ -36,9 +36,9 @@ def _row(run: Path, lat: dict) -> dict:
     m = r["model"]
     cfg = r["training"]["config"]
     test = r["results"].get("test", {})
-    temporal = "kind" in m  # train-temporal's reports name the form: stateful or clip
     params = m["params"]
-    name = run.name if not temporal else f"{run.parent.name}/{run.name}"
+    # train-temporal's reports name their form (stateful or clip), and its folders are tsm/ and clip/
+    name = f"{run.parent.name}/{run.name}" if "kind" in m else run.name
     return {
         "run": name, "backbone": m["backbone"], "alpha": m["alpha"],
         "head": m.get("head", "gap"), "kind": m.get("kind", "frame"), "frames": m.get("frames", 1),
