@@ -11,6 +11,7 @@
   recipe.py compare --out FILE.md RUN_DIR...         backbone comparison table from runs
   recipe.py params                                    Keras parameter counts of the backbones
   recipe.py demo-eval --model M --seeds 100-104      clip accuracy on fresh demo streams
+  recipe.py street-check --model M                    what a people model says about walkers on a street
   recipe.py reference / variant                       parity-test helpers (ONNX Runtime reference)
 
 Run it with the recipe's environment (scripts/python-env.sh makes .venv/):
@@ -153,6 +154,18 @@ def cmd_demo_eval(a):
     log(f"all seeds: {res['correct']}/{res['clips']} clips correct ({100 * res['accuracy']:.1f} %)")
     if a.out:
         Path(a.out).write_text(json.dumps(res, indent=1) + "\n")
+
+
+def cmd_street_check(a):
+    from actiond_recipe import dataset, street_check
+
+    res = street_check.check(Path(a.model), dataset.find_actiond(a.actiond), a.seed, a.scenes,
+                             seconds=a.seconds, scale_range=tuple(float(v) for v in a.scale.split("-")), log=log)
+    text = street_check.markdown(res)
+    print(text)
+    if a.out:
+        Path(a.out).write_text(json.dumps(res, indent=1) + "\n")
+        Path(a.out).with_suffix(".md").write_text(text)
 
 
 def cmd_reference(a):
@@ -317,6 +330,17 @@ def main(argv=None):
     e.add_argument("--out", help="JSON file for the results")
     e.add_argument("--actiond")
     e.set_defaults(fn=cmd_demo_eval)
+
+    st = sub.add_parser("street-check", help="share of `walking` and `falling` answers on fresh street scenes "
+                                            "(a lone pedestrian, a walking crowd)")
+    st.add_argument("--model", required=True, help="model.onnx of a people model (frame, clip or stateful)")
+    st.add_argument("--seed", type=int, default=1)
+    st.add_argument("--scenes", type=int, default=10, help="scenes of each kind")
+    st.add_argument("--seconds", type=float, default=6.0)
+    st.add_argument("--scale", default="0.15-0.6", help="MIN-MAX height of walker 0, fractions of the frame height")
+    st.add_argument("--out", help="JSON file for the results (and the table beside it as .md)")
+    st.add_argument("--actiond")
+    st.set_defaults(fn=cmd_street_check)
 
     f = sub.add_parser("reference", help="ONNX Runtime (Python) outputs for raw RGB frames (parity tests)")
     f.add_argument("--model", required=True)
