@@ -54,6 +54,19 @@ def scan(root: Path) -> tuple[list[str], list[Video]]:
     return labels, videos
 
 
+def groups_text(groups: list[int] | None) -> str:
+    """Group numbers as ranges for people to read: [1, 2, 3, 7, 9, 10] → "1–3, 7, 9–10"."""
+    if not groups:
+        return "none"
+    gs, parts, start = sorted(groups), [], None
+    for i, g in enumerate(gs):
+        start = g if start is None else start
+        if i + 1 == len(gs) or gs[i + 1] != g + 1:
+            parts.append(f"{start}–{g}" if g != start else f"{g}")
+            start = None
+    return ", ".join(parts)
+
+
 def split_by_group(videos: list[Video], test_groups: list[int] | None, val_groups: list[int] | None,
                    seed: int, test_fraction: float = 0.2, val_fraction: float = 0.15) -> dict:
     """Assigns whole groups to train/val/test, never single frames or clips: clips of one

@@ -104,7 +104,7 @@ def quantize(model_dir: Path, data: Path, out: Path, actiond: str | None = None,
                         inp["resize"], inp["channel_order"], cfg.get("sample_fps", 5.0), log=log)
     fp32 = model_dir / "model.onnx"
     calib = calibration_frames(split["train"], frames, calib_count, seed)
-    log(f"calibrating on {len(calib)} frames of training groups {split['train_groups']}")
+    log(f"calibrating on {len(calib)} frames of training groups {ds.groups_text(split['train_groups'])}")
     int8 = out / "model.onnx"
     quantize_file(fp32, int8, OnnxClassifier(fp32, manifest, threads=0), calib, out / "cache")
     int8_text = int8_manifest(man_text)

@@ -134,8 +134,8 @@ def train(data: Path, out: Path, cfg: dict, actiond: str | None = None, log=prin
         missing = sorted(set(labels) - {v.label for v in split[part]})
         if missing and part != "val":
             log(f"warning: no {part} videos of class(es) {missing}")
-    log(f"{len(videos)} videos, {len(labels)} classes {labels}; split by group: train {split['train_groups']}, "
-        f"val {split['val_groups']}, test {split['test_groups']} "
+    log(f"{len(videos)} videos, {len(labels)} classes {labels}; split by group: train {ds.groups_text(split['train_groups'])}, "
+        f"val {ds.groups_text(split['val_groups'])}, test {ds.groups_text(split['test_groups'])} "
         f"({len(split['train'])}/{len(split['val'])}/{len(split['test'])} videos)")
     fp = ds.fingerprint(videos)
     actiond = ds.find_actiond(actiond)
@@ -321,8 +321,8 @@ def report_markdown(r: dict) -> str:
         f"(Conv/Depthwise/Dense layers, counted from Keras output shapes).",
         f"- Data: `{d['root']}`, {d['videos']} videos, {len(d['labels'])} classes ({', '.join(d['labels'])}), "
         f"fingerprint `{d['fingerprint'][:16]}…`.",
-        f"- Split {sp['method']}: train groups {sp['train_groups']}, validation {sp['val_groups']}, "
-        f"test {sp['test_groups']} → {sp['videos']['train']}/{sp['videos']['val']}/{sp['videos']['test']} videos; "
+        f"- Split {sp['method']}: train groups {ds.groups_text(sp['train_groups'])}, validation {ds.groups_text(sp['val_groups'])}, "
+        f"test {ds.groups_text(sp['test_groups'])} → {sp['videos']['train']}/{sp['videos']['val']}/{sp['videos']['test']} videos; "
         f"never by frame.",
         f"- Frames: `actiond extract-frames` at {d['extraction']['sample_fps']} fps, {d['extraction']['resize']}, "
         f"{d['extraction']['channel_order']} ({sp['frames']['train']} training frames).",

@@ -148,8 +148,8 @@ def train(data: Path, out: Path, cfg: dict, actiond: str | None = None, log=prin
     out.mkdir(parents=True, exist_ok=True)
     labels, videos = ds.scan(Path(data))
     split = ds.split_by_group(videos, cfg["test_groups"], cfg["val_groups"], cfg["seed"])
-    log(f"{len(videos)} videos, {len(labels)} classes; split by group: train {split['train_groups']}, "
-        f"val {split['val_groups']}, test {split['test_groups']}")
+    log(f"{len(videos)} videos, {len(labels)} classes; split by group: train {ds.groups_text(split['train_groups'])}, "
+        f"val {ds.groups_text(split['val_groups'])}, test {ds.groups_text(split['test_groups'])}")
     frames = ds.extract(videos, out / "cache" / "frames", ds.find_actiond(actiond), cfg["size"], cfg["resize"],
                         cfg["channel_order"], cfg["sample_fps"], log=log)
     t = int(cfg["frames"])
@@ -269,8 +269,8 @@ def report_markdown(r: dict) -> str:
              f"- Model: `model.onnx`, sha256 `{m['sha256']}` ({m['bytes'] / 1e6:.2f} MB); TSM MobileNetV2 "
              f"(alpha {m['alpha']}), input {m['input_size']}×{m['input_size']}; {what}.",
              f"- Parameters: {m['params']:,}; multiply-adds per call: {m['macs_per_call'] / 1e6:.1f} M.",
-             f"- Data: `{d['root']}`, classes {', '.join(d['labels'])}; split by group: train {sp['train_groups']}, "
-             f"validation {sp['val_groups']}, test {sp['test_groups']}.",
+             f"- Data: `{d['root']}`, classes {', '.join(d['labels'])}; split by group: train {ds.groups_text(sp['train_groups'])}, "
+             f"validation {ds.groups_text(sp['val_groups'])}, test {ds.groups_text(sp['test_groups'])}.",
              f"- Training (shared with the other form, same weights): clips of {r['training']['config']['frames']} "
              f"consecutive frames, {m['epochs_run']} epochs in {m['train_seconds']:.0f} s, kept epoch {m['best_epoch']}.",
              f"- CPU latency per call (ONNX Runtime, batch 1, median): {m['latency_ms']['threads_1_ms']:.2f} ms on 1 "

@@ -87,3 +87,10 @@ def test_smoothing_mirror_matches_the_documented_formulas():
         q = 0.5 * x + 0.5 * q  # alpha = 2 / (3 + 1)
     assert np.allclose(ema[0][1], q)
     assert smooth(p[:5], "mean", 8, 4) == []
+
+
+def test_groups_text_writes_runs_as_ranges():
+    assert ds.groups_text([9, 1, 2, 3, 7, 10]) == "1–3, 7, 9–10"
+    assert ds.groups_text(list(range(1, 741))) == "1–740"
+    assert ds.groups_text([5]) == "5"
+    assert ds.groups_text([]) == "none" and ds.groups_text(None) == "none"
