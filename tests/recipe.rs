@@ -112,7 +112,7 @@ fn recipe_end_to_end_on_a_tiny_dataset() {
         "1",
     ]);
     assert!(
-        log.contains("split by group: train [1], val [2], test [3]"),
+        log.contains("split by group: train 1, val 2, test 3"),
         "{log}"
     );
     for f in [
@@ -150,6 +150,32 @@ fn recipe_end_to_end_on_a_tiny_dataset() {
     assert_eq!(test["clip"]["confusion"].as_array().unwrap().len(), 3);
     let png = std::fs::read(run.join("confusion.png")).unwrap();
     assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
+
+    // `assess` scores the exported model on the held-out group through its own frame
+    // cache and gets what training reported for it.
+    let assessed = tmp.path().join("assess.json");
+    recipe(&[
+        "assess",
+        "--model",
+        run.join("model.onnx").to_str().unwrap(),
+        "--data",
+        d,
+        "--groups",
+        "3",
+        "--smoothing",
+        "mean:4:2",
+        "--out",
+        assessed.to_str().unwrap(),
+    ]);
+    let a: Value = serde_json::from_str(&std::fs::read_to_string(&assessed).unwrap()).unwrap();
+    assert_eq!(a["videos"], 3, "{a}");
+    for level in ["frame", "clip", "video"] {
+        assert_eq!(a["results"][level]["accuracy"], test[level]["accuracy"], "{level}");
+        assert_eq!(a["results"][level]["confusion"], test[level]["confusion"], "{level}");
+    }
+    assert!(std::fs::read_to_string(assessed.with_extension("md"))
+        .unwrap()
+        .contains("Clip confusion matrix"));
 
     // The daemon runs the exported model as it is.
     let config = format!(

@@ -11,6 +11,7 @@
   recipe.py compare --out FILE.md RUN_DIR...         backbone comparison table from runs
   recipe.py params                                    Keras parameter counts of the backbones
   recipe.py demo-eval --model M --seeds 100-104      clip accuracy on fresh demo streams
+  recipe.py assess --model M --data DIR [--groups G]  score a model on any labelled folder
   recipe.py street-check --model M                    what a people model says about walkers on a street
   recipe.py reference / variant                       parity-test helpers (ONNX Runtime reference)
 
@@ -154,6 +155,22 @@ def cmd_demo_eval(a):
     log(f"all seeds: {res['correct']}/{res['clips']} clips correct ({100 * res['accuracy']:.1f} %)")
     if a.out:
         Path(a.out).write_text(json.dumps(res, indent=1) + "\n")
+
+
+def cmd_assess(a):
+    from actiond_recipe import assess, dataset
+
+    model = Path(a.model)
+    cache = Path(a.cache) if a.cache else model.parent / "assess-cache" / Path(a.data).resolve().name
+    method, window, stride = a.smoothing.split(":")
+    res = assess.assess(model, Path(a.data), dataset.find_actiond(a.actiond), cache,
+                        int_list(a.groups) if a.groups else None, a.sample_fps,
+                        {"method": method, "window": int(window), "stride": int(stride)}, log=log)
+    text = assess.markdown(res)
+    print(text)
+    if a.out:
+        Path(a.out).write_text(json.dumps(res, indent=1) + "\n")
+        Path(a.out).with_suffix(".md").write_text(text)
 
 
 def cmd_street_check(a):
@@ -330,6 +347,18 @@ def main(argv=None):
     e.add_argument("--out", help="JSON file for the results")
     e.add_argument("--actiond")
     e.set_defaults(fn=cmd_demo_eval)
+
+    asx = sub.add_parser("assess", help="score an exported model on a labelled folder (UCF101 layout): accuracy, "
+                                        "per-class recall, confusion matrix")
+    asx.add_argument("--model", required=True, help="model.onnx with its model.toml beside it")
+    asx.add_argument("--data", required=True, help="folder of <Class>/v_<Class>_gXX_cYY.<ext> videos")
+    asx.add_argument("--groups", help="only these groups, e.g. 761-800 (default: every video)")
+    asx.add_argument("--sample-fps", type=float, default=5.0, help="frames per second sampled (as trained: 5)")
+    asx.add_argument("--smoothing", default="mean:8:4", help="METHOD:WINDOW:STRIDE for clip accuracy")
+    asx.add_argument("--cache", help="frame cache folder (default: <model dir>/assess-cache/<data name>)")
+    asx.add_argument("--out", help="JSON file for the results (and the Markdown beside it as .md)")
+    asx.add_argument("--actiond")
+    asx.set_defaults(fn=cmd_assess)
 
     st = sub.add_parser("street-check", help="share of `walking` and `falling` answers on fresh street scenes "
                                             "(a lone pedestrian, a walking crowd)")

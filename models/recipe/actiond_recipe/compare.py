@@ -5,9 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-
-def _pct(x):
-    return "n/a" if x is None else f"{100 * x:.1f} %"
+from .evaluate import pct
 
 
 def measure(runs: list[Path], rounds: int = 3) -> dict[str, tuple[float, float]]:
@@ -62,7 +60,7 @@ def recall_table(rows: list[dict]) -> list[str]:
         return []
     lines = ["| run | " + " | ".join(labels) + " |", "| --- |" + " --- |" * len(labels)]
     for x in rows:
-        cells = [_pct(x["recall"].get(k)) for k in labels]
+        cells = [pct(x["recall"].get(k)) for k in labels]
         lines.append(f"| {x['run']} | " + " | ".join(cells) + " |")
     return lines
 
@@ -85,7 +83,7 @@ def table(runs: list[Path], note: str = "", remeasure: bool = False) -> str:
         bparams = "—" if x["backbone_params"] is None else f"{x['backbone_params']:,}"
         lines.append(
             f"| {x['run']} | {name} | {x['head']} | {x['input']}² | {bparams} | {x['params']:,} | "
-            f"{x['macs'] / 1e6:,.0f} M | {budget} | {_pct(x['frame_acc'])} | {_pct(x['clip_acc'])} | "
+            f"{x['macs'] / 1e6:,.0f} M | {budget} | {pct(x['frame_acc'])} | {pct(x['clip_acc'])} | "
             f"{x['lat1']:.1f} / {x['lat2']:.1f} ms | {x['mb']:.1f} MB |")
     recall = recall_table(rows)
     if recall:

@@ -18,6 +18,11 @@ def softmax(x: np.ndarray) -> np.ndarray:
     return e / e.sum(axis=-1, keepdims=True)
 
 
+def pct(x) -> str:
+    """A share as a percentage for reports ("n/a" when there is none)."""
+    return "n/a" if x is None else f"{100 * x:.1f} %"
+
+
 def smooth(probs: np.ndarray, method: str, window: int, stride: int) -> list[tuple[int, np.ndarray]]:
     """Clip probabilities exactly as src/smooth/ computes them, as (index of the
     clip's last frame (1-based), probabilities):

@@ -7,6 +7,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from .evaluate import pct
+
 MOTION_PAIRS = [("walking", "running"), ("waving", "clapping")]
 TARGET_CLIP_ACCURACY = 0.90
 
@@ -22,11 +24,8 @@ def pair_result(result: dict, labels: list[str], pair: tuple[str, str]) -> dict:
             "swapped": conf[a][b] + conf[b][a]}
 
 
-def _pct(x) -> str:
-    return "–" if x is None else f"{100 * x:.1f} %"
 
-
-def _conf_table(conf: list[list[int]], labels: list[str]) -> list[str]:
+def conf_table(conf: list[list[int]], labels: list[str]) -> list[str]:
     short = [lab[:5] for lab in labels]
     out = ["| true \\ predicted | " + " | ".join(short) + " |", "| --- |" + " ---: |" * len(labels)]
     out += [f"| {lab} | " + " | ".join(str(v) for v in row) + " |" for lab, row in zip(labels, conf)]
@@ -71,9 +70,9 @@ def markdown(s: dict) -> str:
     rows = [("model", "name", str), ("parameters", "params", lambda v: f"{v:,}"),
             ("multiply-adds per frame", "macs", lambda v: f"{v / 1e6:.1f} M"),
             ("epochs run (kept)", None, None), ("training time", "train_seconds", lambda v: f"{v:.0f} s"),
-            ("per-frame / per-call accuracy", "frame_accuracy", _pct),
-            ("**clip accuracy** (mean of 8, stride 4)", "clip_accuracy", _pct),
-            ("video accuracy", "video_accuracy", _pct),
+            ("per-frame / per-call accuracy", "frame_accuracy", pct),
+            ("**clip accuracy** (mean of 8, stride 4)", "clip_accuracy", pct),
+            ("video accuracy", "video_accuracy", pct),
             ("CPU latency, 1 thread", "latency_ms", lambda v: f"{v['threads_1_ms']:.2f} ms")]
     for title, key, fmt in rows:
         if key is None:
@@ -84,17 +83,17 @@ def markdown(s: dict) -> str:
               "| pair | single-frame accuracy | TSM accuracy | single-frame swaps | TSM swaps | clips |",
               "| --- | --- | --- | --- | --- | --- |"]
     for fp, tp in zip(f["pairs"], t["pairs"]):
-        lines.append(f"| {' / '.join(fp['pair'])} | {_pct(fp['accuracy'])} | {_pct(tp['accuracy'])} | "
+        lines.append(f"| {' / '.join(fp['pair'])} | {pct(fp['accuracy'])} | {pct(tp['accuracy'])} | "
                      f"{fp['swapped']} | {tp['swapped']} | {fp['clips']} / {tp['clips']} |")
     lines += ["", "### Clip recall per class (test groups)", "", "| class | single-frame | TSM |", "| --- | --- | --- |"]
-    lines += [f"| {lab} | {_pct(f['recall'][lab])} | {_pct(t['recall'][lab])} |" for lab in labels]
+    lines += [f"| {lab} | {pct(f['recall'][lab])} | {pct(t['recall'][lab])} |" for lab in labels]
     for title, m in (("single-frame MobileNetV2", f), ("TSM MobileNetV2", t)):
         lines += ["", f"### Clip confusion matrix, {title} (rows: true, columns: predicted)", ""]
-        lines += _conf_table(m["confusion"], labels)
+        lines += conf_table(m["confusion"], labels)
     tg = s["targets"]
     lines += ["", "### Targets", "",
               f"- TSM clip accuracy ≥ 90 % on held-out groups: **{'met' if tg['tsm_clip_accuracy_at_least_90'] else 'not met'}** "
-              f"({_pct(t['clip_accuracy'])}).",
+              f"({pct(t['clip_accuracy'])}).",
               f"- TSM better than the single-frame model on both motion pairs: "
               f"**{'met' if tg['tsm_beats_frame_on_every_motion_pair'] else 'not met'}**"
               + ("." if tg["both_models_above_twice_chance"] else

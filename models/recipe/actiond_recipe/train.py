@@ -20,7 +20,7 @@ import numpy as np
 from . import augment as aug
 from . import dataset as ds
 from . import schedule
-from .evaluate import OnnxClassifier, confusion_png, evaluate, write_json
+from .evaluate import OnnxClassifier, confusion_png, evaluate, pct, write_json
 
 DEFAULTS = {
     "name": None,  # default: "<backbone>-<folder name>"
@@ -305,9 +305,6 @@ def train(data: Path, out: Path, cfg: dict, actiond: str | None = None, log=prin
     return report
 
 
-def _pct(x):
-    return "n/a" if x is None else f"{100 * x:.1f} %"
-
 
 def report_markdown(r: dict) -> str:
     m, d = r["model"], r["data"]
@@ -340,16 +337,16 @@ def report_markdown(r: dict) -> str:
         sm = res["clip"]["smoothing"]
         lines += [f"## {'Test' if part == 'test' else 'Validation'} set", "",
                   "| level | accuracy | count |", "| --- | --- | --- |",
-                  f"| frame | {_pct(res['frame']['accuracy'])} | {res['frame']['count']} frames |",
+                  f"| frame | {pct(res['frame']['accuracy'])} | {res['frame']['count']} frames |",
                   f"| clip ({sm['method']}, window {sm['window']}, stride {sm['stride']}: the daemon's smoothing) | "
-                  f"{_pct(res['clip']['accuracy'])} | {res['clip']['count']} clips |",
-                  f"| video (mean of all frames) | {_pct(res['video']['accuracy'])} | {res['video']['count']} videos |",
+                  f"{pct(res['clip']['accuracy'])} | {res['clip']['count']} clips |",
+                  f"| video (mean of all frames) | {pct(res['video']['accuracy'])} | {res['video']['count']} videos |",
                   "", "| class | frame precision | frame recall | clip precision | clip recall | clips |",
                   "| --- | --- | --- | --- | --- | --- |"]
         for lab in d["labels"]:
             f, c = res["frame"]["per_class"][lab], res["clip"]["per_class"][lab]
-            lines.append(f"| {lab} | {_pct(f['precision'])} | {_pct(f['recall'])} | {_pct(c['precision'])} | "
-                         f"{_pct(c['recall'])} | {c['support']} |")
+            lines.append(f"| {lab} | {pct(f['precision'])} | {pct(f['recall'])} | {pct(c['precision'])} | "
+                         f"{pct(c['recall'])} | {c['support']} |")
         lines.append("")
     lines += ["Confusion matrices: `confusion.json` (clip and frame level), `confusion.png` (clip level).", ""]
     return "\n".join(lines)

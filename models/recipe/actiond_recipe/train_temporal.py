@@ -21,7 +21,8 @@ import numpy as np
 from . import augment as aug
 from . import dataset as ds
 from . import schedule
-from .train import _pct, tensorflow
+from .evaluate import pct
+from .train import tensorflow
 
 DEFAULTS = {
     "name": None,
@@ -280,8 +281,8 @@ def report_markdown(r: dict) -> str:
         sm = res["clip"]["smoothing"]
         lines += [f"## {'Test' if part == 'test' else 'Validation'} set", "", "| level | accuracy | count |",
                   "| --- | --- | --- |",
-                  f"| per call | {_pct(res['frame']['accuracy'])} | {res['frame']['count']} outputs |",
+                  f"| per call | {pct(res['frame']['accuracy'])} | {res['frame']['count']} outputs |",
                   f"| smoothed ({sm['method']}, window {sm['window']}, stride {sm['stride']}) | "
-                  f"{_pct(res['clip']['accuracy'])} | {res['clip']['count']} |",
-                  f"| video | {_pct(res['video']['accuracy'])} | {res['video']['count']} videos |", ""]
+                  f"{pct(res['clip']['accuracy'])} | {res['clip']['count']} |",
+                  f"| video | {pct(res['video']['accuracy'])} | {res['video']['count']} videos |", ""]
     return "\n".join(lines)

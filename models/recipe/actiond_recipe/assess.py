@@ -1,0 +1,63 @@
+"""An exported model scored on any labelled folder in UCF101's layout (your own clips, or
+another render): frames through the daemon's `extract-frames` at the model's size, the
+model run as the daemon runs it (frame, clip or stateful), per-frame, clip (the
+daemon's smoothing) and video accuracy, per-class recall and the clip confusion matrix."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+from . import dataset as ds
+from .evaluate import evaluate, pct
+from .people_report import MOTION_PAIRS, conf_table, pair_result
+from .temporal_export import classifier
+
+
+def assess(model: Path, data: Path, actiond: str, cache: Path, groups: list[int] | None = None,
+           sample_fps: float = 5.0, smoothing: dict | None = None, log=print) -> dict:
+    """Scores `model` (its model.toml beside it) on the videos of `data` in `groups` (all when None)."""
+    man = tomllib.loads((model.parent / "model.toml").read_text())
+    labels = man["labels"]
+    smoothing = smoothing or {"method": "mean", "window": 8, "stride": 4}
+    _, videos = ds.scan(data)
+    if groups is not None:
+        videos = [v for v in videos if v.group in set(groups)]
+    if not videos:
+        raise SystemExit(f"no videos in {data}" + (f" in groups {ds.groups_text(groups)}" if groups else ""))
+    unknown = sorted({v.label for v in videos} - set(labels))
+    if unknown:
+        raise SystemExit(f"{data} has classes the model {model} does not know: {unknown} (its labels: {labels})")
+    inp = man["input"]
+    if inp["width"] != inp["height"]:
+        raise SystemExit(f"{model}: only square inputs are supported here ({inp['width']}×{inp['height']})")
+    frames = ds.extract(videos, cache, actiond, inp["width"], inp.get("resize", "stretch"),
+                        inp.get("channel_order", "RGB"), sample_fps, log=log)
+    results = evaluate(classifier(model, man, threads=1), videos, frames, labels, smoothing)
+    clip = results["clip"]
+    return {"model": str(model), "name": man.get("name"), "data": str(data), "videos": len(videos),
+            "groups": ds.groups_text(sorted({v.group for v in videos})), "labels": labels, "results": results,
+            "pairs": [pair_result(clip, labels, p) for p in MOTION_PAIRS if set(p) <= set(labels)]}
+
+
+def markdown(r: dict) -> str:
+    """Accuracy per level, the motion pairs, per-class clip recall and the clip confusion matrix."""
+    res, labels = r["results"], r["labels"]
+    sm = res["clip"]["smoothing"]
+    lines = [f"`{r['model']}` on `{r['data']}` (groups {r['groups']}, {r['videos']} videos)", "",
+             "| level | accuracy | count |", "| --- | --- | --- |",
+             f"| per frame / call | {pct(res['frame']['accuracy'])} | {res['frame']['count']} |",
+             f"| **clip** ({sm['method']}, window {sm['window']}, stride {sm['stride']}) | "
+             f"**{pct(res['clip']['accuracy'])}** | {res['clip']['count']} |",
+             f"| video | {pct(res['video']['accuracy'])} | {res['video']['count']} |"]
+    if r["pairs"]:
+        lines += ["", "| pair that needs motion | clip accuracy | swaps | clips |", "| --- | --- | --- | --- |"]
+        lines += [f"| {' / '.join(p['pair'])} | {pct(p['accuracy'])} | {p['swapped']} | {p['clips']} |"
+                  for p in r["pairs"]]
+    pc = res["clip"]["per_class"]
+    lines += ["", "| class | clip recall | precision | clips |", "| --- | --- | --- | --- |"]
+    lines += [f"| {lab} | {pct(pc[lab]['recall'])} | {pct(pc[lab]['precision'])} | {pc[lab]['support']} |"
+              for lab in labels if pc[lab]["support"]]
+    lines += ["", "Clip confusion matrix (rows: true, columns: predicted):", ""] + conf_table(res["clip"]["confusion"],
+                                                                                                labels)
+    return "\n".join(lines) + "\n"
