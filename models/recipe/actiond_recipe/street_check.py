@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .evaluate import smooth
+from .evaluate import pct, smooth
 from .humans import clip, scene, street, write
 from .temporal_export import classifier
 
@@ -82,5 +82,5 @@ def markdown(res: dict) -> str:
     for kind, k in res["kinds"].items():
         others = ", ".join(f"{lab} {n}" for lab, n in sorted(k["counts"].items(), key=lambda x: -x[1])
                            if lab not in ("walking", "falling"))
-        lines.append(f"| {kind} | {k['clips']} | {k['walking']:.1%} | {k['falling']:.1%} | {others or '—'} |")
+        lines.append(f"| {kind} | {k['clips']} | {pct(k['walking'])} | {pct(k['falling'])} | {others or '—'} |")
     return "\n".join(lines) + "\n"
