@@ -170,8 +170,14 @@ fn recipe_end_to_end_on_a_tiny_dataset() {
     let a: Value = serde_json::from_str(&std::fs::read_to_string(&assessed).unwrap()).unwrap();
     assert_eq!(a["videos"], 3, "{a}");
     for level in ["frame", "clip", "video"] {
-        assert_eq!(a["results"][level]["accuracy"], test[level]["accuracy"], "{level}");
-        assert_eq!(a["results"][level]["confusion"], test[level]["confusion"], "{level}");
+        assert_eq!(
+            a["results"][level]["accuracy"], test[level]["accuracy"],
+            "{level}"
+        );
+        assert_eq!(
+            a["results"][level]["confusion"], test[level]["confusion"],
+            "{level}"
+        );
     }
     assert!(std::fs::read_to_string(assessed.with_extension("md"))
         .unwrap()
