@@ -109,9 +109,22 @@ def training_config(a, keys) -> dict:
     if a.no_augment:
         cfg["augment"] = None
     if getattr(a, "smoothing", None):
-        method, window, stride = a.smoothing.split(":")
-        cfg["smoothing"] = {"method": method, "window": int(window), "stride": int(stride)}
+        cfg["smoothing"] = smoothing_of(a.smoothing)
     return cfg
+
+
+def smoothing_of(text: str) -> dict:
+    """METHOD:WINDOW:STRIDE (e.g. mean:8:4) → the smoothing settings."""
+    method, window, stride = text.split(":")
+    return {"method": method, "window": int(window), "stride": int(stride)}
+
+
+def write_results(res: dict, text: str, out: str | None) -> None:
+    """Prints the Markdown; with `out`, writes the JSON there and the Markdown beside it (.md)."""
+    print(text)
+    if out:
+        Path(out).write_text(json.dumps(res, indent=1) + "\n")
+        Path(out).with_suffix(".md").write_text(text)
 
 
 def cmd_train(a):
@@ -162,15 +175,9 @@ def cmd_assess(a):
 
     model = Path(a.model)
     cache = Path(a.cache) if a.cache else model.parent / "assess-cache" / Path(a.data).resolve().name
-    method, window, stride = a.smoothing.split(":")
     res = assess.assess(model, Path(a.data), dataset.find_actiond(a.actiond), cache,
-                        int_list(a.groups) if a.groups else None, a.sample_fps,
-                        {"method": method, "window": int(window), "stride": int(stride)}, log=log)
-    text = assess.markdown(res)
-    print(text)
-    if a.out:
-        Path(a.out).write_text(json.dumps(res, indent=1) + "\n")
-        Path(a.out).with_suffix(".md").write_text(text)
+                        int_list(a.groups) if a.groups else None, a.sample_fps, smoothing_of(a.smoothing), log=log)
+    write_results(res, assess.markdown(res), a.out)
 
 
 def cmd_street_check(a):
@@ -178,11 +185,7 @@ def cmd_street_check(a):
 
     res = street_check.check(Path(a.model), dataset.find_actiond(a.actiond), a.seed, a.scenes,
                              seconds=a.seconds, scale_range=tuple(float(v) for v in a.scale.split("-")), log=log)
-    text = street_check.markdown(res)
-    print(text)
-    if a.out:
-        Path(a.out).write_text(json.dumps(res, indent=1) + "\n")
-        Path(a.out).with_suffix(".md").write_text(text)
+    write_results(res, street_check.markdown(res), a.out)
 
 
 def cmd_reference(a):
