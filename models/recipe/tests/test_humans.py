@@ -2,6 +2,7 @@
 each action's characteristic motion measured from its joint tracks, the UCF101
 layout and split lists, and decodable H.264 clips."""
 
+import dataclasses
 import json
 import shutil
 import sys
@@ -173,10 +174,10 @@ def test_people_are_drawn_where_the_camera_sees_them():
 @pytest.mark.parametrize("action", ["walking", "running"])
 def test_the_main_person_stays_in_view_for_the_whole_clip(action):
     # A static camera sees a runner (several m/s) cross the frame in about a second: without
-    # the travel factor most frames of a `running` clip show nobody running.
+    # the travel factor or a wider view most frames of a `running` clip show nobody running.
     cast = scene.sample_group(21, 1, [])
-    shortened = 0
-    for c in range(1, 13):
+    shortened = widened = 0
+    for c in range(1, 25):
         plan = clip.plan_clip(21, 1, c, action, cast, 160, 120, 10, 3.0, (0.4, 0.9))
         travel = plan["people"][0]["travel"]
         assert 0 < travel <= 1
@@ -188,8 +189,40 @@ def test_the_main_person_stays_in_view_for_the_whole_clip(action):
         j = clip.clip_joints(plan, cast)[0]
         rel = j[:, J["l_ankle"]] - j[:, J["pelvis"]]
         assert np.ptp(rel, axis=0).max() > 0.2
+        zoom = plan["camera"].get("widened", 1.0)
+        if zoom < 1:
+            widened += 1
+            assert plan["camera"]["scale"] >= clip.MIN_WIDEN_SCALE
+            # Widened only as far as needed: the next step narrower would lose the real path.
+            if travel == 1:
+                narrower = {**plan, "_camera": dataclasses.replace(plan["_camera"],
+                                                                   focal=plan["_camera"].focal / 0.85)}
+                assert not clip.in_view(narrower, cast, 1.0).all()
     if action == "running":
-        assert shortened >= 6
+        assert shortened + widened >= 12
+    else:
+        # Some walkers who would leave the frame keep their real path in a wider view.
+        assert widened >= 3
+
+
+def test_a_widened_walker_crosses_the_frame_at_their_real_pace():
+    cast = scene.sample_group(21, 1, [])
+    crossing = []
+    for c in range(1, 25):
+        plan = clip.plan_clip(21, 1, c, "walking", cast, 160, 120, 10, 3.0, (0.4, 0.9))
+        if plan["camera"].get("widened", 1.0) < 1 and plan["people"][0]["travel"] == 1:
+            uv, _ = plan["_camera"].project(clip.clip_joints(plan, cast)[0][:, J["pelvis"]])
+            crossing.append(np.ptp(uv[:, 0]) / 160)
+    # Their pelvis travels a good part of the frame's width in 3 s (the shortened walkers barely move).
+    assert crossing and max(crossing) > 0.4
+
+
+@pytest.mark.parametrize("action", ["idle", "waving", "jumping", "falling"])
+def test_only_walking_and_running_widen_the_view(action):
+    cast = scene.sample_group(21, 1, [])
+    for c in range(1, 13):
+        plan = clip.plan_clip(21, 1, c, action, cast, 160, 120, 10, 3.0, (0.4, 0.9))
+        assert "widened" not in plan["camera"]
 
 
 @pytest.mark.skipif(shutil.which("gst-launch-1.0") is None, reason="needs GStreamer (scripts/setup.sh)")

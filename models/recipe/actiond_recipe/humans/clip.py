@@ -3,10 +3,16 @@ and its frames (uint8 BGR, frames × height × width × 3)."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import cv2
 import numpy as np
 
 from . import actions, camera, draw, scene, skeleton
+
+WIDEN_ACTIONS = ("walking", "running")  # actions whose path a wider view may keep whole
+WIDEN_SHARE = 0.5  # share of those clips whose camera widens instead of shortening the path
+MIN_WIDEN_SCALE = 0.08  # smallest main-person height (fraction of the frame) widening may reach
 
 
 def _placement(rng, index: int, primary_facing: float) -> dict:
@@ -51,6 +57,8 @@ def plan_clip(seed: int, group: int, clip: int, action: str, cast: dict, width: 
             "effects": scene.sample_effects(rng, seconds), "occluder": occluder,
             "noise_seed": int(rng.integers(1 << 30))}
     if people:
+        if action in WIDEN_ACTIONS and scene.clip_rng(seed, group, clip, action + "/widen").random() < WIDEN_SHARE:
+            widen_to_fit(plan, cast)
         people[0]["travel"] = keep_in_view(plan, cast)
     return plan
 
@@ -66,6 +74,33 @@ def in_view(plan: dict, cast: dict, travel: float = 1.0, margin: float = 0.1) ->
     uv, depth = cam.project(joints[:, skeleton.J["pelvis"]])
     w, h = plan["width"], plan["height"]
     return (uv[:, 0] >= margin * w) & (uv[:, 0] <= (1 - margin) * w) & (uv[:, 1] >= 0) & (uv[:, 1] <= h) & (depth >= 1.0)
+
+
+def widen_to_fit(plan: dict, cast: dict, min_scale: float = MIN_WIDEN_SCALE) -> float:
+    """Widens the camera's view (shorter focal length, same place) until the main person's
+    real path, centred on the middle of the clip, stays in view with their height at least
+    `min_scale` of the frame; returns the zoom factor and records it in
+    plan["camera"]["widened"]. Where no such view exists (a runner coming at the camera)
+    the plan is left as it was (1 is returned). A street camera sees walkers cross the
+    picture at their real pace: shortened paths alone would teach a model that a walker's
+    body barely moves across the frame."""
+    if in_view(plan, cast).all() or not in_view(plan, cast, 0.0).all():
+        return 1.0
+    person, cam, scale = plan["people"][0], plan["_camera"], plan["camera"]["scale"]
+    centre_at = person["centre_at"]
+    person["centre_at"] = 0.5
+    zoom = 1.0
+    while True:
+        plan["_camera"] = dataclasses.replace(cam, focal=cam.focal * zoom)
+        if in_view(plan, cast).all():
+            plan["camera"].update(scale=round(scale * zoom, 3), focal_px=round(cam.focal * zoom, 2),
+                                  widened=round(zoom, 4))
+            return zoom
+        if scale * zoom * 0.85 < min_scale:
+            break
+        zoom *= 0.85
+    person["centre_at"], plan["_camera"] = centre_at, cam
+    return 1.0
 
 
 def keep_in_view(plan: dict, cast: dict) -> float:
