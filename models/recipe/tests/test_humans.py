@@ -226,6 +226,27 @@ def test_only_walking_and_running_widen_the_view(action):
 
 
 @pytest.mark.skipif(shutil.which("gst-launch-1.0") is None, reason="needs GStreamer (scripts/setup.sh)")
+def test_an_interrupted_render_resumes_and_a_changed_plan_renders_again(tmp_path):
+    args = ([1, 2], 1, 7, (96, 72), 10, 1.0, ["idle"])
+    first = write.render_dataset(tmp_path, *args, jobs=1, log=lambda m: None)
+    video = tmp_path / "idle" / "v_idle_g01_c01.avi"
+    other = tmp_path / "idle" / "v_idle_g02_c01.avi"
+    # One clip's sidecar says it was rendered with another plan (an older renderer, say),
+    # and the other clip is marked so a re-encode would show.
+    side = tmp_path / "idle" / "v_idle_g01_c01.json"
+    meta = json.loads(side.read_text())
+    meta["plan"]["camera"]["scale"] += 0.1
+    side.write_text(json.dumps(meta))
+    stale_video = video.read_bytes()
+    video.write_bytes(b"stale")
+    other.write_bytes(other.read_bytes() + b"KEPT")
+    again = write.render_dataset(tmp_path, *args, jobs=1, log=lambda m: None)
+    assert again == first
+    assert other.read_bytes().endswith(b"KEPT"), "a finished clip was rendered again"
+    assert video.read_bytes() == stale_video, "the clip with another plan was not rendered again"
+
+
+@pytest.mark.skipif(shutil.which("gst-launch-1.0") is None, reason="needs GStreamer (scripts/setup.sh)")
 def test_ucf101_layout_split_lists_and_decodable_clips(tmp_path):
     write.render_dataset(tmp_path, [1, 2, 3, 4], 1, 7, (96, 72), 10, 2.0, ["walking", "falling"], jobs=1,
                          log=lambda m: None)

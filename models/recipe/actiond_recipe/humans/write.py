@@ -44,13 +44,30 @@ def _public(plan: dict) -> dict:
     return {k: v for k, v in plan.items() if not k.startswith("_")}
 
 
+def rendered(root: Path, action: str, stem: str, plan: dict) -> dict | None:
+    """The dataset.json entry of a clip already written with this plan (its sidecar, which
+    is written after the video), or None: an interrupted render resumes where it stopped,
+    and a clip from another seed, scale or renderer version is rendered again."""
+    side, video = root / action / f"{stem}.json", root / action / f"{stem}.avi"
+    if not (side.exists() and video.exists()):
+        return None
+    try:
+        meta = json.loads(side.read_text())
+    except (OSError, ValueError):
+        return None
+    return meta if meta.get("plan") == json.loads(json.dumps(_public(plan))) else None
+
+
 def render_one(job: tuple) -> dict:
-    """Renders and writes one clip; returns its dataset.json entry."""
+    """Renders and writes one clip (unless `rendered` finds it); returns its dataset.json entry."""
     root, seed, group, index, action, size, fps, seconds, scale_range = job
     cast = scene.sample_group(seed, group, scene.available_photos())
     plan = clip.plan_clip(seed, group, index, action, cast, size[0], size[1], fps, seconds, scale_range)
-    frames = clip.render_frames(plan, cast)
     stem = clip_name(action, group, index)
+    done = rendered(Path(root), action, stem, plan)
+    if done is not None:
+        return done
+    frames = clip.render_frames(plan, cast)
     bitrate = _bitrate(plan)
     encode(frames, fps, bitrate, Path(root) / action / f"{stem}.avi")
     meta = {"file": f"{action}/{stem}.avi", "label": action, "group": group, "clip": index, "seed": seed,
