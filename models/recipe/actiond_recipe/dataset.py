@@ -155,7 +155,7 @@ def extract(videos: list[Video], out: Path, actiond: str, size: int, resize: str
             sample_fps: float, log=print) -> dict[str, np.ndarray]:
     """Frames of every video at the model's size, decoded, sampled, resized and
     colour-converted by the daemon's own pipeline. Cached in `out` (reused when the
-    settings match). Returns {rel: (frames, H, W, 3) uint8}."""
+    settings match). Returns {rel: (frames, H, W, 3) uint8}, read-only maps of the cache files."""
     out.mkdir(parents=True, exist_ok=True)
     settings = {"width": size, "height": size, "resize": resize, "channel_order": channel_order,
                 "sample_fps": sample_fps}
@@ -186,6 +186,9 @@ def extract(videos: list[Video], out: Path, actiond: str, size: int, resize: str
     frames = {}
     for v in videos:
         meta = json.loads((stem_dir(v) / f"{v.path.stem}.json").read_text())
-        raw = np.fromfile(stem_dir(v) / f"{v.path.stem}.rgb", np.uint8)
-        frames[v.rel] = raw.reshape(meta["frames"], meta["height"], meta["width"], 3)
+        shape = (meta["frames"], meta["height"], meta["width"], 3)
+        # Read-only maps of the cache: runs that share it (hard links) share one copy in
+        # the page cache (10 GB for 12,000 clips at 10 fps and 96 px) instead of one each.
+        frames[v.rel] = (np.memmap(stem_dir(v) / f"{v.path.stem}.rgb", np.uint8, mode="r", shape=shape)
+                         if meta["frames"] else np.zeros(shape, np.uint8))
     return frames

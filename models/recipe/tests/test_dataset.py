@@ -1,6 +1,7 @@
 """Splits are by video group; UCF101 split files are honoured; the smoothing mirror
-follows the daemon's documented formulas."""
+follows the daemon's documented formulas; extracted frames are read-only maps of the cache."""
 
+import shutil
 import sys
 from pathlib import Path
 
@@ -11,6 +12,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from actiond_recipe import dataset as ds  # noqa: E402
 from actiond_recipe.evaluate import smooth  # noqa: E402
+from actiond_recipe.humans import write  # noqa: E402
 
 
 def make_tree(root: Path, classes=("Run", "Jump"), groups=range(1, 11), clips=3):
@@ -94,3 +96,27 @@ def test_groups_text_writes_runs_as_ranges():
     assert ds.groups_text(list(range(1, 741))) == "1–740"
     assert ds.groups_text([5]) == "5"
     assert ds.groups_text([]) == "none" and ds.groups_text(None) == "none"
+
+
+@pytest.mark.skipif(shutil.which("gst-launch-1.0") is None, reason="needs GStreamer (scripts/setup.sh)")
+def test_extract_maps_the_cache_read_only_and_reuses_it(tmp_path):
+    try:
+        actiond = ds.find_actiond()
+    except SystemExit:
+        pytest.skip("no actiond binary yet (cargo build; cargo test builds it before this suite runs)")
+    write.render_dataset(tmp_path / "data", [1], 1, 7, (96, 72), 10, 1.0, ["idle", "waving"], jobs=1,
+                         log=lambda m: None)
+    _, videos = ds.scan(tmp_path / "data")
+    frames = ds.extract(videos, tmp_path / "cache", actiond, 32, "stretch", "RGB", 10.0, log=lambda m: None)
+    assert sorted(frames) == ["idle/v_idle_g01_c01.avi", "waving/v_waving_g01_c01.avi"]
+    for rel, f in frames.items():
+        label, stem = rel.split("/")[0], Path(rel).stem
+        assert f.shape == (10, 32, 32, 3) and f.dtype == np.uint8
+        assert f.tobytes() == (tmp_path / "cache" / label / f"{stem}.rgb").read_bytes()
+        assert f.std() > 0  # real pictures, not zeros
+        with pytest.raises(ValueError):
+            f[0, 0, 0, 0] = 1  # the cache is never written through
+    # The same settings again: the cache is reused (this "binary" would fail if it ran).
+    again = ds.extract(videos, tmp_path / "cache", "/nonexistent/actiond", 32, "stretch", "RGB", 10.0,
+                       log=lambda m: None)
+    assert all(np.array_equal(again[r], frames[r]) for r in frames)
