@@ -119,6 +119,15 @@ def smoothing_of(text: str) -> dict:
     return {"method": method, "window": int(window), "stride": int(stride)}
 
 
+def sample_fps_of(given: float | None, model: Path) -> float:
+    """--sample-fps, or the rate `model` was trained on."""
+    from actiond_recipe import export
+
+    fps = given if given is not None else export.trained_sample_fps(model)
+    log(f"sampling {fps:g} frames per second" + ("" if given is not None else " (the model's training rate)"))
+    return fps
+
+
 def write_results(res: dict, text: str, out: str | None) -> None:
     """Prints the Markdown; with `out`, writes the JSON there and the Markdown beside it (.md)."""
     print(text)
@@ -176,7 +185,8 @@ def cmd_assess(a):
     model = Path(a.model)
     cache = Path(a.cache) if a.cache else model.parent / "assess-cache" / Path(a.data).resolve().name
     res = assess.assess(model, Path(a.data), dataset.find_actiond(a.actiond), cache,
-                        int_list(a.groups) if a.groups else None, a.sample_fps, smoothing_of(a.smoothing), log=log)
+                        int_list(a.groups) if a.groups else None, sample_fps_of(a.sample_fps, model),
+                        smoothing_of(a.smoothing), log=log)
     write_results(res, assess.markdown(res), a.out)
 
 
@@ -184,7 +194,8 @@ def cmd_street_check(a):
     from actiond_recipe import dataset, street_check
 
     res = street_check.check(Path(a.model), dataset.find_actiond(a.actiond), a.seed, a.scenes,
-                             seconds=a.seconds, scale_range=tuple(float(v) for v in a.scale.split("-")), log=log)
+                             seconds=a.seconds, scale_range=tuple(float(v) for v in a.scale.split("-")),
+                             sample_fps=sample_fps_of(a.sample_fps, Path(a.model)), log=log)
     write_results(res, street_check.markdown(res), a.out)
 
 
@@ -356,7 +367,7 @@ def main(argv=None):
     asx.add_argument("--model", required=True, help="model.onnx with its model.toml beside it")
     asx.add_argument("--data", required=True, help="folder of <Class>/v_<Class>_gXX_cYY.<ext> videos")
     asx.add_argument("--groups", help="only these groups, e.g. 761-800 (default: every video)")
-    asx.add_argument("--sample-fps", type=float, default=5.0, help="frames per second sampled (as trained: 5)")
+    asx.add_argument("--sample-fps", type=float, help="frames per second sampled (default: the model's training rate)")
     asx.add_argument("--smoothing", default="mean:8:4", help="METHOD:WINDOW:STRIDE for clip accuracy")
     asx.add_argument("--cache", help="frame cache folder (default: <model dir>/assess-cache/<data name>)")
     asx.add_argument("--out", help="JSON file for the results (and the Markdown beside it as .md)")
@@ -370,6 +381,7 @@ def main(argv=None):
     st.add_argument("--scenes", type=int, default=10, help="scenes of each kind")
     st.add_argument("--seconds", type=float, default=6.0)
     st.add_argument("--scale", default="0.15-0.6", help="MIN-MAX height of walker 0, fractions of the frame height")
+    st.add_argument("--sample-fps", type=float, help="frames per second sampled (default: the model's training rate)")
     st.add_argument("--out", help="JSON file for the results (and the table beside it as .md)")
     st.add_argument("--actiond")
     st.set_defaults(fn=cmd_street_check)

@@ -36,7 +36,8 @@ def assess(model: Path, data: Path, actiond: str, cache: Path, groups: list[int]
     results = evaluate(classifier(model, man, threads=1), videos, frames, labels, smoothing)
     clip = results["clip"]
     return {"model": str(model), "name": man.get("name"), "data": str(data), "videos": len(videos),
-            "groups": ds.groups_text(sorted({v.group for v in videos})), "labels": labels, "results": results,
+            "groups": ds.groups_text(sorted({v.group for v in videos})), "sample_fps": sample_fps, "labels": labels,
+            "results": results,
             "pairs": [pair_result(clip, labels, p) for p in MOTION_PAIRS if set(p) <= set(labels)]}
 
 

@@ -149,6 +149,19 @@ def finish(m, io_values, keep: set, name: str, metadata: dict[str, str], path: P
     onnx.save(m, str(path))
 
 
+def trained_sample_fps(path: Path, default: float = 5.0) -> float:
+    """The frames per second a model was trained on: `sample_fps` of the training config
+    in its ONNX metadata, else of training_config.json beside it, else `default`. A model
+    fed at another rate sees its actions faster or slower than it learned them."""
+    import onnx
+
+    props = {p.key: p.value for p in onnx.load(str(path), load_external_data=False).metadata_props}
+    cfg = json.loads(props.get("actiond.training_config", "{}"))
+    if "sample_fps" not in cfg and (path.parent / "training_config.json").exists():
+        cfg = json.loads((path.parent / "training_config.json").read_text())
+    return float(cfg.get("sample_fps", default))
+
+
 def set_metadata(path: Path, updates: dict[str, str]) -> None:
     import onnx
 

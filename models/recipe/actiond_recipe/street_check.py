@@ -50,6 +50,7 @@ def check(model: Path, actiond: str, seed: int = 1, scenes: int = 10, kinds=("pe
     w, h = man["input"]["width"], man["input"]["height"]
     clf = classifier(model, man, threads=1)
     out = {"model": str(model), "seed": seed, "scenes": scenes, "seconds": seconds, "scale": list(scale_range),
+           "sample_fps": sample_fps,
            "smoothing": {"method": "mean", "window": window, "stride": stride}, "kinds": {}}
     with tempfile.TemporaryDirectory() as tmp:
         for kind in kinds:
