@@ -45,7 +45,8 @@ def markdown(r: dict) -> str:
     """Accuracy per level, the motion pairs, per-class clip recall and the clip confusion matrix."""
     res, labels = r["results"], r["labels"]
     sm = res["clip"]["smoothing"]
-    lines = [f"`{r['model']}` on `{r['data']}` (groups {r['groups']}, {r['videos']} videos)", "",
+    lines = [f"`{r['model']}` on `{r['data']}` (groups {r['groups']}, {r['videos']} videos, "
+             f"{r.get('sample_fps', 5.0):g} fps)", "",
              "| level | accuracy | count |", "| --- | --- | --- |",
              f"| per frame / call | {pct(res['frame']['accuracy'])} | {res['frame']['count']} |",
              f"| **clip** ({sm['method']}, window {sm['window']}, stride {sm['stride']}) | "

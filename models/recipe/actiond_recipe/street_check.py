@@ -78,7 +78,8 @@ def check(model: Path, actiond: str, seed: int = 1, scenes: int = 10, kinds=("pe
 def markdown(res: dict) -> str:
     """The check as a short Markdown table."""
     lines = [f"Street check of `{res['model']}`: {res['scenes']} fresh scenes of each kind, {res['seconds']:g} s, "
-             f"walker 0 at {res['scale'][0]:g}–{res['scale'][1]:g} of the frame height; everyone walks.", "",
+             f"walker 0 at {res['scale'][0]:g}–{res['scale'][1]:g} of the frame height, sampled at "
+             f"{res.get('sample_fps', 5.0):g} fps; everyone walks.", "",
              "| scenes | clips | `walking` | `falling` | other answers |", "| --- | --- | --- | --- | --- |"]
     for kind, k in res["kinds"].items():
         others = ", ".join(f"{lab} {n}" for lab, n in sorted(k["counts"].items(), key=lambda x: -x[1])
