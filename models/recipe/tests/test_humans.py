@@ -248,8 +248,10 @@ def test_an_interrupted_render_resumes_and_a_changed_plan_renders_again(tmp_path
 
 @pytest.mark.skipif(shutil.which("gst-launch-1.0") is None, reason="needs GStreamer (scripts/setup.sh)")
 def test_ucf101_layout_split_lists_and_decodable_clips(tmp_path):
+    said = []
     write.render_dataset(tmp_path, [1, 2, 3, 4], 1, 7, (96, 72), 10, 2.0, ["walking", "falling"], jobs=1,
-                         log=lambda m: None)
+                         log=said.append)
+    assert "rendered 8 clips of people (seed 7, groups 1–4," in said[-1]
     files = sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*.avi"))
     assert files == [f"{a}/v_{a}_g{g:02d}_c01.avi" for a in ("falling", "walking") for g in (1, 2, 3, 4)]
     assert (tmp_path / "classInd.txt").read_text() == "1 walking\n2 falling\n"

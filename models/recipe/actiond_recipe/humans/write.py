@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..dataset import groups_text
 from . import actions, clip, scene
 
 
@@ -125,6 +126,6 @@ def render_dataset(root: Path, groups: list[int], clips: int, seed: int, size=(1
     index.write_text(json.dumps({"generator": "actiond models/recipe render-humans", "labels": all_labels,
                                  "clips": entries}, indent=1) + "\n")
     split_lists(root, entries, all_labels)
-    log(f"rendered {len(metas)} clips of people (seed {seed}, groups {groups}, {size[0]}x{size[1]}, {fps} fps, "
-        f"{seconds} s) into {root} in {time.monotonic() - start:.1f} s")
+    log(f"rendered {len(metas)} clips of people (seed {seed}, groups {groups_text(groups)}, {size[0]}x{size[1]}, "
+        f"{fps} fps, {seconds} s) into {root} in {time.monotonic() - start:.1f} s")
     return metas
