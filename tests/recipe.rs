@@ -123,6 +123,7 @@ fn recipe_end_to_end_on_a_tiny_dataset() {
         "confusion.json",
         "confusion.png",
         "training_config.json",
+        "cache/model.weights.h5",
     ] {
         assert!(run.join(f).is_file(), "{f} missing from the run folder");
     }

@@ -195,9 +195,12 @@ def train(data: Path, out: Path, cfg: dict, actiond: str | None = None, log=prin
     val_x = aug.normalize(va.x, norm) if len(va.x) else None
     val_y = np.eye(n_cls, dtype=np.float32)[va.y] if len(va.x) else None
 
+    ckpt = out / "cache" / "model.weights.h5"
+
     class Keep(keras.callbacks.Callback):
-        """Keeps the weights of the best validation epoch (accuracy, then loss); stops
-        at the time budget."""
+        """Keeps the weights of the best validation epoch (accuracy, then loss), writing
+        them to `ckpt` after every improvement (a stopped run can be continued with
+        --init-from); stops at the time budget."""
 
         def __init__(self):
             super().__init__()
@@ -212,6 +215,7 @@ def train(data: Path, out: Path, cfg: dict, actiond: str | None = None, log=prin
             if self.best is None or key >= self.best:
                 self.best, self.weights = key, self.model.get_weights()
                 self.best_epoch = epoch + 1
+                self.model.save_weights(str(ckpt))
             log(f"epoch {epoch + 1}/{cfg['epochs']}: " + ", ".join(
                 f"{k} {v:.4f}" for k, v in logs.items() if isinstance(v, float) and k != "elapsed_s")
                 + f" ({logs['elapsed_s']:.0f} s)")
@@ -227,7 +231,7 @@ def train(data: Path, out: Path, cfg: dict, actiond: str | None = None, log=prin
     train_s = time.time() - t_train
     model.set_weights(keep.weights)
     log(f"trained in {train_s:.0f} s; kept epoch {keep.best_epoch}")
-    model.save_weights(str(out / "cache" / "model.weights.h5"))
+    model.save_weights(str(ckpt))
 
     # Export.
     name = cfg["name"] or f"{cfg['backbone'].replace('_', '')}-{data.name}"
