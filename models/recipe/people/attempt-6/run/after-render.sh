@@ -8,13 +8,7 @@ W=/work/people7
 MINUTES="${MINUTES:-80}"
 py=.venv/bin/python
 t0=$(date +%s)
-for part in large small; do
-    for d in "$W/$part"/*/; do
-        c=$(basename "$d"); mkdir -p "$W/mix/$c"
-        for f in "$d"*.avi; do ln -sf "$f" "$W/mix/$c/"; done
-    done
-done
-echo "mix: $(find $W/mix -name '*.avi' | wc -l) videos"
+bash "$(dirname "${BASH_SOURCE[0]}")/mix.sh" "$W"
 extract() {
     $py - "$@" <<'PY'
 import sys

@@ -16,12 +16,7 @@ bash scripts/python-env.sh
 [ -x target/release/actiond ] || cargo build --release --locked
 $py models/recipe/recipe.py render-humans --out "$W/large" --groups 1-800 --clips 1 --seed 21 --scale 0.4-0.9 --jobs 2
 $py models/recipe/recipe.py render-humans --out "$W/small" --groups 801-1200 --clips 1 --seed 21 --scale 0.1-0.4 --jobs 2
-for part in large small; do
-    for d in "$W/$part"/*/; do
-        c=$(basename "$d"); mkdir -p "$W/mix/$c"
-        for f in "$d"*.avi; do ln -sf "$f" "$W/mix/$c/"; done
-    done
-done
+bash "$(dirname "${BASH_SOURCE[0]}")/mix.sh" "$W"
 common=(--data "$W/mix" --alpha 0.5 --size 96 --test-groups 761-800,1161-1200 --val-groups 741-760,1141-1160
         --threads 1 --seed 4 --config models/recipe/people/medium.json --sample-fps 10 --learning-rate "$LR"
         --max-minutes "$MINUTES")
