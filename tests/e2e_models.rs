@@ -154,6 +154,52 @@ fn a_reload_swaps_one_streams_model_and_reloads_a_replaced_model_alone() {
 }
 
 #[test]
+fn streams_sampling_at_another_rate_than_the_model_learned_are_warned_about() {
+    // A manifest's `sample_fps` is the rate its model learned motion at; a stream feeding
+    // it at another rate still runs, with a warning that names the stream and the fix.
+    let dir = common::tempdir();
+    let toy = toy_model(dir.path());
+    let manifest =
+        toy_manifest("toy-clip").replace("frames = 2\n", "frames = 2\nsample_fps = 10\n");
+    std::fs::write(dir.path().join("model.toml"), manifest).unwrap();
+    let daemon = Daemon::builder()
+        .named_model("toy", &toy)
+        .stream(StreamSpec::test("right", "red").sample_fps(10))
+        .stream(StreamSpec::test("slow", "blue"))
+        .spawn();
+    let mut sub = daemon.subscribe();
+    sub.hello(HELLO);
+    sub.collect_predictions_per_stream(&["right", "slow"], 2, Duration::from_secs(60));
+    let log = daemon.stderr();
+    assert!(
+        log.contains("stream `slow` samples at 5 fps, but model `toy` (toy-clip) learned from frames at 10 fps")
+            && log.contains("set sample_fps = 10"),
+        "{log}"
+    );
+    assert!(!log.contains("stream `right`"), "{log}");
+
+    // A reload that changes the rate warns again.
+    let mut cfg = daemon.config.clone();
+    cfg.streams[0] = StreamSpec::test("right", "red").sample_fps(4);
+    std::fs::write(&daemon.config_path, cfg.to_toml(&daemon.socket_path)).unwrap();
+    daemon.signal("HUP");
+    // Only a rate changed: no stream or model was added, so no new hello; read the log.
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while !daemon
+        .stderr()
+        .contains("reload: stream `right` samples at 4 fps")
+        && std::time::Instant::now() < deadline
+    {
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let log = daemon.stderr();
+    assert!(
+        log.contains("reload: stream `right` samples at 4 fps, but model `toy`"),
+        "{log}"
+    );
+}
+
+#[test]
 fn model_errors_name_file_line_and_key() {
     let models = "[[model]]\nname = \"sports\"\npath = \"s.onnx\"\n\n\
                   [[model]]\nname = \"falls\"\npath = \"f.onnx\"\n\n";

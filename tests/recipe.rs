@@ -151,6 +151,31 @@ fn recipe_end_to_end_on_a_tiny_dataset() {
     assert_eq!(test["clip"]["confusion"].as_array().unwrap().len(), 3);
     let png = std::fs::read(run.join("confusion.png")).unwrap();
     assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
+    // The manifest records the rate the frames were sampled at (the recipe's default, 5 fps),
+    // so the daemon can warn a stream that feeds the model at another.
+    assert_eq!(
+        manifest_table(&run)["input"]["sample_fps"].as_float(),
+        Some(5.0)
+    );
+    let inspect = |json: bool| {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_actiond"));
+        c.arg("inspect-model");
+        if json {
+            c.arg("--json");
+        }
+        let out = c.arg(run.join("model.onnx")).output().unwrap();
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let inspected: Value = serde_json::from_str(&inspect(true)).unwrap();
+    assert_eq!(
+        inspected["manifest"]["input"]["sample_fps"], 5.0,
+        "{inspected}"
+    );
+    let text = inspect(false);
+    assert!(
+        text.contains("trained at") && text.contains("5 fps"),
+        "{text}"
+    );
 
     // `assess` scores the exported model on the held-out group through its own frame
     // cache and gets what training reported for it.
@@ -188,7 +213,7 @@ fn recipe_end_to_end_on_a_tiny_dataset() {
     let config = format!(
         "[model]\npath = \"{}\"\n[smoothing]\nwindow = 4\nstride = 2\ntop_k = 3\n\
          [output]\nsocket = \"{}\"\nstdout = true\n\
-         [[stream]]\nname = \"cam\"\nuri = \"test:ball\"\nsample_fps = 10\n",
+         [[stream]]\nname = \"cam\"\nuri = \"test:ball\"\nsample_fps = 5\n",
         run.join("model.onnx").display(),
         tmp.path().join("p.sock").display()
     );

@@ -210,6 +210,38 @@ pub(super) fn info(models: &[(String, Manifest)], streams: &[StreamConfig]) -> V
         .collect()
 }
 
+/// One line for each enabled stream that samples at another rate than its model (or a
+/// region's model) was trained on (the manifest's `[input] sample_fps`): motion at the
+/// wrong rate reads as another action (a walk sampled at half the rate looks like a run).
+pub(super) fn rate_mismatches(
+    models: &[(String, Manifest)],
+    streams: &[StreamConfig],
+) -> Vec<String> {
+    let mut out = Vec::new();
+    for (name, m) in models {
+        let Some(trained) = m.input.sample_fps else {
+            continue;
+        };
+        for s in streams.iter().filter(|s| s.enabled) {
+            let runs = (s.regions.is_empty() && s.model == *name)
+                || s.regions.iter().any(|r| r.model == *name);
+            if runs && (s.sample_fps - trained).abs() > 1e-6 {
+                let rate = if s.sample_fps > 0.0 {
+                    format!("samples at {} fps", s.sample_fps)
+                } else {
+                    "takes every decoded frame (sample_fps = 0)".to_string()
+                };
+                out.push(format!(
+                    "stream `{}` {rate}, but model `{name}` ({}) learned from frames at {trained} fps: \
+                     set sample_fps = {trained} in its [[stream]] table",
+                    s.name, m.name
+                ));
+            }
+        }
+    }
+    out
+}
+
 /// Starts a worker for each session of `l`, each on a lane of its own (the first on
 /// lane 0 when `lane_zero`). The first session's thread is named `inference`, the
 /// others `inference-N` (N from 1).
@@ -293,7 +325,48 @@ pub(super) fn worker_settings(config: &Config) -> WorkerSettings {
 
 #[cfg(test)]
 mod tests {
-    use super::least_loaded;
+    use super::{least_loaded, rate_mismatches};
+    use crate::config::Config;
+    use crate::model::Manifest;
+    use std::path::Path;
+
+    fn manifest(rate: &str) -> Manifest {
+        let text = format!(
+            "name = \"people\"\nlabels = [\"a\"]\n[input]\nname = \"i\"\nlayout = \"NHWC\"\n\
+             width = 8\nheight = 8\n{rate}\n[output]\nname = \"o\"\nkind = \"logits\"\n"
+        );
+        Manifest::parse(&text, "t", Path::new(".")).unwrap()
+    }
+
+    #[test]
+    fn streams_sampling_at_another_rate_than_their_model_learned_are_named() {
+        let c = Config::parse(
+            "[[model]]\nname = \"tsm\"\npath = \"t.onnx\"\n\
+             [[model]]\nname = \"old\"\npath = \"o.onnx\"\n\
+             [[stream]]\nname = \"right\"\nuri = \"test:ball\"\nsample_fps = 10\n\
+             [[stream]]\nname = \"slow\"\nuri = \"test:ball\"\n\
+             [[stream]]\nname = \"all\"\nuri = \"test:ball\"\nsample_fps = 0\n\
+             [[stream]]\nname = \"off\"\nuri = \"test:ball\"\nenabled = false\n\
+             [[stream]]\nname = \"other\"\nuri = \"test:ball\"\nmodel = \"old\"\n\
+             [[stream]]\nname = \"split\"\nuri = \"test:ball\"\nmodel = \"old\"\n\
+             [[stream.region]]\nname = \"l\"\nrect = [0.0, 0.0, 0.5, 1.0]\nmodel = \"tsm\"\n",
+            Path::new("/etc/actiond/actiond.toml"),
+        )
+        .unwrap();
+        let models = [
+            ("tsm".to_string(), manifest("sample_fps = 10")),
+            ("old".to_string(), manifest("")),
+        ];
+        let lines = rate_mismatches(&models, &c.streams);
+        assert_eq!(lines.len(), 3, "{lines:#?}");
+        assert!(
+            lines[0].starts_with("stream `slow` samples at 5 fps")
+                && lines[0].contains("sample_fps = 10")
+        );
+        assert!(lines[1].starts_with("stream `all` takes every decoded frame"));
+        assert!(lines[2].starts_with("stream `split` samples at 5 fps"));
+        assert!(lines.iter().all(|l| l.contains("model `tsm` (people)")));
+    }
 
     #[test]
     fn a_new_stream_goes_to_the_first_session_with_the_fewest_streams() {

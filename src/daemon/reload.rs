@@ -211,10 +211,11 @@ pub(super) async fn apply(plan: &ReloadPlan, fleet: &mut Fleet, with: Apply<'_>)
         .iter()
         .flat_map(super::fleet::published_names)
         .collect();
-    publisher.set_streams(
-        super::start::hello(&fleet.models.described(), &plan.wanted),
-        &wanted_names,
-    );
+    let described = fleet.models.described();
+    for line in super::models::rate_mismatches(&described, &plan.wanted) {
+        tracing::warn!("reload: {line}");
+    }
+    publisher.set_streams(super::start::hello(&described, &plan.wanted), &wanted_names);
     for w in &plan.wanted {
         if plan.added.contains(&w.name) {
             tracing::info!(stream = %w.name, "reload: stream added");

@@ -209,6 +209,9 @@ fn publisher(config: &Config, loaded: &[Loaded], streams: &[StreamConfig]) -> Ar
         .iter()
         .map(|l| (l.config.name.clone(), l.manifest().clone()))
         .collect();
+    for line in super::models::rate_mismatches(&described, streams) {
+        tracing::warn!("{line}");
+    }
     let publisher = Publisher::new(
         hello(&described, streams),
         names,

@@ -60,6 +60,9 @@ pub struct InputSpec {
     /// Clip models: use every k-th sampled frame (default 1).
     #[serde(default)]
     pub frame_stride: Option<usize>,
+    /// Frames per second the model was trained on (streams feeding it should sample at it).
+    #[serde(default)]
+    pub sample_fps: Option<f64>,
     /// Input width in pixels.
     pub width: usize,
     /// Input height in pixels.
@@ -239,7 +242,7 @@ fn de_layout<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Layout, D::Error>
 /// Largest T a clip model may take.
 pub const MAX_FRAMES: usize = 256;
 
-/// Checks the clip and state keys against each other and the layout.
+/// Checks the clip and state keys against each other and the layout, and the training rate.
 fn check_temporal(i: &InputSpec, states: &[StatePair]) -> Result<(), String> {
     let layout = i.layout.name();
     // A clip layout without `frames` is refused at load, where the model's shape is known.
@@ -261,6 +264,15 @@ fn check_temporal(i: &InputSpec, states: &[StatePair]) -> Result<(), String> {
     if i.frame_stride == Some(0) || (i.frame_stride.is_some() && !i.layout.is_clip()) {
         return Err(format!(
             "input `{}`: frame_stride must be >= 1 and needs a clip layout",
+            i.name
+        ));
+    }
+    if let Some(fps) = i
+        .sample_fps
+        .filter(|f| !(f.is_finite() && *f > 0.0 && *f <= 1000.0))
+    {
+        return Err(format!(
+            "input `{}`: sample_fps must be above 0 and at most 1000, got {fps}",
             i.name
         ));
     }
@@ -438,6 +450,25 @@ kind = "logits"
         let s = e.to_string();
         assert!(s.starts_with("x/model.toml:9:"), "{s}");
         assert!(s.contains("hieght"), "{s}");
+    }
+
+    #[test]
+    fn the_training_rate_is_read_and_checked() {
+        let m = Manifest::parse(GOOD, "t", Path::new(".")).unwrap();
+        assert_eq!(m.input.sample_fps, None);
+        let text = GOOD.replace("height = 160", "height = 160\nsample_fps = 10");
+        let m = Manifest::parse(&text, "t", Path::new(".")).unwrap();
+        assert_eq!(m.input.sample_fps, Some(10.0));
+        for bad in ["0", "-5", "1e9", "nan"] {
+            let text = GOOD.replace("height = 160", &format!("height = 160\nsample_fps = {bad}"));
+            let e = Manifest::parse(&text, "x/model.toml", Path::new("."))
+                .unwrap_err()
+                .to_string();
+            assert!(
+                e.starts_with("x/model.toml") && e.contains("sample_fps"),
+                "{bad}: {e}"
+            );
+        }
     }
 
     #[test]

@@ -69,6 +69,7 @@ fn manifest_json(path: &Path, metadata: &serde_json::Map<String, Value>) -> Valu
                     "layout": i.layout.name(),
                     "frames": i.frames,
                     "frame_stride": i.layout.is_clip().then(|| m.frame_stride()),
+                    "sample_fps": i.sample_fps,
                     "width": i.width,
                     "height": i.height,
                     "channel_order": format!("{:?}", i.channel_order).to_uppercase(),
@@ -298,6 +299,12 @@ impl Lines {
             i["std"]
         );
         self.line("  input", input);
+        if let Some(fps) = i["sample_fps"].as_f64() {
+            self.line(
+                "  trained at",
+                format!("{fps} fps (set the streams' sample_fps to it)"),
+            );
+        }
         let o = &man["output"];
         self.line(
             "  output",

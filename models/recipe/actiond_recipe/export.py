@@ -20,7 +20,10 @@ METADATA_MANIFEST = "actiond.manifest"
 
 
 def manifest_toml(name: str, labels: list[str], layout: str, size: int, resize: str, channel_order: str,
-                  norm: dict, output_name: str, kind: str, comment: str = "") -> str:
+                  norm: dict, output_name: str, kind: str, comment: str = "",
+                  sample_fps: float | None = None) -> str:
+    """The manifest's TOML; `sample_fps` (the training frames' rate, if sampled) tells the
+    daemon at which rate streams should feed the model."""
     def floats(v):
         return "[" + ", ".join(repr(float(x)) for x in v) + "]"
 
@@ -28,7 +31,9 @@ def manifest_toml(name: str, labels: list[str], layout: str, size: int, resize: 
     head = "".join(f"# {line}\n" for line in comment.splitlines()) if comment else ""
     return (f"{head}name = {json.dumps(name)}\nlabels = [{labels_s}]\n\n[input]\nname = \"{INPUT_NAME}\"\n"
             f"layout = \"{layout}\"\nwidth = {size}\nheight = {size}\nchannel_order = \"{channel_order}\"\n"
-            f"resize = \"{resize}\"\n# x = (pixel / scale - mean) / std per channel\nscale = {float(norm['scale'])!r}\n"
+            + (f"# trained on frames sampled at this rate: streams should sample at it too\n"
+               f"sample_fps = {float(sample_fps)!r}\n" if sample_fps else "")
+            + f"resize = \"{resize}\"\n# x = (pixel / scale - mean) / std per channel\nscale = {float(norm['scale'])!r}\n"
             f"mean = {floats(norm['mean'])}\nstd = {floats(norm['std'])}\n\n[output]\nname = \"{output_name}\"\n"
             f"kind = \"{kind}\"\n")
 

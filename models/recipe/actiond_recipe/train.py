@@ -237,7 +237,8 @@ def train(data: Path, out: Path, cfg: dict, actiond: str | None = None, log=prin
     name = cfg["name"] or f"{cfg['backbone'].replace('_', '')}-{data.name}"
     man_text = ex.manifest_toml(name, labels, cfg["layout"], cfg["size"], cfg["resize"], cfg["channel_order"],
                                 norm, cfg["output"], cfg["output"],
-                                comment=f"Written by models/recipe ({cfg['backbone']}, trained on {data.name}).")
+                                comment=f"Written by models/recipe ({cfg['backbone']}, trained on {data.name}).",
+                                sample_fps=cfg["sample_fps"])
     train_cfg = {k: v for k, v in cfg.items() if k != "threads"}
     train_cfg["weights"] = str(cfg["weights"]) if cfg["weights"] else None
     train_cfg["init_from"] = str(cfg["init_from"]) if cfg["init_from"] else None

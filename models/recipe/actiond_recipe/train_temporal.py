@@ -207,7 +207,8 @@ def export_and_report(net, kind: str, out: Path, c: dict, log) -> dict:
     s = cfg["size"]
     base = ex.manifest_toml(name, labels, "NHWC", s, cfg["resize"], cfg["channel_order"], c["norm"], "probabilities",
                             "probabilities", comment=f"Written by models/recipe train-temporal (TSM MobileNetV2, "
-                            f"alpha {cfg['alpha']}, {kind}), trained on {c['data'].name}.")
+                            f"alpha {cfg['alpha']}, {kind}), trained on {c['data'].name}.",
+                            sample_fps=cfg["sample_fps"])
     if kind == "stateful":
         model = tx.online_model(net)
         states = [(f"shift_in_{i}", tuple(x.shape[1:])) for i, x in enumerate(model.inputs[1:])]

@@ -33,3 +33,16 @@ def test_trained_sample_fps_from_metadata_then_training_config_then_default(tmp_
     bare = tiny_model(tmp_path / "c" / "model.onnx", {"other": "x"})
     assert export.trained_sample_fps(bare) == 5.0
     assert export.trained_sample_fps(bare, default=3.0) == 3.0
+
+
+def test_the_manifest_names_the_training_rate_only_when_frames_were_sampled():
+    import tomllib
+
+    norm = {"scale": 255.0, "mean": [0.5, 0.5, 0.5], "std": [0.25, 0.25, 0.25]}
+    args = ("people", ["idle", "walking"], "NHWC", 96, "stretch", "RGB", norm, "probabilities", "probabilities")
+    man = tomllib.loads(export.manifest_toml(*args, comment="two\nlines", sample_fps=10))
+    assert man["input"]["sample_fps"] == 10.0
+    assert man["input"]["width"] == 96 and man["labels"] == ["idle", "walking"]
+    for every_frame in (None, 0):
+        man = tomllib.loads(export.manifest_toml(*args, sample_fps=every_frame))
+        assert "sample_fps" not in man["input"]
