@@ -154,7 +154,7 @@ def cmd_train_temporal(a):
 
     cfg = training_config(a, ("name", "alpha", "size", "frames", "clip_step", "epochs", "batch_size",
                               "learning_rate", "max_minutes", "seed", "threads", "sample_fps", "normalization",
-                              "init_from"))
+                              "init_from", "init_from_frame"))
     train_temporal.train(Path(a.data), Path(a.out), cfg, a.actiond, log=log)
 
 
@@ -330,6 +330,9 @@ def main(argv=None):
     tt.add_argument("--max-minutes", dest="max_minutes", type=float, help="training time budget")
     tt.add_argument("--init-from", dest="init_from",
                     help="continue from an earlier run's weights (<run>/cache/tsm.weights.h5, same settings)")
+    tt.add_argument("--init-from-frame", dest="init_from_frame",
+                    help="start from a single-frame MobileNetV2 of `train` (<run>/cache/model.weights.h5; "
+                         "same alpha, size and labels, config \"hidden\": 0)")
     tt.add_argument("--seed", type=int)
     tt.add_argument("--test-groups")
     tt.add_argument("--val-groups")

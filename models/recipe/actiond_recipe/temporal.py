@@ -17,6 +17,8 @@ the clip form of the same weights is causal too.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import functools
 
 # MobileNetV2's inverted-residual settings: expansion t, output channels c, repeats n, stride s.
@@ -70,6 +72,36 @@ class TSMNet:
                     L.GlobalAveragePooling2D(name="pool"), L.Dropout(dropout, name="dropout"),
                     L.Dense(classes, name="logits")]
         self.keras = keras
+
+    def weighted_layers(self) -> list:
+        """Stem, blocks and top layers that hold weights, in the order of MobileNetV2's."""
+        seqs = [self.stem] + [seq for seq, _, _ in self.blocks] + [self.top]
+        return [layer for seq in seqs for layer in seq if layer.weights]
+
+    def load_frame_weights(self, path: Path, dropout: float = 0.2) -> int:
+        """Fills the net from a single-frame MobileNetV2 (`train --backbone mobilenet_v2
+        --hidden 0`, same alpha, size and labels): the shift adds no weights, so the TSM
+        starts where the frame model is (TSM's own recipe starts from a 2-D network).
+        Returns the layers copied; a layer whose shapes differ is named in the error."""
+        from . import nets
+
+        frame, _ = nets.classifier("mobilenet_v2", self.size, self.classes, "gap", self.alpha, dropout, 0)
+        try:
+            frame.load_weights(str(path))
+        except ValueError as e:
+            raise ValueError(f"{path}: not the weights of a frame MobileNetV2 (alpha {self.alpha}, "
+                             f"{self.size}px, {self.classes} classes, no hidden layer): {e}") from e
+        src = [layer for layer in nets._layers(frame) if layer.weights]
+        dst = self.weighted_layers()
+        if len(src) != len(dst):
+            raise ValueError(f"{path}: {len(src)} layers with weights, the TSM has {len(dst)}")
+        for a, b in zip(src, dst):
+            wa = a.get_weights()
+            shapes_a, shapes_b = [w.shape for w in wa], [tuple(w.shape) for w in b.weights]
+            if shapes_a != shapes_b:
+                raise ValueError(f"{path}: layer {a.name} has shapes {shapes_a}, the TSM's {b.name} {shapes_b}")
+            b.set_weights(wa)
+        return len(dst)
 
     @property
     def shift_points(self) -> list[int]:

@@ -44,6 +44,7 @@ DEFAULTS = {
     "bn_momentum": 0.9,
     "max_minutes": None,
     "init_from": None,  # the clip model's weights of an earlier run (<run>/cache/tsm.weights.h5)
+    "init_from_frame": None,  # a frame MobileNetV2's weights (<train run>/cache/model.weights.h5, hidden 0)
     "seed": 1,
     "test_groups": None,
     "val_groups": None,
@@ -167,9 +168,14 @@ def train(data: Path, out: Path, cfg: dict, actiond: str | None = None, log=prin
     keras.utils.set_random_seed(cfg["seed"])
     net = TSMNet(cfg["size"], len(labels), cfg["alpha"], cfg["dropout"], cfg["bn_momentum"])
     clip = net.offline(t)
+    if cfg["init_from"] and cfg["init_from_frame"]:
+        raise SystemExit("--init-from and --init-from-frame exclude each other")
     if cfg["init_from"]:
         clip.load_weights(str(cfg["init_from"]))
         log(f"continuing from {cfg['init_from']}")
+    if cfg["init_from_frame"]:
+        n = net.load_frame_weights(Path(cfg["init_from_frame"]), cfg["dropout"])
+        log(f"starting from the frame model {cfg['init_from_frame']} ({n} layers)")
     augmenter = aug.Augmenter(cfg["augment"]["ops"], cfg["augment"].get("choose", 0)) if cfg["augment"] else None
     train_ds = clip_batches(tr_items, tr_y, frames, t, cfg["batch_size"], augmenter, norm, cfg["seed"],
                             len(labels), cfg["label_smoothing"])

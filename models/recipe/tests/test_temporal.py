@@ -146,3 +146,48 @@ def test_a_checkpoint_continues_in_a_fresh_net(net, tmp_path):
     assert not np.allclose(fresh(x, training=False).numpy(), clip(x, training=False).numpy())
     fresh.load_weights(str(path))
     np.testing.assert_allclose(fresh(x, training=False).numpy(), clip(x, training=False).numpy(), atol=1e-5)
+
+
+def test_a_frame_model_fills_the_tsm_so_steady_frames_read_alike(tmp_path):
+    # train-temporal --init-from-frame: the single-frame MobileNetV2's weights go layer by
+    # layer into the TSM. On a clip of one repeated frame, frame t's shifted channels equal
+    # its own at the first t shift points (the first frame's zeros reach one shift point
+    # further each frame), so from frame 10 (10 shift points) on the TSM must give the
+    # frame model's logits exactly (and those logits do depend on the picture).
+    from actiond_recipe import nets
+
+    frame, _ = nets.classifier("mobilenet_v2", SIZE, CLASSES, "gap", 0.35, 0.2, 0)
+    rng = np.random.default_rng(3)
+    frame.set_weights([(rng.uniform(0.5, 1.5, w.shape) if w.path.endswith("gamma") else
+                        rng.normal(0, 0.2, w.shape) if w.path.endswith("beta") else w.numpy()).astype(np.float32)
+                       for w in frame.weights])
+    for layer in nets._layers(frame):  # calibrated statistics, as in randomize()
+        if hasattr(layer, "moving_mean"):
+            layer.momentum = 0.0
+    frame(rng.normal(0, 1, (16, SIZE, SIZE, 3)).astype(np.float32), training=True)
+    path = tmp_path / "model.weights.h5"
+    frame.save_weights(str(path))
+
+    n = temporal.TSMNet(SIZE, CLASSES, alpha=0.35)
+    points = len(n.shift_points)
+    clip = n.offline(points + 2)
+    assert n.load_frame_weights(path) == len(n.weighted_layers()) > 50
+    imgs = rng.normal(0, 1, (2, SIZE, SIZE, 3)).astype(np.float32)
+    want = frame(imgs, training=False).numpy()
+    assert np.abs(want[0] - want[1]).max() > 1e-3
+    got = clip(np.repeat(imgs[:, None], points + 2, axis=1), training=False).numpy()
+    for t in (points, points + 1):
+        np.testing.assert_allclose(got[:, t], want, atol=1e-4)
+    assert not np.allclose(got[:, 0], want, atol=1e-3)
+
+
+def test_a_frame_model_of_other_settings_is_named_in_the_error(tmp_path):
+    from actiond_recipe import nets
+
+    frame, _ = nets.classifier("mobilenet_v2", SIZE, CLASSES + 1, "gap", 0.35, 0.2, 0)
+    path = tmp_path / "model.weights.h5"
+    frame.save_weights(str(path))
+    n = temporal.TSMNet(SIZE, CLASSES, alpha=0.35)
+    n.offline(T)
+    with pytest.raises(ValueError, match="model.weights.h5"):
+        n.load_frame_weights(path)
