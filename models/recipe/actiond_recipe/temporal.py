@@ -17,9 +17,8 @@ the clip form of the same weights is causal too.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import functools
+from pathlib import Path
 
 # MobileNetV2's inverted-residual settings: expansion t, output channels c, repeats n, stride s.
 MNV2_BLOCKS = [(1, 16, 1, 1), (6, 24, 2, 2), (6, 32, 3, 2), (6, 64, 4, 2), (6, 96, 3, 1),
