@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import os
 import random
 import re
 import shutil
@@ -139,8 +140,6 @@ def fingerprint(videos: list[Video]) -> str:
 
 def find_actiond(explicit: str | None = None) -> str:
     """The actiond binary: --actiond, $ACTIOND, target/{release,debug}, or PATH."""
-    import os
-
     cands = [explicit, os.environ.get("ACTIOND")]
     root = Path(__file__).resolve().parents[3]
     tdir = Path(os.environ.get("CARGO_TARGET_DIR", root / "target"))
@@ -163,7 +162,11 @@ def extract(videos: list[Video], out: Path, actiond: str, size: int, resize: str
     if stamp.exists() and json.loads(stamp.read_text()) != settings:
         shutil.rmtree(out)
         out.mkdir(parents=True)
-    stamp.write_text(json.dumps(settings))
+    if not stamp.exists():
+        # Written once, whole (rename): runs that share the cache read it while another starts.
+        tmp = out / f".settings.{os.getpid()}.json"
+        tmp.write_text(json.dumps(settings))
+        os.replace(tmp, stamp)
 
     def stem_dir(v: Video) -> Path:
         return out / v.label

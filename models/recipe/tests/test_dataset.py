@@ -116,7 +116,11 @@ def test_extract_maps_the_cache_read_only_and_reuses_it(tmp_path):
         assert f.std() > 0  # real pictures, not zeros
         with pytest.raises(ValueError):
             f[0, 0, 0, 0] = 1  # the cache is never written through
-    # The same settings again: the cache is reused (this "binary" would fail if it ran).
+    # The same settings again: the cache is reused (this "binary" would fail if it ran), and
+    # its settings stamp is left alone (a run rewriting it made a reader beside it fail).
+    stamp = tmp_path / "cache" / "settings.json"
+    written = stamp.stat().st_mtime_ns
     again = ds.extract(videos, tmp_path / "cache", "/nonexistent/actiond", 32, "stretch", "RGB", 10.0,
                        log=lambda m: None)
     assert all(np.array_equal(again[r], frames[r]) for r in frames)
+    assert stamp.stat().st_mtime_ns == written and sorted(p.name for p in (tmp_path / "cache").glob("*.json")) == ["settings.json"]
