@@ -15,30 +15,7 @@ TSM_MIN="${TSM_MIN:-75}"
 a6=models/recipe/people/attempt-6
 py=.venv/bin/python
 t0=$(date +%s)
-bash scripts/python-env.sh
-$py models/recipe/recipe.py render-humans --out "$W/large" --groups 1-800 --clips 1 --seed 21 --scale 0.4-0.9 --jobs 2
-$py models/recipe/recipe.py render-humans --out "$W/small" --groups 801-1200 --clips 1 --seed 21 --scale 0.1-0.4 --jobs 2
-echo "rendered in $(( $(date +%s) - t0 )) s"
-cargo build --release --locked   # extract-frames runs the daemon's own decoding path
-bash "$a6/run/mix.sh" "$W"
-extract() {
-    W="$W" $py - "$@" <<'PY'
-import os, sys
-from pathlib import Path
-sys.path.insert(0, "models/recipe")
-from actiond_recipe import dataset as ds
-w = Path(os.environ["W"])
-labels = sys.argv[1].split(",")
-_, videos = ds.scan(w / "mix")
-videos = [v for v in videos if v.label in labels]
-ds.extract(videos, w / "frame/cache/frames", ds.find_actiond(), 96, "stretch", "RGB", 10.0)
-PY
-}
-mkdir -p "$W/frame/cache/frames"
-extract boxing,clapping,falling,idle,jumping & p1=$!
-extract kicking,running,sitting_down,walking,waving & p2=$!
-wait $p1 $p2
-echo "extracted; $(( $(date +%s) - t0 )) s so far"
+W="$W" bash models/recipe/people/prepare.sh   # render, mix, extract
 mkdir -p "$W/tsm/cache" && cp -al "$W/frame/cache/frames" "$W/tsm/cache/frames"
 common=(--data "$W/mix" --alpha 0.5 --size 96 --test-groups 761-800,1161-1200 --val-groups 741-760,1141-1160
         --threads 1 --seed 5 --config models/recipe/people/medium.json --sample-fps 10 --learning-rate 1e-3)

@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# After an attempt (issue 14): the kept weights (with SHA256SUMS), each model's report,
+# both models on each held-out half, street checks at three walker sizes, and the
+# comparison, into the attempt's folder A.
+#   W=/work/people8 A=models/recipe/people/attempt-N FRAME=frameN TSM=tsmN models/recipe/people/post.sh
+# FRAME and TSM are run folders under W (recipe.py train / train-temporal --out); STREET=0
+# leaves out the street checks (attempt 7 had none).
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)"
+cd "$root"
+W="${W:-/work/people8}"
+: "${A:?attempt folder}" "${FRAME:?frame run under W}" "${TSM:?TSM run under W}"
+F="$W/$FRAME" T="$W/$TSM"
+STREET="${STREET:-1}"
+py=.venv/bin/python
+mkdir -p $A/assess $A/tsm $A/clip $A/frame $A/weights
+cp "$F/cache/model.weights.h5" $A/weights/frame.weights.h5
+cp "$T/cache/tsm.weights.h5" $A/weights/tsm.weights.h5
+(cd $A/weights && sha256sum frame.weights.h5 tsm.weights.h5 > SHA256SUMS)
+for f in REPORT.md report.json training_config.json; do
+    cp "$T/tsm/$f" $A/tsm/; cp "$T/clip/$f" $A/clip/; cp "$F/$f" $A/frame/
+done
+cache="$W/frame/cache/frames"   # same size, resize, channel order and rate as the models
+assess() {  # model-name dir half-name groups
+    $py models/recipe/recipe.py assess --model "$2/model.onnx" --data "$W/mix" --groups "$4" \
+        --cache "$cache" --out "$A/assess/$1-$3.json" > /dev/null
+}
+for half in large:761-800 small:1161-1200; do
+    assess tsm "$T/tsm" "${half%%:*}" "${half#*:}" &
+    assess frame "$F" "${half%%:*}" "${half#*:}" &
+    wait
+done
+street() {  # model-name dir scale
+    $py models/recipe/recipe.py street-check --model "$2/model.onnx" --scenes 20 --scale "$3" \
+        --out "$A/street/$1-$3.json" > /dev/null
+}
+[ "$STREET" = 0 ] || mkdir -p $A/street
+for s in 0.4-0.9 0.15-0.6 0.08-0.2; do
+    [ "$STREET" = 0 ] && break
+    street tsm "$T/tsm" $s &
+    street frame "$F" $s &
+    wait
+done
+$py models/recipe/recipe.py people-report --frame "$F" --tsm "$T" --out $A/COMPARISON.md
+echo post done
