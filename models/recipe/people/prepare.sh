@@ -3,7 +3,8 @@
 # this repository: renders the 12,000 clips (seeded, so identical each time; large people
 # in groups 1-800, small in 801-1200), links them into $W/mix, and extracts their frames
 # at 10 fps / 96 px once into $W/frame/cache/frames, through the daemon's own decoding
-# path. Each step is skipped when its output is already there.
+# path. A render that stopped part way resumes (dataset.json is written when it ends);
+# clips and frames already there are not made again.
 #   W=/work/people8 models/recipe/people/prepare.sh
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)"
@@ -12,11 +13,11 @@ W="${W:-/work/people8}"
 py=.venv/bin/python
 t0=$(date +%s)
 bash scripts/python-env.sh
-[ -d "$W/large" ] || $py models/recipe/recipe.py render-humans --out "$W/large" --groups 1-800 --clips 1 --seed 21 --scale 0.4-0.9 --jobs 2
-[ -d "$W/small" ] || $py models/recipe/recipe.py render-humans --out "$W/small" --groups 801-1200 --clips 1 --seed 21 --scale 0.1-0.4 --jobs 2
+[ -f "$W/large/dataset.json" ] || $py models/recipe/recipe.py render-humans --out "$W/large" --groups 1-800 --clips 1 --seed 21 --scale 0.4-0.9 --jobs 2
+[ -f "$W/small/dataset.json" ] || $py models/recipe/recipe.py render-humans --out "$W/small" --groups 801-1200 --clips 1 --seed 21 --scale 0.1-0.4 --jobs 2
 echo "rendered; $(( $(date +%s) - t0 )) s so far"
 cargo build --release --locked   # extract-frames runs the daemon's own decoding path
-[ -d "$W/mix" ] || bash models/recipe/people/attempt-6/run/mix.sh "$W"
+bash models/recipe/people/attempt-6/run/mix.sh "$W"   # links; idempotent
 extract() {
     W="$W" $py - "$@" <<'PY'
 import os, sys
