@@ -52,7 +52,7 @@ impl Tally {
 }
 
 #[test]
-#[ignore = "benchmark, not a default-run check: memory flat over 30 minutes (README, Memory), longer than the brief allows in the default run; ACTIOND_SOAK_S seconds (default 1800); cargo test --release --test soak -- --ignored --nocapture"]
+#[ignore = "issue 4's soak benchmark, not a default-run check: memory flat over 30 minutes (README, Memory), longer than the brief allows in the default run; ACTIOND_SOAK_S seconds (default 1800); cargo test --release --test soak -- --ignored --nocapture"]
 fn soak_four_streams() {
     common::require_model();
     let secs: u64 = std::env::var("ACTIOND_SOAK_S")

@@ -274,7 +274,7 @@ mod tests {
     }
 
     #[test]
-    #[ignore = "benchmark, not a check: prints the JPEG encode cost (the brief keeps speed figures out of the default run); cargo test --release --lib encode_cost -- --ignored --nocapture"]
+    #[ignore = "issue 15's benchmark, not a check: prints the JPEG encode cost (the brief keeps speed figures out of the default run); cargo test --release --lib encode_cost -- --ignored --nocapture"]
     fn encode_cost() {
         let s = sample(gst_video::VideoFormat::Rgb, 224, 224);
         let n = 200;
