@@ -20,14 +20,16 @@ cp "$T/cache/tsm.weights.h5" $A/weights/tsm.weights.h5
 for f in REPORT.md report.json training_config.json; do
     cp "$T/tsm/$f" $A/tsm/; cp "$T/clip/$f" $A/clip/; cp "$F/$f" $A/frame/
 done
-cache="$W/frame/cache/frames"   # same size, resize, channel order and rate as the models
-assess() {  # model-name dir half-name groups
+# Each run's own frames (same size, resize, channel order and rate as its model); runs
+# that trained without a cache of their own used prepare.sh's 96 px one.
+cache_of() { if [ -d "$1/cache/frames" ]; then echo "$1/cache/frames"; else echo "$W/frame/cache/frames"; fi; }
+assess() {  # model-name dir half-name groups cache
     $py models/recipe/recipe.py assess --model "$2/model.onnx" --data "$W/mix" --groups "$4" \
-        --cache "$cache" --out "$A/assess/$1-$3.json" > /dev/null
+        --cache "$5" --out "$A/assess/$1-$3.json" > /dev/null
 }
 for half in large:761-800 small:1161-1200; do
-    assess tsm "$T/tsm" "${half%%:*}" "${half#*:}" &
-    assess frame "$F" "${half%%:*}" "${half#*:}" &
+    assess tsm "$T/tsm" "${half%%:*}" "${half#*:}" "$(cache_of "$T")" &
+    assess frame "$F" "${half%%:*}" "${half#*:}" "$(cache_of "$F")" &
     wait
 done
 street() {  # model-name dir scale
