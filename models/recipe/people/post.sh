@@ -20,16 +20,16 @@ cp "$T/cache/tsm.weights.h5" $A/weights/tsm.weights.h5
 for f in REPORT.md report.json training_config.json; do
     cp "$T/tsm/$f" $A/tsm/; cp "$T/clip/$f" $A/clip/; cp "$F/$f" $A/frame/
 done
-# Each run's own frames (same size, resize, channel order and rate as its model); runs
-# that trained without a cache of their own used prepare.sh's 96 px one.
-cache_of() { if [ -d "$1/cache/frames" ]; then echo "$1/cache/frames"; else echo "$W/frame/cache/frames"; fi; }
+# Each run's own frames (recipe.py train and train-temporal extract into <run>/cache/frames),
+# so each model is assessed at its own size. Never a shared cache: a cache whose settings
+# differ from the model's is emptied and extracted again (dataset.extract).
 assess() {  # model-name dir half-name groups cache
     $py models/recipe/recipe.py assess --model "$2/model.onnx" --data "$W/mix" --groups "$4" \
         --cache "$5" --out "$A/assess/$1-$3.json" > /dev/null
 }
 for half in large:761-800 small:1161-1200; do
-    assess tsm "$T/tsm" "${half%%:*}" "${half#*:}" "$(cache_of "$T")" &
-    assess frame "$F" "${half%%:*}" "${half#*:}" "$(cache_of "$F")" &
+    assess tsm "$T/tsm" "${half%%:*}" "${half#*:}" "$T/cache/frames" &
+    assess frame "$F" "${half%%:*}" "${half#*:}" "$F/cache/frames" &
     wait
 done
 street() {  # model-name dir scale
