@@ -10,6 +10,9 @@ cd "$root"
 W="${W:-/work/people8}"
 A=models/recipe/people/attempt-12
 py=.venv/bin/python
+# post.sh compares with attempt 11's frame run: say so now, not after 105 minutes of training.
+[ -f "$W/frame11/model.onnx" ] || { echo "$W/frame11 (attempt 11's frame run) is missing:" \
+    "run models/recipe/people/attempt-11/run/run.sh first" >&2; exit 1; }
 W="$W" bash models/recipe/people/prepare.sh
 mkdir -p "$W/tsm12/cache"
 [ -d "$W/tsm12/cache/frames" ] || [ ! -d "$W/frame11/cache/frames" ] \
