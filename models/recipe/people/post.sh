@@ -4,22 +4,25 @@
 # comparison, into the attempt's folder A.
 #   W=/work/people8 A=models/recipe/people/attempt-N FRAME=frameN TSM=tsmN models/recipe/people/post.sh
 # FRAME and TSM are run folders under W (recipe.py train / train-temporal --out); STREET=0
-# leaves out the street checks (attempt 7 had none).
+# leaves out the street checks (attempt 7 had none); FRAME_COPY=0 leaves the frame model's
+# weights and reports out when an earlier attempt's folder already holds them (attempt 12).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)"
 cd "$root"
 W="${W:-/work/people8}"
 : "${A:?attempt folder}" "${FRAME:?frame run under W}" "${TSM:?TSM run under W}"
 F="$W/$FRAME" T="$W/$TSM"
-STREET="${STREET:-1}"
+STREET="${STREET:-1}" FRAME_COPY="${FRAME_COPY:-1}"
 py=.venv/bin/python
-mkdir -p $A/assess $A/tsm $A/clip $A/frame $A/weights
-cp "$F/cache/model.weights.h5" $A/weights/frame.weights.h5
+mkdir -p $A/assess $A/tsm $A/clip $A/weights
 cp "$T/cache/tsm.weights.h5" $A/weights/tsm.weights.h5
-(cd $A/weights && sha256sum frame.weights.h5 tsm.weights.h5 > SHA256SUMS)
-for f in REPORT.md report.json training_config.json; do
-    cp "$T/tsm/$f" $A/tsm/; cp "$T/clip/$f" $A/clip/; cp "$F/$f" $A/frame/
-done
+for f in REPORT.md report.json training_config.json; do cp "$T/tsm/$f" $A/tsm/; cp "$T/clip/$f" $A/clip/; done
+if [ "$FRAME_COPY" != 0 ]; then
+    mkdir -p $A/frame
+    cp "$F/cache/model.weights.h5" $A/weights/frame.weights.h5
+    for f in REPORT.md report.json training_config.json; do cp "$F/$f" $A/frame/; done
+fi
+(cd $A/weights && sha256sum *.weights.h5 > SHA256SUMS)
 # Each run's own frames (recipe.py train and train-temporal extract into <run>/cache/frames),
 # so each model is assessed at its own size. Never a shared cache: a cache whose settings
 # differ from the model's is emptied and extracted again (dataset.extract).

@@ -23,7 +23,5 @@ $py models/recipe/recipe.py train-temporal --data "$W/mix" --alpha 0.5 \
     --learning-rate 3e-4 --max-minutes "${TSM_MIN:-105}" --out "$W/tsm12" \
     --name actiond-people-tsm-mobilenetv2 --frames 8 --clip-step 8 \
     --init-from-frame models/recipe/people/attempt-11/weights/frame.weights.h5 > "$W/tsm12.log" 2>&1
-W="$W" A="$A" FRAME=frame11 TSM=tsm12 bash models/recipe/people/post.sh
 # The frame model is attempt 11's: its weights and reports stand there, not copied here.
-rm -r "$A/frame" "$A/weights/frame.weights.h5"
-(cd "$A/weights" && sha256sum tsm.weights.h5 > SHA256SUMS)
+W="$W" A="$A" FRAME=frame11 TSM=tsm12 FRAME_COPY=0 bash models/recipe/people/post.sh
