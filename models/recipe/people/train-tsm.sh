@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# One TSM run at 128 px on both cores, compared with attempt 11's frame model (issue 14,
-# attempts 12 on): prepare.sh, the 128 px frames of the frame run FRAME (default frame11)
-# hard-linked in, train-temporal started from INIT (--init-from-frame <frame weights> or
+# One TSM run on both cores, compared with attempt 11's frame model (issue 14, attempts 12
+# on): prepare.sh, the frames of the frame run FRAME (default frame11) hard-linked in when
+# they are at the TSM's input size SIZE (default 128; otherwise it extracts its own),
+# train-temporal started from INIT (--init-from-frame <frame weights> or
 # --init-from <TSM weights>), then post.sh with FRAME_COPY=0 into the attempt's folder A.
 # DRY_RUN=1 prints the commands instead of running them.
 #   W=/work/people8 A=models/recipe/people/attempt-N TSM=tsmN SEED=N LR=2e-4 TSM_MIN=108 \
@@ -13,6 +14,7 @@ W="${W:-/work/people8}"
 : "${A:?attempt folder}" "${TSM:?TSM run name}" "${SEED:?seed}" "${LR:?learning rate}"
 : "${TSM_MIN:?minutes}" "${INIT:?--init-from-frame or --init-from, and the weights}"
 FRAME="${FRAME:-frame11}"
+SIZE="${SIZE:-128}"
 py=.venv/bin/python
 run=()
 [ "${DRY_RUN:-0}" = 0 ] || run=(echo)
@@ -22,12 +24,13 @@ run=()
 "${run[@]}" env W="$W" bash models/recipe/people/prepare.sh
 "${run[@]}" mkdir -p "$W/$TSM/cache"
 if [ ${#run[@]} = 0 ]; then exec 3> "$W/$TSM.log"; else exec 3>&1; fi  # the training log
-[ -d "$W/$TSM/cache/frames" ] || [ ! -d "$W/$FRAME/cache/frames" ] \
+# The frame run's frames serve only at the same size (a cache with other settings is emptied).
+[ -d "$W/$TSM/cache/frames" ] || ! grep -qs "\"width\": $SIZE," "$W/$FRAME/cache/frames/settings.json" \
     || "${run[@]}" cp -al "$W/$FRAME/cache/frames" "$W/$TSM/cache/frames"
 # shellcheck disable=SC2086  # INIT is an option and its value
 "${run[@]}" $py models/recipe/recipe.py train-temporal --data "$W/mix" --alpha 0.5 \
     --test-groups 761-800,1161-1200 --val-groups 741-760,1141-1160 --threads 2 --seed "$SEED" \
-    --config models/recipe/people/medium.json --sample-fps 10 --epochs 40 --size 128 \
+    --config models/recipe/people/medium.json --sample-fps 10 --epochs 40 --size "$SIZE" \
     --learning-rate "$LR" --max-minutes "$TSM_MIN" --out "$W/$TSM" \
     --name actiond-people-tsm-mobilenetv2 --frames 8 --clip-step 8 $INIT >&3 2>&1
 # The frame model's weights and reports stand in its own attempt's folder, not copied here.
