@@ -5,7 +5,7 @@
 # train-temporal started from INIT (--init-from-frame <frame weights> or
 # --init-from <TSM weights>), then post.sh with FRAME_COPY=0 into the attempt's folder A.
 # DRY_RUN=1 prints the commands instead of running them.
-#   W=/work/people8 A=models/recipe/people/attempt-N TSM=tsmN SEED=N LR=2e-4 TSM_MIN=108 \
+#   W=/work/people8 A=models/recipe/people/attempt-N TSM=tsmN SEED=N LR=2e-4 SIZE=128 TSM_MIN=108 \
 #   INIT="--init-from models/recipe/people/attempt-M/weights/tsm.weights.h5" models/recipe/people/train-tsm.sh
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)"
