@@ -209,6 +209,60 @@ fn recipe_end_to_end_on_a_tiny_dataset() {
         .unwrap()
         .contains("Clip confusion matrix"));
 
+    // `--epochs 0` exports the kept weights again untrained (a machine that has only the
+    // committed weights): the same model, so the same held-out results, with no epoch run.
+    let again = tmp.path().join("again");
+    let args = [
+        "train",
+        "--data",
+        d,
+        "--out",
+        again.to_str().unwrap(),
+        "--name",
+        "tiny",
+        "--size",
+        "32",
+        "--alpha",
+        "0.35",
+        "--epochs",
+        "0",
+        "--test-groups",
+        "3",
+        "--val-groups",
+        "2",
+        "--smoothing",
+        "mean:4:2",
+        "--threads",
+        "1",
+    ];
+    let weights = run.join("cache/model.weights.h5");
+    let log = recipe(&[&args[..], &["--init-from", weights.to_str().unwrap()]].concat());
+    assert!(log.contains("no training (--epochs 0)"), "{log}");
+    let re: Value =
+        serde_json::from_str(&std::fs::read_to_string(again.join("report.json")).unwrap()).unwrap();
+    assert_eq!(re["model"]["epochs_run"], 0);
+    for level in ["frame", "clip", "video"] {
+        assert_eq!(
+            re["results"]["test"][level], test[level],
+            "{level}: the re-export scores otherwise"
+        );
+    }
+    let refused = Command::new(python())
+        .arg(root().join("models/recipe/recipe.py"))
+        .args(args)
+        .current_dir(root())
+        .output()
+        .unwrap();
+    assert!(
+        !refused.status.success(),
+        "--epochs 0 without --init-from ran"
+    );
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("give --init-from"),
+        "{}",
+        String::from_utf8_lossy(&refused.stderr)
+    );
+
     // The daemon runs the exported model as it is.
     let config = format!(
         "[model]\npath = \"{}\"\n[smoothing]\nwindow = 4\nstride = 2\ntop_k = 3\n\

@@ -296,7 +296,7 @@ def main(argv=None):
                    help="train on every n-th extracted frame (1)")
     t.add_argument("--normalization", choices=["imagenet", "dataset", "unit"])
     t.add_argument("--no-augment", action="store_true")
-    t.add_argument("--epochs", type=int)
+    t.add_argument("--epochs", type=int, help="(12); 0 exports and evaluates the --init-from weights untrained")
     t.add_argument("--batch-size", dest="batch_size", type=int)
     t.add_argument("--learning-rate", dest="learning_rate", type=float)
     t.add_argument("--max-minutes", dest="max_minutes", type=float, help="training time budget")

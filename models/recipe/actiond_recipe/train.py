@@ -118,6 +118,8 @@ def tensorflow(threads: int):
 
 def train(data: Path, out: Path, cfg: dict, actiond: str | None = None, log=print) -> dict:
     cfg = {**copy.deepcopy(DEFAULTS), **{k: v for k, v in cfg.items() if v is not None}}
+    if cfg["epochs"] == 0 and not cfg["init_from"]:
+        raise SystemExit("--epochs 0 exports and evaluates the --init-from weights as they are: give --init-from")
     keras, tf = tensorflow(int(cfg["threads"]))
     from . import export as ex
     from . import nets
@@ -205,6 +207,7 @@ def train(data: Path, out: Path, cfg: dict, actiond: str | None = None, log=prin
         def __init__(self):
             super().__init__()
             self.best, self.weights, self.history, self.t0 = None, None, [], time.time()
+            self.best_epoch = 0  # epoch 0: the starting weights (no epoch ran)
 
         def on_epoch_end(self, epoch, logs=None):
             logs = dict(logs or {})
@@ -225,11 +228,15 @@ def train(data: Path, out: Path, cfg: dict, actiond: str | None = None, log=prin
 
     keep = Keep()
     t_train = time.time()
-    model.fit(OneHot(train_ds), epochs=cfg["epochs"], verbose=0, callbacks=[lr_cb, keep],
-              validation_data=(val_x, val_y) if val_x is not None else None,
-              validation_batch_size=64)
+    if cfg["epochs"]:
+        model.fit(OneHot(train_ds), epochs=cfg["epochs"], verbose=0, callbacks=[lr_cb, keep],
+                  validation_data=(val_x, val_y) if val_x is not None else None,
+                  validation_batch_size=64)
+    else:  # a kept run's weights exported again, e.g. on a machine that has only the repository
+        log(f"no training (--epochs 0): exporting {cfg['init_from']} as it is")
     train_s = time.time() - t_train
-    model.set_weights(keep.weights)
+    if keep.weights is not None:
+        model.set_weights(keep.weights)
     log(f"trained in {train_s:.0f} s; kept epoch {keep.best_epoch}")
     model.save_weights(str(ckpt))
 
