@@ -88,20 +88,16 @@ fn recipe_end_to_end_on_a_tiny_dataset() {
             assert!(f.is_file(), "{} not rendered", f.display());
         }
     }
-    let log = recipe(&[
-        "train",
+    // The tiny run's settings, shared by its training and its untrained re-export below.
+    let tiny = [
         "--data",
         d,
-        "--out",
-        run.to_str().unwrap(),
         "--name",
         "tiny",
         "--size",
         "32",
         "--alpha",
         "0.35",
-        "--epochs",
-        "1",
         "--test-groups",
         "3",
         "--val-groups",
@@ -110,7 +106,14 @@ fn recipe_end_to_end_on_a_tiny_dataset() {
         "mean:4:2",
         "--threads",
         "1",
-    ]);
+    ];
+    let log = recipe(
+        &[
+            &["train", "--epochs", "1", "--out", run.to_str().unwrap()][..],
+            &tiny,
+        ]
+        .concat(),
+    );
     assert!(
         log.contains("split by group: train 1, val 2, test 3"),
         "{log}"
@@ -213,28 +216,10 @@ fn recipe_end_to_end_on_a_tiny_dataset() {
     // committed weights): the same model, so the same held-out results, with no epoch run.
     let again = tmp.path().join("again");
     let args = [
-        "train",
-        "--data",
-        d,
-        "--out",
-        again.to_str().unwrap(),
-        "--name",
-        "tiny",
-        "--size",
-        "32",
-        "--alpha",
-        "0.35",
-        "--epochs",
-        "0",
-        "--test-groups",
-        "3",
-        "--val-groups",
-        "2",
-        "--smoothing",
-        "mean:4:2",
-        "--threads",
-        "1",
-    ];
+        &["train", "--epochs", "0", "--out", again.to_str().unwrap()][..],
+        &tiny,
+    ]
+    .concat();
     let weights = run.join("cache/model.weights.h5");
     let log = recipe(&[&args[..], &["--init-from", weights.to_str().unwrap()]].concat());
     assert!(log.contains("no training (--epochs 0)"), "{log}");
