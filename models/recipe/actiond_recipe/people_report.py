@@ -45,6 +45,7 @@ def summarize(frame_report: dict, tsm_report: dict) -> dict:
             "name": m["name"], "params": m["params"]["total"] if isinstance(m["params"], dict) else m["params"],
             "macs": m.get("macs", m.get("macs_per_call")), "epochs_run": m["epochs_run"],
             "best_epoch": m["best_epoch"], "train_seconds": m["train_seconds"],
+            "init_from": rep.get("training", {}).get("config", {}).get("init_from"),
             "frame_accuracy": m["frame_accuracy"], "clip_accuracy": m["clip_accuracy"],
             "video_accuracy": m["video_accuracy"], "latency_ms": m["latency_ms"],
             "test_groups": rep["data"]["split"]["test_groups"] if "split" in rep["data"] else None,
@@ -64,6 +65,13 @@ def summarize(frame_report: dict, tsm_report: dict) -> dict:
     return out
 
 
+def epochs(m: dict) -> str:
+    """Epochs run (kept), or, for an untrained re-export (train --epochs 0), whose weights."""
+    if m["epochs_run"] == 0 and m.get("init_from"):
+        return f"none here: `{m['init_from']}` exported untrained"
+    return f"{m['epochs_run']} ({m['best_epoch']})"
+
+
 def markdown(s: dict) -> str:
     labels, f, t = s["labels"], s["models"]["frame"], s["models"]["tsm"]
     lines = ["| | single-frame MobileNetV2 | TSM MobileNetV2 |", "| --- | --- | --- |"]
@@ -76,7 +84,7 @@ def markdown(s: dict) -> str:
             ("CPU latency, 1 thread", "latency_ms", lambda v: f"{v['threads_1_ms']:.2f} ms")]
     for title, key, fmt in rows:
         if key is None:
-            lines.append(f"| {title} | {f['epochs_run']} ({f['best_epoch']}) | {t['epochs_run']} ({t['best_epoch']}) |")
+            lines.append(f"| {title} | {epochs(f)} | {epochs(t)} |")
         else:
             lines.append(f"| {title} | {fmt(f[key])} | {fmt(t[key])} |")
     lines += ["", "### Pairs that need motion (test clips of the two classes)", "",

@@ -53,3 +53,10 @@ def test_pairs_and_targets(tmp_path):
     assert "| walking / running | 55.0 % | 95.0 % | 9 | 1 | 20 / 20 |" in md
     assert "| running | 50.0 % | 90.0 % |" in md and "**met**" in md
     assert json.loads((tmp_path / "out" / "cmp.json").read_text())["targets"] == s["targets"]
+    assert "| epochs run (kept) | 3 (2) | 3 (2) |" in md
+    # A frame run re-exported from kept weights (train --epochs 0) names them instead of "0 (0)".
+    again = report(FRAME, "f")
+    again["model"].update(epochs_run=0, best_epoch=0)
+    again["training"] = {"config": {"init_from": "attempt-11/weights/frame.weights.h5"}}
+    md = people_report.markdown(people_report.summarize(again, report(TSM, "t")))
+    assert "| epochs run (kept) | none here: `attempt-11/weights/frame.weights.h5` exported untrained | 3 (2) |" in md
