@@ -118,6 +118,8 @@ def tensorflow(threads: int):
 
 def train(data: Path, out: Path, cfg: dict, actiond: str | None = None, log=print) -> dict:
     cfg = {**copy.deepcopy(DEFAULTS), **{k: v for k, v in cfg.items() if v is not None}}
+    if cfg["epochs"] < 0:
+        raise SystemExit(f"--epochs {cfg['epochs']}: give 0 (export --init-from untrained) or more")
     if cfg["epochs"] == 0 and not cfg["init_from"]:
         raise SystemExit("--epochs 0 exports and evaluates the --init-from weights as they are: give --init-from")
     keras, tf = tensorflow(int(cfg["threads"]))
