@@ -232,21 +232,23 @@ fn recipe_end_to_end_on_a_tiny_dataset() {
             "{level}: the re-export scores otherwise"
         );
     }
-    let refused = Command::new(python())
-        .arg(root().join("models/recipe/recipe.py"))
-        .args(args)
-        .current_dir(root())
-        .output()
-        .unwrap();
-    assert!(
-        !refused.status.success(),
-        "--epochs 0 without --init-from ran"
-    );
-    assert!(
-        String::from_utf8_lossy(&refused.stderr).contains("give --init-from"),
-        "{}",
-        String::from_utf8_lossy(&refused.stderr)
-    );
+    // Refused before TensorFlow loads, with the reason: nothing to export, or no such count.
+    let mut negative = args.clone();
+    negative[2] = "-1";
+    for (bad, reason) in [
+        (&args, "give --init-from"),
+        (&negative, "--epochs -1: give 0"),
+    ] {
+        let refused = Command::new(python())
+            .arg(root().join("models/recipe/recipe.py"))
+            .args(bad)
+            .current_dir(root())
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&refused.stderr);
+        assert!(!refused.status.success(), "{bad:?} ran");
+        assert!(stderr.contains(reason), "{bad:?}: {stderr}");
+    }
 
     // The daemon runs the exported model as it is.
     let config = format!(
