@@ -89,6 +89,12 @@ fn install(config: &Config, at_start: bool) -> Option<String> {
         }
         let deleted = retention::apply(&rc.dir, rc.max_age(), rc.max_bytes);
         crate::publish::metrics::global().record_deleted(deleted);
+        if let Some(low) = files::free_bytes(&rc.dir)
+            .ok()
+            .and_then(|f| low_space(f, &rc))
+        {
+            tracing::warn!("{low}: events are not recorded until there is room");
+        }
     }
     let streams = config
         .streams
@@ -190,19 +196,25 @@ impl Recording {
 /// Updates `paused` for `free` bytes against `config`'s floor; the notice for a
 /// `status` message when it changes.
 fn pause_change(paused: &mut bool, free: u64, config: &RecordConfig) -> Option<String> {
-    let low = free < config.min_free_bytes;
-    if low == *paused {
+    let low = low_space(free, config);
+    if low.is_some() == *paused {
         return None;
     }
-    *paused = low;
-    Some(if low {
+    *paused = low.is_some();
+    Some(match low {
+        Some(low) => format!("recording paused: {low}"),
+        None => "recording resumed: free space is above the floor again".into(),
+    })
+}
+
+/// What is wrong with `free` bytes under `config`'s directory, if below its floor.
+fn low_space(free: u64, config: &RecordConfig) -> Option<String> {
+    (free < config.min_free_bytes).then(|| {
         format!(
-            "recording paused: less than {} bytes free under {}",
+            "less than {} bytes free under {} ({free} free, below record.min_free_bytes)",
             config.min_free_bytes,
             config.dir.display()
         )
-    } else {
-        "recording resumed: free space is above the floor again".into()
     })
 }
 
@@ -283,6 +295,11 @@ pub fn on_event(stream: &str, label: &str, frame: Option<&gst::Sample>) -> Outco
         return Outcome::default();
     };
     let (low, notice) = rec.check_space();
+    match &notice {
+        Some(n) if low => tracing::warn!(stream, "{n}"),
+        Some(n) => tracing::info!(stream, "{n}"),
+        None => {}
+    }
     let mut out = Outcome {
         notice,
         ..Outcome::default()
@@ -336,7 +353,9 @@ mod tests {
         assert_eq!(pause_change(&mut paused, 5000, &config), None);
         let n = pause_change(&mut paused, 999, &config).unwrap();
         assert!(
-            paused && n.starts_with("recording paused: less than 1000 bytes free"),
+            paused
+                && n.starts_with("recording paused: less than 1000 bytes free")
+                && n.contains("(999 free, below record.min_free_bytes)"),
             "{n}"
         );
         assert_eq!(pause_change(&mut paused, 10, &config), None, "said once");
