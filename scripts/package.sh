@@ -35,6 +35,7 @@ for lib in libonnxruntime.so.1.32.0 libonnxruntime_providers_shared.so; do
     [[ -f ".ort/onnxruntime-1.32.0/$lib" ]] || die ".ort/onnxruntime-1.32.0/$lib missing: run scripts/setup.sh"
 done
 [[ -f models/default/model.onnx ]] || die "models/default/model.onnx missing"
+[[ -f models/people/model.onnx ]] || die "models/people/model.onnx missing"
 
 cargo build --locked --profile "$profile" --bin actiond
 rm -rf target/assets

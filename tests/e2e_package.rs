@@ -109,6 +109,9 @@ fn check_files() {
         ("/usr/lib/systemd/system/actiond.service", 0o644),
         ("/usr/lib/systemd/system/actiond.socket", 0o644),
         ("/usr/lib/sysusers.d/actiond.conf", 0o644),
+        ("/usr/share/actiond/models/people/model.onnx", 0o644),
+        ("/usr/share/actiond/models/people/model.toml", 0o644),
+        ("/usr/share/actiond/models/people/demo.mp4", 0o644),
         ("/usr/share/actiond/models/default/model.onnx", 0o644),
         ("/usr/share/actiond/models/default/model.toml", 0o644),
         ("/usr/share/actiond/models/default-int8/model.onnx", 0o644),
@@ -248,6 +251,9 @@ fn check_running_daemon(log: &Path) {
     let line =
         line.unwrap_or_else(|e| panic!("user in group actiond got no prediction: {e}\n{log}"));
     assert!(line.contains("\"stream\":\"demo\""), "{line}");
+    // As installed, the demo runs the people model.
+    let people = "\"model\":\"actiond-people-tsm-mobilenetv2-online\"";
+    assert!(line.contains(people), "{line}");
     let refused = refused.expect_err("a user outside group actiond read predictions");
     assert!(refused.contains("ermission denied"), "{refused}");
     assert!(status.success(), "actiond stopped with {status}:\n{log}");
@@ -268,6 +274,7 @@ fn check_removal() {
         "/usr/lib/actiond/libonnxruntime.so.1.32.0",
         "/usr/lib/systemd/system/actiond.service",
         "/usr/share/actiond/models/default/model.onnx",
+        "/usr/share/actiond/models/people/model.onnx",
     ] {
         assert!(!Path::new(gone).exists(), "{gone} left after dpkg -r");
     }

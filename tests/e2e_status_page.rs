@@ -291,7 +291,7 @@ fn readme_screenshot() {
     println!("screenshot: {}", shot.display());
 }
 
-/// The demo as a new user sees it: the trained default model on the looped demo
+/// The demo's pattern stream as a new user sees it: the trained default model on the looped demo
 /// video, whose scene changes every 5 s. With the page open, labels change on the
 /// card, each change is listed with a link to the frame kept at that moment, and
 /// that frame is a JPEG of the model's input size.
