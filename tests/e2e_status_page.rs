@@ -275,13 +275,13 @@ fn the_page_reconnects_when_the_daemon_restarts() {
 /// run a few minutes): `ACTIOND_PAGE_URL=http://127.0.0.1:9464/ cargo test --test
 /// e2e_status_page readme_screenshot -- --ignored`.
 #[test]
-#[ignore = "README screenshot tool, not a check: needs scripts/demo.sh running for minutes; rerun when issue 14 switches the demo to people"]
+#[ignore = "README screenshot tool, not a check: needs scripts/demo.sh running for minutes"]
 fn readme_screenshot() {
     let url = std::env::var("ACTIOND_PAGE_URL").unwrap_or("http://127.0.0.1:9464/".into());
-    let browser = Browser::start_sized(760, 720);
+    let browser = Browser::start_sized(760, 1200);
     browser.goto(&url);
     browser.wait_for(
-        "return document.querySelectorAll('.card:not(.nosnap)').length >= 2;",
+        "return document.querySelectorAll('.card:not(.nosnap)').length >= 3;",
         Duration::from_secs(20),
         "the cards show their snapshots",
     );
