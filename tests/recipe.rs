@@ -100,8 +100,9 @@ fn recipe_end_to_end_on_a_tiny_dataset() {
             assert!(f.is_file(), "{} not rendered", f.display());
         }
     }
-    // The tiny run's settings, shared by its training and its untrained re-export below.
-    let tiny = [
+    // The tiny runs' settings, shared by the trainings and their untrained re-exports below;
+    // train-temporal has no --smoothing.
+    let common = [
         "--data",
         d,
         "--name",
@@ -114,11 +115,10 @@ fn recipe_end_to_end_on_a_tiny_dataset() {
         "3",
         "--val-groups",
         "2",
-        "--smoothing",
-        "mean:4:2",
         "--threads",
         "1",
     ];
+    let tiny = [&common[..], &["--smoothing", "mean:4:2"]].concat();
     let log = recipe(
         &[
             &["train", "--epochs", "1", "--out", run.to_str().unwrap()][..],
@@ -244,12 +244,49 @@ fn recipe_end_to_end_on_a_tiny_dataset() {
             "{level}: the re-export scores otherwise"
         );
     }
+    // The same for train-temporal (how models/people is made again from an attempt's
+    // committed weights): the re-export's ONNX holds the trained run's weights exactly.
+    let (tsm_run, tsm_again) = (tmp.path().join("tsm"), tmp.path().join("tsm-again"));
+    let temporal = ["train-temporal", "--frames", "4", "--clip-step", "4"];
+    let tsm_out = ["--out", tsm_run.to_str().unwrap(), "--epochs", "1"];
+    recipe(&[&temporal[..], &tsm_out, &common].concat());
+    let tsm_bare = [
+        &temporal[..],
+        &["--out", tsm_again.to_str().unwrap(), "--epochs", "0"],
+        &common,
+    ]
+    .concat();
+    let tsm_weights = tsm_run.join("cache/tsm.weights.h5");
+    let log = recipe(
+        &[
+            &tsm_bare[..],
+            &["--init-from", tsm_weights.to_str().unwrap()],
+        ]
+        .concat(),
+    );
+    assert!(log.contains("no training (--epochs 0)"), "{log}");
+    for form in ["tsm", "clip"] {
+        let compare = Command::new(python())
+            .args(["-c", SAME_WEIGHTS])
+            .arg(tsm_run.join(form).join("model.onnx"))
+            .arg(tsm_again.join(form).join("model.onnx"))
+            .output()
+            .unwrap();
+        let said = String::from_utf8_lossy(&compare.stdout);
+        assert!(
+            compare.status.success() && said.contains(", 0 differ"),
+            "{form}: {said}{}",
+            String::from_utf8_lossy(&compare.stderr)
+        );
+    }
+
     // Refused before TensorFlow loads, with the reason: nothing to export, or no such count.
     let mut negative = args.clone();
     negative[2] = "-1";
     for (bad, reason) in [
         (&args, "give --init-from"),
         (&negative, "--epochs -1: give 0"),
+        (&tsm_bare, "give --init-from"),
     ] {
         let refused = Command::new(python())
             .arg(root().join("models/recipe/recipe.py"))
@@ -790,6 +827,14 @@ fn shipped_people_model_folder_is_consistent() {
         );
     }
 }
+
+/// Python: prints how many weight tensors (ONNX initializers) of the models argv[1] and
+/// argv[2] differ; fails if their tensor names differ.
+const SAME_WEIGHTS: &str = "import sys, onnx, numpy as np
+from onnx import numpy_helper as nh
+a, b = ({t.name: nh.to_array(t) for t in onnx.load(p).graph.initializer} for p in sys.argv[1:3])
+assert a.keys() == b.keys(), f'tensors differ: {sorted(a.keys() ^ b.keys())[:5]}'
+print(f'{len(a)} weight tensors, {sum(not np.array_equal(a[n], b[n]) for n in a)} differ')";
 
 /// The sha256 recorded in `dir/model.onnx.sha256`, checked against the file's own.
 fn recorded_sha256(dir: &Path) -> String {

@@ -324,7 +324,7 @@ def main(argv=None):
     tt.add_argument("--sample-fps", dest="sample_fps", type=float)
     tt.add_argument("--normalization", choices=["imagenet", "dataset", "unit"])
     tt.add_argument("--no-augment", action="store_true")
-    tt.add_argument("--epochs", type=int)
+    tt.add_argument("--epochs", type=int, help="(20); 0 exports and evaluates the --init-from weights untrained")
     tt.add_argument("--batch-size", dest="batch_size", type=int, help="clips per step (8)")
     tt.add_argument("--learning-rate", dest="learning_rate", type=float)
     tt.add_argument("--max-minutes", dest="max_minutes", type=float, help="training time budget")

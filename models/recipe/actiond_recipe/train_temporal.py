@@ -133,15 +133,23 @@ def fit(clip_model, train_ds, val, cfg, ckpt: Path, log):
                 self.model.stop_training = True
 
     keep = Keep()
-    clip_model.fit(train_ds, epochs=cfg["epochs"], verbose=0, callbacks=[lr_cb, keep], validation_data=val,
-                   validation_batch_size=8)
-    clip_model.set_weights(keep.weights)
+    if cfg["epochs"]:
+        clip_model.fit(train_ds, epochs=cfg["epochs"], verbose=0, callbacks=[lr_cb, keep], validation_data=val,
+                       validation_batch_size=8)
+        clip_model.set_weights(keep.weights)
+    else:  # a kept run's weights exported again, e.g. on a machine that has only the repository
+        log(f"no training (--epochs 0): exporting {cfg['init_from']} as it is")
+        clip_model.save_weights(str(ckpt))
     return keep
 
 
 def train(data: Path, out: Path, cfg: dict, actiond: str | None = None, log=print) -> dict:
     """Trains, exports `out/tsm/` (stateful) and `out/clip/` (clip), evaluates both."""
     cfg = {**copy.deepcopy(DEFAULTS), **{k: v for k, v in cfg.items() if v is not None}}
+    if cfg["epochs"] < 0:
+        raise SystemExit(f"--epochs {cfg['epochs']}: give 0 (export --init-from untrained) or more")
+    if cfg["epochs"] == 0 and not cfg["init_from"]:
+        raise SystemExit("--epochs 0 exports and evaluates the --init-from weights as they are: give --init-from")
     keras, _ = tensorflow(int(cfg["threads"]))
     from . import nets
     from .temporal import TSMNet
