@@ -755,8 +755,9 @@ fn shipped_int8_model_folder_is_consistent() {
 
 /// The shipped people folder: its sha256 is the file's and the one the attempt named in
 /// its README recorded (`models/recipe/people/attempt-N/tsm/report.json`), the manifest
-/// is the stateful TSM's with the ten actions at 10 fps, the demo video's schedule uses
-/// only those labels, and config/demo.toml plays the video with this model.
+/// is the stateful TSM's with the ten actions at 10 fps, demo_eval.json scored it on people
+/// demos, the demo video's schedule uses only those labels, and config/demo.toml plays the
+/// video with this model.
 #[test]
 fn shipped_people_model_folder_is_consistent() {
     let dir = root().join(PEOPLE_MODEL);
@@ -767,6 +768,7 @@ fn shipped_people_model_folder_is_consistent() {
         "README.md",
         "demo.mp4",
         "demo.mp4.json",
+        "demo_eval.json",
     ] {
         assert!(dir.join(f).is_file(), "{PEOPLE_MODEL}/{f} missing");
     }
@@ -804,6 +806,12 @@ fn shipped_people_model_folder_is_consistent() {
         Some(10),
         "{manifest:?}"
     );
+    // demo_eval.json scored this model (by name) on people demos.
+    let eval: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("demo_eval.json")).unwrap())
+            .unwrap();
+    assert_eq!(eval["model"].as_str(), manifest["name"].as_str());
+    assert_eq!(eval["demo"], "people");
     assert_eq!(manifest["input"]["sample_fps"].as_float(), Some(10.0));
     let sidecar: Value =
         serde_json::from_str(&std::fs::read_to_string(dir.join("demo.mp4.json")).unwrap()).unwrap();

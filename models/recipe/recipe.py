@@ -176,7 +176,8 @@ def cmd_demo_eval(a):
     from actiond_recipe import dataset, demo_eval
 
     res = demo_eval.evaluate_demo(Path(a.model), int_list(a.seeds), dataset.find_actiond(a.actiond),
-                                  a.scenes, a.seconds, log=log)
+                                  a.scenes, a.seconds, people=a.people,
+                                  scale=tuple(float(v) for v in a.scale.split("-")), log=log)
     log(f"all seeds: {res['correct']}/{res['clips']} clips correct ({100 * res['accuracy']:.1f} %)")
     if a.out:
         Path(a.out).write_text(json.dumps(res, indent=1) + "\n")
@@ -366,6 +367,8 @@ def main(argv=None):
     e.add_argument("--seconds", type=float, default=5.0)
     e.add_argument("--out", help="JSON file for the results")
     e.add_argument("--actiond")
+    e.add_argument("--people", action="store_true", help="render-people-demo's demos instead of test patterns")
+    e.add_argument("--scale", default="0.4-0.9", help="with --people: MIN-MAX height of the main person")
     e.set_defaults(fn=cmd_demo_eval)
 
     asx = sub.add_parser("assess", help="score an exported model on a labelled folder (UCF101 layout): accuracy, "
