@@ -18,6 +18,8 @@ pub struct StreamStats {
     pub received: AtomicU64,
     /// Video decoders created in the stream's pipelines (one per build; none for raw sources).
     pub decoders: AtomicU64,
+    /// Decoded frames the decoder marked corrupted, dropped before the sampler (`corrupt`).
+    pub corrupt: AtomicU64,
     /// Frames kept by sampling and offered to inference (they reached the appsink).
     pub sampled: AtomicU64,
     /// Sampled frames replaced in the slot before inference took them (`inference_busy`).
@@ -48,6 +50,9 @@ pub struct StreamCounters {
     pub received: u64,
     /// Video decoders created in the stream's pipelines.
     pub decoders: u64,
+    /// Decoded frames the decoder marked corrupted (joined between key frames, lost
+    /// packets), dropped before the sampler.
+    pub corrupt: u64,
     /// Frames kept by sampling (`sample_fps`).
     pub sampled: u64,
     /// Sampled frames replaced before inference took them.
@@ -89,9 +94,11 @@ impl std::fmt::Display for StreamCounters {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "{} frames received, {} sampled, {} classified, {} dropped (inference busy), \
-             {} dropped (pipeline restart), {} dropped (unusable), {} reconnects, {} pipelines abandoned",
+            "{} frames received, {} corrupt (dropped at the decoder), {} sampled, {} classified, \
+             {} dropped (inference busy), {} dropped (pipeline restart), {} dropped (unusable), \
+             {} reconnects, {} pipelines abandoned",
             self.received,
+            self.corrupt,
             self.sampled,
             self.classified,
             self.dropped_busy,
@@ -111,6 +118,7 @@ impl StreamStats {
             name: name.to_string(),
             received: AtomicU64::new(0),
             decoders: AtomicU64::new(0),
+            corrupt: AtomicU64::new(0),
             sampled: AtomicU64::new(0),
             dropped_busy: AtomicU64::new(0),
             dropped_restart: AtomicU64::new(0),
@@ -149,6 +157,7 @@ impl StreamStats {
         StreamCounters {
             received: n(&self.received),
             decoders: n(&self.decoders),
+            corrupt: n(&self.corrupt),
             sampled: n(&self.sampled),
             dropped_busy: n(&self.dropped_busy),
             dropped_restart: n(&self.dropped_restart),
@@ -202,6 +211,7 @@ mod tests {
             &s.classified,
             &s.reconnects,
             &s.abandoned,
+            &s.corrupt,
         ]
         .into_iter()
         .enumerate()
@@ -219,12 +229,13 @@ mod tests {
             (c.dropped_unusable, c.classified, c.reconnects, c.abandoned),
             (14, 15, 16, 17)
         );
+        assert_eq!(c.corrupt, 18);
         assert_eq!(c.dropped(), 12 + 13 + 14);
         assert!(c.retries.contains(&("stall", 2)), "{:?}", c.retries);
         assert_eq!(c.since_last_frame_s, None);
         let line = c.to_string();
         assert!(
-            line.starts_with("10 frames received, 11 sampled, 15 classified"),
+            line.starts_with("10 frames received, 18 corrupt (dropped at the decoder), 11 sampled, 15 classified"),
             "{line}"
         );
     }

@@ -512,3 +512,84 @@ fn red(m: &Value) -> f64 {
         .and_then(|s| s["score"].as_f64())
         .unwrap_or_else(|| panic!("no score for r: {m}"))
 }
+
+/// The solid camera with a key frame every 8 s, so that a client joining it runs
+/// between key frames.
+const LONG_GOP_CAMERA: &str =
+    "( videotestsrc is-live=true pattern=solid-color foreground-color=0xff4080c0 \
+    ! video/x-raw,width=64,height=64,framerate=10/1 \
+    ! x264enc tune=zerolatency speed-preset=ultrafast key-int-max=80 \
+    ! rtph264pay name=pay0 pt=96 )";
+
+/// A camera already streaming when the daemon joins it between key frames (its media is
+/// shared with a first client): the decoder's grey frames (no reference frame yet; libav
+/// marks them corrupted) are dropped and counted, never summed into the model's state,
+/// and the stream waits for the key frame without stalling. Every output of the summing
+/// model has the camera's colour (green / red = 128 / 64), none of grey's (1).
+#[test]
+fn a_camera_joined_between_key_frames_feeds_no_grey_frames() {
+    let _serial = common::serial();
+    let dir = common::tempdir();
+    let m = stateful(dir.path(), &[], false);
+    let camera = common::rtsp::RtspServer::start_with(LONG_GOP_CAMERA, 0);
+    let mut first = std::process::Command::new("gst-launch-1.0")
+        .args(["-q", "rtspsrc", &format!("location={}", camera.url())])
+        .args(["protocols=tcp", "!", "fakesink"])
+        .spawn()
+        .expect("gst-launch-1.0 runs (scripts/setup.sh installs it)");
+    std::thread::sleep(Duration::from_millis(1500));
+    let mut daemon = Daemon::builder()
+        .model(&m)
+        .per_frame(true)
+        .top_k(3)
+        .stream(StreamSpec::uri("cam", &camera.url()).sample_fps(0))
+        .spawn();
+    let mut sub = daemon.subscribe();
+    let score = |m: &Value, label: &str| -> f64 {
+        m["top"]
+            .as_array()
+            .and_then(|t| t.iter().find(|s| s["label"] == label))
+            .and_then(|s| s["score"].as_f64())
+            .unwrap_or_else(|| panic!("no score for {label}: {m}"))
+    };
+    let end = Instant::now() + LIMIT;
+    let mut ratios = Vec::new();
+    while ratios.len() < 6 && Instant::now() < end {
+        if let Some(m) = sub.next(Duration::from_millis(500)) {
+            if m["type"] == "frame" {
+                ratios.push(score(&m, "g") / score(&m, "r"));
+            }
+        }
+    }
+    let _ = first.kill();
+    let _ = first.wait();
+    assert_eq!(ratios.len(), 6, "{}", sub.summary());
+    for (k, ratio) in ratios.iter().enumerate() {
+        assert!(
+            (1.8..2.2).contains(ratio),
+            "output {k}: green / red {ratio:.2} (colour 2, grey 1): {ratios:?}"
+        );
+    }
+    // The daemon did join between key frames: its decoder's corrupt frames were counted.
+    daemon.signal("USR1");
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let corrupt = loop {
+        let log = daemon.stderr();
+        let counted = log
+            .lines()
+            .rev()
+            .filter_map(|l| l.split_once(" corrupt (dropped at the decoder)"))
+            .find_map(|(l, _)| l.rsplit(", ").next()?.parse::<u64>().ok());
+        if let Some(n) = counted {
+            break n;
+        }
+        assert!(Instant::now() < deadline, "SIGUSR1 logged no stats\n{log}");
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert!(
+        corrupt > 0,
+        "joined at a key frame: nothing tested\n{}",
+        daemon.stderr()
+    );
+    daemon.assert_running();
+}

@@ -279,6 +279,8 @@ const RETRIES_HELP: &str = "Pipeline rebuilds by reason: error (the pipeline fai
 /// Help of `actiond_stream_pipelines_abandoned`.
 const ABANDONED_HELP: &str =
     "Pipelines that did not stop within the teardown limit and were abandoned";
+/// Help of `actiond_stream_frames_corrupt`.
+const CORRUPT_HELP: &str = "Decoded frames the decoder marked corrupted (a stream joined between key frames, lost packets), dropped before the sampler";
 /// Help of `actiond_stream_decoders`.
 const DECODERS_HELP: &str = "Video decoders created for the stream's pipelines (one per build; a camera with regions decodes once for all of them)";
 /// Help of `actiond_stream_frames_dropped`.
@@ -312,6 +314,7 @@ fn encode_stream_counters(
     let families = [
         ("actiond_stream_frames_received", "Decoded frames that reached the sampler", per(|c| c.received)),
         ("actiond_stream_decoders", DECODERS_HELP, per(|c| c.decoders)),
+        ("actiond_stream_frames_corrupt", CORRUPT_HELP, per(|c| c.corrupt)),
         ("actiond_stream_frames_sampled", SAMPLED_HELP, per(|c| c.sampled)),
         ("actiond_stream_frames_dropped", DROPPED_HELP, dropped),
         ("actiond_stream_frames_classified", "Frames classified by the model", per(|c| c.classified)),
@@ -480,6 +483,7 @@ mod tests {
                 counters: StreamCounters {
                     received: 30,
                     decoders: 1,
+                    corrupt: 3,
                     sampled: 5,
                     dropped_busy: 1,
                     dropped_restart: 0,
@@ -510,6 +514,7 @@ mod tests {
             "actiond_stream_frames_dropped_total{stream=\"cam-1\",reason=\"inference_busy\"} 1",
             "actiond_stream_frames_dropped_total{stream=\"cam-1\",reason=\"pipeline_restart\"} 0",
             "actiond_stream_frames_classified_total{stream=\"cam-1\"} 4",
+            "actiond_stream_frames_corrupt_total{stream=\"cam-1\"} 3",
             "actiond_stream_reconnects_total{stream=\"cam-1\"} 2",
             "actiond_stream_retries_total{stream=\"cam-1\",reason=\"stall\"} 2",
             "actiond_stream_retries_total{stream=\"cam-1\",reason=\"error\"} 0",

@@ -418,7 +418,11 @@ impl Lifecycle {
             }
         }
         let silent_for = match self.phase {
-            Phase::Starting { since, .. } => now.saturating_duration_since(since),
+            // Before the first frame: since the start, or since a later sign of life (frames
+            // its decoder dropped as corrupted while waiting for a key frame).
+            Phase::Starting { since, .. } => {
+                now.saturating_duration_since(last_frame.map_or(since, |t| t.max(since)))
+            }
             _ => last_frame
                 .map(|t| now.saturating_duration_since(t))
                 .unwrap_or_default(),
@@ -664,7 +668,7 @@ mod tests {
         let mut m = playing(EndOfStream::Retry, t0);
         assert_eq!(m.handle(tick(secs(t0, 10.0), 100, None)), []);
         // An old frame (from before this pipeline) does not count.
-        let old = Some(secs(t0, 9.9));
+        let old = t0.checked_sub(Duration::from_secs(1));
         let mut expected = vec![report(Stalled, "no frame for 10.1 s")];
         expected.extend(retried(
             RetryReason::Stall,
@@ -672,6 +676,26 @@ mod tests {
         ));
         assert_eq!(m.handle(tick(secs(t0, 10.1), 100, old)), expected);
         assert_eq!(m.phase(), Phase::Backoff);
+    }
+
+    #[test]
+    fn frames_dropped_as_corrupt_keep_a_starting_stream_from_stalling() {
+        // A camera joined between key frames 12 s apart: its decoder drops corrupt frames
+        // (a sign of life, no frame received) until the key frame.
+        let t0 = Instant::now();
+        let mut m = playing(EndOfStream::Retry, t0);
+        let touched = Some(secs(t0, 9.5));
+        assert_eq!(m.handle(tick(secs(t0, 12.0), 100, touched)), []);
+        assert_eq!(
+            m.phase(),
+            Phase::Starting {
+                since: t0,
+                frames: 100
+            }
+        );
+        // Nothing at all after that: stalled 10 s after the latest sign of life.
+        let out = m.handle(tick(secs(t0, 19.6), 100, touched));
+        assert_eq!(out[0], report(Stalled, "no frame for 10.1 s"));
     }
 
     #[test]

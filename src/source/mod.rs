@@ -1,6 +1,7 @@
 //! Video sources: one GStreamer pipeline per stream and its supervisor, which drives
 //! the stream's lifecycle (a pure state machine).
 
+pub mod decoders;
 pub mod diagnose;
 pub mod http;
 pub mod lifecycle;

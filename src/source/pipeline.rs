@@ -233,7 +233,7 @@ pub fn build(
     let pipeline = gst::Pipeline::with_name(&format!("stream-{}", stream.name));
     if let Delivery::Latest { settings, slot, .. } = &delivery {
         threads::limit_decoder_threads(&pipeline, settings.clone());
-        super::regions::count_decoders(&pipeline, &slot.stats);
+        super::decoders::watch(&pipeline, &slot.stats);
     }
     let pull = matches!(delivery, Delivery::Pull);
     let tail = tail(stream, target, !pull)?;

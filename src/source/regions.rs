@@ -50,20 +50,6 @@ impl RegionTarget {
     }
 }
 
-/// Counts the video decoders added to `pipeline` (at any depth) in `stats.decoders`.
-pub(super) fn count_decoders(pipeline: &gst::Pipeline, stats: &Arc<StreamStats>) {
-    let stats = stats.clone();
-    pipeline.connect_deep_element_added(move |_, _, element| {
-        let is_decoder = element.factory().is_some_and(|f| {
-            let klass = f.metadata(gst::ELEMENT_METADATA_KLASS).unwrap_or_default();
-            klass.contains("Decoder") && klass.contains("Video")
-        });
-        if is_decoder {
-            stats.decoders.fetch_add(1, Ordering::Relaxed);
-        }
-    });
-}
-
 /// Builds the pipeline of `stream` (with `Delivery::Latest`: the daemon's) that decodes
 /// and samples once and delivers each of `regions` to its slot; the stream's own slot
 /// counts decoded and sampled frames (its liveness) but receives none. Region status
@@ -88,7 +74,7 @@ pub fn build(
     };
     let pipeline = gst::Pipeline::with_name(&format!("stream-{}", stream.name));
     threads::limit_decoder_threads(&pipeline, settings.clone());
-    count_decoders(&pipeline, &slot.stats);
+    super::decoders::watch(&pipeline, &slot.stats);
     let mut chain = pipeline::sampler(stream)?;
     let tee = pipeline::make("tee")?;
     chain.push(tee.clone());
