@@ -506,11 +506,16 @@ fn is_reset(m: &Value) -> bool {
 
 /// The `r` score of a `frame` message.
 fn red(m: &Value) -> f64 {
+    score(m, "r")
+}
+
+/// The score of `label` in a `frame` message.
+fn score(m: &Value, label: &str) -> f64 {
     m["top"]
         .as_array()
-        .and_then(|t| t.iter().find(|s| s["label"] == "r"))
+        .and_then(|t| t.iter().find(|s| s["label"] == label))
         .and_then(|s| s["score"].as_f64())
-        .unwrap_or_else(|| panic!("no score for r: {m}"))
+        .unwrap_or_else(|| panic!("no score for {label}: {m}"))
 }
 
 /// The solid camera with a key frame every 8 s, so that a client joining it runs
@@ -523,9 +528,9 @@ const LONG_GOP_CAMERA: &str =
 
 /// A camera already streaming when the daemon joins it between key frames (its media is
 /// shared with a first client): the decoder's grey frames (no reference frame yet; libav
-/// marks them corrupted) are dropped and counted, never summed into the model's state,
-/// and the stream waits for the key frame without stalling. Every output of the summing
-/// model has the camera's colour (green / red = 128 / 64), none of grey's (1).
+/// marks them corrupted) are dropped and counted, never summed into the model's state:
+/// every output of the summing model has the camera's colour (green / red = 128 / 64),
+/// none of grey's (1).
 #[test]
 fn a_camera_joined_between_key_frames_feeds_no_grey_frames() {
     let _serial = common::serial();
@@ -545,13 +550,6 @@ fn a_camera_joined_between_key_frames_feeds_no_grey_frames() {
         .stream(StreamSpec::uri("cam", &camera.url()).sample_fps(0))
         .spawn();
     let mut sub = daemon.subscribe();
-    let score = |m: &Value, label: &str| -> f64 {
-        m["top"]
-            .as_array()
-            .and_then(|t| t.iter().find(|s| s["label"] == label))
-            .and_then(|s| s["score"].as_f64())
-            .unwrap_or_else(|| panic!("no score for {label}: {m}"))
-    };
     let end = Instant::now() + LIMIT;
     let mut ratios = Vec::new();
     while ratios.len() < 6 && Instant::now() < end {

@@ -29,6 +29,10 @@ pub fn backoff(min_s: f64, max_s: f64, attempt: u32, jitter: f64) -> Duration {
 /// Shortest delay between two checks of a source that cannot work as it is now.
 pub const SLOW_RETRY_S: f64 = 60.0;
 
+/// Stall timeouts a starting stream may wait for its first usable frame while its decoder
+/// drops corrupted ones (a long GOP joined midway); then it is retried.
+const KEY_FRAME_PATIENCE: u32 = 6;
+
 /// Delay before checking an unusable source again: [`SLOW_RETRY_S`] or `max_s` if larger, ±20 % jitter.
 pub fn slow_retry(max_s: f64, jitter: f64) -> Duration {
     let slow = SLOW_RETRY_S.max(max_s);
@@ -419,9 +423,17 @@ impl Lifecycle {
         }
         let silent_for = match self.phase {
             // Before the first frame: since the start, or since a later sign of life (frames
-            // its decoder dropped as corrupted while waiting for a key frame).
+            // its decoder dropped as corrupted while waiting for a key frame), but no longer
+            // than KEY_FRAME_PATIENCE stall timeouts in all.
             Phase::Starting { since, .. } => {
-                now.saturating_duration_since(last_frame.map_or(since, |t| t.max(since)))
+                let waited = now.saturating_duration_since(since);
+                let quiet =
+                    now.saturating_duration_since(last_frame.map_or(since, |t| t.max(since)));
+                if waited > self.settings.stall * KEY_FRAME_PATIENCE {
+                    waited
+                } else {
+                    quiet
+                }
             }
             _ => last_frame
                 .map(|t| now.saturating_duration_since(t))
@@ -696,6 +708,20 @@ mod tests {
         // Nothing at all after that: stalled 10 s after the latest sign of life.
         let out = m.handle(tick(secs(t0, 19.6), 100, touched));
         assert_eq!(out[0], report(Stalled, "no frame for 10.1 s"));
+    }
+
+    #[test]
+    fn only_corrupt_frames_stall_after_six_timeouts() {
+        // A decoder that never gets a usable frame: retried after 60 s (6 × 10 s), as a new
+        // session may start at a key frame.
+        let t0 = Instant::now();
+        let mut m = playing(EndOfStream::Retry, t0);
+        assert_eq!(
+            m.handle(tick(secs(t0, 59.9), 100, Some(secs(t0, 59.8)))),
+            []
+        );
+        let out = m.handle(tick(secs(t0, 60.1), 100, Some(secs(t0, 60.0))));
+        assert_eq!(out[0], report(Stalled, "no frame for 60.1 s"));
     }
 
     #[test]
