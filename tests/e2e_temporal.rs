@@ -413,19 +413,23 @@ fn inspect_model_shows_the_kind_t_and_state_pairs() {
     }
 }
 
-/// A live RTSP camera showing one uniform colour, H.264 like a real camera.
-const SOLID_CAMERA: &str =
-    "( videotestsrc is-live=true pattern=solid-color foreground-color=0xff4080c0 \
-    ! video/x-raw,width=64,height=64,framerate=10/1 \
-    ! x264enc tune=zerolatency speed-preset=ultrafast key-int-max=10 \
-    ! rtph264pay name=pay0 pt=96 )";
+/// A live RTSP camera showing one uniform colour, H.264 like a real camera, with a key
+/// frame every `key_int` frames (10 a second).
+fn solid_camera(key_int: u32) -> String {
+    format!(
+        "( videotestsrc is-live=true pattern=solid-color foreground-color=0xff4080c0 \
+        ! video/x-raw,width=64,height=64,framerate=10/1 \
+        ! x264enc tune=zerolatency speed-preset=ultrafast key-int-max={key_int} \
+        ! rtph264pay name=pay0 pt=96 )"
+    )
+}
 
 #[test]
 fn stateful_state_resets_when_an_rtsp_camera_reconnects() {
     let _serial = common::serial();
     let dir = common::tempdir();
     let m = stateful(dir.path(), &[], false);
-    let mut camera = common::rtsp::RtspServer::start_with(SOLID_CAMERA, 0);
+    let mut camera = common::rtsp::RtspServer::start_with(&solid_camera(10), 0);
     let daemon = Daemon::builder()
         .model(&m)
         .per_frame(true)
@@ -518,14 +522,6 @@ fn score(m: &Value, label: &str) -> f64 {
         .unwrap_or_else(|| panic!("no score for {label}: {m}"))
 }
 
-/// The solid camera with a key frame every 8 s, so that a client joining it runs
-/// between key frames.
-const LONG_GOP_CAMERA: &str =
-    "( videotestsrc is-live=true pattern=solid-color foreground-color=0xff4080c0 \
-    ! video/x-raw,width=64,height=64,framerate=10/1 \
-    ! x264enc tune=zerolatency speed-preset=ultrafast key-int-max=80 \
-    ! rtph264pay name=pay0 pt=96 )";
-
 /// A camera already streaming when the daemon joins it between key frames (its media is
 /// shared with a first client): the decoder's grey frames (no reference frame yet; libav
 /// marks them corrupted) are dropped and counted, never summed into the model's state:
@@ -536,7 +532,8 @@ fn a_camera_joined_between_key_frames_feeds_no_grey_frames() {
     let _serial = common::serial();
     let dir = common::tempdir();
     let m = stateful(dir.path(), &[], false);
-    let camera = common::rtsp::RtspServer::start_with(LONG_GOP_CAMERA, 0);
+    // A key frame every 8 s: a client joining it lands between key frames.
+    let camera = common::rtsp::RtspServer::start_with(&solid_camera(80), 0);
     let mut first = std::process::Command::new("gst-launch-1.0")
         .args(["-q", "rtspsrc", &format!("location={}", camera.url())])
         .args(["protocols=tcp", "!", "fakesink"])
