@@ -275,7 +275,7 @@ fn the_page_reconnects_when_the_daemon_restarts() {
 /// run a few minutes): `ACTIOND_PAGE_URL=http://127.0.0.1:9464/ cargo test --test
 /// e2e_status_page readme_screenshot -- --ignored`.
 #[test]
-#[ignore = "README screenshot tool, not a check: needs scripts/demo.sh running for minutes"]
+#[ignore = "issue 14's README screenshot tool, not a check: needs scripts/demo.sh running for minutes; rerun it when the demo changes"]
 fn readme_screenshot() {
     let url = std::env::var("ACTIOND_PAGE_URL").unwrap_or("http://127.0.0.1:9464/".into());
     let browser = Browser::start_sized(760, 1200);
