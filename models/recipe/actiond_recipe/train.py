@@ -116,12 +116,17 @@ def tensorflow(threads: int):
     return keras, tf
 
 
-def train(data: Path, out: Path, cfg: dict, actiond: str | None = None, log=print) -> dict:
-    cfg = {**copy.deepcopy(DEFAULTS), **{k: v for k, v in cfg.items() if v is not None}}
+def check_epochs(cfg: dict) -> None:
+    """Refuses, before TensorFlow loads, a negative --epochs and --epochs 0 without --init-from."""
     if cfg["epochs"] < 0:
         raise SystemExit(f"--epochs {cfg['epochs']}: give 0 (export --init-from untrained) or more")
     if cfg["epochs"] == 0 and not cfg["init_from"]:
         raise SystemExit("--epochs 0 exports and evaluates the --init-from weights as they are: give --init-from")
+
+
+def train(data: Path, out: Path, cfg: dict, actiond: str | None = None, log=print) -> dict:
+    cfg = {**copy.deepcopy(DEFAULTS), **{k: v for k, v in cfg.items() if v is not None}}
+    check_epochs(cfg)
     keras, tf = tensorflow(int(cfg["threads"]))
     from . import export as ex
     from . import nets

@@ -22,7 +22,7 @@ from . import augment as aug
 from . import dataset as ds
 from . import schedule
 from .evaluate import pct
-from .train import tensorflow
+from .train import check_epochs, tensorflow
 
 DEFAULTS = {
     "name": None,
@@ -146,10 +146,7 @@ def fit(clip_model, train_ds, val, cfg, ckpt: Path, log):
 def train(data: Path, out: Path, cfg: dict, actiond: str | None = None, log=print) -> dict:
     """Trains, exports `out/tsm/` (stateful) and `out/clip/` (clip), evaluates both."""
     cfg = {**copy.deepcopy(DEFAULTS), **{k: v for k, v in cfg.items() if v is not None}}
-    if cfg["epochs"] < 0:
-        raise SystemExit(f"--epochs {cfg['epochs']}: give 0 (export --init-from untrained) or more")
-    if cfg["epochs"] == 0 and not cfg["init_from"]:
-        raise SystemExit("--epochs 0 exports and evaluates the --init-from weights as they are: give --init-from")
+    check_epochs(cfg)
     keras, _ = tensorflow(int(cfg["threads"]))
     from . import nets
     from .temporal import TSMNet
