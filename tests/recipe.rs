@@ -582,7 +582,8 @@ fn shipped_people_model_on_held_out_people_demo() {
     });
 }
 
-/// Renders the held-out demo stream and scores `demo.model_dir`'s clips through the daemon.
+/// Renders the held-out demo stream, scores `demo.model_dir`'s clips through the daemon,
+/// and checks that `recipe.py demo-eval` (offline) scores the same demo alike.
 fn held_out_demo_stream(demo: &HeldOutDemo) {
     let _serial = serial();
     let model_dir = demo.model_dir;
@@ -664,6 +665,41 @@ fn held_out_demo_stream(demo: &HeldOutDemo) {
         "clip accuracy {:.1} % < {:.0} % (seed {seed}); wrong: {wrong:?}",
         100.0 * accuracy,
         100.0 * demo.bar
+    );
+
+    // `recipe.py demo-eval` renders the same demo again and scores it offline (the frames
+    // from extract-frames, the model and smoothing run as the daemon runs them): its
+    // figures are what the model folders' demo_eval.json and the attempts report, so they
+    // must be the daemon's. A daemon starved by the machine may drop a frame, hence the
+    // slack of 3 clips.
+    let offline_json = tmp.path().join("offline.json");
+    let onnx = root().join(model_dir).join("model.onnx");
+    let mut args = vec![
+        "demo-eval",
+        "--model",
+        onnx.to_str().unwrap(),
+        "--seeds",
+        &seed_s,
+        "--actiond",
+        env!("CARGO_BIN_EXE_actiond"),
+        "--out",
+        offline_json.to_str().unwrap(),
+    ];
+    if demo.render[0] == "render-people-demo" {
+        args.push("--people");
+    }
+    args.extend(&demo.render[1..]);
+    recipe(&args);
+    let offline: Value =
+        serde_json::from_str(&std::fs::read_to_string(&offline_json).unwrap()).unwrap();
+    let (off_scored, off_correct) = (
+        offline["clips"].as_i64().unwrap(),
+        offline["correct"].as_i64().unwrap(),
+    );
+    eprintln!("demo-eval offline: {off_correct}/{off_scored} clips correct");
+    assert!(
+        (off_scored - scored).abs() <= 3 && (off_correct - correct).abs() <= 3,
+        "demo-eval scored {off_correct}/{off_scored}, the daemon {correct}/{scored}: {offline}"
     );
 }
 
