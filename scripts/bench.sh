@@ -13,9 +13,10 @@ bash scripts/setup.sh
 bash scripts/python-env.sh
 add_cargo_to_path
 cargo build --release --locked
-# The shipped models (frame, and the clip and stateful ones where present) get a row each.
+# The shipped models (frame, and the clip and stateful ones where present, and the people
+# TSM) get a row each.
 also=()
-for m in models/default models/default-int8 models/tsm models/clip; do
+for m in models/default models/default-int8 models/tsm models/clip models/people; do
     [[ -f "$m/model.onnx" ]] && also+=(--also-model "$m/model.onnx")
 done
 exec target/release/actiond bench --work-dir .cache/bench --json bench-report.json "${also[@]}" "$@"

@@ -372,8 +372,9 @@ fn daemon_row_with(
     measured_daemon_row(o, &o.model, row, input, n)
 }
 
-/// A daemon row with another model (`--also-model`): one stream of `input` at `fps`,
-/// named after the model and its kind (a failed row if its manifest is unusable).
+/// A daemon row with another model (`--also-model`): one stream of `input` at the
+/// manifest's `sample_fps` (the rate it was trained at), else at `fps`, named after the
+/// model and its kind (a failed row if its manifest is unusable).
 fn model_row(o: &Options, model: &Path, input: &inputs::Input, fps: f64, n: usize) -> Row {
     let mut row = Row {
         name: format!("model {}", model.display()),
@@ -385,6 +386,8 @@ fn model_row(o: &Options, model: &Path, input: &inputs::Input, fps: f64, n: usiz
     };
     match crate::model::Manifest::load(&model.with_file_name("model.toml")) {
         Ok(m) => {
+            let fps = m.input.sample_fps.unwrap_or(fps);
+            row.sample_fps = Some(fps);
             row.name = format!(
                 "{}, {} {}x{} @ {}",
                 m.kind().name(),
