@@ -5,14 +5,16 @@
 #   W=/work/people8 A=models/recipe/people/attempt-N FRAME=frameN TSM=tsmN models/recipe/people/post.sh
 # FRAME and TSM are run folders under W (recipe.py train / train-temporal --out); STREET=0
 # leaves out the street checks (attempt 7 had none); FRAME_COPY=0 leaves the frame model's
-# weights and reports out when an earlier attempt's folder already holds them (attempt 12).
+# weights and reports out when an earlier attempt's folder already holds them (attempt 12);
+# FRAME_ASSESS=<an earlier attempt's assess folder> copies the same frame model's held-out
+# results from there instead of assessing it again (its 128 px frames need 17 GB).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)"
 cd "$root"
 W="${W:-/work/people8}"
 : "${A:?attempt folder}" "${FRAME:?frame run under W}" "${TSM:?TSM run under W}"
 F="$W/$FRAME" T="$W/$TSM"
-STREET="${STREET:-1}" FRAME_COPY="${FRAME_COPY:-1}"
+STREET="${STREET:-1}" FRAME_COPY="${FRAME_COPY:-1}" FRAME_ASSESS="${FRAME_ASSESS:-}"
 py=.venv/bin/python
 mkdir -p $A/assess $A/tsm $A/clip $A/weights
 cp "$T/cache/tsm.weights.h5" $A/weights/tsm.weights.h5
@@ -32,7 +34,11 @@ assess() {  # model-name dir half-name groups cache
 }
 for half in large:761-800 small:1161-1200; do
     assess tsm "$T/tsm" "${half%%:*}" "${half#*:}" "$T/cache/frames" &
-    assess frame "$F" "${half%%:*}" "${half#*:}" "$F/cache/frames" &
+    if [ -n "$FRAME_ASSESS" ]; then
+        cp "$FRAME_ASSESS/frame-${half%%:*}".{json,md} $A/assess/
+    else
+        assess frame "$F" "${half%%:*}" "${half#*:}" "$F/cache/frames" &
+    fi
     wait
 done
 street() {  # model-name dir scale
