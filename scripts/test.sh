@@ -12,6 +12,9 @@ bash scripts/setup.sh
 # .venv/: the recipe, parity and default-model tests run them.
 bash scripts/python-env.sh
 add_cargo_to_path
+# One build from scratch gains nothing from incremental state (0.9 GB of target/debug);
+# export CARGO_INCREMENTAL=1 to keep it when rerunning this often.
+export CARGO_INCREMENTAL="${CARGO_INCREMENTAL:-0}"
 cargo fmt --all -- --check
 cargo clippy --locked --all-targets -- -D warnings
 # Supply chain (deny.toml): licenses, duplicate crates, crates.io only. cargo-deny is
