@@ -154,7 +154,7 @@ def extract(videos: list[Video], out: Path, actiond: str, size: int, resize: str
             sample_fps: float, log=print) -> dict[str, np.ndarray]:
     """Frames of every video at the model's size, decoded, sampled, resized and
     colour-converted by the daemon's own pipeline. Cached in `out` (reused when the
-    settings match). Returns {rel: (frames, H, W, 3) uint8}, read-only maps of the cache files."""
+    settings match; a video written after its frames is extracted again). Returns {rel: (frames, H, W, 3) uint8}, read-only maps of the cache files."""
     out.mkdir(parents=True, exist_ok=True)
     settings = {"width": size, "height": size, "resize": resize, "channel_order": channel_order,
                 "sample_fps": sample_fps}
@@ -171,7 +171,11 @@ def extract(videos: list[Video], out: Path, actiond: str, size: int, resize: str
     def stem_dir(v: Video) -> Path:
         return out / v.label
 
-    todo = [v for v in videos if not (stem_dir(v) / f"{v.path.stem}.json").exists()]
+    def fresh(v: Video) -> bool:  # cached, and after the video was last written (a re-render)
+        meta = stem_dir(v) / f"{v.path.stem}.json"
+        return meta.exists() and meta.stat().st_mtime_ns >= v.path.stat().st_mtime_ns
+
+    todo = [v for v in videos if not fresh(v)]
     by_label: dict[str, list[Video]] = {}
     for v in todo:
         by_label.setdefault(v.label, []).append(v)

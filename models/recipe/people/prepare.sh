@@ -3,8 +3,9 @@
 # this repository: renders the 12,000 clips (seeded, so identical each time; large people
 # in groups 1-800, small in 801-1200), links them into $W/mix, and extracts their frames
 # at 10 fps / 96 px once into $W/frame/cache/frames, through the daemon's own decoding
-# path. A render that stopped part way resumes (dataset.json is written when it ends);
-# clips and frames already there are not made again. EXTRACT=0 leaves the 96 px frames out
+# path. A render that stopped part way resumes, and clips and frames already there are not
+# made again, unless the renderer now plans a clip differently (it is rendered, and its
+# frames extracted, again). EXTRACT=0 leaves the 96 px frames out
 # (9.4 GB; only the frame runs of attempts 6-11 train on them).
 #   W=/work/people8 models/recipe/people/prepare.sh
 set -euo pipefail
@@ -14,8 +15,10 @@ W="${W:-/work/people8}"
 py=.venv/bin/python
 t0=$(date +%s)
 bash scripts/python-env.sh
-[ -f "$W/large/dataset.json" ] || $py models/recipe/recipe.py render-humans --out "$W/large" --groups 1-800 --clips 1 --seed 21 --scale 0.4-0.9 --jobs 2
-[ -f "$W/small/dataset.json" ] || $py models/recipe/recipe.py render-humans --out "$W/small" --groups 801-1200 --clips 1 --seed 21 --scale 0.1-0.4 --jobs 2
+# Always run: clips already written with the same plan are skipped (about 5 ms each), and
+# those the renderer now plans differently are rendered again (attempt 18's falls and sits).
+$py models/recipe/recipe.py render-humans --out "$W/large" --groups 1-800 --clips 1 --seed 21 --scale 0.4-0.9 --jobs 2
+$py models/recipe/recipe.py render-humans --out "$W/small" --groups 801-1200 --clips 1 --seed 21 --scale 0.1-0.4 --jobs 2
 echo "rendered; $(( $(date +%s) - t0 )) s so far"
 cargo build --release --locked   # extract-frames runs the daemon's own decoding path
 bash models/recipe/people/attempt-6/run/mix.sh "$W"   # links; idempotent

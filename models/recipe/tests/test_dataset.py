@@ -1,8 +1,10 @@
 """Splits are by video group; UCF101 split files are honoured; the smoothing mirror
 follows the daemon's documented formulas; extracted frames are read-only maps of the cache."""
 
+import os
 import shutil
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -125,3 +127,12 @@ def test_extract_maps_the_cache_read_only_and_reuses_it(tmp_path):
     assert all(np.array_equal(again[r], frames[r]) for r in frames)
     assert stamp.stat().st_mtime_ns == written
     assert [p.name for p in (tmp_path / "cache").glob("*.json")] == ["settings.json"]  # no temporary left
+    # A video rendered again after its frames were cached (a renderer change) is extracted
+    # again, not served stale: here the binary that cannot run is asked for it.
+    idle = next(v for v in videos if v.label == "idle")
+    os.utime(idle.path, ns=(time.time_ns() + 10**9,) * 2)
+    with pytest.raises(FileNotFoundError, match="/nonexistent/actiond"):
+        ds.extract(videos, tmp_path / "cache", "/nonexistent/actiond", 32, "stretch", "RGB", 10.0,
+                   log=lambda m: None)
+    again = ds.extract(videos, tmp_path / "cache", actiond, 32, "stretch", "RGB", 10.0, log=lambda m: None)
+    assert all(np.array_equal(again[r], frames[r]) for r in frames)

@@ -46,27 +46,34 @@ def _stand_params(rng) -> dict:
 
 # ---- idle -------------------------------------------------------------------------
 
-def sample_idle(rng, body):
-    """Sway, looking around and where the hands rest."""
+def _stance_params(rng) -> dict:
+    """Sway, looking around and where the hands rest (`hands`: hang, hips or front)."""
     p = _stand_params(rng)
     p.update(look_hz=_u(rng, 0.05, 0.3), look=_u(rng, 0, 40), hands=str(rng.choice(["hang", "hips", "front"])))
     return p
+
+
+def _stance(p: dict, pose: dict, t: np.ndarray, hands: str, weight=1.0) -> None:
+    """Idle's head and arms on top of `_sway`: looking around, the hands hanging, on the hips
+    or in front; `weight` (per time) fades them out as another action takes over."""
+    pose["head_yaw"] += weight * D(p["look"]) * np.sin(2 * np.pi * p["look_hz"] * t + p["phase"])
+    angles = {"hips": {"sh_abd": 30, "el_flex": 70, "el_yaw": 80},
+              "front": {"sh_flex": 20, "el_flex": 50, "el_yaw": 55}}.get(hands, {})
+    for s in "lr":
+        for joint, deg in angles.items():
+            pose[f"{s}_{joint}"] += weight * D(deg)
+
+
+def sample_idle(rng, body):
+    """Sway, looking around and where the hands rest."""
+    return _stance_params(rng)
 
 
 def idle(p, body, t):
     """Standing: weight shifting, looking around, hands hanging, on the hips or in front."""
     pose = zero_pose(len(t))
     _sway(p, pose, t)
-    pose["head_yaw"] += D(p["look"]) * np.sin(2 * np.pi * p["look_hz"] * t + p["phase"])
-    for s in "lr":
-        if p["hands"] == "hips":
-            pose[f"{s}_sh_abd"] += D(30)
-            pose[f"{s}_el_flex"] += D(70)
-            pose[f"{s}_el_yaw"] += D(80)
-        elif p["hands"] == "front":
-            pose[f"{s}_sh_flex"] += D(20)
-            pose[f"{s}_el_flex"] += D(50)
-            pose[f"{s}_el_yaw"] += D(55)
+    _stance(p, pose, t, p["hands"])
     return pose
 
 
@@ -277,18 +284,22 @@ def kicking(p, body, t):
 # ---- falling -----------------------------------------------------------------------------
 
 def sample_falling(rng, body):
-    """When and how fast, which way (forward, backward, collapsing), knee buckle."""
-    return {"start": _u(rng, 0.1, 0.45), "duration": _u(rng, 0.6, 1.1),
-            "direction": str(rng.choice(["forward", "backward", "collapse"])), **_stand_params(rng),
-            "buckle": _u(rng, 30, 70), "twitch": _u(rng, 0, 10)}
+    """When and how fast, which way (forward, backward, collapsing), knee buckle, and how
+    the person stood before (idle's stance: `rest` is where the hands were)."""
+    p = {"start": _u(rng, 0.05, 0.3), "duration": _u(rng, 0.6, 1.1),
+         "direction": str(rng.choice(["forward", "backward", "collapse"])), **_stance_params(rng),
+         "buckle": _u(rng, 30, 70), "twitch": _u(rng, 0, 10)}
+    p["rest"] = p.pop("hands")
+    return p
 
 
 def falling(p, body, t):
-    """Standing, then toppling to lying on the ground; arms reach out."""
+    """Standing as idle people stand, then toppling to lying on the ground; arms reach out."""
     pose = zero_pose(len(t))
     _sway(p, pose, t)
     t0 = p["start"] * max(float(t.max()), 1.0)
     s = np.clip((t - t0) / p["duration"], 0, 1)
+    _stance(p, pose, t, p["rest"], 1 - np.clip(3 * s, 0, 1))
     fall = s ** 2  # accelerates like a toppling body
     buckle = np.sin(np.pi * s)
     angle = D(88) * fall
@@ -316,18 +327,23 @@ def falling(p, body, t):
 # ---- sitting down ------------------------------------------------------------------------
 
 def sample_sitting_down(rng, body):
-    """When, how fast, how far the trunk leans, where the hands go."""
-    return {"start": _u(rng, 0.1, 0.4), "duration": _u(rng, 0.8, 1.5), "lean": _u(rng, 20, 40),
-            "hands": str(rng.choice(["thighs", "hang", "reach"])), **_stand_params(rng)}
+    """When, how fast, how far the trunk leans, where the hands go, and how the person
+    stood before (idle's stance: `rest` is where the hands were)."""
+    p = {"start": _u(rng, 0.05, 0.3), "duration": _u(rng, 0.8, 1.5), "lean": _u(rng, 20, 40),
+         "hands": str(rng.choice(["thighs", "hang", "reach"]))}
+    stance = _stance_params(rng)
+    return {**p, **stance, "rest": stance["hands"], "hands": p["hands"]}
 
 
 def sitting_down(p, body, t):
     """Standing, then lowering onto a seat behind (the scene draws a chair there): the
-    thighs end level and the shins upright, the feet stay where they stood."""
+    thighs end level and the shins upright, the feet stay where they stood; before, they
+    stand as idle people stand."""
     pose = zero_pose(len(t))
     _sway(p, pose, t)
     t0 = p["start"] * max(float(t.max()), 1.0)
     s = np.clip((t - t0) / p["duration"], 0, 1)
+    _stance(p, pose, t, p["rest"], 1 - np.clip(2 * s, 0, 1))
     s = s * s * (3 - 2 * s)
     pitch = D(p["lean"]) * np.sin(np.pi * s) + D(8) * s
     pose["pitch"] += pitch
