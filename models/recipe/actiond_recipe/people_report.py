@@ -37,6 +37,12 @@ def summarize(frame_report: dict, tsm_report: dict) -> dict:
     labels = frame_report["data"]["labels"]
     if tsm_report["data"]["labels"] != labels:
         raise ValueError("the two runs have different labels")
+    # Each run's figures are from its own test: a frame run tested before the data set was
+    # rendered again (attempt 18's falls and sits) would be compared on other clips.
+    fps = [rep["data"].get("fingerprint") for rep in (frame_report, tsm_report)]
+    if None not in fps and fps[0] != fps[1]:
+        raise ValueError(f"the two runs were tested on different data (fingerprints {fps[0][:12]}… and "
+                         f"{fps[1][:12]}…): export the frame run again on this data (people/export-frame.sh)")
     out = {"labels": labels, "models": {}}
     for key, rep in (("frame", frame_report), ("tsm", tsm_report)):
         clip = rep["results"]["test"]["clip"]

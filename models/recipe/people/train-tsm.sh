@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # One TSM run on both cores, compared with attempt 11's frame model (issue 14, attempts 12
-# on): prepare.sh, the frame run FRAME (default frame11; when missing, export-frame.sh makes
-# it again from attempt 11's kept weights), its frames hard-linked in when they are at the
-# TSM's input size SIZE (default 128; otherwise it extracts its own),
+# on): prepare.sh, the frame run FRAME (default frame11; when missing, or tested before clips
+# were rendered again, export-frame.sh makes it again from attempt 11's kept weights), its
+# frames hard-linked in when they are at the TSM's input size SIZE (default 128; otherwise it
+# extracts its own),
 # train-temporal started from INIT (--init-from-frame <frame weights> or
 # --init-from <TSM weights>), then post.sh with FRAME_COPY=0 into the attempt's folder A.
 # DRY_RUN=1 prints the commands instead of running them.
@@ -23,8 +24,13 @@ run=()
 [ -f "$W/$FRAME/model.onnx" ] || [ "$FRAME" = frame11 ] || { echo "$W/$FRAME (the frame run post.sh" \
     "compares with) is missing: run the attempt that makes it first" >&2; exit 1; }
 "${run[@]}" env W="$W" bash models/recipe/people/prepare.sh
-[ -f "$W/$FRAME/model.onnx" ] || "${run[@]}" env W="$W" FRAME="$FRAME" SIZE=128 SEED=11 \
-    FROM=models/recipe/people/attempt-11/weights/frame.weights.h5 bash models/recipe/people/export-frame.sh
+# Attempt 11's frame run is made again when it is missing or was tested before clips were
+# rendered again (people-report refuses runs tested on different data).
+if [ ! -f "$W/$FRAME/model.onnx" ] || { [ "$FRAME" = frame11 ] && [ -n "$(find -L "$W/mix" -name '*.avi' \
+        -newer "$W/$FRAME/report.json" -print -quit 2>/dev/null)" ]; }; then
+    "${run[@]}" env W="$W" FRAME="$FRAME" SIZE=128 SEED=11 \
+        FROM=models/recipe/people/attempt-11/weights/frame.weights.h5 bash models/recipe/people/export-frame.sh
+fi
 "${run[@]}" mkdir -p "$W/$TSM/cache"
 if [ ${#run[@]} = 0 ]; then exec 3> "$W/$TSM.log"; else exec 3>&1; fi  # the training log
 # The frame run's frames serve only at the same size (a cache with other settings is emptied).

@@ -4,6 +4,8 @@ import json
 import sys
 from pathlib import Path
 
+import pytest
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from actiond_recipe import people_report  # noqa: E402
@@ -60,3 +62,12 @@ def test_pairs_and_targets(tmp_path):
     again["training"] = {"config": {"init_from": "attempt-11/weights/frame.weights.h5"}}
     md = people_report.markdown(people_report.summarize(again, report(TSM, "t")))
     assert "| epochs run (kept) | none here: `attempt-11/weights/frame.weights.h5` exported untrained | 3 (2) |" in md
+
+
+def test_runs_tested_on_different_data_are_not_compared():
+    f, t = report(FRAME, "f"), report(TSM, "t")
+    f["data"]["fingerprint"], t["data"]["fingerprint"] = "a" * 64, "a" * 64
+    assert people_report.summarize(f, t)["targets"]["tsm_beats_frame_on_every_motion_pair"]
+    t["data"]["fingerprint"] = "b" * 64
+    with pytest.raises(ValueError, match="tested on different data.*export-frame.sh"):
+        people_report.summarize(f, t)
