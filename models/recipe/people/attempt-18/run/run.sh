@@ -8,13 +8,13 @@
 # a fresh cosine from lr 1e-4, TSM_MIN minutes; the frame model is assessed again (its
 # held-out clips changed) and attempt 17's TSM too, on the same held-out clips, as the
 # before of the change (assess/before-*).
-#   W=/work/people8 TSM_MIN=45 models/recipe/people/attempt-18/run/run.sh
+#   W=/work/people8 TSM_MIN=70 models/recipe/people/attempt-18/run/run.sh
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 cd "$here/../../../../.."
 W="${W:-/work/people8}"
 A=models/recipe/people/attempt-18
-A=$A TSM=tsm18 SEED=18 LR=1e-4 SIZE=192 TSM_MIN="${TSM_MIN:-45}" EXTRACT=0 \
+A=$A TSM=tsm18 SEED=18 LR=1e-4 SIZE=192 TSM_MIN="${TSM_MIN:-70}" EXTRACT=0 \
     INIT="--init-from models/recipe/people/attempt-17/weights/tsm.weights.h5" \
     bash "$here/../../train-tsm.sh"
 # Attempt 17's TSM (models/people until this attempt), exported again from its kept weights
