@@ -154,7 +154,8 @@ def extract(videos: list[Video], out: Path, actiond: str, size: int, resize: str
             sample_fps: float, log=print) -> dict[str, np.ndarray]:
     """Frames of every video at the model's size, decoded, sampled, resized and
     colour-converted by the daemon's own pipeline. Cached in `out` (reused when the
-    settings match; a video written after its frames is extracted again). Returns {rel: (frames, H, W, 3) uint8}, read-only maps of the cache files."""
+    settings match; a video written after its frames is extracted again). Returns
+    {rel: (frames, H, W, 3) uint8}, read-only maps of the cache files."""
     out.mkdir(parents=True, exist_ok=True)
     settings = {"width": size, "height": size, "resize": resize, "channel_order": channel_order,
                 "sample_fps": sample_fps}

@@ -20,6 +20,9 @@ A=$A TSM=tsm18 SEED=18 LR=1e-4 SIZE=192 TSM_MIN="${TSM_MIN:-70}" EXTRACT=0 \
 # Attempt 17's TSM (models/people until this attempt), exported again from its kept weights
 # when its run folder is gone, on the same held-out clips and frames.
 before="$W/tsm17/tsm/model.onnx"
+# (its frames are this attempt's, hard-linked: the same size and settings)
+[ -f "$before" ] || { mkdir -p "$W/tsm17/cache" && { [ -d "$W/tsm17/cache/frames" ] \
+    || cp -al "$W/tsm18/cache/frames" "$W/tsm17/cache/frames"; }; }
 [ -f "$before" ] || .venv/bin/python models/recipe/recipe.py train-temporal --data "$W/mix" --alpha 0.5 \
     --test-groups 761-800,1161-1200 --val-groups 741-760,1141-1160 --threads 2 --seed 17 \
     --config models/recipe/people/medium.json --sample-fps 10 --epochs 0 --size 192 --out "$W/tsm17" \
