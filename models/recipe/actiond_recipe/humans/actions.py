@@ -53,6 +53,13 @@ def _stance_params(rng) -> dict:
     return p
 
 
+def _rest_params(rng) -> dict:
+    """Idle's stance for an action that starts from it, the hands' place as `rest`."""
+    p = _stance_params(rng)
+    p["rest"] = p.pop("hands")
+    return p
+
+
 def _stance(p: dict, pose: dict, t: np.ndarray, hands: str, weight=1.0) -> None:
     """Idle's head and arms on top of `_sway`: looking around, the hands hanging, on the hips
     or in front; `weight` (per time) fades them out as another action takes over."""
@@ -286,11 +293,9 @@ def kicking(p, body, t):
 def sample_falling(rng, body):
     """When and how fast, which way (forward, backward, collapsing), knee buckle, and how
     the person stood before (idle's stance: `rest` is where the hands were)."""
-    p = {"start": _u(rng, 0.05, 0.3), "duration": _u(rng, 0.6, 1.1),
-         "direction": str(rng.choice(["forward", "backward", "collapse"])), **_stance_params(rng),
-         "buckle": _u(rng, 30, 70), "twitch": _u(rng, 0, 10)}
-    p["rest"] = p.pop("hands")
-    return p
+    return {"start": _u(rng, 0.05, 0.3), "duration": _u(rng, 0.6, 1.1),
+            "direction": str(rng.choice(["forward", "backward", "collapse"])), **_rest_params(rng),
+            "buckle": _u(rng, 30, 70), "twitch": _u(rng, 0, 10)}
 
 
 def falling(p, body, t):
@@ -329,10 +334,8 @@ def falling(p, body, t):
 def sample_sitting_down(rng, body):
     """When, how fast, how far the trunk leans, where the hands go, and how the person
     stood before (idle's stance: `rest` is where the hands were)."""
-    p = {"start": _u(rng, 0.05, 0.3), "duration": _u(rng, 0.8, 1.5), "lean": _u(rng, 20, 40),
-         "hands": str(rng.choice(["thighs", "hang", "reach"]))}
-    stance = _stance_params(rng)
-    return {**p, **stance, "rest": stance["hands"], "hands": p["hands"]}
+    return {"start": _u(rng, 0.05, 0.3), "duration": _u(rng, 0.8, 1.5), "lean": _u(rng, 20, 40),
+            "hands": str(rng.choice(["thighs", "hang", "reach"])), **_rest_params(rng)}
 
 
 def sitting_down(p, body, t):
