@@ -328,6 +328,49 @@ def test_sitting_down_lowers_the_hips_onto_a_chair_with_the_feet_planted():
     assert np.hypot(seats[0]["x"] - end[0], seats[0]["z"] - end[2]) < 0.1 and 0 < end[1] - seats[0]["y"] < 0.15
 
 
+def test_empty_chairs_stand_in_every_action_and_change_nothing_else(monkeypatch):
+    cast = scene.sample_group(1, 1, [])
+    plans = {(a, g): clip.plan_clip(1, g, 1, a, cast, 64, 48, 10, 3.0) for a in actions.ACTIONS for g in range(1, 31)}
+    with_chair = {k for k, p in plans.items() if "empty_chair" in p}
+    assert 0.2 < len(with_chair) / len(plans) < 0.4
+    assert {a for a, _ in with_chair} == set(actions.ACTIONS), "a chair is no cue for any one action"
+    # The chair has its own random stream: without it every plan is what it was.
+    monkeypatch.setattr(clip, "empty_chair", lambda plan, cast: None)
+    for k in with_chair:
+        bare = clip.plan_clip(1, k[1], 1, k[0], cast, 64, 48, 10, 3.0)
+        assert write._public(bare) == {n: v for n, v in write._public(plans[k]).items() if n != "empty_chair"}
+
+
+def test_an_empty_chair_behind_someone_stands_where_they_would_sit(monkeypatch):
+    cast = scene.sample_group(1, 1, [])
+    plan = clip.plan_clip(1, 1, 1, "idle", cast, 96, 72, 10, 3.0, (0.5, 0.6))
+    assert plan["people"]
+    seat = clip.empty_chair(plan, cast, share=1.0, behind=True)
+    sit = dict(plan["people"][0], action="sitting_down")
+    body = cast["performers"][sit["performer"]][0]
+    sit["params"] = dict(actions.sample("sitting_down", np.random.default_rng(0), body), start=0.05, duration=1.0)
+    sitting = clip.clip_joints({**plan, "people": [sit]}, cast)
+    sat = clip.chairs({**plan, "people": [sit]}, cast, sitting)[0]
+    # From where each stands at the start, the empty chair is where their own chair would
+    # stand had they sat down (the feet stay planted).
+    here, there = clip.clip_joints(plan, cast)[0][0, J["pelvis"]], sitting[0][0, J["pelvis"]]
+    offset = np.array([seat["x"] - here[0], seat["z"] - here[2]])
+    assert np.linalg.norm(offset - [sat["x"] - there[0], sat["z"] - there[2]]) < 0.1
+    assert 0.2 * body.height < seat["y"] < 0.26 * body.height
+    away = clip.empty_chair(plan, cast, share=1.0, behind=False)
+    assert np.hypot(away["x"] - here[0], away["z"] - here[2]) > 0.9
+    # Not where a sitter's own chair stands: one chair is never drawn into another.
+    sitter = {**plan, "action": "sitting_down", "people": [sit]}
+    extra = clip.empty_chair(sitter, cast, share=1.0, behind=True)
+    assert np.hypot(extra["x"] - sat["x"], extra["z"] - sat["z"]) > 0.4
+    # chairs() draws it, and it shows in the frames.
+    plan["empty_chair"] = seat
+    assert clip.chairs(plan, cast, clip.clip_joints(plan, cast))[0] == seat
+    drawn = clip.render_frames(plan, cast).astype(int)
+    del plan["empty_chair"]
+    assert np.abs(drawn - clip.render_frames(plan, cast)).max() > 60
+
+
 def test_backgrounds_put_the_ground_where_the_camera_sees_it():
     from actiond_recipe.humans import camera
 

@@ -13,6 +13,7 @@ from . import actions, camera, draw, scene, skeleton
 WIDEN_ACTIONS = ("walking", "running")  # actions whose path a wider view may keep whole
 WIDEN_SHARE = 0.5  # share of those clips whose camera widens instead of shortening the path
 MIN_WIDEN_SCALE = 0.08  # smallest main-person height (fraction of the frame) widening may reach
+EMPTY_CHAIR_SHARE = 0.3  # share of clips, every action, with an empty chair standing in the scene
 
 
 def _placement(rng, index: int, primary_facing: float) -> dict:
@@ -60,7 +61,42 @@ def plan_clip(seed: int, group: int, clip: int, action: str, cast: dict, width: 
         if action in WIDEN_ACTIONS and scene.clip_rng(seed, group, clip, action + "/widen").random() < WIDEN_SHARE:
             widen_to_fit(plan, cast)
         people[0]["travel"] = keep_in_view(plan, cast)
+    chair = empty_chair(plan, cast)
+    if chair is not None:
+        plan["empty_chair"] = chair  # absent otherwise: clips without one keep their plan
     return plan
+
+
+def empty_chair(plan: dict, cast: dict, share: float = EMPTY_CHAIR_SHARE,
+                behind: bool | None = None) -> dict | None:
+    """An empty chair for `share` of clips, drawn from the clip's own "/chair" stream (so
+    nothing else in the plan changes), or None. Half of them (all or none with `behind`)
+    stand right behind the main person, where the seat of someone about to sit down would
+    be (not in `sitting_down` clips, whose own chair stands there); the rest stand one to
+    three metres from them, turned any way. A chair only in `sitting_down` clips would
+    teach a model that a person beside a chair sits down."""
+    rng = scene.clip_rng(plan["seed"], plan["group"], plan["clip"], plan["action"] + "/chair")
+    if rng.random() >= share:
+        return None
+    drawn_behind = rng.random() < 0.5
+    colour = [int(v) for v in rng.integers(30, 200, 3)]
+    behind = drawn_behind if behind is None else behind
+    height, place, facing = 1.7, np.zeros(3), float(rng.uniform(-np.pi, np.pi))
+    if plan["people"]:
+        person = plan["people"][0]
+        body = cast["performers"][person["performer"]][0]
+        height = body.height
+        place = _joints(person, body, np.zeros(1), plan["frames"] / plan["fps"])[0, skeleton.J["pelvis"]]
+    if behind and plan["people"] and plan["action"] != "sitting_down":
+        facing = plan["people"][0]["facing"]
+        back = (body.thigh + 0.06) * np.array([np.sin(facing), 0, np.cos(facing)])
+        x, z = place[0] - back[0], place[2] - back[2]
+    else:
+        angle, dist = rng.uniform(-np.pi, np.pi), rng.uniform(1.0, 3.0)
+        x, z = place[0] + dist * np.cos(angle), place[2] + dist * np.sin(angle)
+    y = rng.uniform(0.22, 0.245) * height
+    return {"x": round(float(x), 3), "z": round(float(z), 3), "y": round(float(y), 3), "facing": round(facing, 3),
+            "colour": colour}
 
 
 def in_view(plan: dict, cast: dict, travel: float = 1.0, margin: float = 0.1) -> np.ndarray:
@@ -155,8 +191,9 @@ def _occlude(img: np.ndarray, occ: dict | None) -> None:
 
 
 def chairs(plan: dict, cast: dict, people: list[np.ndarray]) -> list[dict]:
-    """A chair under everyone who sits down, where their pelvis ends up."""
-    out = []
+    """A chair under everyone who sits down, where their pelvis ends up, and the plan's
+    empty chair."""
+    out = [plan["empty_chair"]] if plan.get("empty_chair") else []
     rng = np.random.default_rng(plan["noise_seed"] + 2)
     for person, joints in zip(plan["people"], people):
         if person["action"] == "sitting_down":
