@@ -13,6 +13,7 @@
   recipe.py demo-eval --model M --seeds 100-104      clip accuracy on fresh demo streams
   recipe.py assess --model M --data DIR [--groups G]  score a model on any labelled folder
   recipe.py street-check --model M                    what a people model says about walkers on a street
+  recipe.py chair-check --model M                     whether an empty chair makes a people model say sitting_down
   recipe.py reference / variant                       parity-test helpers (ONNX Runtime reference)
 
 Run it with the recipe's environment (scripts/python-env.sh makes .venv/):
@@ -201,6 +202,15 @@ def cmd_street_check(a):
                              seconds=a.seconds, scale_range=tuple(float(v) for v in a.scale.split("-")),
                              sample_fps=sample_fps_of(a.sample_fps, Path(a.model)), log=log)
     write_results(res, street_check.markdown(res), a.out)
+
+
+def cmd_chair_check(a):
+    from actiond_recipe import chair_check, dataset
+
+    res = chair_check.check(Path(a.model), dataset.find_actiond(a.actiond), int_list(a.groups), a.seed,
+                            tuple(int(v) for v in a.size.split("x")), tuple(float(v) for v in a.scale.split("-")),
+                            sample_fps=sample_fps_of(a.sample_fps, Path(a.model)), log=log)
+    write_results(res, chair_check.markdown(res), a.out)
 
 
 def cmd_reference(a):
@@ -394,6 +404,19 @@ def main(argv=None):
     st.add_argument("--out", help="JSON file for the results (and the table beside it as .md)")
     st.add_argument("--actiond")
     st.set_defaults(fn=cmd_street_check)
+
+    ch = sub.add_parser("chair-check", help="`sitting_down` answers on held-out clips of the other actions, "
+                                            "without and with an empty chair behind the main person")
+    ch.add_argument("--model", required=True, help="model.onnx of a people model (frame, clip or stateful)")
+    ch.add_argument("--groups", default="781-800", help="held-out groups of the people data set, e.g. 781-800")
+    ch.add_argument("--seed", type=int, default=21, help="the data set's render seed (prepare.sh: 21)")
+    ch.add_argument("--size", default="160x120", help="WIDTHxHEIGHT of the renders (prepare.sh's small half: 256x192)")
+    ch.add_argument("--scale", default="0.4-0.9", help="MIN-MAX height of the main person, fractions of the "
+                                                       "frame height (prepare.sh's small half: 0.1-0.4)")
+    ch.add_argument("--sample-fps", type=float, help="frames per second sampled (default: the model's training rate)")
+    ch.add_argument("--out", help="JSON file for the results (and the table beside it as .md)")
+    ch.add_argument("--actiond")
+    ch.set_defaults(fn=cmd_chair_check)
 
     f = sub.add_parser("reference", help="ONNX Runtime (Python) outputs for raw RGB frames (parity tests)")
     f.add_argument("--model", required=True)

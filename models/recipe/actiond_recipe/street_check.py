@@ -40,6 +40,17 @@ def tally(labels: list[str], predicted: list[int]) -> dict:
             "walking": share.get("walking", 0.0), "falling": share.get("falling", 0.0)}
 
 
+def answers(video: Path, actiond: str, manifest_path: Path, clf, size: tuple[int, int], sample_fps: float,
+            window: int, stride: int) -> list[int]:
+    """The model's smoothed clip answers (label indices) on one video, its frames read
+    through the daemon's `extract-frames` into the video's folder."""
+    subprocess.run([actiond, "extract-frames", "--manifest", str(manifest_path), "--sample-fps", str(sample_fps),
+                    "--out", str(video.parent), str(video)], check=True, capture_output=True)
+    meta = json.loads(video.with_suffix(".json").read_text())
+    frames = np.fromfile(video.with_suffix(".rgb"), np.uint8).reshape(meta["frames"], size[1], size[0], 3)
+    return [int(p.argmax()) for _, p in smooth(clf.probabilities(frames), "mean", window, stride)]
+
+
 def check(model: Path, actiond: str, seed: int = 1, scenes: int = 10, kinds=("pedestrian", "crowd"),
           seconds: float = 6.0, scale_range: tuple[float, float] = (0.15, 0.6), sample_fps: float = 5.0,
           window: int = 8, stride: int = 4, log=print) -> dict:
@@ -59,12 +70,7 @@ def check(model: Path, actiond: str, seed: int = 1, scenes: int = 10, kinds=("pe
                 index = (0 if kind == "pedestrian" else 1000) + i
                 video = Path(tmp) / f"{kind}{i}.mp4"
                 plan = render_scene(video, seed, index, kind, seconds=seconds, scale_range=scale_range)
-                subprocess.run([actiond, "extract-frames", "--manifest", str(manifest_path), "--sample-fps",
-                                str(sample_fps), "--out", tmp, str(video)], check=True, capture_output=True)
-                meta = json.loads((Path(tmp) / f"{kind}{i}.json").read_text())
-                frames = np.fromfile(Path(tmp) / f"{kind}{i}.rgb", np.uint8).reshape(meta["frames"], h, w, 3)
-                probs = clf.probabilities(frames)
-                got = [int(p.argmax()) for _, p in smooth(probs, "mean", window, stride)]
+                got = answers(video, actiond, manifest_path, clf, (w, h), sample_fps, window, stride)
                 predicted += got
                 per_scene.append({"index": index, "walkers": len(plan["people"]), "view": plan["camera"]["view"],
                                   "scale": plan["camera"]["scale"], **tally(labels, got)})

@@ -1,20 +1,21 @@
 #!/usr/bin/env bash
 # After an attempt (issue 14): the kept weights (with SHA256SUMS), each model's report,
-# both models on each held-out half, street checks at three walker sizes, and the
-# comparison, into the attempt's folder A.
+# both models on each held-out half, street checks at three walker sizes, chair checks on
+# each half, and the comparison, into the attempt's folder A.
 #   W=/work/people8 A=models/recipe/people/attempt-N FRAME=frameN TSM=tsmN models/recipe/people/post.sh
 # FRAME and TSM are run folders under W (recipe.py train / train-temporal --out); STREET=0
-# leaves out the street checks (attempt 7 had none); FRAME_COPY=0 leaves the frame model's
-# weights and reports out when an earlier attempt's folder already holds them (attempt 12);
-# FRAME_ASSESS=<an earlier attempt's assess folder> copies the same frame model's held-out
-# results from there instead of assessing it again (its 128 px frames need 17 GB).
+# leaves out the street checks (attempt 7 had none), CHAIR=0 the chair checks (none before
+# attempt 19); FRAME_COPY=0 leaves the frame model's weights and reports out when an
+# earlier attempt's folder already holds them (attempt 12); FRAME_ASSESS=<an earlier
+# attempt's assess folder> copies the same frame model's held-out results from there
+# instead of assessing it again (its 128 px frames need 17 GB).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)"
 cd "$root"
 W="${W:-/work/people8}"
 : "${A:?attempt folder}" "${FRAME:?frame run under W}" "${TSM:?TSM run under W}"
 F="$W/$FRAME" T="$W/$TSM"
-STREET="${STREET:-1}" FRAME_COPY="${FRAME_COPY:-1}" FRAME_ASSESS="${FRAME_ASSESS:-}"
+STREET="${STREET:-1}" CHAIR="${CHAIR:-1}" FRAME_COPY="${FRAME_COPY:-1}" FRAME_ASSESS="${FRAME_ASSESS:-}"
 py=.venv/bin/python
 mkdir -p $A/assess $A/tsm $A/clip $A/weights
 cp "$T/cache/tsm.weights.h5" $A/weights/tsm.weights.h5
@@ -50,6 +51,20 @@ for s in 0.4-0.9 0.15-0.6 0.08-0.2; do
     [ "$STREET" = 0 ] && break
     street tsm "$T/tsm" $s &
     street frame "$F" $s &
+    wait
+done
+# Held-out clips of the nine actions but sitting down, without and with an empty chair right
+# behind the main person, at each half's render size (prepare.sh) and people's size.
+chair() {  # model-name dir half groups size scale
+    $py models/recipe/recipe.py chair-check --model "$2/model.onnx" --groups "$4" --size "$5" --scale "$6" \
+        --out "$A/chair/$1-$3.json" > /dev/null
+}
+[ "$CHAIR" = 0 ] || mkdir -p $A/chair
+for half in large:781-800:160x120:0.4-0.9 small:1181-1200:256x192:0.1-0.4; do
+    [ "$CHAIR" = 0 ] && break
+    IFS=: read -r name groups size scale <<< "$half"
+    chair tsm "$T/tsm" "$name" "$groups" "$size" "$scale" &
+    chair frame "$F" "$name" "$groups" "$size" "$scale" &
     wait
 done
 $py models/recipe/recipe.py people-report --frame "$F" --tsm "$T" --out $A/COMPARISON.md
