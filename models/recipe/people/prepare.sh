@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # The people data set every attempt since 6 trains on, made on a machine that has only
 # this repository: renders the 12,000 clips (seeded, so identical each time; large people
-# in groups 1-800, small in 801-1200), links them into $W/mix, and extracts their frames
-# at 10 fps / 96 px once into $W/frame/cache/frames, through the daemon's own decoding
-# path. A render that stopped part way resumes, and clips and frames already there are not
-# made again, unless the renderer now plans a clip differently (it is rendered, and its
-# frames extracted, again). EXTRACT=0 leaves the 96 px frames out
-# (9.4 GB; only the frame runs of attempts 6-11 train on them).
+# in groups 1-800 at 160x120, small in 801-1200 at 256x192 since attempt 19, so that a
+# person a tenth of the frame high is drawn in the rows the 192 px models see, not
+# enlarged), links them into $W/mix, and extracts their frames at 10 fps / 96 px once into
+# $W/frame/cache/frames, through the daemon's own decoding path. A render that stopped part
+# way resumes, and clips and frames already there are not made again, unless the renderer
+# now plans a clip differently (it is rendered, and its frames extracted, again). EXTRACT=0
+# leaves the 96 px frames out (9.4 GB; only the frame runs of attempts 6-11 train on them).
 #   W=/work/people8 models/recipe/people/prepare.sh
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)"
@@ -16,9 +17,11 @@ py=.venv/bin/python
 t0=$(date +%s)
 bash scripts/python-env.sh
 # Always run: clips already written with the same plan are skipped (about 5 ms each), and
-# those the renderer now plans differently are rendered again (attempt 18's falls and sits).
+# those the renderer now plans differently are rendered again (attempt 18's falls and sits,
+# attempt 19's small half at its new size and its clips with an empty chair).
 $py models/recipe/recipe.py render-humans --out "$W/large" --groups 1-800 --clips 1 --seed 21 --scale 0.4-0.9 --jobs 2
-$py models/recipe/recipe.py render-humans --out "$W/small" --groups 801-1200 --clips 1 --seed 21 --scale 0.1-0.4 --jobs 2
+$py models/recipe/recipe.py render-humans --out "$W/small" --groups 801-1200 --clips 1 --seed 21 --scale 0.1-0.4 --jobs 2 \
+    --size 256x192
 echo "rendered; $(( $(date +%s) - t0 )) s so far"
 cargo build --release --locked   # extract-frames runs the daemon's own decoding path
 bash models/recipe/people/attempt-6/run/mix.sh "$W"   # links; idempotent
