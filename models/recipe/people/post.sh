@@ -17,6 +17,7 @@ W="${W:-/work/people8}"
 F="$W/$FRAME" T="$W/$TSM"
 STREET="${STREET:-1}" CHAIR="${CHAIR:-1}" FRAME_COPY="${FRAME_COPY:-1}" FRAME_ASSESS="${FRAME_ASSESS:-}"
 py=.venv/bin/python
+. models/recipe/people/halves.sh
 mkdir -p $A/assess $A/tsm $A/clip $A/weights
 cp "$T/cache/tsm.weights.h5" $A/weights/tsm.weights.h5
 for f in REPORT.md report.json training_config.json; do cp "$T/tsm/$f" $A/tsm/; cp "$T/clip/$f" $A/clip/; done
@@ -33,7 +34,7 @@ assess() {  # model-name dir half-name groups cache
     $py models/recipe/recipe.py assess --model "$2/model.onnx" --data "$W/mix" --groups "$4" \
         --cache "$5" --out "$A/assess/$1-$3.json" > /dev/null
 }
-for half in large:761-800 small:1161-1200; do
+for half in $TEST_HALVES; do
     assess tsm "$T/tsm" "${half%%:*}" "${half#*:}" "$T/cache/frames" &
     if [ -n "$FRAME_ASSESS" ]; then
         cp "$FRAME_ASSESS/frame-${half%%:*}".{json,md} $A/assess/
@@ -54,13 +55,13 @@ for s in 0.4-0.9 0.15-0.6 0.08-0.2; do
     wait
 done
 # Held-out clips of the nine actions but sitting down, without and with an empty chair right
-# behind the main person, at each half's render size (prepare.sh) and people's size.
+# behind the main person, at each half's render size and people's size (halves.sh).
 chair() {  # model-name dir half groups size scale
     $py models/recipe/recipe.py chair-check --model "$2/model.onnx" --groups "$4" --size "$5" --scale "$6" \
         --out "$A/chair/$1-$3.json" > /dev/null
 }
 [ "$CHAIR" = 0 ] || mkdir -p $A/chair
-for half in large:781-800:160x120:0.4-0.9 small:1181-1200:256x192:0.1-0.4; do
+for half in $CHAIR_HALVES; do
     [ "$CHAIR" = 0 ] && break
     IFS=: read -r name groups size scale <<< "$half"
     chair tsm "$T/tsm" "$name" "$groups" "$size" "$scale" &

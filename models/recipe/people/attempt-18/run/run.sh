@@ -17,19 +17,6 @@ A=models/recipe/people/attempt-18
 A=$A TSM=tsm18 SEED=18 LR=1e-4 SIZE=192 TSM_MIN="${TSM_MIN:-70}" EXTRACT=0 \
     INIT="--init-from models/recipe/people/attempt-17/weights/tsm.weights.h5" \
     bash "$here/../../train-tsm.sh"
-# Attempt 17's TSM (models/people until this attempt), exported again from its kept weights
-# when its run folder is gone, on the same held-out clips and frames.
-before="$W/tsm17/tsm/model.onnx"
-# (its frames are this attempt's, hard-linked: the same size and settings)
-[ -f "$before" ] || { mkdir -p "$W/tsm17/cache" && { [ -d "$W/tsm17/cache/frames" ] \
-    || cp -al "$W/tsm18/cache/frames" "$W/tsm17/cache/frames"; }; }
-[ -f "$before" ] || .venv/bin/python models/recipe/recipe.py train-temporal --data "$W/mix" --alpha 0.5 \
-    --test-groups 761-800,1161-1200 --val-groups 741-760,1141-1160 --threads 2 --seed 17 \
-    --config models/recipe/people/medium.json --sample-fps 10 --epochs 0 --size 192 --out "$W/tsm17" \
-    --name actiond-people-tsm-mobilenetv2 --frames 8 --clip-step 8 \
-    --init-from models/recipe/people/attempt-17/weights/tsm.weights.h5
-for half in large:761-800 small:1161-1200; do
-    .venv/bin/python models/recipe/recipe.py assess --model "$before" --data "$W/mix" --groups "${half#*:}" \
-        --cache "$W/tsm18/cache/frames" --out "$A/assess/before-${half%%:*}.json" > /dev/null
-done
+# Attempt 17's TSM (models/people until this attempt) on the same held-out clips and frames.
+CHAIR=0 W="$W" A=$A TSM=tsm18 PREV=17 bash "$here/../../assess-before.sh"
 echo attempt 18 done

@@ -10,7 +10,7 @@
 #   scenes and motions.
 # Attempt 18's TSM trains on at 192 px, a fresh cosine from lr 1e-4, TSM_MIN minutes; the
 # frame model is assessed again (its held-out clips changed) and attempt 18's TSM too, on
-# the same held-out clips, as the before of the change (assess/before-*).
+# the same held-out clips, as the before of the change (assess/before-*, chair/before-*).
 #   W=/work/people8 TSM_MIN=60 models/recipe/people/attempt-19/run/run.sh
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -20,19 +20,6 @@ A=models/recipe/people/attempt-19
 A=$A TSM=tsm19 SEED=19 LR=1e-4 SIZE=192 TSM_MIN="${TSM_MIN:-60}" EXTRACT=0 \
     INIT="--init-from models/recipe/people/attempt-18/weights/tsm.weights.h5" \
     bash "$here/../../train-tsm.sh"
-# Attempt 18's TSM (models/people until this attempt), exported again from its kept weights
-# when its run folder is gone, on the same held-out clips and frames.
-before="$W/tsm18/tsm/model.onnx"
-# (its frames are this attempt's, hard-linked: the same size and settings)
-[ -f "$before" ] || { mkdir -p "$W/tsm18/cache" && { [ -d "$W/tsm18/cache/frames" ] \
-    || cp -al "$W/tsm19/cache/frames" "$W/tsm18/cache/frames"; }; }
-[ -f "$before" ] || .venv/bin/python models/recipe/recipe.py train-temporal --data "$W/mix" --alpha 0.5 \
-    --test-groups 761-800,1161-1200 --val-groups 741-760,1141-1160 --threads 2 --seed 18 \
-    --config models/recipe/people/medium.json --sample-fps 10 --epochs 0 --size 192 --out "$W/tsm18" \
-    --name actiond-people-tsm-mobilenetv2 --frames 8 --clip-step 8 \
-    --init-from models/recipe/people/attempt-18/weights/tsm.weights.h5
-for half in large:761-800 small:1161-1200; do
-    .venv/bin/python models/recipe/recipe.py assess --model "$before" --data "$W/mix" --groups "${half#*:}" \
-        --cache "$W/tsm19/cache/frames" --out "$A/assess/before-${half%%:*}.json" > /dev/null
-done
+# Attempt 18's TSM (models/people until this attempt) on the same held-out clips and frames.
+W="$W" A=$A TSM=tsm19 PREV=18 bash "$here/../../assess-before.sh"
 echo attempt 19 done
