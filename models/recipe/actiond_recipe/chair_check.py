@@ -8,13 +8,11 @@ watches the motion answers the same both times; one that learned that a chair me
 from __future__ import annotations
 
 import tempfile
-import tomllib
 from pathlib import Path
 
 from .evaluate import pct
 from .humans import actions, clip, scene, write
-from .street_check import answers
-from .temporal_export import classifier
+from .street_check import answers, load
 
 SAT = "sitting_down"
 ACTIONS = [a for a in actions.ACTIONS if a != SAT]  # everyone else: none of them sits down
@@ -45,10 +43,7 @@ def check(model: Path, actiond: str, groups: list[int], seed: int = 21, size: tu
           sample_fps: float = 10.0, window: int = 8, stride: int = 4, log=print) -> dict:
     """Both renders of each of the nine actions in `groups`; per action and overall, the
     clips answered right and read as `sitting_down`, without and with the chair."""
-    manifest_path = model.parent / "model.toml"
-    man = tomllib.loads(manifest_path.read_text())
-    labels, shape = man["labels"], (man["input"]["width"], man["input"]["height"])
-    clf = classifier(model, man, threads=1)
+    manifest_path, labels, shape, clf = load(model)
     photos = scene.available_photos()
     got = {a: {"without": [], "with": []} for a in ACTIONS}
     with tempfile.TemporaryDirectory() as tmp:

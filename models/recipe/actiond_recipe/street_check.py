@@ -40,6 +40,15 @@ def tally(labels: list[str], predicted: list[int]) -> dict:
             "walking": share.get("walking", 0.0), "falling": share.get("falling", 0.0)}
 
 
+def load(model: Path) -> tuple[Path, list[str], tuple[int, int], object]:
+    """A model as the checks run it: its manifest's path, labels, input (width, height) and
+    classifier (one thread)."""
+    manifest_path = model.parent / "model.toml"
+    man = tomllib.loads(manifest_path.read_text())
+    return manifest_path, man["labels"], (man["input"]["width"], man["input"]["height"]), \
+        classifier(model, man, threads=1)
+
+
 def answers(video: Path, actiond: str, manifest_path: Path, clf, size: tuple[int, int], sample_fps: float,
             window: int, stride: int) -> list[int]:
     """The model's smoothed clip answers (label indices) on one video, its frames read
@@ -55,11 +64,7 @@ def check(model: Path, actiond: str, seed: int = 1, scenes: int = 10, kinds=("pe
           seconds: float = 6.0, scale_range: tuple[float, float] = (0.15, 0.6), sample_fps: float = 5.0,
           window: int = 8, stride: int = 4, log=print) -> dict:
     """Renders `scenes` scenes of each kind and returns what the model said, per kind and per scene."""
-    manifest_path = model.parent / "model.toml"
-    man = tomllib.loads(manifest_path.read_text())
-    labels = man["labels"]
-    w, h = man["input"]["width"], man["input"]["height"]
-    clf = classifier(model, man, threads=1)
+    manifest_path, labels, (w, h), clf = load(model)
     out = {"model": str(model), "seed": seed, "scenes": scenes, "seconds": seconds, "scale": list(scale_range),
            "sample_fps": sample_fps,
            "smoothing": {"method": "mean", "window": window, "stride": stride}, "kinds": {}}
