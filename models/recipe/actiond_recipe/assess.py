@@ -62,4 +62,23 @@ def markdown(r: dict) -> str:
               for lab in labels if pc[lab]["support"]]
     lines += ["", "Clip confusion matrix (rows: true, columns: predicted):", ""] + conf_table(res["clip"]["confusion"],
                                                                                                 labels)
+    lines += position_table(res["clip"], labels)
     return "\n".join(lines) + "\n"
+
+
+def position_table(clip: dict, labels: list[str]) -> list[str]:
+    """Clip recall per class by where the clip lies in its video (mean smoothing, up to 12 places)."""
+    ends = clip.get("by_end_frame", {})
+    sm = clip["smoothing"]
+    if sm["method"] != "mean" or not 1 < len(ends) <= 12:
+        return []
+    keys = sorted(ends, key=int)
+    head = [f"frames {int(k) - sm['window']}–{int(k) - 1}" for k in keys]
+    lines = ["", "Clip recall by where the clip lies in its video (frames counted from 0 at the sampling rate):", "",
+             "| class | " + " | ".join(head) + " |", "| --- |" + " ---: |" * len(keys)]
+    for lab in labels:
+        cells = [ends[k]["recall"][lab] for k in keys]
+        if any(c is not None for c in cells):
+            lines.append(f"| {lab} | " + " | ".join(pct(c) if c is not None else "–" for c in cells) + " |")
+    lines.append("| **all** | " + " | ".join(pct(ends[k]["accuracy"]) for k in keys) + " |")
+    return lines

@@ -121,6 +121,7 @@ def evaluate(clf: OnnxClassifier, videos, frames: dict, labels: list[str], smoot
     """Frame-, clip- and video-level results over `videos`."""
     idx = {lab: i for i, lab in enumerate(labels)}
     ft, fp, ct, cp, vt, vp = [], [], [], [], [], []
+    cend = []  # each clip's end frame (exclusive), so that clips can be told apart by where they lie in a video
     short = 0
     for v in videos:
         probs = clf.probabilities(frames[v.rel])
@@ -134,6 +135,7 @@ def evaluate(clf: OnnxClassifier, videos, frames: dict, labels: list[str], smoot
             short += 1
         ct += [t] * len(clips)
         cp += [int(c.argmax()) for _, c in clips]
+        cend += [n for n, _ in clips]
         vt.append(t)
         vp.append(int(probs.mean(axis=0).argmax()))
     n = len(labels)
@@ -145,7 +147,20 @@ def evaluate(clf: OnnxClassifier, videos, frames: dict, labels: list[str], smoot
                       "confusion": conf.tolist()}
     res["clip"]["smoothing"] = smoothing
     res["clip"]["videos_shorter_than_window"] = short
+    res["clip"]["by_end_frame"] = by_end_frame(ct, cp, cend, labels)
     return res
+
+
+def by_end_frame(yt, yp, ends, labels: list[str]) -> dict:
+    """Clip accuracy and per-class recall grouped by the frame where each clip ends: tells
+    whether a class is missed before its action starts, during it, or after (a fall's lying still)."""
+    out = {}
+    for end in sorted(set(ends)):
+        sel = [i for i, e in enumerate(ends) if e == end]
+        conf = confusion([yt[i] for i in sel], [yp[i] for i in sel], len(labels))
+        out[str(end)] = {"accuracy": float(np.trace(conf) / conf.sum()), "count": int(conf.sum()),
+                         "recall": {lab: r["recall"] for lab, r in per_class(conf, labels).items()}}
+    return out
 
 
 def confusion_png(conf: list[list[int]], labels: list[str], title: str, path: Path) -> None:

@@ -1,0 +1,53 @@
+"""Clip results grouped by where each clip lies in its video: a class missed only before
+its action starts (or after it ends) shows in the early (or late) columns."""
+
+import sys
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from actiond_recipe.assess import position_table  # noqa: E402
+from actiond_recipe.evaluate import evaluate  # noqa: E402
+
+
+class Replay:
+    """Stands in for the ONNX classifier (a pure-function test): the probabilities each
+    video's frames were given."""
+
+    def probabilities(self, frames):
+        return frames
+
+
+def one_hot(classes):
+    return np.array([[0.9, 0.1] if c == 0 else [0.1, 0.9] for c in classes], np.float32)
+
+
+def test_clips_are_grouped_by_their_end_frame():
+    # An `a` video read as `b` for its first ten frames, then as `a`; a `b` video read as `b`.
+    videos = [SimpleNamespace(rel="a/1", label="a"), SimpleNamespace(rel="b/1", label="b")]
+    frames = {"a/1": one_hot([1] * 10 + [0] * 6), "b/1": one_hot([1] * 16)}
+    res = evaluate(Replay(), videos, frames, ["a", "b"], {"method": "mean", "window": 8, "stride": 4})
+    ends = res["clip"]["by_end_frame"]
+    assert sorted(ends, key=int) == ["8", "12", "16"]
+    # Frames 0-7 and 4-11 of the `a` video are mostly `b`; frames 8-15 mostly `a`.
+    assert [ends[k]["recall"]["a"] for k in ("8", "12", "16")] == [0.0, 0.0, 1.0]
+    assert [ends[k]["recall"]["b"] for k in ("8", "12", "16")] == [1.0, 1.0, 1.0]
+    assert [ends[k]["accuracy"] for k in ("8", "12", "16")] == [0.5, 0.5, 1.0]
+    assert sum(e["count"] for e in ends.values()) == res["clip"]["count"] == 6
+
+    table = position_table(res["clip"], ["a", "b"])
+    assert "| class | frames 0–7 | frames 4–11 | frames 8–15 |" in table
+    assert "| a | 0.0 % | 0.0 % | 100.0 % |" in table
+    assert "| **all** | 50.0 % | 50.0 % | 100.0 % |" in table
+
+
+def test_no_position_table_for_ema_or_a_single_place():
+    clip = {"smoothing": {"method": "ema", "window": 8, "stride": 4},
+            "by_end_frame": {"8": {}, "12": {}}}
+    assert position_table(clip, ["a"]) == []
+    clip = {"smoothing": {"method": "mean", "window": 8, "stride": 4},
+            "by_end_frame": {"8": {"accuracy": 1.0, "count": 1, "recall": {"a": 1.0}}}}
+    assert position_table(clip, ["a"]) == []
