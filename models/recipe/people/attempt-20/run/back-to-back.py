@@ -12,24 +12,28 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[3]))  # models/recipe
 from actiond_recipe import dataset as ds  # noqa: E402
+from actiond_recipe.export import trained_sample_fps  # noqa: E402
 from actiond_recipe.evaluate import smooth  # noqa: E402
 from actiond_recipe.temporal_export import classifier  # noqa: E402
 
 model, data, cache = Path(sys.argv[1]), Path(sys.argv[2]), Path(sys.argv[3])
 groups = set(range(int(sys.argv[4]), int(sys.argv[5]) + 1))
 man = tomllib.loads((model.parent / "model.toml").read_text())
-labels, size = man["labels"], man["input"]["width"]
+labels, inp = man["labels"], man["input"]
 _, videos = ds.scan(data)
 videos = [v for v in videos if v.group in groups]
 random.Random(1).shuffle(videos)
-frames = ds.extract(videos, cache, ds.find_actiond(), size, "stretch", "RGB", 10.0, log=lambda *a: None)
+# The frames as `recipe.py assess` takes them: the model's size, resize, channel order and training rate.
+frames = ds.extract(videos, cache, ds.find_actiond(), inp["width"], inp.get("resize", "stretch"),
+                    inp.get("channel_order", "RGB"), trained_sample_fps(model), log=lambda *a: None)
 probs = classifier(model, man, threads=1).probabilities(np.concatenate([frames[v.rel] for v in videos]))
 right: dict[int, list[bool]] = {}
 i = 0
 for v in videos:
     n = len(frames[v.rel])
+    truth = labels.index(v.label)
     for end, c in smooth(probs[i:i + n], "mean", 8, 4):
-        right.setdefault(end, []).append(int(c.argmax()) == labels.index(v.label))
+        right.setdefault(end, []).append(int(c.argmax()) == truth)
     i += n
 later = [x for end, xs in right.items() if end > 8 for x in xs]
 print(f"{model} groups {min(groups)}-{max(groups)}, one state back to back: first clip "
