@@ -110,6 +110,8 @@ def training_config(a, keys) -> dict:
         cfg["test_groups"] = int_list(a.test_groups)
     if a.val_groups is not None:
         cfg["val_groups"] = int_list(a.val_groups)
+    if getattr(a, "train_groups", None) is not None:
+        cfg["train_groups"] = int_list(a.train_groups)
     if a.no_augment:
         cfg["augment"] = None
     if getattr(a, "smoothing", None):
@@ -347,6 +349,8 @@ def main(argv=None):
     tt.add_argument("--seed", type=int)
     tt.add_argument("--test-groups")
     tt.add_argument("--val-groups")
+    tt.add_argument("--train-groups", dest="train_groups",
+                    help="train on these groups only (default: all not held out); only their frames are extracted")
     tt.add_argument("--threads", type=int)
     tt.add_argument("--actiond")
     tt.set_defaults(fn=cmd_train_temporal)

@@ -48,9 +48,20 @@ DEFAULTS = {
     "seed": 1,
     "test_groups": None,
     "val_groups": None,
+    "train_groups": None,  # train on these groups only (default: every group not held out)
     "smoothing": {"method": "mean", "window": 8, "stride": 4},
     "threads": 2,
 }
+
+
+def only_train_groups(split: dict, groups: list[int]) -> dict:
+    """`split` with its training part cut to `groups` (a subset of a bigger render: at a larger
+    input size the frames of every clip would not fit the disk). Test and validation stay."""
+    keep = set(groups) & set(split["train_groups"])
+    if not keep:
+        raise SystemExit(f"none of the training groups {ds.groups_text(groups)} is left for training "
+                         f"(train groups: {ds.groups_text(split['train_groups'])})")
+    return {**split, "train": [v for v in split["train"] if v.group in keep], "train_groups": sorted(keep)}
 
 
 def clips_of(videos, frames: dict, labels: list[str], t: int, step: int):
@@ -155,9 +166,12 @@ def train(data: Path, out: Path, cfg: dict, actiond: str | None = None, log=prin
     out.mkdir(parents=True, exist_ok=True)
     labels, videos = ds.scan(Path(data))
     split = ds.split_by_group(videos, cfg["test_groups"], cfg["val_groups"], cfg["seed"])
+    if cfg.get("train_groups"):
+        split = only_train_groups(split, cfg["train_groups"])
     log(f"{len(videos)} videos, {len(labels)} classes; split by group: train {ds.groups_text(split['train_groups'])}, "
         f"val {ds.groups_text(split['val_groups'])}, test {ds.groups_text(split['test_groups'])}")
-    frames = ds.extract(videos, out / "cache" / "frames", ds.find_actiond(actiond), cfg["size"], cfg["resize"],
+    # Only the frames the split uses (all of them unless --train-groups leaves some out).
+    frames = ds.extract(split["train"] + split["val"] + split["test"], out / "cache" / "frames", ds.find_actiond(actiond), cfg["size"], cfg["resize"],
                         cfg["channel_order"], cfg["sample_fps"], log=log)
     t = int(cfg["frames"])
     tr_items, tr_y = clips_of(split["train"], frames, labels, t, int(cfg["clip_step"]))

@@ -57,6 +57,19 @@ def test_split_keeps_groups_whole(tmp_path):
         ds.split_by_group(videos, [1, 2], [2], seed=0)
 
 
+def test_train_groups_cut_only_the_training_part(tmp_path):
+    from actiond_recipe.train_temporal import only_train_groups
+
+    _, videos = ds.scan(make_tree(tmp_path))
+    full = ds.split_by_group(videos, [9, 10], [8], seed=3)
+    cut = only_train_groups(full, [2, 3, 9, 40])
+    assert cut["train_groups"] == [2, 3]  # held-out and unknown groups never train
+    assert {v.group for v in cut["train"]} == {2, 3} and len(cut["train"]) == 12
+    assert cut["test"] == full["test"] and cut["val"] == full["val"]
+    with pytest.raises(SystemExit, match="none of the training groups"):
+        only_train_groups(full, [8, 9])
+
+
 def test_split_files(tmp_path):
     root = make_tree(tmp_path / "data", groups=range(1, 6), clips=1)
     _, videos = ds.scan(root)
