@@ -116,7 +116,8 @@ def clip_batches(items, ys, frames, t, batch, augmenter, norm, seed, classes, sm
 
 def fit(clip_model, train_ds, val, cfg, ckpt: Path, log):
     """AdamW + cosine decay (over the epochs or the time budget, whichever ends first) on the per-frame loss; keeps the best validation epoch,
-    writes it to `ckpt` after every improvement, stops at the time budget."""
+    writes it to `ckpt` after every improvement and the latest weights beside it (`*.latest.weights.h5`)
+    every 10 minutes, stops at the time budget."""
     import keras
 
     steps = len(train_ds) * cfg["epochs"]
@@ -128,6 +129,14 @@ def fit(clip_model, train_ds, val, cfg, ckpt: Path, log):
         def __init__(self):
             super().__init__()
             self.best, self.weights, self.history, self.t0, self.best_epoch = None, None, [], time.time(), 0
+            self.saved = self.t0
+
+        def on_train_batch_end(self, batch, logs=None):
+            # The latest weights every 10 minutes and when the budget stops the run, before the
+            # epoch's validation: a run killed after that keeps its training (--init-from it).
+            if time.time() - self.saved >= 600 or self.model.stop_training:
+                self.model.save_weights(str(latest))
+                self.saved = time.time()
 
         def on_epoch_end(self, epoch, logs=None):
             logs = {k: round(float(v), 5) for k, v in (logs or {}).items()}
@@ -143,10 +152,10 @@ def fit(clip_model, train_ds, val, cfg, ckpt: Path, log):
                 log(f"time budget of {cfg['max_minutes']} min reached")
                 self.model.stop_training = True
 
+    latest = ckpt.with_name(ckpt.name.replace(".weights.h5", ".latest.weights.h5"))
     keep = Keep()
     if cfg["epochs"]:
-        clip_model.fit(train_ds, epochs=cfg["epochs"], verbose=0, callbacks=[lr_cb, keep], validation_data=val,
-                       validation_batch_size=8)
+        clip_model.fit(train_ds, epochs=cfg["epochs"], verbose=0, callbacks=[lr_cb, keep], validation_data=val)
         clip_model.set_weights(keep.weights)
     else:  # a kept run's weights exported again, e.g. on a machine that has only the repository
         log(f"no training (--epochs 0): exporting {cfg['init_from']} as it is")
@@ -171,8 +180,9 @@ def train(data: Path, out: Path, cfg: dict, actiond: str | None = None, log=prin
     log(f"{len(videos)} videos, {len(labels)} classes; split by group: train {ds.groups_text(split['train_groups'])}, "
         f"val {ds.groups_text(split['val_groups'])}, test {ds.groups_text(split['test_groups'])}")
     # Only the frames the split uses (all of them unless --train-groups leaves some out).
-    frames = ds.extract(split["train"] + split["val"] + split["test"], out / "cache" / "frames", ds.find_actiond(actiond), cfg["size"], cfg["resize"],
-                        cfg["channel_order"], cfg["sample_fps"], log=log)
+    frames = ds.extract(split["train"] + split["val"] + split["test"], out / "cache" / "frames",
+                        ds.find_actiond(actiond), cfg["size"], cfg["resize"], cfg["channel_order"],
+                        cfg["sample_fps"], log=log)
     t = int(cfg["frames"])
     tr_items, tr_y = clips_of(split["train"], frames, labels, t, int(cfg["clip_step"]))
     va_items, va_y = clips_of(split["val"], frames, labels, t, t)
@@ -198,10 +208,10 @@ def train(data: Path, out: Path, cfg: dict, actiond: str | None = None, log=prin
     augmenter = aug.Augmenter(cfg["augment"]["ops"], cfg["augment"].get("choose", 0)) if cfg["augment"] else None
     train_ds = clip_batches(tr_items, tr_y, frames, t, cfg["batch_size"], augmenter, norm, cfg["seed"],
                             len(labels), cfg["label_smoothing"])
-    val = None
-    if va_items:
-        vx = aug.normalize(np.stack([frames[r][s:s + t] for r, s in va_items]), norm)
-        val = (vx, np.repeat(np.eye(len(labels), dtype=np.float32)[va_y][:, None], t, axis=1))
+    # Validation clips normalised a batch at a time from the frame maps, as the training clips
+    # are: normalised all at once they took 7.5 GB at 256 px, and Keras copied them again at the
+    # epoch's end (attempt 21's first launch was killed there, out of memory).
+    val = clip_batches(va_items, va_y, frames, t, 8, None, norm, cfg["seed"], len(labels), 0.0) if va_items else None
     (out / "cache").mkdir(exist_ok=True)
     t_train = time.time()
     keep = fit(clip, train_ds, val, cfg, out / "cache" / "tsm.weights.h5", log)
