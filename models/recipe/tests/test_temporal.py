@@ -191,3 +191,30 @@ def test_a_frame_model_of_other_settings_is_named_in_the_error(tmp_path):
     n.offline(T)
     with pytest.raises(ValueError, match="model.weights.h5"):
         n.load_frame_weights(path)
+
+
+def test_a_run_stopped_by_its_budget_keeps_its_latest_weights(tmp_path):
+    # Attempt 21's first launch was killed out of memory in its end-of-epoch validation and
+    # kept nothing. fit() now writes the latest weights when the budget stops the run, before
+    # validating, and validates from the frame maps a batch at a time.
+    from actiond_recipe import augment, train_temporal
+
+    clip = temporal.TSMNet(SIZE, CLASSES, alpha=0.35).offline(T)
+    rng = np.random.default_rng(3)
+    frames = {f"v{i}": rng.integers(0, 256, (T, SIZE, SIZE, 3), dtype=np.uint8) for i in range(8)}
+    items, ys = [(k, 0) for k in frames], np.arange(8, dtype=np.int32) % CLASSES
+    norm = augment.normalization("imagenet")
+
+    def batches(smoothing):
+        return train_temporal.clip_batches(items, ys, frames, T, 2, None, norm, 0, CLASSES, smoothing)
+
+    cfg = {"epochs": 3, "learning_rate": 1e-3, "weight_decay": 1e-4, "max_minutes": 1e-6}
+    ckpt = tmp_path / "tsm.weights.h5"
+    keep = train_temporal.fit(clip, batches(0.05), batches(0.0), cfg, ckpt, log=lambda *a: None)
+    assert len(keep.history) == 1 and "val_accuracy" in keep.history[0]  # stopped in epoch 1, validated
+    latest = tmp_path / "tsm.latest.weights.h5"
+    assert latest.is_file()
+    fresh = temporal.TSMNet(SIZE, CLASSES, alpha=0.35).offline(T)
+    fresh.load_weights(str(latest))
+    x = np.random.default_rng(5).normal(0, 1, (1, T, SIZE, SIZE, 3)).astype(np.float32)
+    np.testing.assert_allclose(fresh(x, training=False).numpy(), clip(x, training=False).numpy(), atol=1e-5)
