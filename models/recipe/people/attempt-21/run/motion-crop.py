@@ -89,9 +89,8 @@ for v in videos:
     else:  # causal: each frame cut by the box of the motion in the 8 frames up to it (cumulative: all up to it)
         out, b = [], (0, 0, SRC)
         for t in range(len(f)):
-            if t >= 1:
-                lo = 0 if mode == "cumulative" else max(0, t - 7)
-                b = box(motion_map(f[lo:t + 1])) if t >= 2 else b
+            if t >= 2:  # two frame changes at least
+                b = box(motion_map(f[0 if mode == "cumulative" else max(0, t - 7):t + 1]))
             sides.append(b[2] / SRC)
             out.append(cut(f[t:t + 1], b)[0])
         x = np.stack(out)
