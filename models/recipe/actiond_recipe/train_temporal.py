@@ -129,9 +129,13 @@ def fit(clip_model, train_ds, val, cfg, ckpt: Path, log):
         def __init__(self):
             super().__init__()
             self.best, self.weights, self.history, self.t0, self.best_epoch = None, None, [], time.time(), 0
-            self.saved = self.t0
+            self.saved, self.batches = self.t0, 0
+
+        def on_epoch_begin(self, epoch, logs=None):
+            self.batches = 0
 
         def on_train_batch_end(self, batch, logs=None):
+            self.batches += 1
             # The latest weights every 10 minutes and when the budget stops the run, before the
             # epoch's validation: a run killed after that keeps its training (--init-from it).
             if time.time() - self.saved >= 600 or self.model.stop_training:
@@ -140,14 +144,16 @@ def fit(clip_model, train_ds, val, cfg, ckpt: Path, log):
 
         def on_epoch_end(self, epoch, logs=None):
             logs = {k: round(float(v), 5) for k, v in (logs or {}).items()}
-            logs.update(epoch=epoch + 1, elapsed_s=round(time.time() - self.t0, 1))
+            # batches: how much of the epoch ran (a budget stops most runs mid-epoch)
+            logs.update(epoch=epoch + 1, elapsed_s=round(time.time() - self.t0, 1), batches=self.batches)
             self.history.append(logs)
             key = (logs.get("val_accuracy", logs.get("accuracy", 0.0)), -logs.get("val_loss", logs.get("loss", 0.0)))
             if self.best is None or key >= self.best:
                 self.best, self.weights, self.best_epoch = key, self.model.get_weights(), epoch + 1
                 self.model.save_weights(str(ckpt))
             log(f"epoch {epoch + 1}/{cfg['epochs']}: " + ", ".join(
-                f"{k} {v:.4f}" for k, v in logs.items() if k not in ("epoch", "elapsed_s")) + f" ({logs['elapsed_s']:.0f} s)")
+                f"{k} {v:.4f}" for k, v in logs.items() if k not in ("epoch", "elapsed_s", "batches"))
+                + f" ({logs['elapsed_s']:.0f} s, {self.batches} of {len(train_ds)} batches)")
             if cfg["max_minutes"] and time.time() - self.t0 > 60 * cfg["max_minutes"]:
                 log(f"time budget of {cfg['max_minutes']} min reached")
                 self.model.stop_training = True

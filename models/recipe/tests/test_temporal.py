@@ -212,6 +212,7 @@ def test_a_run_stopped_by_its_budget_keeps_its_latest_weights(tmp_path):
     ckpt = tmp_path / "tsm.weights.h5"
     keep = train_temporal.fit(clip, batches(0.05), batches(0.0), cfg, ckpt, log=lambda *a: None)
     assert len(keep.history) == 1 and "val_accuracy" in keep.history[0]  # stopped in epoch 1, validated
+    assert keep.history[0]["batches"] == 1  # of the epoch's 4: the budget stopped it after the first
     latest = tmp_path / "tsm.latest.weights.h5"
     assert latest.is_file()
     fresh = temporal.TSMNet(SIZE, CLASSES, alpha=0.35).offline(T)
