@@ -157,7 +157,7 @@ def cmd_train_temporal(a):
 
     cfg = training_config(a, ("name", "alpha", "size", "frames", "clip_step", "epochs", "batch_size",
                               "learning_rate", "max_minutes", "seed", "threads", "sample_fps", "normalization",
-                              "init_from", "init_from_frame"))
+                              "init_from", "init_from_frame", "from_onset"))
     train_temporal.train(Path(a.data), Path(a.out), cfg, a.actiond, log=log)
 
 
@@ -351,6 +351,9 @@ def main(argv=None):
     tt.add_argument("--val-groups")
     tt.add_argument("--train-groups", dest="train_groups",
                     help="train on these groups only (default: all not held out); only their frames are extracted")
+    tt.add_argument("--from-onset", dest="from_onset", type=float, metavar="SHARE",
+                    help="train on a rendered fall's or sit's windows only from when SHARE of it is under way "
+                         "(the sidecar's plan): before, the person stands as idle people do")
     tt.add_argument("--threads", type=int)
     tt.add_argument("--actiond")
     tt.set_defaults(fn=cmd_train_temporal)

@@ -49,6 +49,7 @@ DEFAULTS = {
     "test_groups": None,
     "val_groups": None,
     "train_groups": None,  # train on these groups only (default: every group not held out)
+    "from_onset": None,  # train on a fall's or a sit's windows only once this share of it is under way
     "smoothing": {"method": "mean", "window": 8, "stride": 4},
     "threads": 2,
 }
@@ -64,13 +65,38 @@ def only_train_groups(split: dict, groups: list[int]) -> dict:
     return {**split, "train": [v for v in split["train"] if v.group in keep], "train_groups": sorted(keep)}
 
 
-def clips_of(videos, frames: dict, labels: list[str], t: int, step: int):
-    """(video rel, start) of every window of T consecutive frames, starting every `step` frames."""
+def under_way_times(videos, share: float) -> dict[str, float]:
+    """Per rendered video of an action with an onset (falling, sitting down), when `share` of it
+    is under way (s), from the renderer's sidecar; videos without one are not in it."""
+    from .humans import actions
+
+    out = {}
+    for v in videos:
+        sidecar = Path(v.path).resolve().with_suffix(".json")  # beside the file a link points to
+        if not sidecar.is_file():
+            continue
+        plan = json.loads(sidecar.read_text()).get("plan") or {}
+        clip_s = (plan.get("frames", 1) - 1) / plan.get("fps", 1)
+        times = [actions.under_way(p["params"], clip_s, share) for p in plan.get("people", [])
+                 if p.get("action") == v.label]
+        times = [x for x in times if x is not None]
+        if times:
+            out[v.rel] = min(times)
+    return out
+
+
+def clips_of(videos, frames: dict, labels: list[str], t: int, step: int,
+             from_s: dict[str, float] | None = None, fps: float = 1.0):
+    """(video rel, start) of every window of T consecutive frames, starting every `step` frames;
+    with `from_s` (rel → s, frames at `fps`) only the windows whose last frame lies at or after it:
+    a fall's first frames show someone standing, as idle people stand."""
     items, ys = [], []
     idx = {lab: i for i, lab in enumerate(labels)}
     for v in videos:
         n = len(frames[v.rel])
         for s in range(0, n - t + 1, step):
+            if from_s and v.rel in from_s and (s + t - 1) / fps < from_s[v.rel]:
+                continue
             items.append((v.rel, s))
             ys.append(idx[v.label])
     return items, np.asarray(ys, np.int32)
@@ -190,7 +216,12 @@ def train(data: Path, out: Path, cfg: dict, actiond: str | None = None, log=prin
                         ds.find_actiond(actiond), cfg["size"], cfg["resize"], cfg["channel_order"],
                         cfg["sample_fps"], log=log)
     t = int(cfg["frames"])
-    tr_items, tr_y = clips_of(split["train"], frames, labels, t, int(cfg["clip_step"]))
+    from_s = under_way_times(split["train"], float(cfg["from_onset"])) if cfg["from_onset"] is not None else None
+    tr_items, tr_y = clips_of(split["train"], frames, labels, t, int(cfg["clip_step"]), from_s, float(cfg["sample_fps"]))
+    if from_s is not None:
+        every = len(clips_of(split["train"], frames, labels, t, int(cfg["clip_step"]))[0])
+        log(f"--from-onset {cfg['from_onset']}: {every - len(tr_items)} of the training windows of "
+            f"{len(from_s)} falls and sits left out (they end before it is under way)")
     va_items, va_y = clips_of(split["val"], frames, labels, t, t)
     if not tr_items:
         raise SystemExit(f"no training video has {t} frames")

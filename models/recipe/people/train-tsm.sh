@@ -7,7 +7,8 @@
 # train-temporal started from INIT (--init-from-frame <frame weights> or
 # --init-from <TSM weights>), then post.sh with FRAME_COPY=0 into the attempt's folder A.
 # TRAIN_GROUPS (e.g. 441-740,801-1140) trains on those groups only, so that the frames of a
-# larger SIZE fit the disk. DRY_RUN=1 prints the commands instead of running them.
+# larger SIZE fit the disk. FROM_ONSET (e.g. 0.3) trains on a fall's or a sit's windows only
+# once that share of it is under way (train-temporal --from-onset). DRY_RUN=1 prints the commands instead of running them.
 #   W=/work/people8 A=models/recipe/people/attempt-N TSM=tsmN SEED=N LR=2e-4 SIZE=128 TSM_MIN=108 \
 #   INIT="--init-from models/recipe/people/attempt-M/weights/tsm.weights.h5" models/recipe/people/train-tsm.sh
 set -euo pipefail
@@ -43,6 +44,6 @@ if [ ${#run[@]} = 0 ]; then exec 3> "$W/$TSM.log"; else exec 3>&1; fi  # the tra
     --config models/recipe/people/medium.json --sample-fps 10 --epochs 40 --size "$SIZE" \
     --learning-rate "$LR" --max-minutes "$TSM_MIN" --out "$W/$TSM" \
     --name actiond-people-tsm-mobilenetv2 --frames 8 --clip-step 8 \
-    ${TRAIN_GROUPS:+--train-groups "$TRAIN_GROUPS"} $INIT >&3 2>&1
+    ${TRAIN_GROUPS:+--train-groups "$TRAIN_GROUPS"} ${FROM_ONSET:+--from-onset "$FROM_ONSET"} $INIT >&3 2>&1
 # The frame model's weights and reports stand in its own attempt's folder, not copied here.
 "${run[@]}" env W="$W" A="$A" FRAME="$FRAME" TSM="$TSM" FRAME_COPY=0 bash models/recipe/people/post.sh

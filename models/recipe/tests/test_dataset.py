@@ -70,6 +70,36 @@ def test_train_groups_cut_only_the_training_part(tmp_path):
         only_train_groups(full, [8, 9])
 
 
+@pytest.mark.skipif(shutil.which("gst-launch-1.0") is None, reason="needs GStreamer (scripts/setup.sh)")
+def test_from_onset_leaves_out_the_windows_before_a_fall_is_under_way(tmp_path):
+    # A rendered fall or sit starts 0.15-0.9 s in; before, the person stands as idle people
+    # stand. --from-onset trains only on the windows that end once the action is under way.
+    import json
+
+    from actiond_recipe.humans import actions
+    from actiond_recipe.train_temporal import clips_of, under_way_times
+
+    labels = ["falling", "idle", "sitting_down"]
+    write.render_dataset(tmp_path / "data", [1], 1, 5, (64, 48), 10, 3.0, labels, jobs=1, log=lambda m: None)
+    _, videos = ds.scan(tmp_path / "data")
+    frames = {v.rel: np.zeros((30, 1)) for v in videos}
+    when = under_way_times(videos, 0.3)
+    assert sorted(when) == ["falling/v_falling_g01_c01.avi", "sitting_down/v_sitting_down_g01_c01.avi"]
+    for rel, s in when.items():
+        plan = json.loads((tmp_path / "data" / rel).with_suffix(".json").read_text())["plan"]
+        label = rel.split("/")[0]  # the earliest of the people doing the clip's action
+        assert s == pytest.approx(min(actions.onset(p["params"], 2.9) + 0.3 * p["params"]["duration"]
+                                      for p in plan["people"] if p["action"] == label))
+    items, ys = clips_of(videos, frames, labels, 8, 4, when, 10.0)
+    for v in videos:
+        starts = [s for rel, s in items if rel == v.rel]
+        if v.rel in when:  # every window ending before it is left out, every later one kept
+            assert starts == [s for s in range(0, 23, 4) if (s + 7) / 10 >= when[v.rel]] and 0 < len(starts) < 6
+        else:
+            assert starts == list(range(0, 23, 4))
+    assert clips_of(videos, frames, labels, 8, 4)[0] == [(v.rel, s) for v in videos for s in range(0, 23, 4)]
+
+
 def test_split_files(tmp_path):
     root = make_tree(tmp_path / "data", groups=range(1, 6), clips=1)
     _, videos = ds.scan(root)

@@ -288,6 +288,19 @@ def kicking(p, body, t):
     return pose
 
 
+# ---- actions with an onset (falling, sitting down) ---------------------------------------
+
+def onset(p: dict, clip_s: float) -> float:
+    """When a falling or sitting-down person starts to move (s); `clip_s` is the clip's last instant."""
+    return p["start"] * max(clip_s, 1.0)
+
+
+def under_way(p: dict, clip_s: float, share: float) -> float | None:
+    """When `share` of a falling or sitting-down action's duration has passed (s); None for an
+    action without an onset (it runs the whole clip)."""
+    return onset(p, clip_s) + share * p["duration"] if "start" in p else None
+
+
 # ---- falling -----------------------------------------------------------------------------
 
 def sample_falling(rng, body):
@@ -302,7 +315,7 @@ def falling(p, body, t):
     """Standing as idle people stand, then toppling to lying on the ground; arms reach out."""
     pose = zero_pose(len(t))
     _sway(p, pose, t)
-    t0 = p["start"] * max(float(t.max()), 1.0)
+    t0 = onset(p, float(t.max()))
     s = np.clip((t - t0) / p["duration"], 0, 1)
     _stance(p, pose, t, p["rest"], 1 - np.clip(3 * s, 0, 1))
     fall = s ** 2  # accelerates like a toppling body
@@ -344,7 +357,7 @@ def sitting_down(p, body, t):
     stand as idle people stand."""
     pose = zero_pose(len(t))
     _sway(p, pose, t)
-    t0 = p["start"] * max(float(t.max()), 1.0)
+    t0 = onset(p, float(t.max()))
     s = np.clip((t - t0) / p["duration"], 0, 1)
     _stance(p, pose, t, p["rest"], 1 - np.clip(2 * s, 0, 1))
     s = s * s * (3 - 2 * s)
