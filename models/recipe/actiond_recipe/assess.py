@@ -14,12 +14,12 @@ from .people_report import MOTION_PAIRS, conf_table, pair_result
 from .temporal_export import classifier
 
 
-def assess(model: Path, data: Path, actiond: str, cache: Path, groups: list[int] | None = None,
-           sample_fps: float = 5.0, smoothing: dict | None = None, log=print) -> dict:
-    """Scores `model` (its model.toml beside it) on the videos of `data` in `groups` (all when None)."""
+def model_frames(model: Path, data: Path, actiond: str, cache: Path, groups: list[int] | None = None,
+                 sample_fps: float = 5.0, log=print) -> tuple[dict, list, dict]:
+    """The manifest of `model`, the videos of `data` in `groups` (all when None) and their frames
+    at the model's input, through the daemon's `extract-frames` (cached in `cache`)."""
     man = tomllib.loads((model.parent / "model.toml").read_text())
     labels = man["labels"]
-    smoothing = smoothing or {"method": "mean", "window": 8, "stride": 4}
     _, videos = ds.scan(data)
     if groups is not None:
         videos = [v for v in videos if v.group in set(groups)]
@@ -33,6 +33,15 @@ def assess(model: Path, data: Path, actiond: str, cache: Path, groups: list[int]
         raise SystemExit(f"{model}: only square inputs are supported here ({inp['width']}×{inp['height']})")
     frames = ds.extract(videos, cache, actiond, inp["width"], inp.get("resize", "stretch"),
                         inp.get("channel_order", "RGB"), sample_fps, log=log)
+    return man, videos, frames
+
+
+def assess(model: Path, data: Path, actiond: str, cache: Path, groups: list[int] | None = None,
+           sample_fps: float = 5.0, smoothing: dict | None = None, log=print) -> dict:
+    """Scores `model` (its model.toml beside it) on the videos of `data` in `groups` (all when None)."""
+    smoothing = smoothing or {"method": "mean", "window": 8, "stride": 4}
+    man, videos, frames = model_frames(model, data, actiond, cache, groups, sample_fps, log)
+    labels = man["labels"]
     results = evaluate(classifier(model, man, threads=1), videos, frames, labels, smoothing)
     clip = results["clip"]
     return {"model": str(model), "name": man.get("name"), "data": str(data), "videos": len(videos),

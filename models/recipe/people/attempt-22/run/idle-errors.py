@@ -6,23 +6,21 @@ clips scored as `assess` scores them (mean of 8, stride 4).
       /work/people8/mix /work/people8/tsm22/cache/frames 761 800"""
 import json
 import sys
-import tomllib
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[3]))  # models/recipe
 from actiond_recipe import dataset as ds  # noqa: E402
+from actiond_recipe.assess import model_frames  # noqa: E402
 from actiond_recipe.evaluate import smooth  # noqa: E402
 from actiond_recipe.export import trained_sample_fps  # noqa: E402
 from actiond_recipe.temporal_export import classifier  # noqa: E402
 
 model, data, cache = Path(sys.argv[1]), Path(sys.argv[2]), Path(sys.argv[3])
-groups = set(range(int(sys.argv[4]), int(sys.argv[5]) + 1))
-man = tomllib.loads((model.parent / "model.toml").read_text())
-labels, inp = man["labels"], man["input"]
-_, videos = ds.scan(data)
-videos = [v for v in videos if v.group in groups and v.label == "idle"]
-frames = ds.extract(videos, cache, ds.find_actiond(None), inp["width"], inp.get("resize", "stretch"),
-                    inp.get("channel_order", "RGB"), trained_sample_fps(model), log=lambda m: None)
+groups = list(range(int(sys.argv[4]), int(sys.argv[5]) + 1))
+man, videos, frames = model_frames(model, data, ds.find_actiond(None), cache, groups, trained_sample_fps(model),
+                                   log=lambda m: None)
+labels = man["labels"]
+videos = [v for v in videos if v.label == "idle"]
 clf = classifier(model, man, threads=1)
 wrong = 0
 for v in videos:
