@@ -70,6 +70,8 @@ def under_way_times(videos, share: float) -> dict[str, float]:
     is under way (s), from the renderer's sidecar; videos without one are not in it."""
     from .humans import actions
 
+    if not 0 <= share <= 1:
+        raise SystemExit(f"--from-onset {share}: give the share of the action under way, from 0 to 1")
     out = {}
     for v in videos:
         sidecar = Path(v.path).resolve().with_suffix(".json")  # beside the file a link points to

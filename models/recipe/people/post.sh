@@ -19,13 +19,13 @@ STREET="${STREET:-1}" CHAIR="${CHAIR:-1}" FRAME_COPY="${FRAME_COPY:-1}" FRAME_AS
 py=.venv/bin/python
 . models/recipe/people/halves.sh
 mkdir -p $A/assess $A/tsm $A/weights
-[ ! -f "$T/clip/report.json" ] || mkdir -p $A/clip
 cp "$T/cache/tsm.weights.h5" $A/weights/tsm.weights.h5
+for f in REPORT.md report.json training_config.json; do cp "$T/tsm/$f" $A/tsm/; done
 # The clip form's reports only when its evaluation ran to the end (attempts 21 and 22 stopped it).
-for f in REPORT.md report.json training_config.json; do
-    cp "$T/tsm/$f" $A/tsm/
-    if [ -f "$T/clip/report.json" ]; then cp "$T/clip/$f" $A/clip/; fi
-done
+if [ -f "$T/clip/report.json" ]; then
+    mkdir -p $A/clip
+    for f in REPORT.md report.json training_config.json; do cp "$T/clip/$f" $A/clip/; done
+fi
 if [ "$FRAME_COPY" != 0 ]; then
     mkdir -p $A/frame
     cp "$F/cache/model.weights.h5" $A/weights/frame.weights.h5

@@ -8,7 +8,8 @@
 # --init-from <TSM weights>), then post.sh with FRAME_COPY=0 into the attempt's folder A.
 # TRAIN_GROUPS (e.g. 441-740,801-1140) trains on those groups only, so that the frames of a
 # larger SIZE fit the disk. FROM_ONSET (e.g. 0.3) trains on a fall's or a sit's windows only
-# once that share of it is under way (train-temporal --from-onset). DRY_RUN=1 prints the commands instead of running them.
+# once that share of it is under way (train-temporal --from-onset). DRY_RUN=1 prints the
+# commands instead of running them.
 #   W=/work/people8 A=models/recipe/people/attempt-N TSM=tsmN SEED=N LR=2e-4 SIZE=128 TSM_MIN=108 \
 #   INIT="--init-from models/recipe/people/attempt-M/weights/tsm.weights.h5" models/recipe/people/train-tsm.sh
 set -euo pipefail

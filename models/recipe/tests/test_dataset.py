@@ -98,6 +98,8 @@ def test_from_onset_leaves_out_the_windows_before_a_fall_is_under_way(tmp_path):
         else:
             assert starts == list(range(0, 23, 4))
     assert clips_of(videos, frames, labels, 8, 4)[0] == [(v.rel, s) for v in videos for s in range(0, 23, 4)]
+    with pytest.raises(SystemExit, match="from 0 to 1"):
+        under_way_times(videos, 30)  # a percentage where a share is meant
 
 
 def test_split_files(tmp_path):
