@@ -10,9 +10,8 @@
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 cd "$here/../../../../.."
-W="${W:-/work/people8}"
-A=models/recipe/people/attempt-21
-A=$A TSM=tsm21 SEED=21 LR=1.5e-4 SIZE=256 TSM_MIN="${TSM_MIN:-60}" EXTRACT=0 \
+# W (default /work/people8) reaches train-tsm.sh through the environment.
+A=models/recipe/people/attempt-21 TSM=tsm21 SEED=21 LR=1.5e-4 SIZE=256 TSM_MIN="${TSM_MIN:-60}" EXTRACT=0 \
     TRAIN_GROUPS=441-740,801-1140 FRAME_ASSESS=models/recipe/people/attempt-19/assess \
     INIT="--init-from models/recipe/people/attempt-19/weights/tsm.weights.h5" \
     bash "$here/../../train-tsm.sh"
