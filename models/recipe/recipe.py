@@ -193,7 +193,7 @@ def cmd_assess(a):
     cache = Path(a.cache) if a.cache else model.parent / "assess-cache" / Path(a.data).resolve().name
     res = assess.assess(model, Path(a.data), dataset.find_actiond(a.actiond), cache,
                         int_list(a.groups) if a.groups else None, sample_fps_of(a.sample_fps, model),
-                        smoothing_of(a.smoothing), log=log)
+                        smoothing_of(a.smoothing), a.from_onset, log=log)
     write_results(res, assess.markdown(res), a.out)
 
 
@@ -396,6 +396,9 @@ def main(argv=None):
     asx.add_argument("--sample-fps", type=float, help="frames per second sampled (default: the model's training rate)")
     asx.add_argument("--smoothing", default="mean:8:4", help="METHOD:WINDOW:STRIDE for clip accuracy")
     asx.add_argument("--cache", help="frame cache folder (default: <model dir>/assess-cache/<data name>)")
+    asx.add_argument("--from-onset", type=float, metavar="SHARE",
+                     help="also score the clips but a rendered fall's or sit's that end before SHARE (0-1) of it "
+                          "is under way (they show someone standing)")
     asx.add_argument("--out", help="JSON file for the results (and the Markdown beside it as .md)")
     asx.add_argument("--actiond")
     asx.set_defaults(fn=cmd_assess)

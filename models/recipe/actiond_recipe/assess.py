@@ -37,15 +37,19 @@ def model_frames(model: Path, data: Path, actiond: str, cache: Path, groups: lis
 
 
 def assess(model: Path, data: Path, actiond: str, cache: Path, groups: list[int] | None = None,
-           sample_fps: float = 5.0, smoothing: dict | None = None, log=print) -> dict:
-    """Scores `model` (its model.toml beside it) on the videos of `data` in `groups` (all when None)."""
+           sample_fps: float = 5.0, smoothing: dict | None = None, from_onset: float | None = None,
+           log=print) -> dict:
+    """Scores `model` (its model.toml beside it) on the videos of `data` in `groups` (all when None);
+    with `from_onset`, also on the clips but a rendered fall's or sit's before that share of it is under way."""
     smoothing = smoothing or {"method": "mean", "window": 8, "stride": 4}
     man, videos, frames = model_frames(model, data, actiond, cache, groups, sample_fps, log)
     labels = man["labels"]
-    results = evaluate(classifier(model, man, threads=1), videos, frames, labels, smoothing)
+    under_way = ds.under_way_times(videos, from_onset) if from_onset is not None else None
+    results = evaluate(classifier(model, man, threads=1), videos, frames, labels, smoothing, under_way, sample_fps)
     clip = results["clip"]
     return {"model": str(model), "name": man.get("name"), "data": str(data), "videos": len(videos),
             "groups": ds.groups_text(sorted({v.group for v in videos})), "sample_fps": sample_fps, "labels": labels,
+            "from_onset": from_onset,
             "results": results,
             "pairs": [pair_result(clip, labels, p) for p in MOTION_PAIRS if set(p) <= set(labels)]}
 
@@ -61,6 +65,10 @@ def markdown(r: dict) -> str:
              f"| **clip** ({sm['method']}, window {sm['window']}, stride {sm['stride']}) | "
              f"**{pct(res['clip']['accuracy'])}** | {res['clip']['count']} |",
              f"| video | {pct(res['video']['accuracy'])} | {res['video']['count']} |"]
+    if "clip_under_way" in res:
+        uw = res["clip_under_way"]
+        lines.append(f"| clip, but a fall's or sit's clips that end before {100 * r['from_onset']:g} % of it is under way "
+                     f"({uw['left_out']} left out) | {pct(uw['accuracy'])} | {uw['count']} |")
     if r["pairs"]:
         lines += ["", "| pair that needs motion | clip accuracy | swaps | clips |", "| --- | --- | --- | --- |"]
         lines += [f"| {' / '.join(p['pair'])} | {pct(p['accuracy'])} | {p['swapped']} | {p['clips']} |"

@@ -129,6 +129,28 @@ def split_from_files(videos: list[Video], split_dir: Path, index: int, val_group
             "val": [v for v in train if v.group in val_groups], "test": test}
 
 
+def under_way_times(videos, share: float) -> dict[str, float]:
+    """Per rendered video of an action with an onset (falling, sitting down), when `share` of it
+    is under way (s), from the renderer's sidecar; videos without one are not in it."""
+    from .humans import actions
+
+    if not 0 <= share <= 1:
+        raise SystemExit(f"--from-onset {share}: give the share of the action under way, from 0 to 1")
+    out = {}
+    for v in videos:
+        sidecar = Path(v.path).resolve().with_suffix(".json")  # beside the file a link points to
+        if not sidecar.is_file():
+            continue
+        plan = json.loads(sidecar.read_text()).get("plan") or {}
+        clip_s = (plan.get("frames", 1) - 1) / plan.get("fps", 1)
+        times = [actions.under_way(p["params"], clip_s, share) for p in plan.get("people", [])
+                 if p.get("action") == v.label]
+        times = [x for x in times if x is not None]
+        if times:
+            out[v.rel] = min(times)
+    return out
+
+
 def fingerprint(videos: list[Video]) -> str:
     """sha256 over every video's relative path, size and content hash."""
     h = hashlib.sha256()

@@ -117,11 +117,15 @@ def confusion(y_true, y_pred, n) -> np.ndarray:
     return m
 
 
-def evaluate(clf: OnnxClassifier, videos, frames: dict, labels: list[str], smoothing: dict) -> dict:
-    """Frame-, clip- and video-level results over `videos`."""
+def evaluate(clf: OnnxClassifier, videos, frames: dict, labels: list[str], smoothing: dict,
+             under_way: dict[str, float] | None = None, fps: float = 1.0) -> dict:
+    """Frame-, clip- and video-level results over `videos`; with `under_way` (rel → s, frames at
+    `fps`) also "clip_under_way": the clips but those of its videos that end before that time
+    (a fall's first clips show someone standing, as idle people stand)."""
     idx = {lab: i for i, lab in enumerate(labels)}
     ft, fp, ct, cp, vt, vp = [], [], [], [], [], []
     cend = []  # each clip's end frame (exclusive), so that clips can be told apart by where they lie in a video
+    crel = []  # each clip's video
     short = 0
     for v in videos:
         probs = clf.probabilities(frames[v.rel])
@@ -136,19 +140,26 @@ def evaluate(clf: OnnxClassifier, videos, frames: dict, labels: list[str], smoot
         ct += [t] * len(clips)
         cp += [int(c.argmax()) for _, c in clips]
         cend += [n for n, _ in clips]
+        crel += [v.rel] * len(clips)
         vt.append(t)
         vp.append(int(probs.mean(axis=0).argmax()))
-    n = len(labels)
-    res = {}
-    for level, (yt, yp) in {"frame": (ft, fp), "clip": (ct, cp), "video": (vt, vp)}.items():
-        conf = confusion(yt, yp, n)
-        res[level] = {"accuracy": float(np.trace(conf) / conf.sum()) if conf.sum() else None,
-                      "count": int(conf.sum()), "per_class": per_class(conf, labels),
-                      "confusion": conf.tolist()}
+    res = {level: scores(yt, yp, labels)
+           for level, (yt, yp) in {"frame": (ft, fp), "clip": (ct, cp), "video": (vt, vp)}.items()}
     res["clip"]["smoothing"] = smoothing
     res["clip"]["videos_shorter_than_window"] = short
     res["clip"]["by_end_frame"] = by_end_frame(ct, cp, cend, labels)
+    if under_way is not None:
+        keep = [not (rel in under_way and (n - 1) / fps < under_way[rel]) for rel, n in zip(crel, cend)]
+        res["clip_under_way"] = {**scores([t for t, k in zip(ct, keep) if k], [p for p, k in zip(cp, keep) if k],
+                                          labels), "left_out": keep.count(False)}
     return res
+
+
+def scores(yt, yp, labels: list[str]) -> dict:
+    """Accuracy, count, per-class precision and recall and the confusion matrix of predictions `yp`."""
+    conf = confusion(yt, yp, len(labels))
+    return {"accuracy": float(np.trace(conf) / conf.sum()) if conf.sum() else None,
+            "count": int(conf.sum()), "per_class": per_class(conf, labels), "confusion": conf.tolist()}
 
 
 def by_end_frame(yt, yp, ends, labels: list[str]) -> dict:

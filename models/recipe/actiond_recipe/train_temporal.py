@@ -65,28 +65,6 @@ def only_train_groups(split: dict, groups: list[int]) -> dict:
     return {**split, "train": [v for v in split["train"] if v.group in keep], "train_groups": sorted(keep)}
 
 
-def under_way_times(videos, share: float) -> dict[str, float]:
-    """Per rendered video of an action with an onset (falling, sitting down), when `share` of it
-    is under way (s), from the renderer's sidecar; videos without one are not in it."""
-    from .humans import actions
-
-    if not 0 <= share <= 1:
-        raise SystemExit(f"--from-onset {share}: give the share of the action under way, from 0 to 1")
-    out = {}
-    for v in videos:
-        sidecar = Path(v.path).resolve().with_suffix(".json")  # beside the file a link points to
-        if not sidecar.is_file():
-            continue
-        plan = json.loads(sidecar.read_text()).get("plan") or {}
-        clip_s = (plan.get("frames", 1) - 1) / plan.get("fps", 1)
-        times = [actions.under_way(p["params"], clip_s, share) for p in plan.get("people", [])
-                 if p.get("action") == v.label]
-        times = [x for x in times if x is not None]
-        if times:
-            out[v.rel] = min(times)
-    return out
-
-
 def clips_of(videos, frames: dict, labels: list[str], t: int, step: int,
              from_s: dict[str, float] | None = None, fps: float = 1.0):
     """(video rel, start) of every window of T consecutive frames, starting every `step` frames;
@@ -218,7 +196,7 @@ def train(data: Path, out: Path, cfg: dict, actiond: str | None = None, log=prin
                         ds.find_actiond(actiond), cfg["size"], cfg["resize"], cfg["channel_order"],
                         cfg["sample_fps"], log=log)
     t = int(cfg["frames"])
-    from_s = under_way_times(split["train"], float(cfg["from_onset"])) if cfg["from_onset"] is not None else None
+    from_s = ds.under_way_times(split["train"], float(cfg["from_onset"])) if cfg["from_onset"] is not None else None
     tr_items, tr_y = clips_of(split["train"], frames, labels, t, int(cfg["clip_step"]), from_s, float(cfg["sample_fps"]))
     if from_s is not None:
         every = len(clips_of(split["train"], frames, labels, t, int(cfg["clip_step"]))[0])

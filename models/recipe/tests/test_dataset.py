@@ -77,13 +77,13 @@ def test_from_onset_leaves_out_the_windows_before_a_fall_is_under_way(tmp_path):
     import json
 
     from actiond_recipe.humans import actions
-    from actiond_recipe.train_temporal import clips_of, under_way_times
+    from actiond_recipe.train_temporal import clips_of
 
     labels = ["falling", "idle", "sitting_down"]
     write.render_dataset(tmp_path / "data", [1], 1, 5, (64, 48), 10, 3.0, labels, jobs=1, log=lambda m: None)
     _, videos = ds.scan(tmp_path / "data")
     frames = {v.rel: np.zeros((30, 1)) for v in videos}
-    when = under_way_times(videos, 0.3)
+    when = ds.under_way_times(videos, 0.3)
     assert sorted(when) == ["falling/v_falling_g01_c01.avi", "sitting_down/v_sitting_down_g01_c01.avi"]
     for rel, s in when.items():
         plan = json.loads((tmp_path / "data" / rel).with_suffix(".json").read_text())["plan"]
@@ -99,7 +99,7 @@ def test_from_onset_leaves_out_the_windows_before_a_fall_is_under_way(tmp_path):
             assert starts == list(range(0, 23, 4))
     assert clips_of(videos, frames, labels, 8, 4)[0] == [(v.rel, s) for v in videos for s in range(0, 23, 4)]
     with pytest.raises(SystemExit, match="from 0 to 1"):
-        under_way_times(videos, 30)  # a percentage where a share is meant
+        ds.under_way_times(videos, 30)  # a percentage where a share is meant
 
 
 def test_split_files(tmp_path):

@@ -9,7 +9,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from actiond_recipe.assess import position_table  # noqa: E402
+from actiond_recipe.assess import markdown, position_table  # noqa: E402
 from actiond_recipe.evaluate import evaluate  # noqa: E402
 
 
@@ -51,3 +51,21 @@ def test_no_position_table_for_ema_or_a_single_place():
     clip = {"smoothing": {"method": "mean", "window": 8, "stride": 4},
             "by_end_frame": {"8": {"accuracy": 1.0, "count": 1, "recall": {"a": 1.0}}}}
     assert position_table(clip, ["a"]) == []
+
+
+def test_clips_before_the_action_is_under_way_are_scored_apart():
+    # The `a` video's action is under way at 1.1 s (frames at 10 fps): its clip ending at frame
+    # 7 (0.7 s) is left out of "clip_under_way", the one ending at frame 11 (1.1 s) kept; the
+    # `b` video has no onset and keeps all three. The whole-clip figures do not change.
+    videos = [SimpleNamespace(rel="a/1", label="a"), SimpleNamespace(rel="b/1", label="b")]
+    frames = {"a/1": one_hot([1] * 10 + [0] * 6), "b/1": one_hot([1] * 16)}
+    smoothing = {"method": "mean", "window": 8, "stride": 4}
+    res = evaluate(Replay(), videos, frames, ["a", "b"], smoothing, {"a/1": 1.1}, 10.0)
+    uw = res["clip_under_way"]
+    assert (uw["count"], uw["left_out"], uw["accuracy"]) == (5, 1, 0.8)
+    assert uw["confusion"] == [[1, 1], [0, 3]]
+    assert res["clip"]["accuracy"] == 4 / 6 and res["clip"]["count"] == 6
+    report = markdown({"model": "m.onnx", "data": "d", "groups": "1", "videos": 2, "labels": ["a", "b"],
+                       "results": res, "pairs": [], "from_onset": 0.3})
+    assert "before 30 % of it is under way (1 left out) | 80.0 % | 5 |" in report
+    assert "clip_under_way" not in evaluate(Replay(), videos, frames, ["a", "b"], smoothing)
