@@ -120,7 +120,7 @@ def confusion(y_true, y_pred, n) -> np.ndarray:
 def evaluate(clf: OnnxClassifier, videos, frames: dict, labels: list[str], smoothing: dict,
              under_way: dict[str, float] | None = None, fps: float = 1.0) -> dict:
     """Frame-, clip- and video-level results over `videos`; with `under_way` (rel → s, frames at
-    `fps`) also "clip_under_way": the clips but those of its videos that end before that time
+    `fps`) also "clip_under_way": every clip but those that end before their video's time there
     (a fall's first clips show someone standing, as idle people stand)."""
     idx = {lab: i for i, lab in enumerate(labels)}
     ft, fp, ct, cp, vt, vp = [], [], [], [], [], []
