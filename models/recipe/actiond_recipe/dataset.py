@@ -151,6 +151,12 @@ def under_way_times(videos, share: float) -> dict[str, float]:
     return out
 
 
+def before_under_way(when: dict[str, float], rel: str, last_frame: int, fps: float) -> bool:
+    """Whether a window of video `rel` whose last frame (0-based, at `fps`) is `last_frame` ends
+    before its action is under way (`when`, from `under_way_times`): it shows someone standing."""
+    return rel in when and last_frame / fps < when[rel]
+
+
 def fingerprint(videos: list[Video]) -> str:
     """sha256 over every video's relative path, size and content hash."""
     h = hashlib.sha256()

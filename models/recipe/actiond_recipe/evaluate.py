@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from .augment import normalize
+from .dataset import before_under_way
 
 
 def softmax(x: np.ndarray) -> np.ndarray:
@@ -149,7 +150,7 @@ def evaluate(clf: OnnxClassifier, videos, frames: dict, labels: list[str], smoot
     res["clip"]["videos_shorter_than_window"] = short
     res["clip"]["by_end_frame"] = by_end_frame(ct, cp, cend, labels)
     if under_way is not None:
-        keep = [not (rel in under_way and (n - 1) / fps < under_way[rel]) for rel, n in zip(crel, cend)]
+        keep = [not before_under_way(under_way, rel, n - 1, fps) for rel, n in zip(crel, cend)]
         res["clip_under_way"] = {**scores([t for t, k in zip(ct, keep) if k], [p for p, k in zip(cp, keep) if k],
                                           labels), "left_out": keep.count(False)}
     return res

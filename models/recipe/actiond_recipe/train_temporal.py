@@ -75,7 +75,7 @@ def clips_of(videos, frames: dict, labels: list[str], t: int, step: int,
     for v in videos:
         n = len(frames[v.rel])
         for s in range(0, n - t + 1, step):
-            if from_s and v.rel in from_s and (s + t - 1) / fps < from_s[v.rel]:
+            if from_s and ds.before_under_way(from_s, v.rel, s + t - 1, fps):
                 continue
             items.append((v.rel, s))
             ys.append(idx[v.label])
