@@ -9,7 +9,6 @@
 #   W=/work/people8 TSM_MIN=60 models/recipe/people/attempt-21/run/run.sh
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-cd "$here/../../../../.."
 # W (default /work/people8) reaches train-tsm.sh through the environment.
 A=models/recipe/people/attempt-21 TSM=tsm21 SEED=21 LR=1.5e-4 SIZE=256 TSM_MIN="${TSM_MIN:-60}" EXTRACT=0 \
     TRAIN_GROUPS=441-740,801-1140 FRAME_ASSESS=models/recipe/people/attempt-19/assess \

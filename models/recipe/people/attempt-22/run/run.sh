@@ -7,7 +7,6 @@
 #   W=/work/people8 TSM_MIN=75 models/recipe/people/attempt-22/run/run.sh
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-cd "$here/../../../../.."
 # W (default /work/people8) reaches train-tsm.sh through the environment.
 A=models/recipe/people/attempt-22 TSM=tsm22 SEED=22 LR=1e-4 SIZE=256 TSM_MIN="${TSM_MIN:-75}" EXTRACT=0 \
     TRAIN_GROUPS=341-740,801-1140 FRAME_ASSESS=models/recipe/people/attempt-19/assess \

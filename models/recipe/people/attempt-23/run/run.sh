@@ -9,7 +9,6 @@
 #   W=/work/people8 TSM_MIN=25 models/recipe/people/attempt-23/run/run.sh
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-cd "$here/../../../../.."
 W="${W:-/work/people8}"
 A=models/recipe/people/attempt-23
 mkdir -p "$W/tsm23/cache"

@@ -6,7 +6,6 @@
 #   W=/work/people8 models/recipe/people/attempt-24/run/run.sh
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-cd "$here/../../../../.."
 A=models/recipe/people/attempt-24 TSM=tsm24 SEED=24 LR=5e-5 SIZE=256 TSM_MIN="${TSM_MIN:-55}" EXTRACT=0 \
     FROM_ONSET=0.3 TRAIN_GROUPS=341-740,801-1140 FRAME_ASSESS=models/recipe/people/attempt-19/assess \
     INIT="--init-from models/recipe/people/attempt-23/weights/tsm.weights.h5" \
