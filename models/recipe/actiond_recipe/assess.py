@@ -45,7 +45,8 @@ def assess(model: Path, data: Path, actiond: str, cache: Path, groups: list[int]
     man, videos, frames = model_frames(model, data, actiond, cache, groups, sample_fps, log)
     labels = man["labels"]
     under_way = ds.under_way_times(videos, from_onset) if from_onset is not None else None
-    results = evaluate(classifier(model, man, threads=1), videos, frames, labels, smoothing, under_way, sample_fps)
+    results = evaluate(classifier(model, man, threads=1), videos, frames, labels, smoothing, under_way, sample_fps,
+                       ds.person_heights(videos))
     clip = results["clip"]
     return {"model": str(model), "name": man.get("name"), "data": str(data), "videos": len(videos),
             "groups": ds.groups_text(sorted({v.group for v in videos})), "sample_fps": sample_fps, "labels": labels,
@@ -80,7 +81,22 @@ def markdown(r: dict) -> str:
     lines += ["", "Clip confusion matrix (rows: true, columns: predicted):", ""] + conf_table(res["clip"]["confusion"],
                                                                                                 labels)
     lines += position_table(res["clip"], labels)
+    lines += height_table(res["clip"])
     return "\n".join(lines) + "\n"
+
+
+def height_table(clip: dict) -> list[str]:
+    """Clip accuracy by the share of the frame height the main person fills (rendered clips only)."""
+    bands = clip.get("by_height") or []
+    if not bands:
+        return []
+    lines = ["", "Clip accuracy by how much of the frame height the main person fills standing (rendered clips):", "",
+             "| height | clip accuracy | clips |", "| --- | ---: | ---: |"]
+    for b in bands:
+        band = (f"{b['from']:g} and more" if b["to"] is None else f"under {b['to']:g}" if b["from"] == 0
+                else f"{b['from']:g}–{b['to']:g}")
+        lines.append(f"| {band} | {pct(b['accuracy'])} | {b['count']} |")
+    return lines
 
 
 def position_table(clip: dict, labels: list[str]) -> list[str]:

@@ -138,16 +138,35 @@ def under_way_times(videos, share: float) -> dict[str, float]:
         raise SystemExit(f"--from-onset {share}: give the share of the action under way, from 0 to 1")
     out = {}
     for v in videos:
-        sidecar = Path(v.path).resolve().with_suffix(".json")  # beside the file a link points to
-        if not sidecar.is_file():
+        plan = rendered_plan(v)
+        if plan is None:
             continue
-        plan = json.loads(sidecar.read_text()).get("plan") or {}
         clip_s = (plan.get("frames", 1) - 1) / plan.get("fps", 1)
         times = [actions.under_way(p["params"], clip_s, share) for p in plan.get("people", [])
                  if p.get("action") == v.label]
         times = [x for x in times if x is not None]
         if times:
             out[v.rel] = min(times)
+    return out
+
+
+def rendered_plan(v: Video) -> dict | None:
+    """The renderer's plan of video `v` from its sidecar (beside the file a link points to); None
+    for a video the renderer did not make (a user's own clip)."""
+    sidecar = Path(v.path).resolve().with_suffix(".json")
+    if not sidecar.is_file():
+        return None
+    return json.loads(sidecar.read_text()).get("plan") or {}
+
+
+def person_heights(videos) -> dict[str, float]:
+    """Per rendered video, the share of the frame height its main person fills standing (the
+    renderer's camera scale); videos without a sidecar are not in it."""
+    out = {}
+    for v in videos:
+        scale = ((rendered_plan(v) or {}).get("camera") or {}).get("scale")
+        if scale is not None:
+            out[v.rel] = float(scale)
     return out
 
 

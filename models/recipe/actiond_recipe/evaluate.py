@@ -119,10 +119,12 @@ def confusion(y_true, y_pred, n) -> np.ndarray:
 
 
 def evaluate(clf: OnnxClassifier, videos, frames: dict, labels: list[str], smoothing: dict,
-             under_way: dict[str, float] | None = None, fps: float = 1.0) -> dict:
+             under_way: dict[str, float] | None = None, fps: float = 1.0,
+             heights: dict[str, float] | None = None) -> dict:
     """Frame-, clip- and video-level results over `videos`; with `under_way` (rel → s, frames at
     `fps`) also "clip_under_way": every clip but those that end before their video's time there
-    (a fall's first clips show someone standing, as idle people stand)."""
+    (a fall's first clips show someone standing, as idle people stand); with `heights` (rel → share
+    of the frame height the main person fills) the clip accuracy by that height."""
     idx = {lab: i for i, lab in enumerate(labels)}
     ft, fp, ct, cp, vt, vp = [], [], [], [], [], []
     cend = []  # each clip's end frame (exclusive), so that clips can be told apart by where they lie in a video
@@ -149,6 +151,8 @@ def evaluate(clf: OnnxClassifier, videos, frames: dict, labels: list[str], smoot
     res["clip"]["smoothing"] = smoothing
     res["clip"]["videos_shorter_than_window"] = short
     res["clip"]["by_end_frame"] = by_end_frame(ct, cp, cend, labels)
+    if heights:
+        res["clip"]["by_height"] = by_height(ct, cp, crel, heights)
     if under_way is not None:
         keep = [not before_under_way(under_way, rel, n - 1, fps) for rel, n in zip(crel, cend)]
         res["clip_under_way"] = {**scores([t for t, k in zip(ct, keep) if k], [p for p, k in zip(cp, keep) if k],
@@ -172,6 +176,24 @@ def by_end_frame(yt, yp, ends, labels: list[str]) -> dict:
         conf = confusion([yt[i] for i in sel], [yp[i] for i in sel], len(labels))
         out[str(end)] = {"accuracy": float(np.trace(conf) / conf.sum()), "count": int(conf.sum()),
                          "recall": {lab: r["recall"] for lab, r in per_class(conf, labels).items()}}
+    return out
+
+
+HEIGHT_EDGES = (0.0, 0.15, 0.2, 0.3, 0.4, 0.6, 0.8)
+"""Where `by_height` splits the share of the frame height a person fills (the renderer draws 0.1-0.9)."""
+
+
+def by_height(yt, yp, rels, heights: dict[str, float]) -> list[dict]:
+    """Clip accuracy grouped by the share of the frame height each clip's main person fills
+    (`heights`, rel → share; clips of videos not in it are left out): tells whether a model's
+    errors are the people too few pixels high. Bands from HEIGHT_EDGES, the last one open."""
+    edges = HEIGHT_EDGES + (float("inf"),)
+    out = []
+    for lo, hi in zip(edges, edges[1:]):
+        hits = [t == p for t, p, r in zip(yt, yp, rels) if r in heights and lo <= heights[r] < hi]
+        if hits:
+            out.append({"from": lo, "to": None if hi == float("inf") else hi,
+                        "accuracy": sum(hits) / len(hits), "count": len(hits)})
     return out
 
 

@@ -102,6 +102,21 @@ def test_from_onset_leaves_out_the_windows_before_a_fall_is_under_way(tmp_path):
         ds.under_way_times(videos, 30)  # a percentage where a share is meant
 
 
+def test_person_heights_are_the_renders_camera_scale(tmp_path):
+    # assess splits its clip accuracy by them; a video the renderer did not make has none.
+    import json
+
+    write.render_dataset(tmp_path / "data", [1], 1, 2, (64, 48), 10, 1.0, ["idle", "walking"], jobs=1,
+                         log=lambda m: None, scale_range=(0.2, 0.3))
+    (tmp_path / "data" / "idle" / "v_idle_g02_c01.avi").write_bytes(b"a user's own clip")
+    _, videos = ds.scan(tmp_path / "data")
+    heights = ds.person_heights(videos)
+    assert sorted(heights) == ["idle/v_idle_g01_c01.avi", "walking/v_walking_g01_c01.avi"]
+    for rel, h in heights.items():
+        plan = json.loads((tmp_path / "data" / rel).with_suffix(".json").read_text())["plan"]
+        assert h == plan["camera"]["scale"] and 0 < h <= 0.3
+
+
 def test_split_files(tmp_path):
     root = make_tree(tmp_path / "data", groups=range(1, 6), clips=1)
     _, videos = ds.scan(root)

@@ -69,3 +69,24 @@ def test_clips_before_the_action_is_under_way_are_scored_apart():
                        "results": res, "pairs": [], "from_onset": 0.3})
     assert "before 30 % of it is under way (1 left out) | 80.0 % | 5 |" in report
     assert "clip_under_way" not in evaluate(Replay(), videos, frames, ["a", "b"], smoothing)
+
+
+def test_clip_accuracy_by_the_persons_height():
+    # A person 0.12 of the frame high read wrong in every clip, one of 0.25 right in every
+    # clip, one of 0.85 right; a video without a height (a user's own clip) is in no band.
+    videos = [SimpleNamespace(rel=r, label="a") for r in ("a/1", "a/2", "a/3", "a/4")]
+    frames = {"a/1": one_hot([1] * 16), "a/2": one_hot([0] * 16), "a/3": one_hot([0] * 16), "a/4": one_hot([1] * 16)}
+    smoothing = {"method": "mean", "window": 8, "stride": 4}
+    res = evaluate(Replay(), videos, frames, ["a", "b"], smoothing, heights={"a/1": 0.12, "a/2": 0.25, "a/3": 0.85})
+    assert res["clip"]["by_height"] == [{"from": 0.0, "to": 0.15, "accuracy": 0.0, "count": 3},
+                                        {"from": 0.2, "to": 0.3, "accuracy": 1.0, "count": 3},
+                                        {"from": 0.8, "to": None, "accuracy": 1.0, "count": 3}]
+    report = markdown({"model": "m.onnx", "data": "d", "groups": "1", "videos": 4, "labels": ["a", "b"],
+                       "results": res, "pairs": []})
+    assert "| under 0.15 | 0.0 % | 3 |" in report
+    assert "| 0.2–0.3 | 100.0 % | 3 |" in report
+    assert "| 0.8 and more | 100.0 % | 3 |" in report
+    plain = evaluate(Replay(), videos, frames, ["a", "b"], smoothing)
+    assert "by_height" not in plain["clip"]
+    assert "frame height" not in markdown({"model": "m.onnx", "data": "d", "groups": "1", "videos": 4,
+                                           "labels": ["a", "b"], "results": plain, "pairs": []})
