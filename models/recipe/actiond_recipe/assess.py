@@ -1,7 +1,8 @@
 """An exported model scored on any labelled folder in UCF101's layout (your own clips, or
 another render): frames through the daemon's `extract-frames` at the model's size, the
 model run as the daemon runs it (frame, clip or stateful), per-frame, clip (the
-daemon's smoothing) and video accuracy, per-class recall and the clip confusion matrix."""
+daemon's smoothing) and video accuracy, per-class recall and the clip confusion matrix; on
+rendered clips also the clip accuracy by how much of the frame height the main person fills."""
 
 from __future__ import annotations
 
