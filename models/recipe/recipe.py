@@ -157,7 +157,7 @@ def cmd_train_temporal(a):
 
     cfg = training_config(a, ("name", "alpha", "size", "frames", "clip_step", "epochs", "batch_size",
                               "learning_rate", "max_minutes", "seed", "threads", "sample_fps", "normalization",
-                              "init_from", "init_from_frame", "from_onset"))
+                              "init_from", "init_from_frame", "from_onset", "expand", "init_from_expand"))
     train_temporal.train(Path(a.data), Path(a.out), cfg, a.actiond, log=log)
 
 
@@ -331,6 +331,7 @@ def main(argv=None):
     tt.add_argument("--config", help="JSON file with settings (see actiond_recipe/train_temporal.py DEFAULTS)")
     tt.add_argument("--name")
     tt.add_argument("--alpha", type=float, help="width multiplier (0.5)")
+    tt.add_argument("--expand", type=float, help="multiplies every block's expansion, 6 (1.0): wider hidden layers")
     tt.add_argument("--size", type=int, help="input width = height in pixels (96)")
     tt.add_argument("--frames", type=int, help="T: consecutive sampled frames per training clip and clip model (8)")
     tt.add_argument("--clip-step", dest="clip_step", type=int, help="a training clip starts every N frames (4)")
@@ -343,6 +344,9 @@ def main(argv=None):
     tt.add_argument("--max-minutes", dest="max_minutes", type=float, help="training time budget")
     tt.add_argument("--init-from", dest="init_from",
                     help="continue from an earlier run's weights (<run>/cache/tsm.weights.h5, same settings)")
+    tt.add_argument("--init-from-expand", dest="init_from_expand", type=float,
+                    help="the --init-from weights are a TSM's of this smaller --expand: widened so that they "
+                         "compute the same at first")
     tt.add_argument("--init-from-frame", dest="init_from_frame",
                     help="start from a single-frame MobileNetV2 of `train` (<run>/cache/model.weights.h5; "
                          "same alpha, size and labels, config \"hidden\": 0)")

@@ -38,11 +38,11 @@ class TSMNet:
     """The layers of a TSM MobileNetV2 classifier, applied by `offline()` and `online()`."""
 
     def __init__(self, size: int, classes: int, alpha: float = 0.5, dropout: float = 0.2,
-                 bn_momentum: float = 0.9):
+                 bn_momentum: float = 0.9, expand: float = 1.0):
         import keras
         from keras import layers as L
 
-        self.size, self.classes, self.alpha = size, classes, alpha
+        self.size, self.classes, self.alpha, self.expand = size, classes, alpha, expand
 
         def bn(name):
             return L.BatchNormalization(epsilon=1e-3, momentum=bn_momentum, name=name)
@@ -59,7 +59,8 @@ class TSMNet:
                 p = f"block{index}_"
                 seq = []
                 if t != 1:
-                    seq += [L.Conv2D(c_in * t, 1, use_bias=False, name=p + "expand"), bn(p + "expand_bn"),
+                    hidden = make_divisible(c_in * t * expand)  # c_in · t when expand is 1
+                    seq += [L.Conv2D(hidden, 1, use_bias=False, name=p + "expand"), bn(p + "expand_bn"),
                             L.ReLU(6.0, name=p + "expand_relu")]
                 seq += [L.DepthwiseConv2D(3, strides=stride, padding="same", use_bias=False, name=p + "dw"),
                         bn(p + "dw_bn"), L.ReLU(6.0, name=p + "dw_relu"),
@@ -100,6 +101,31 @@ class TSMNet:
             if shapes_a != shapes_b:
                 raise ValueError(f"{path}: layer {a.name} has shapes {shapes_a}, the TSM's {b.name} {shapes_b}")
             b.set_weights(wa)
+        return len(dst)
+
+    def load_narrower(self, path: Path, expand: float = 1.0) -> int:
+        """Fills the net from the clip weights of a TSM with a smaller `expand` (same alpha,
+        size and labels) so that it computes exactly what that one does: each weight takes the
+        narrower one's values in its leading slice, and the projections' rows from the added
+        hidden channels are zero (those channels start with their fresh weights and no say,
+        and learn from there: Net2Net-style widening). Returns the layers copied."""
+        narrow = TSMNet(self.size, self.classes, self.alpha, expand=expand)
+        narrow.offline(8).load_weights(str(path))
+        if not self.weighted_layers():
+            self.offline(8)  # the layers have weights once a form has been built
+        src, dst = narrow.weighted_layers(), self.weighted_layers()
+        if [a.name for a in src] != [b.name for b in dst]:
+            raise ValueError(f"{path}: its layers are not this TSM's")
+        for a, b in zip(src, dst):
+            new = []
+            for wa, wb in zip(a.get_weights(), b.get_weights()):
+                if any(x > y for x, y in zip(wa.shape, wb.shape)) or wa.ndim != wb.ndim:
+                    raise ValueError(f"{path}: layer {a.name} has shape {wa.shape}, wider than {wb.shape}")
+                if b.name.endswith("project"):
+                    wb[...] = 0.0
+                wb[tuple(slice(0, n) for n in wa.shape)] = wa
+                new.append(wb)
+            b.set_weights(new)
         return len(dst)
 
     @property

@@ -27,6 +27,7 @@ from .train import check_epochs, tensorflow
 DEFAULTS = {
     "name": None,
     "alpha": 0.5,
+    "expand": 1.0,  # multiplies MobileNetV2's expansion (6): wider hidden layers in every block
     "size": 96,
     "frames": 8,  # T: frames per training clip, and the clip model's T
     "clip_step": 4,  # a training clip starts every clip_step frames of a video
@@ -44,6 +45,7 @@ DEFAULTS = {
     "bn_momentum": 0.9,
     "max_minutes": None,
     "init_from": None,  # the clip model's weights of an earlier run (<run>/cache/tsm.weights.h5)
+    "init_from_expand": None,  # --init-from weights of a narrower TSM (this expand), widened as they compute
     "init_from_frame": None,  # a frame MobileNetV2's weights (<train run>/cache/model.weights.h5, hidden 0)
     "seed": 1,
     "test_groups": None,
@@ -212,11 +214,14 @@ def train(data: Path, out: Path, cfg: dict, actiond: str | None = None, log=prin
     log(f"clips of {t} frames: train {len(tr_items)}, val {len(va_items)}")
 
     keras.utils.set_random_seed(cfg["seed"])
-    net = TSMNet(cfg["size"], len(labels), cfg["alpha"], cfg["dropout"], cfg["bn_momentum"])
+    net = TSMNet(cfg["size"], len(labels), cfg["alpha"], cfg["dropout"], cfg["bn_momentum"], cfg["expand"])
     clip = net.offline(t)
     if cfg["init_from"] and cfg["init_from_frame"]:
         raise SystemExit("--init-from and --init-from-frame exclude each other")
-    if cfg["init_from"]:
+    if cfg["init_from"] and cfg["init_from_expand"] not in (None, cfg["expand"]):
+        net.load_narrower(Path(cfg["init_from"]), cfg["init_from_expand"])
+        log(f"continuing from {cfg['init_from']}, widened from expand {cfg['init_from_expand']} to {cfg['expand']}")
+    elif cfg["init_from"]:
         clip.load_weights(str(cfg["init_from"]))
         log(f"continuing from {cfg['init_from']}")
     if cfg["init_from_frame"]:

@@ -148,6 +148,38 @@ def test_a_checkpoint_continues_in_a_fresh_net(net, tmp_path):
     np.testing.assert_allclose(fresh(x, training=False).numpy(), clip(x, training=False).numpy(), atol=1e-5)
 
 
+def test_a_widened_net_starts_computing_what_the_narrow_one_did(net, tmp_path):
+    # train-temporal --expand 1.5 --init-from-expand 1.0: the narrow run's weights fill the
+    # leading channels of a net with half as many hidden channels again in every block; the
+    # added channels' projection rows are zero, so the outputs are the narrow net's, and the
+    # loss still reaches those rows (they can learn).
+    import tensorflow as tf
+
+    _, clip, _ = net
+    path = tmp_path / "tsm.weights.h5"
+    clip.save_weights(str(path))
+    wide = temporal.TSMNet(SIZE, CLASSES, alpha=0.35, expand=1.5)
+    wide_clip = wide.offline(T)
+
+    def kernel(model, name):
+        return [w for w in model.weights if w.path.endswith(name + "/kernel")][0]
+
+    narrow_hidden = kernel(clip, "block5_project").shape[2]
+    assert kernel(wide_clip, "block5_project").shape[2] == temporal.make_divisible(narrow_hidden * 1.5)
+    assert wide.load_narrower(path, 1.0) == len(wide.weighted_layers())
+    x = np.random.default_rng(6).normal(0, 1, (2, T, SIZE, SIZE, 3)).astype(np.float32)
+    np.testing.assert_allclose(wide_clip(x, training=False).numpy(), clip(x, training=False).numpy(), atol=1e-5)
+    project = kernel(wide_clip, "block5_project")
+    assert not project.numpy()[0, 0, narrow_hidden:].any()
+    with tf.GradientTape() as tape:
+        loss = tf.reduce_sum(wide_clip(x, training=True) ** 2)
+    assert np.abs(tape.gradient(loss, project).numpy()[0, 0, narrow_hidden:]).max() > 0
+    # The other way round is refused, naming the layer.
+    wide_clip.save_weights(str(tmp_path / "wide.weights.h5"))
+    with pytest.raises(ValueError, match="wider than"):
+        temporal.TSMNet(SIZE, CLASSES, alpha=0.35).load_narrower(tmp_path / "wide.weights.h5", 1.5)
+
+
 def test_a_frame_model_fills_the_tsm_so_steady_frames_read_alike(tmp_path):
     # train-temporal --init-from-frame: the single-frame MobileNetV2's weights go layer by
     # layer into the TSM. On a clip of one repeated frame, frame t's shifted channels equal
