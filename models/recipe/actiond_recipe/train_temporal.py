@@ -177,10 +177,19 @@ def fit(clip_model, train_ds, val, cfg, ckpt: Path, log):
     return keep
 
 
+def check_init(cfg: dict) -> None:
+    """Refuses starting points that contradict each other before any frame is extracted."""
+    if cfg["init_from"] and cfg["init_from_frame"]:
+        raise SystemExit("--init-from and --init-from-frame exclude each other")
+    if cfg["init_from_expand"] is not None and not cfg["init_from"]:
+        raise SystemExit("--init-from-expand says what --init-from's weights are: give --init-from too")
+
+
 def train(data: Path, out: Path, cfg: dict, actiond: str | None = None, log=print) -> dict:
     """Trains, exports `out/tsm/` (stateful) and `out/clip/` (clip), evaluates both."""
     cfg = {**copy.deepcopy(DEFAULTS), **{k: v for k, v in cfg.items() if v is not None}}
     check_epochs(cfg)
+    check_init(cfg)
     keras, _ = tensorflow(int(cfg["threads"]))
     from . import nets
     from .temporal import TSMNet
@@ -216,8 +225,6 @@ def train(data: Path, out: Path, cfg: dict, actiond: str | None = None, log=prin
     keras.utils.set_random_seed(cfg["seed"])
     net = TSMNet(cfg["size"], len(labels), cfg["alpha"], cfg["dropout"], cfg["bn_momentum"], cfg["expand"])
     clip = net.offline(t)
-    if cfg["init_from"] and cfg["init_from_frame"]:
-        raise SystemExit("--init-from and --init-from-frame exclude each other")
     if cfg["init_from"] and cfg["init_from_expand"] not in (None, cfg["expand"]):
         net.load_narrower(Path(cfg["init_from"]), cfg["init_from_expand"])
         log(f"continuing from {cfg['init_from']}, widened from expand {cfg['init_from_expand']} to {cfg['expand']}")

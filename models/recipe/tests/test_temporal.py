@@ -180,6 +180,17 @@ def test_a_widened_net_starts_computing_what_the_narrow_one_did(net, tmp_path):
         temporal.TSMNet(SIZE, CLASSES, alpha=0.35).load_narrower(tmp_path / "wide.weights.h5", 1.5)
 
 
+def test_contradicting_starting_points_are_refused_before_any_work(tmp_path):
+    from actiond_recipe import train_temporal
+
+    missing = tmp_path / "no-such-data"
+    with pytest.raises(SystemExit, match="give --init-from too"):
+        train_temporal.train(missing, tmp_path / "out", {"init_from_expand": 1.0})
+    with pytest.raises(SystemExit, match="exclude each other"):
+        train_temporal.train(missing, tmp_path / "out", {"init_from": "a.h5", "init_from_frame": "b.h5"})
+    assert not (tmp_path / "out").exists()
+
+
 def test_a_frame_model_fills_the_tsm_so_steady_frames_read_alike(tmp_path):
     # train-temporal --init-from-frame: the single-frame MobileNetV2's weights go layer by
     # layer into the TSM. On a clip of one repeated frame, frame t's shifted channels equal
