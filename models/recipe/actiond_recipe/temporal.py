@@ -42,7 +42,7 @@ class TSMNet:
         import keras
         from keras import layers as L
 
-        self.size, self.classes, self.alpha, self.expand = size, classes, alpha, expand
+        self.size, self.classes, self.alpha = size, classes, alpha
 
         def bn(name):
             return L.BatchNormalization(epsilon=1e-3, momentum=bn_momentum, name=name)
@@ -113,10 +113,8 @@ class TSMNet:
         narrow.offline(8).load_weights(str(path))
         if not self.weighted_layers():
             self.offline(8)  # the layers have weights once a form has been built
-        src, dst = narrow.weighted_layers(), self.weighted_layers()
-        if [a.name for a in src] != [b.name for b in dst]:
-            raise ValueError(f"{path}: its layers are not this TSM's")
-        for a, b in zip(src, dst):
+        dst = self.weighted_layers()
+        for a, b in zip(narrow.weighted_layers(), dst):  # the same layers by construction
             new = []
             for wa, wb in zip(a.get_weights(), b.get_weights()):
                 if any(x > y for x, y in zip(wa.shape, wb.shape)) or wa.ndim != wb.ndim:
