@@ -157,7 +157,8 @@ def cmd_train_temporal(a):
 
     cfg = training_config(a, ("name", "alpha", "size", "frames", "clip_step", "epochs", "batch_size",
                               "learning_rate", "max_minutes", "seed", "threads", "sample_fps", "normalization",
-                              "init_from", "init_from_frame", "from_onset", "expand", "init_from_expand"))
+                              "init_from", "init_from_frame", "from_onset", "expand", "init_from_expand",
+                              "onset_mask"))
     train_temporal.train(Path(a.data), Path(a.out), cfg, a.actiond, log=log)
 
 
@@ -358,6 +359,9 @@ def main(argv=None):
     tt.add_argument("--from-onset", dest="from_onset", type=float, metavar="SHARE",
                     help="train on a rendered fall's or sit's windows only from when SHARE of it is under way "
                          "(the sidecar's plan): before, the person stands as idle people do")
+    tt.add_argument("--mask-before-onset", dest="onset_mask", action="store_true", default=None,
+                    help="with --from-onset, a kept window's frames from before that share get no loss "
+                         "(for windows longer than the standing before a fall)")
     tt.add_argument("--threads", type=int)
     tt.add_argument("--actiond")
     tt.set_defaults(fn=cmd_train_temporal)

@@ -52,6 +52,7 @@ DEFAULTS = {
     "val_groups": None,
     "train_groups": None,  # train on these groups only (default: every group not held out)
     "from_onset": None,  # train on a fall's or a sit's windows only once this share of it is under way
+    "onset_mask": False,  # with from_onset, a kept window's frames from before then get no loss
     "smoothing": {"method": "mean", "window": 8, "stride": 4},
     "threads": 2,
 }
@@ -84,13 +85,24 @@ def clips_of(videos, frames: dict, labels: list[str], t: int, step: int,
     return items, np.asarray(ys, np.int32)
 
 
+def onset_weights(items, when: dict[str, float], t: int, fps: float) -> np.ndarray:
+    """Each window's per-frame loss weights: 0 for a fall's or sit's frames before it is under
+    way (`when`, from `under_way_times`; the person still stands as idle people do), else 1."""
+    w = np.ones((len(items), t), np.float32)
+    for i, (rel, s) in enumerate(items):
+        w[i] = [0.0 if ds.before_under_way(when, rel, s + j, fps) else 1.0 for j in range(t)]
+    return w
+
+
 def augment_clip(augmenter, clip: np.ndarray, seed) -> np.ndarray:
     """The same random augmentation for every frame: each frame gets a fresh generator
     with the clip's seed, so every draw (ops, angles, crops, colours) repeats."""
     return np.stack([augmenter(f, np.random.default_rng(seed)) for f in clip])
 
 
-def clip_batches(items, ys, frames, t, batch, augmenter, norm, seed, classes, smoothing):
+def clip_batches(items, ys, frames, t, batch, augmenter, norm, seed, classes, smoothing, weights=None):
+    """Shuffled, augmented, normalised batches of clips and per-frame labels; with `weights`
+    (windows × t, `onset_weights`) each frame's loss weight too."""
     import keras
 
     class Batches(keras.utils.PyDataset):
@@ -117,7 +129,8 @@ def clip_batches(items, ys, frames, t, batch, augmenter, norm, seed, classes, sm
                 xs.append(clip)
             y = np.eye(classes, dtype=np.float32)[ys[sel]]
             y = (1 - smoothing) * y + smoothing / classes
-            return aug.normalize(np.stack(xs), norm), np.repeat(y[:, None], t, axis=1)
+            out = aug.normalize(np.stack(xs), norm), np.repeat(y[:, None], t, axis=1)
+            return out if weights is None else (*out, weights[sel])
 
     return Batches()
 
@@ -183,6 +196,8 @@ def check_init(cfg: dict) -> None:
         raise SystemExit("--init-from and --init-from-frame exclude each other")
     if cfg["init_from_expand"] is not None and not cfg["init_from"]:
         raise SystemExit("--init-from-expand says what --init-from's weights are: give --init-from too")
+    if cfg["onset_mask"] and cfg["from_onset"] is None:
+        raise SystemExit("--mask-before-onset masks the frames before --from-onset's share: give --from-onset too")
 
 
 def train(data: Path, out: Path, cfg: dict, actiond: str | None = None, log=print) -> dict:
@@ -213,6 +228,9 @@ def train(data: Path, out: Path, cfg: dict, actiond: str | None = None, log=prin
         every = len(clips_of(split["train"], frames, labels, t, int(cfg["clip_step"]))[0])
         log(f"--from-onset {cfg['from_onset']}: {every - len(tr_items)} of the training windows of "
             f"{len(from_s)} falls and sits left out (they end before it is under way)")
+    tr_w = onset_weights(tr_items, from_s, t, float(cfg["sample_fps"])) if cfg["onset_mask"] else None
+    if tr_w is not None:
+        log(f"--mask-before-onset: {int((tr_w == 0).sum())} of the kept windows' {tr_w.size} frames get no loss")
     va_items, va_y = clips_of(split["val"], frames, labels, t, t)
     if not tr_items:
         raise SystemExit(f"no training video has {t} frames")
@@ -236,7 +254,7 @@ def train(data: Path, out: Path, cfg: dict, actiond: str | None = None, log=prin
         log(f"starting from the frame model {cfg['init_from_frame']} ({n} layers)")
     augmenter = aug.Augmenter(cfg["augment"]["ops"], cfg["augment"].get("choose", 0)) if cfg["augment"] else None
     train_ds = clip_batches(tr_items, tr_y, frames, t, cfg["batch_size"], augmenter, norm, cfg["seed"],
-                            len(labels), cfg["label_smoothing"])
+                            len(labels), cfg["label_smoothing"], tr_w)
     # Validation clips normalised a batch at a time from the frame maps, as the training clips
     # are: normalised all at once they took 7.5 GB at 256 px, and Keras copied them again at the
     # epoch's end (attempt 21's first launch was killed there, out of memory).

@@ -8,8 +8,10 @@
 # --init-from <TSM weights>), then post.sh with FRAME_COPY=0 into the attempt's folder A.
 # TRAIN_GROUPS (e.g. 441-740,801-1140) trains on those groups only, so that the frames of a
 # larger SIZE fit the disk. FROM_ONSET (e.g. 0.3) trains on a fall's or a sit's windows only
-# once that share of it is under way (train-temporal --from-onset). DRY_RUN=1 prints the
-# commands instead of running them.
+# once that share of it is under way (train-temporal --from-onset); ONSET_MASK=1 also gives a
+# kept window's frames from before then no loss (--mask-before-onset). FRAMES (default 8) is the
+# training clip's length, CLIP_STEP (default 8) how far apart its windows start and BATCH
+# (default the config's 8) the clips per step. DRY_RUN=1 prints the commands instead of running them.
 #   W=/work/people8 A=models/recipe/people/attempt-N TSM=tsmN SEED=N LR=2e-4 SIZE=128 TSM_MIN=108 \
 #   INIT="--init-from models/recipe/people/attempt-M/weights/tsm.weights.h5" models/recipe/people/train-tsm.sh
 set -euo pipefail
@@ -21,6 +23,8 @@ W="${W:-/work/people8}"
 FRAME="${FRAME:-frame11}"
 SIZE="${SIZE:-128}"
 py=.venv/bin/python
+onset_mask=()
+[ "${ONSET_MASK:-0}" = 0 ] || onset_mask=(--mask-before-onset)
 run=()
 [ "${DRY_RUN:-0}" = 0 ] || run=(echo)
 # post.sh compares with the frame run: say so now, not after the training.
@@ -44,7 +48,8 @@ if [ ${#run[@]} = 0 ]; then exec 3> "$W/$TSM.log"; else exec 3>&1; fi  # the tra
     --test-groups 761-800,1161-1200 --val-groups 741-760,1141-1160 --threads 2 --seed "$SEED" \
     --config models/recipe/people/medium.json --sample-fps 10 --epochs 40 --size "$SIZE" \
     --learning-rate "$LR" --max-minutes "$TSM_MIN" --out "$W/$TSM" \
-    --name actiond-people-tsm-mobilenetv2 --frames 8 --clip-step 8 \
-    ${TRAIN_GROUPS:+--train-groups "$TRAIN_GROUPS"} ${FROM_ONSET:+--from-onset "$FROM_ONSET"} $INIT >&3 2>&1
+    --name actiond-people-tsm-mobilenetv2 --frames "${FRAMES:-8}" --clip-step "${CLIP_STEP:-8}" \
+    ${BATCH:+--batch-size "$BATCH"} ${TRAIN_GROUPS:+--train-groups "$TRAIN_GROUPS"} ${FROM_ONSET:+--from-onset "$FROM_ONSET"} \
+    "${onset_mask[@]}" $INIT >&3 2>&1
 # The frame model's weights and reports stand in its own attempt's folder, not copied here.
 "${run[@]}" env W="$W" A="$A" FRAME="$FRAME" TSM="$TSM" FRAME_COPY=0 bash models/recipe/people/post.sh

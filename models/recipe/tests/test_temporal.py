@@ -188,7 +188,41 @@ def test_contradicting_starting_points_are_refused_before_any_work(tmp_path):
         train_temporal.train(missing, tmp_path / "out", {"init_from_expand": 1.0})
     with pytest.raises(SystemExit, match="exclude each other"):
         train_temporal.train(missing, tmp_path / "out", {"init_from": "a.h5", "init_from_frame": "b.h5"})
+    with pytest.raises(SystemExit, match="give --from-onset too"):
+        train_temporal.train(missing, tmp_path / "out", {"onset_mask": True})
     assert not (tmp_path / "out").exists()
+
+
+def test_frames_before_a_fall_is_under_way_get_no_loss():
+    # --mask-before-onset: a window of 16 frames that starts while the person still stands
+    # keeps its later frames' loss and loses its earlier ones'; other videos keep every frame.
+    import keras
+
+    from actiond_recipe import augment, train_temporal
+
+    t = 4
+    when = {"falling/a": 0.25}  # under way at 0.25 s: frames 0-2 at 10 fps come before
+    items = [("falling/a", 0), ("falling/a", 2), ("idle/b", 0)]
+    w = train_temporal.onset_weights(items, when, t, 10.0)
+    np.testing.assert_array_equal(w, [[0, 0, 0, 1], [0, 1, 1, 1], [1, 1, 1, 1]])
+    rng = np.random.default_rng(4)
+    frames = {rel: rng.integers(0, 256, (6, SIZE, SIZE, 3), dtype=np.uint8) for rel in ("falling/a", "idle/b")}
+    ys = np.array([0, 0, 1], np.int32)
+    norm = augment.normalization("imagenet")
+
+    def batches(weights):
+        return train_temporal.clip_batches(items, ys, frames, t, 3, None, norm, 0, CLASSES, 0.0, weights)
+
+    x, y, sw = batches(w)[0]
+    assert x.shape == (3, t, SIZE, SIZE, 3) and y.shape == (3, t, CLASSES) and sw.shape == (3, t)
+    assert len(batches(None)[0]) == 2  # no weights: (clips, labels) as before
+    # Keras weighs each frame's loss by them: all zero, no loss; the mask's, less than none.
+    clip = temporal.TSMNet(SIZE, CLASSES, alpha=0.35).offline(t)
+    clip.compile(loss=keras.losses.CategoricalCrossentropy(from_logits=True))
+    full = clip.evaluate(batches(np.ones_like(w)), verbose=0)
+    masked = clip.evaluate(batches(w), verbose=0)
+    assert clip.evaluate(batches(np.zeros_like(w)), verbose=0) == 0.0
+    assert 0 < masked < full
 
 
 def test_a_frame_model_fills_the_tsm_so_steady_frames_read_alike(tmp_path):
