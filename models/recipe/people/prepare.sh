@@ -8,6 +8,10 @@
 # way resumes, and clips and frames already there are not made again, unless the renderer
 # now plans a clip differently (it is rendered, and its frames extracted, again). EXTRACT=0
 # leaves the 96 px frames out (9.4 GB; only the frame runs of attempts 6-11 train on them).
+# RENDER_SIZE (e.g. 424x320, a camera's detail at a 320 px model's input) renders both halves
+# at that size instead, LARGE_GROUPS and SMALL_GROUPS (defaults 1-800, 801-1200) only those
+# groups, and LINK_FROM=<another W> LINK_GROUPS=<groups> links that data set's renders of
+# those groups into this one's mix as they are (a group rendered here is not linked).
 #   W=/work/people8 models/recipe/people/prepare.sh
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)"
@@ -19,12 +23,31 @@ bash scripts/python-env.sh
 # Always run: clips already written with the same plan are skipped (about 5 ms each), and
 # those the renderer now plans differently are rendered again (attempt 18's falls and sits,
 # attempt 19's small half at its new size and its clips with an empty chair).
-$py models/recipe/recipe.py render-humans --out "$W/large" --groups 1-800 --clips 1 --seed 21 --scale 0.4-0.9 --jobs 2
-$py models/recipe/recipe.py render-humans --out "$W/small" --groups 801-1200 --clips 1 --seed 21 --scale 0.1-0.4 --jobs 2 \
-    --size 256x192
+$py models/recipe/recipe.py render-humans --out "$W/large" --groups "${LARGE_GROUPS:-1-800}" --clips 1 --seed 21 \
+    --scale 0.4-0.9 --jobs 2 --size "${RENDER_SIZE:-160x120}"
+$py models/recipe/recipe.py render-humans --out "$W/small" --groups "${SMALL_GROUPS:-801-1200}" --clips 1 --seed 21 \
+    --scale 0.1-0.4 --jobs 2 --size "${RENDER_SIZE:-256x192}"
 echo "rendered; $(( $(date +%s) - t0 )) s so far"
 cargo build --release --locked   # extract-frames runs the daemon's own decoding path
 bash models/recipe/people/attempt-6/run/mix.sh "$W"   # links; idempotent
+if [ -n "${LINK_FROM:-}" ]; then
+    : "${LINK_GROUPS:?the groups of LINK_FROM to link}"
+    in_groups() {  # group ranges ("391-600,951-1060")
+        local r
+        for r in ${LINK_GROUPS//,/ }; do
+            [ "$1" -ge "${r%-*}" ] && [ "$1" -le "${r#*-}" ] && return 0
+        done
+        return 1
+    }
+    n=0
+    for f in "$LINK_FROM"/mix/*/*.avi; do
+        name=$(basename "$f") class=$(basename "$(dirname "$f")")
+        g=${name##*_g}; g=$((10#${g%%_c*}))
+        in_groups "$g" && [ ! -e "$W/mix/$class/$name" ] || continue
+        mkdir -p "$W/mix/$class"; ln -s "$(readlink -f "$f")" "$W/mix/$class/$name"; n=$((n + 1))
+    done
+    echo "linked $n videos of groups $LINK_GROUPS from $LINK_FROM"
+fi
 extract() {
     W="$W" $py - "$@" <<'PY'
 import os, sys
