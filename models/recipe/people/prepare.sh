@@ -12,6 +12,7 @@
 # at that size instead, LARGE_GROUPS and SMALL_GROUPS (defaults 1-800, 801-1200) only those
 # groups, and LINK_FROM=<another W> LINK_GROUPS=<groups> links that data set's renders of
 # those groups into this one's mix as they are (a group rendered here is not linked).
+# Give a RENDER_SIZE its own W: clips of another size already there are rendered again.
 #   W=/work/people8 models/recipe/people/prepare.sh
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)"
