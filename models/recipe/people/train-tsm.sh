@@ -31,11 +31,9 @@ run=()
 [ -f "$W/$FRAME/model.onnx" ] || [ "$FRAME" = frame11 ] || { echo "$W/$FRAME (the frame run post.sh" \
     "compares with) is missing: run the attempt that makes it first" >&2; exit 1; }
 "${run[@]}" env W="$W" bash models/recipe/people/prepare.sh
-# Attempt 11's frame run is made again when it is missing or was tested before the held-out
-# clips (groups 761-800, 1161-1200) were rendered again (people-report refuses runs tested on
-# different data); training groups rendered again leave its test as it was.
-if [ ! -f "$W/$FRAME/model.onnx" ] || { [ "$FRAME" = frame11 ] && [ -n "$(find -L "$W/mix" -regextype egrep \
-        -regex '.*_g(76[1-9]|7[7-9][0-9]|800|116[1-9]|11[7-9][0-9]|1200)_c[0-9]+\.avi' \
+# Attempt 11's frame run is made again when it is missing or was tested before clips were
+# rendered again (people-report refuses runs tested on different data).
+if [ ! -f "$W/$FRAME/model.onnx" ] || { [ "$FRAME" = frame11 ] && [ -n "$(find -L "$W/mix" -name '*.avi' \
         -newer "$W/$FRAME/report.json" -print -quit 2>/dev/null)" ]; }; then
     "${run[@]}" env W="$W" FRAME="$FRAME" SIZE=128 SEED=11 \
         FROM=models/recipe/people/attempt-11/weights/frame.weights.h5 bash models/recipe/people/export-frame.sh
