@@ -170,6 +170,17 @@ def rotate(img: np.ndarray, angle: float, expand: bool = True, fill: int = 0) ->
     return cv2.resize(big, (w, h), interpolation=cv2.INTER_AREA)
 
 
+def low_resolution(img: np.ndarray, factor: float) -> np.ndarray:
+    """Shrunk to `factor` of its size (area average) and enlarged back (bilinear): the detail
+    of a smaller source, or a tight crop, that the daemon enlarges to the model's input."""
+    _check(img)
+    if not 0.0 < factor <= 1.0:
+        raise ValueError(f"low_resolution: factor must be in (0, 1], got {factor}")
+    h, w = img.shape[:2]
+    small = cv2.resize(img, (max(1, round(w * factor)), max(1, round(h * factor))), interpolation=cv2.INTER_AREA)
+    return cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR)
+
+
 # ---------------------------------------------------------------- colour
 
 def grayscale(img: np.ndarray) -> np.ndarray:
@@ -285,6 +296,11 @@ def _r_blur(img, cfg, rng):
     raise ValueError(f"unknown blur {m!r} (gaussian, average, median)")
 
 
+def _r_low_resolution(img, cfg, rng):
+    lo, hi = _range(cfg, "factor", [0.35, 0.8])
+    return low_resolution(img, rng.uniform(lo, hi))
+
+
 def _r_morphology(img, cfg, rng):
     ops = cfg.get("ops", ["erode", "dilate", "open", "close"])
     lo, hi = _range(cfg, "k", [2, 3])
@@ -389,6 +405,7 @@ RANDOM_OPS = {
     "denoise": _r_denoise,
     "blur": _r_blur,
     "morphology": _r_morphology,
+    "low_resolution": _r_low_resolution,
     "superpixels": _r_superpixels,
     "sharpen": _r_sharpen,
     "emboss": _r_emboss,

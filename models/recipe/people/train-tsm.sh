@@ -11,7 +11,8 @@
 # once that share of it is under way (train-temporal --from-onset); ONSET_MASK=1 also gives a
 # kept window's frames from before then no loss (--mask-before-onset). FRAMES (default 8) is the
 # training clip's length, CLIP_STEP (default 8) how far apart its windows start and BATCH
-# (default the config's 8) the clips per step. DRY_RUN=1 prints the commands instead of running them.
+# (default the config's 8) the clips per step. CONFIG (default models/recipe/people/medium.json) is
+# the training settings, augmentations included. DRY_RUN=1 prints the commands instead of running them.
 #   W=/work/people8 A=models/recipe/people/attempt-N TSM=tsmN SEED=N LR=2e-4 SIZE=128 TSM_MIN=108 \
 #   INIT="--init-from models/recipe/people/attempt-M/weights/tsm.weights.h5" models/recipe/people/train-tsm.sh
 set -euo pipefail
@@ -46,7 +47,7 @@ if [ ${#run[@]} = 0 ]; then exec 3> "$W/$TSM.log"; else exec 3>&1; fi  # the tra
 # shellcheck disable=SC2086  # INIT is an option and its value
 "${run[@]}" $py models/recipe/recipe.py train-temporal --data "$W/mix" --alpha 0.5 \
     --test-groups 761-800,1161-1200 --val-groups 741-760,1141-1160 --threads 2 --seed "$SEED" \
-    --config models/recipe/people/medium.json --sample-fps 10 --epochs 40 --size "$SIZE" \
+    --config "${CONFIG:-models/recipe/people/medium.json}" --sample-fps 10 --epochs 40 --size "$SIZE" \
     --learning-rate "$LR" --max-minutes "$TSM_MIN" --out "$W/$TSM" \
     --name actiond-people-tsm-mobilenetv2 --frames "${FRAMES:-8}" --clip-step "${CLIP_STEP:-8}" \
     ${BATCH:+--batch-size "$BATCH"} ${TRAIN_GROUPS:+--train-groups "$TRAIN_GROUPS"} ${FROM_ONSET:+--from-onset "$FROM_ONSET"} \
