@@ -6,11 +6,13 @@
 # out, untrained. Attempt 27's weights trained 50 minutes on its groups (391-740, 951-1140)
 # with groups 601-800 and 1061-1200 rendered at 424x320 (held-out and validation groups
 # among them) and the rest linked from the 160x120 / 256x192 data set in W0, at 320 px, lr 1e-4.
-#   [W=/work/people8/hr] [W0=/work/people8] models/recipe/people/attempt-32/run/run.sh
+# It ran in W=/work/people8/hr, where attempt 33 then rendered these groups too (its 424x320
+# clips replace the links): the default W is a fresh folder, so that a rerun links again.
+#   [W=/work/people8/hr32] [W0=/work/people8] models/recipe/people/attempt-32/run/run.sh
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # Its own data set: rendered into W0, 424x320 clips would replace the old renders there.
-export W="${W:-/work/people8/hr}"
+export W="${W:-/work/people8/hr32}"
 W0="${W0:-/work/people8}"
 [ "$(readlink -f "$W")" != "$(readlink -f "$W0")" ] || { echo "W and W0 must differ ($W)" >&2; exit 1; }
 A=models/recipe/people/attempt-32 TSM=tsm32 SEED=32 LR=1e-4 SIZE=320 TSM_MIN="${TSM_MIN:-50}" EXTRACT=0 \

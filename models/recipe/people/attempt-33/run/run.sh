@@ -5,7 +5,7 @@
 # the same plans), so every clip it trains, validates and is tested on has the held-out
 # test's detail. Attempt 32's weights trained 60 minutes more on groups 391-740, 951-1140,
 # at 320 px, lr 1e-4. It renders into attempt 32's data set (W): links there to the old
-# renders are replaced, so attempt 32's run is reproduced only on a fresh W.
+# renders are replaced, so attempt 32's run is reproduced only on a fresh W (its default since).
 #   [W=/work/people8/hr] models/recipe/people/attempt-33/run/run.sh
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
