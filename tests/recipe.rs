@@ -875,10 +875,10 @@ fn shipped_people_model_folder_is_consistent() {
 /// Python: prints how many weight tensors (ONNX initializers) of the models argv[1] and
 /// argv[2] differ by more than 8 float32 ulps, and how many are not bit for bit the same;
 /// fails if their tensor names differ. A clean-clone CI once saw 4 of the clip form's 159
-/// tensors differ between two exports of the same weights: constants the exporter folds
-/// (batch norm's scale and shift) may round differently from run to run (TensorFlow warns that
-/// its oneDNN kernels do), while weights that
-/// are not the trained run's differ by far more than a few ulps.
+/// tensors differ between two exports of the same weights (which ones, and by how much, it
+/// did not say): constants the exporter folds through TensorFlow may round differently from
+/// run to run (TensorFlow warns that its oneDNN kernels can), while weights that are not the
+/// trained run's differ by far more than a few ulps.
 const SAME_WEIGHTS: &str = "import sys, onnx, numpy as np
 from onnx import numpy_helper as nh
 a, b = ({t.name: nh.to_array(t) for t in onnx.load(p).graph.initializer} for p in sys.argv[1:3])
