@@ -282,13 +282,26 @@ fn recipe_end_to_end_on_a_tiny_dataset() {
         );
     }
 
-    // Refused before TensorFlow loads, with the reason: nothing to export, or no such count.
+    // Refused before TensorFlow loads, with the reason: nothing to export, no such count, or
+    // an augmentation range that a training draw could not survive (named with its file).
     let mut negative = args.clone();
     negative[2] = "-1";
+    let bad_json = tmp.path().join("bad-augment.json");
+    std::fs::write(
+        &bad_json,
+        r#"{"augment": {"ops": [{"name": "low_resolution", "p": 0.5, "factor": [0, 0.5]}]}}"#,
+    )
+    .unwrap();
+    let bad_augment = [&tsm_bare[..], &["--config", bad_json.to_str().unwrap()]].concat();
+    let bad_augment_said = format!(
+        "{}: \"augment\": augmentation low_resolution: factor must be in (0, 1], got 0.0",
+        bad_json.display()
+    );
     for (bad, reason) in [
         (&args, "give --init-from"),
         (&negative, "--epochs -1: give 0"),
         (&tsm_bare, "give --init-from"),
+        (&bad_augment, bad_augment_said.as_str()),
     ] {
         let refused = Command::new(python())
             .arg(root().join("models/recipe/recipe.py"))

@@ -116,6 +116,15 @@ def training_config(a, keys) -> dict:
         cfg["augment"] = None
     if getattr(a, "smoothing", None):
         cfg["smoothing"] = smoothing_of(a.smoothing)
+    if cfg.get("augment"):
+        from actiond_recipe import augment
+
+        if not isinstance(cfg["augment"], dict) or not isinstance(cfg["augment"].get("ops"), list):
+            raise SystemExit(f"{a.config}: \"augment\" must be an object with an \"ops\" list")
+        try:  # refused here, before TensorFlow loads, not when a training draw hits it
+            augment.Augmenter(cfg["augment"]["ops"], cfg["augment"].get("choose", 0))
+        except (ValueError, TypeError) as e:
+            raise SystemExit(f"{a.config}: \"augment\": {e}") from e
     return cfg
 
 

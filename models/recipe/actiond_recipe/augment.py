@@ -435,6 +435,49 @@ def _random_op(name: str, cfg: dict, img: np.ndarray, rng: np.random.Generator, 
     return RANDOM_OPS[name](img, cfg, rng)
 
 
+class _RangeEnds:
+    """A stand-in Generator whose `uniform` and `integers` draws give one end of their range
+    (`high`: the upper end); other draws come from a seeded Generator."""
+
+    def __init__(self, high: bool):
+        self.high, self._rng = high, np.random.default_rng(0)
+
+    def uniform(self, low=0.0, high=1.0, size=None):
+        v = high if self.high else low
+        return v if size is None else np.full(size, v, dtype=np.float64)
+
+    def integers(self, low, high=None, size=None, endpoint=False):
+        if high is None:
+            low, high = 0, low
+        v = (high if endpoint else high - 1) if self.high else low
+        return v if size is None else np.full(size, v, dtype=np.int64)
+
+    def __getattr__(self, name):
+        return getattr(self._rng, name)
+
+
+_PROBE = np.add.outer(np.arange(48) * 5, np.arange(64) * 3)[..., None].repeat(3, 2).astype(np.uint8)
+
+
+def _probe(op: dict) -> None:
+    """Runs `op` on a small image with every drawn parameter at the lower, then the upper,
+    end of its range (and each entry of a `methods` or `ops` list alone), so that a range
+    no draw could survive, e.g. a `low_resolution` factor reaching 0, is refused when the
+    config is read rather than when a training draw lands on it."""
+    lists = [k for k in ("methods", "ops") if isinstance(op.get(k), list)]
+    variants = [op] + [{**op, k: [v]} for k in lists for v in op[k]]
+    for cfg in variants:
+        for high in (False, True):
+            try:
+                RANDOM_OPS[op["name"]](_PROBE, cfg, _RangeEnds(high))
+            except Exception as e:  # noqa: BLE001 - any failure is the config's
+                end = "upper" if high else "lower"
+                only = "".join(f", {k} {cfg[k]}" for k in lists if cfg is not op)
+                said = str(e).removeprefix(f"{op['name']}: ")
+                raise ValueError(f"augmentation {op['name']}: {said} (with its parameters at the {end} ends "
+                                 f"of their ranges{only})") from e
+
+
 def _count(choose) -> tuple[int, int] | None:
     """`choose` as (min, max) ops per sample, or None for "every op in order"."""
     if isinstance(choose, (list, tuple)):
@@ -469,6 +512,8 @@ class Augmenter:
                 raise ValueError(f"augmentation {op['name']}: p must be in [0, 1], got {p}")
             if op["name"] == "some_of":
                 Augmenter(op.get("ops", []), op.get("n", [0, 5]), op.get("random_order", True))
+            else:
+                _probe(op)
         count = _count(self.choose)
         if count and isinstance(self.choose, int) and count[1] > len(self.ops):
             raise ValueError(f"choose must be between 0 and the number of ops ({len(self.ops)})")

@@ -1,5 +1,6 @@
 """Each augmentation changes the image as specified and keeps its shape and dtype."""
 
+import re
 import sys
 from pathlib import Path
 
@@ -264,6 +265,26 @@ def test_low_resolution_loses_fine_detail_and_keeps_coarse():
     assert np.array_equal(A.low_resolution(img, 1.0), img)
     with pytest.raises(ValueError):
         A.low_resolution(img, 0.0)
+
+
+@pytest.mark.parametrize("op,said", [
+    ({"name": "low_resolution", "factor": [0.0, 0.5]}, "factor must be in (0, 1], got 0.0 (with its parameters at the lower"),
+    ({"name": "low_resolution", "factor": [0.5, 1.5]}, "factor must be in (0, 1], got 1.5 (with its parameters at the upper"),
+    ({"name": "blur", "methods": ["gaussian", "boxy", "median"]}, "unknown blur 'boxy'"),
+    ({"name": "resized_crop", "ratio": [0.0, 1.0]}, "augmentation resized_crop: math domain error"),
+])
+def test_augmenter_refuses_a_range_no_draw_survives(op, said):
+    # Refused when the augmenter is made (the recipe makes it from the config before TensorFlow
+    # loads), not when a training draw lands on the bad end: the middle of each range works.
+    with pytest.raises(ValueError, match=re.escape(said)):
+        A.Augmenter([{**op, "p": 0.5}])
+
+
+def test_augmenter_probes_nested_ops_and_keeps_good_ranges():
+    with pytest.raises(ValueError, match="low_resolution"):
+        A.Augmenter([{"name": "some_of", "ops": [{"name": "low_resolution", "factor": [0.0, 0.5]}]}])
+    good = A.Augmenter([{"name": "low_resolution", "factor": [0.3, 1.0]}, {"name": "blur", "methods": ["average"]}])
+    same_kind(good(scene(), np.random.default_rng(0)), scene())
 
 
 @pytest.mark.parametrize("op,side", [("erode", 6), ("dilate", 10), ("open", 8), ("close", 8)])
