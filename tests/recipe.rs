@@ -887,19 +887,20 @@ fn shipped_people_model_folder_is_consistent() {
     }
 }
 
-/// Python: compares the models argv[1] and argv[2] by their weights (ONNX initializers) as a
-/// multiset of exact (dtype, shape, bytes), not by name, and by their outputs on one random
-/// input; prints "N weight tensors, K differ" (K = those of argv[1] that argv[2] lacks), the
-/// node counts, and whether the outputs agree within 1e-5. Names are positional (the order
-/// the exporter's graph first uses each tensor): two clean-clone CI runs saw 4 of a form's
-/// tensors "differ" by name (stop 47: clip; stop 48: tsm, `w114`–`w117`, one of them an
-/// int64 reshape shape, so not rounding) while this machine's exports were identical, as if
-/// the exporter had dropped one no-op Reshape there and the next four names shifted.
+/// Python: compares the models argv[1] and argv[2] by their float weights (ONNX initializers)
+/// as a multiset of exact (dtype, shape, bytes), not by name, and by their outputs on one
+/// random input; prints "N weight tensors, K differ" (K = those of argv[1] that argv[2] lacks),
+/// the node counts, and whether the outputs agree within 1e-5. Integer initializers (shapes,
+/// axes) are the graph's structure, checked through the outputs. Names are positional (the
+/// order the exporter's graph first uses each tensor): two clean-clone CI runs saw 4 tensors
+/// "differ" by name (stop 47: clip; stop 48: tsm, `w114`–`w117`, the first an int64 reshape
+/// shape, so not rounding) while this machine's exports were identical, as if the exporter had
+/// dropped one no-op Reshape there and the next four names had rotated.
 const SAME_WEIGHTS: &str = "import sys, collections, hashlib, onnx, numpy as np, onnxruntime as ort
 from onnx import numpy_helper as nh
 def weights(m):
     return collections.Counter((str(a.dtype), a.shape, hashlib.sha256(a.tobytes()).hexdigest())
-                               for a in map(nh.to_array, m.graph.initializer))
+                               for a in map(nh.to_array, m.graph.initializer) if a.dtype.kind == 'f')
 ma, mb = (onnx.load(p) for p in sys.argv[1:3])
 wa, wb = weights(ma), weights(mb)
 lacking = wa - wb
