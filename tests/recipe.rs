@@ -889,13 +889,13 @@ fn shipped_people_model_folder_is_consistent() {
 
 /// Python: compares the models argv[1] and argv[2] by their float weights (ONNX initializers)
 /// as a multiset of exact (dtype, shape, bytes), not by name, and by their outputs on one
-/// random input; prints "N weight tensors, K differ" (K = those of argv[1] that argv[2] lacks),
-/// the node counts, and whether the outputs agree within 1e-5. Integer initializers (shapes,
-/// axes) are the graph's structure, checked through the outputs. Names are positional (the
-/// order the exporter's graph first uses each tensor): two clean-clone CI runs saw 4 tensors
-/// "differ" by name (stop 47: clip; stop 48: tsm, `w114`–`w117`, the first an int64 reshape
-/// shape, so not rounding) while this machine's exports were identical, as if the exporter had
-/// dropped one no-op Reshape there and the next four names had rotated.
+/// random input; prints "N weight tensors, K differ" (K: those either model has and the other
+/// lacks), the node counts, and whether the outputs agree within 1e-5. Integer initializers
+/// (shapes, axes) are the graph's structure, checked through the outputs. Names are positional
+/// (the order the exporter's graph first uses each tensor): two clean-clone CI runs saw 4
+/// tensors "differ" by name (stop 47: clip; stop 48: tsm, `w114`–`w117`, the first an int64
+/// reshape shape, so not rounding) while this machine's exports were identical, as if the
+/// exporter had dropped one no-op Reshape there and the next four names had rotated.
 const SAME_WEIGHTS: &str = "import sys, collections, hashlib, onnx, numpy as np, onnxruntime as ort
 from onnx import numpy_helper as nh
 def weights(m):
@@ -903,7 +903,7 @@ def weights(m):
                                for a in map(nh.to_array, m.graph.initializer) if a.dtype.kind == 'f')
 ma, mb = (onnx.load(p) for p in sys.argv[1:3])
 wa, wb = weights(ma), weights(mb)
-lacking = wa - wb
+lacking = (wa - wb) + (wb - wa)
 print(f'{sum(wa.values())} weight tensors, {sum(lacking.values())} differ {sorted(lacking)[:3]}; '
       f'nodes {len(ma.graph.node)} and {len(mb.graph.node)}')
 opts = ort.SessionOptions()

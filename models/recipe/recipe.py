@@ -123,7 +123,7 @@ def training_config(a, keys) -> dict:
             raise SystemExit(f"{a.config}: \"augment\" must be an object with an \"ops\" list")
         try:  # refused here, before TensorFlow loads, not when a training draw hits it
             augment.Augmenter(cfg["augment"]["ops"], cfg["augment"].get("choose", 0))
-        except (ValueError, TypeError) as e:
+        except (ValueError, TypeError, AttributeError) as e:
             raise SystemExit(f"{a.config}: \"augment\": {e}") from e
     return cfg
 
