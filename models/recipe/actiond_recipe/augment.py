@@ -505,6 +505,8 @@ class Augmenter:
 
     def __post_init__(self):
         for op in self.ops:
+            if not isinstance(op, dict):
+                raise ValueError(f"augmentation {op!r}: each op is an object with a \"name\" (and \"p\", parameters)")
             if op.get("name") not in OP_NAMES:
                 raise ValueError(f"unknown augmentation {op.get('name')!r}; known: {', '.join(OP_NAMES)}")
             p = op.get("p", 1.0)

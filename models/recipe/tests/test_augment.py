@@ -281,6 +281,8 @@ def test_augmenter_refuses_a_range_no_draw_survives(op, said):
 
 
 def test_augmenter_probes_nested_ops_and_keeps_good_ranges():
+    with pytest.raises(ValueError, match="each op is an object"):
+        A.Augmenter(["blur"])
     with pytest.raises(ValueError, match="low_resolution"):
         A.Augmenter([{"name": "some_of", "ops": [{"name": "low_resolution", "factor": [0.0, 0.5]}]}])
     good = A.Augmenter([{"name": "low_resolution", "factor": [0.3, 1.0]}, {"name": "blur", "methods": ["average"]}])
