@@ -389,7 +389,9 @@ def _r_grayscale(img, cfg, rng):
 
 
 def _r_some_of(img, cfg, rng, applied=None):
-    return Augmenter(cfg.get("ops", []), cfg.get("n", [0, 5]), cfg.get("random_order", True))(img, rng, applied)
+    # Checked (probed) when the enclosing Augmenter was made; not again for every image.
+    group = Augmenter(cfg.get("ops", []), cfg.get("n", [0, 5]), cfg.get("random_order", True), probe=False)
+    return group(img, rng, applied)
 
 
 RANDOM_OPS = {
@@ -502,6 +504,7 @@ class Augmenter:
     ops: list[dict] = field(default_factory=list)
     choose: int | list = 0
     random_order: bool = False
+    probe: bool = True  # run each op at the ends of its ranges when made (False: already checked)
 
     def __post_init__(self):
         for op in self.ops:
@@ -514,7 +517,7 @@ class Augmenter:
                 raise ValueError(f"augmentation {op['name']}: p must be in [0, 1], got {p}")
             if op["name"] == "some_of":
                 Augmenter(op.get("ops", []), op.get("n", [0, 5]), op.get("random_order", True))
-            else:
+            elif self.probe:
                 _probe(op)
         count = _count(self.choose)
         if count and isinstance(self.choose, int) and count[1] > len(self.ops):

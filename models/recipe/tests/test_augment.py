@@ -289,6 +289,20 @@ def test_augmenter_probes_nested_ops_and_keeps_good_ranges():
     same_kind(good(scene(), np.random.default_rng(0)), scene())
 
 
+def test_augmenter_probes_once_not_for_every_image(monkeypatch):
+    # The seed's group costs about 0.2 s to probe: once when made, never per image (a nested
+    # some_of group is made again for every image it is applied to).
+    probed = []
+    monkeypatch.setattr(A, "_probe", lambda op: probed.append(op["name"]))
+    aug = A.Augmenter([A.SEED_SOME_OF, {"name": "hflip"}])
+    made = len(probed)
+    assert made == len(A.SEED_SOME_OF["ops"]) + 1
+    rng = np.random.default_rng(0)
+    for _ in range(20):
+        aug(scene(), rng)
+    assert len(probed) == made
+
+
 @pytest.mark.parametrize("op,side", [("erode", 6), ("dilate", 10), ("open", 8), ("close", 8)])
 def test_morphology_square(op, side):
     img = flat(0)
