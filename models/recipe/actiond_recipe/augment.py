@@ -516,7 +516,7 @@ class Augmenter:
             if not 0.0 <= p <= 1.0:
                 raise ValueError(f"augmentation {op['name']}: p must be in [0, 1], got {p}")
             if op["name"] == "some_of":
-                Augmenter(op.get("ops", []), op.get("n", [0, 5]), op.get("random_order", True))
+                Augmenter(op.get("ops", []), op.get("n", [0, 5]), op.get("random_order", True), probe=self.probe)
             elif self.probe:
                 _probe(op)
         count = _count(self.choose)

@@ -294,9 +294,10 @@ def test_augmenter_probes_once_not_for_every_image(monkeypatch):
     # some_of group is made again for every image it is applied to).
     probed = []
     monkeypatch.setattr(A, "_probe", lambda op: probed.append(op["name"]))
-    aug = A.Augmenter([A.SEED_SOME_OF, {"name": "hflip"}])
+    twice = {"name": "some_of", "n": [1, 1], "ops": [{"name": "some_of", "n": [1, 1], "ops": [{"name": "invert"}]}]}
+    aug = A.Augmenter([A.SEED_SOME_OF, {"name": "hflip"}, twice])
     made = len(probed)
-    assert made == len(A.SEED_SOME_OF["ops"]) + 1
+    assert made == len(A.SEED_SOME_OF["ops"]) + 2
     rng = np.random.default_rng(0)
     for _ in range(20):
         aug(scene(), rng)
