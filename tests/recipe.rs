@@ -282,26 +282,35 @@ fn recipe_end_to_end_on_a_tiny_dataset() {
         );
     }
 
-    // Refused before TensorFlow loads, with the reason: nothing to export, no such count, or
-    // an augmentation range that a training draw could not survive (named with its file).
+    // Refused before TensorFlow loads, with the reason: nothing to export, no such count, an
+    // augmentation range that a training draw could not survive, or a misspelt parameter (named
+    // with the file and the line).
     let mut negative = args.clone();
     negative[2] = "-1";
-    let bad_json = tmp.path().join("bad-augment.json");
-    std::fs::write(
-        &bad_json,
+    let bad_config = |name: &str, text: &str, said: &str| {
+        let path = tmp.path().join(name);
+        std::fs::write(&path, text).unwrap();
+        let said = format!("{}{said}", path.display());
+        (path.to_str().unwrap().to_owned(), said)
+    };
+    let (bad_range_json, bad_range_said) = bad_config(
+        "bad-range.json",
         r#"{"augment": {"ops": [{"name": "low_resolution", "p": 0.5, "factor": [0, 0.5]}]}}"#,
-    )
-    .unwrap();
-    let bad_augment = [&tsm_bare[..], &["--config", bad_json.to_str().unwrap()]].concat();
-    let bad_augment_said = format!(
-        "{}: \"augment\": augmentation low_resolution: factor must be in (0, 1], got 0.0",
-        bad_json.display()
+        ":1: \"augment\": augmentation low_resolution: factor must be in (0, 1], got 0.0",
     );
+    let (misspelt_json, misspelt_said) = bad_config(
+        "misspelt.json",
+        "{\n \"hidden\": 0,\n \"augment\": {\"ops\": [{\"name\": \"blur\", \"sigm\": [0, 1]}]}\n}\n",
+        ":3: \"augment\": augmentation blur: unknown parameter \"sigm\" (did you mean \"sigma\"?)",
+    );
+    let bad_range = [&tsm_bare[..], &["--config", &bad_range_json]].concat();
+    let misspelt = [&tsm_bare[..], &["--config", &misspelt_json]].concat();
     for (bad, reason) in [
         (&args, "give --init-from"),
         (&negative, "--epochs -1: give 0"),
         (&tsm_bare, "give --init-from"),
-        (&bad_augment, bad_augment_said.as_str()),
+        (&bad_range, bad_range_said.as_str()),
+        (&misspelt, misspelt_said.as_str()),
     ] {
         let refused = Command::new(python())
             .arg(root().join("models/recipe/recipe.py"))
@@ -311,7 +320,10 @@ fn recipe_end_to_end_on_a_tiny_dataset() {
             .unwrap();
         let stderr = String::from_utf8_lossy(&refused.stderr);
         assert!(!refused.status.success(), "{bad:?} ran");
-        assert!(stderr.contains(reason), "{bad:?}: {stderr}");
+        assert!(
+            stderr.contains(reason) && !stderr.contains("Traceback"),
+            "{bad:?}: {stderr}"
+        );
     }
 
     // The daemon runs the exported model as it is.

@@ -99,9 +99,16 @@ def cmd_render_demo(a):
 
 
 def training_config(a, keys) -> dict:
-    """--config JSON overridden by the command-line options named in `keys` and the group,
-    augmentation and smoothing options."""
-    cfg = json.loads(Path(a.config).read_text()) if a.config else {}
+    """--config JSON (checked: actiond_recipe/config.py) overridden by the command-line options
+    named in `keys` and the group, augmentation and smoothing options."""
+    cfg = {}
+    if a.config:
+        from actiond_recipe import config, train, train_temporal
+
+        try:  # refused here, before TensorFlow loads, not when a training draw hits it
+            cfg = config.load(Path(a.config), {**train_temporal.DEFAULTS, **train.DEFAULTS})
+        except config.ConfigError as e:
+            raise SystemExit(str(e)) from e
     for key in keys:
         v = getattr(a, key)
         if v is not None:
@@ -113,18 +120,9 @@ def training_config(a, keys) -> dict:
     if getattr(a, "train_groups", None) is not None:
         cfg["train_groups"] = int_list(a.train_groups)
     if a.no_augment:
-        cfg["augment"] = None
+        cfg["augment"] = False  # not None: the trainers take None as "the default augmentations"
     if getattr(a, "smoothing", None):
         cfg["smoothing"] = smoothing_of(a.smoothing)
-    if cfg.get("augment"):
-        from actiond_recipe import augment
-
-        if not isinstance(cfg["augment"], dict) or not isinstance(cfg["augment"].get("ops"), list):
-            raise SystemExit(f"{a.config}: \"augment\" must be an object with an \"ops\" list")
-        try:  # refused here, before TensorFlow loads, not when a training draw hits it
-            augment.Augmenter(cfg["augment"]["ops"], cfg["augment"].get("choose", 0))
-        except (ValueError, TypeError, AttributeError) as e:
-            raise SystemExit(f"{a.config}: \"augment\": {e}") from e
     return cfg
 
 
@@ -245,7 +243,8 @@ def cmd_params(a):
         print(f"{name}: {net.count_params():,} (published {nets.PUBLISHED_PARAMS[name]:,})")
 
 
-def main(argv=None):
+def parser() -> argparse.ArgumentParser:
+    """The command line: one subcommand per job, each with its handler as `fn`."""
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0],
                                 formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
     sub = p.add_subparsers(dest="cmd", required=True)
@@ -464,7 +463,11 @@ def main(argv=None):
     q.add_argument("--size", type=int, default=224)
     q.set_defaults(fn=cmd_params)
 
-    a = p.parse_args(argv)
+    return p
+
+
+def main(argv=None):
+    a = parser().parse_args(argv)
     a.fn(a)
 
 

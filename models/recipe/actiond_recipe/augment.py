@@ -13,6 +13,7 @@ formula of src/model/preprocess.rs, with the mean/std written into the model's m
 
 from __future__ import annotations
 
+import difflib
 import math
 from dataclasses import dataclass, field
 
@@ -426,6 +427,57 @@ RANDOM_OPS = {
 
 OP_NAMES = list(RANDOM_OPS)
 
+# The parameters each operation reads besides "name" and "p" (a test checks each against the keys
+# the operation reads); any other key is refused, so that a misspelt one is not silently ignored.
+PARAMS = {
+    "hflip": (), "vflip": (),
+    "affine": ("degrees", "translate", "scale", "shear"),
+    "resized_crop": ("scale", "ratio"),
+    "grayscale": ("alpha",),
+    "perspective": ("distortion",),
+    "rotation": ("degrees", "expand"),
+    "color_jitter": ("brightness", "contrast", "saturation", "hue"),
+    "denoise": ("methods", "strength"),
+    "blur": ("methods", "sigma", "average_k", "median_k"),
+    "morphology": ("ops", "k"),
+    "low_resolution": ("factor",),
+    "superpixels": ("n_segments", "p_replace"),
+    "sharpen": ("alpha", "lightness"),
+    "emboss": ("alpha", "strength"),
+    "edge_noise_alpha": ("alpha",),
+    "gaussian_noise": ("sigma", "per_channel"),
+    "dropout": ("fraction", "per_channel"),
+    "coarse_dropout": ("fraction", "size_percent"),
+    "invert": ("per_channel",),
+    "add": ("value", "per_channel"),
+    "hue_saturation": ("value",),
+    "multiply": ("factor", "per_channel"),
+    "frequency_noise_alpha": ("factor", "contrast", "exponent"),
+    "linear_contrast": ("alpha", "per_channel"),
+    "some_of": ("n", "random_order", "ops"),
+}
+
+
+class AugmentError(ValueError):
+    """A refused augmentation config: `op` is the operation's name and `key` the parameter at
+    fault, where known (so that a caller can point at the line)."""
+
+    def __init__(self, message: str, op: str | None = None, key: str | None = None):
+        super().__init__(message)
+        self.op, self.key = op, key
+
+
+def _unknown_params(op: dict) -> None:
+    """Refuses a key `op` does not read, naming the nearest one it does."""
+    name, takes = op["name"], PARAMS[op["name"]]
+    for key in op:
+        if key in ("name", "p") or key in takes:
+            continue
+        near = difflib.get_close_matches(key, (*takes, "p"), n=1)
+        hint = f' (did you mean "{near[0]}"?)' if near else ""
+        reads = f"reads {', '.join(takes)} and p" if takes else "reads only p"
+        raise AugmentError(f'augmentation {name}: unknown parameter "{key}"{hint}; {name} {reads}', name, key)
+
 
 def _random_op(name: str, cfg: dict, img: np.ndarray, rng: np.random.Generator, applied=None) -> np.ndarray:
     if name not in RANDOM_OPS:
@@ -476,8 +528,8 @@ def _probe(op: dict) -> None:
                 end = "upper" if high else "lower"
                 only = "".join(f", {k} {cfg[k]}" for k in lists if cfg is not op)
                 said = str(e).removeprefix(f"{op['name']}: ")
-                raise ValueError(f"augmentation {op['name']}: {said} (with its parameters at the {end} ends "
-                                 f"of their ranges{only})") from e
+                raise AugmentError(f"augmentation {op['name']}: {said} (with its parameters at the {end} ends "
+                                   f"of their ranges{only})", op["name"]) from e
 
 
 def _count(choose) -> tuple[int, int] | None:
@@ -509,12 +561,14 @@ class Augmenter:
     def __post_init__(self):
         for op in self.ops:
             if not isinstance(op, dict):
-                raise ValueError(f"augmentation {op!r}: each op is an object with a \"name\" (and \"p\", parameters)")
+                raise AugmentError(f"augmentation {op!r}: each op is an object with a \"name\" (and \"p\", parameters)")
             if op.get("name") not in OP_NAMES:
-                raise ValueError(f"unknown augmentation {op.get('name')!r}; known: {', '.join(OP_NAMES)}")
+                raise AugmentError(f"unknown augmentation {op.get('name')!r}; known: {', '.join(OP_NAMES)}",
+                                   op.get("name"))
+            _unknown_params(op)
             p = op.get("p", 1.0)
-            if not 0.0 <= p <= 1.0:
-                raise ValueError(f"augmentation {op['name']}: p must be in [0, 1], got {p}")
+            if isinstance(p, bool) or not isinstance(p, (int, float)) or not 0.0 <= p <= 1.0:
+                raise AugmentError(f"augmentation {op['name']}: p must be a number in [0, 1], got {p!r}", op["name"], "p")
             if op["name"] == "some_of":
                 Augmenter(op.get("ops", []), op.get("n", [0, 5]), op.get("random_order", True), probe=self.probe)
             elif self.probe:
@@ -542,6 +596,12 @@ class Augmenter:
                 out = _random_op(op["name"], op, out, rng, applied)
         assert out.shape == img.shape and out.dtype == np.uint8
         return out
+
+
+def from_config(augment: dict | bool | None) -> Augmenter | None:
+    """The Augmenter a training config's "augment" ({"ops": […], "choose": …}) describes; None
+    when augmentation is off (false)."""
+    return Augmenter(augment["ops"], augment.get("choose", 0)) if augment else None
 
 
 # The seed's imgaug group (imgaug README's SomeOf((0, 5), [...], random_order=True)).

@@ -7,7 +7,6 @@ metadata → evaluate the exported file through ONNX Runtime → report.
 
 from __future__ import annotations
 
-import copy
 import hashlib
 import json
 import os
@@ -18,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from . import augment as aug
+from . import config
 from . import dataset as ds
 from . import schedule
 from .evaluate import OnnxClassifier, confusion_png, evaluate, pct, write_json
@@ -125,7 +125,7 @@ def check_epochs(cfg: dict) -> None:
 
 
 def train(data: Path, out: Path, cfg: dict, actiond: str | None = None, log=print) -> dict:
-    cfg = {**copy.deepcopy(DEFAULTS), **{k: v for k, v in cfg.items() if v is not None}}
+    cfg = config.settings(DEFAULTS, cfg)
     check_epochs(cfg)
     keras, tf = tensorflow(int(cfg["threads"]))
     from . import export as ex
@@ -174,7 +174,7 @@ def train(data: Path, out: Path, cfg: dict, actiond: str | None = None, log=prin
         f"{params['backbone']:,} backbone + {params['total'] - params['backbone']:,} head parameters, "
         f"{macs / 1e6:.1f} M multiply-adds")
 
-    augmenter = aug.Augmenter(cfg["augment"]["ops"], cfg["augment"].get("choose", 0)) if cfg["augment"] else None
+    augmenter = aug.from_config(cfg["augment"])
     train_ds = make_dataset(tr.x, tr.y, cfg["batch_size"], augmenter, norm, cfg["seed"], True)
     steps = len(train_ds) * cfg["epochs"]
     lr_cb = schedule.callback(cfg["learning_rate"], steps, cfg["max_minutes"])

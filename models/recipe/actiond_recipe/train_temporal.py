@@ -10,7 +10,6 @@ per-frame loss on the clip form → export (checked against Keras through ONNX R
 
 from __future__ import annotations
 
-import copy
 import hashlib
 import json
 import time
@@ -19,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from . import augment as aug
+from . import config
 from . import dataset as ds
 from . import schedule
 from .evaluate import pct
@@ -202,7 +202,7 @@ def check_init(cfg: dict) -> None:
 
 def train(data: Path, out: Path, cfg: dict, actiond: str | None = None, log=print) -> dict:
     """Trains, exports `out/tsm/` (stateful) and `out/clip/` (clip), evaluates both."""
-    cfg = {**copy.deepcopy(DEFAULTS), **{k: v for k, v in cfg.items() if v is not None}}
+    cfg = config.settings(DEFAULTS, cfg)
     check_epochs(cfg)
     check_init(cfg)
     keras, _ = tensorflow(int(cfg["threads"]))
@@ -252,7 +252,7 @@ def train(data: Path, out: Path, cfg: dict, actiond: str | None = None, log=prin
     if cfg["init_from_frame"]:
         n = net.load_frame_weights(Path(cfg["init_from_frame"]), cfg["dropout"])
         log(f"starting from the frame model {cfg['init_from_frame']} ({n} layers)")
-    augmenter = aug.Augmenter(cfg["augment"]["ops"], cfg["augment"].get("choose", 0)) if cfg["augment"] else None
+    augmenter = aug.from_config(cfg["augment"])
     train_ds = clip_batches(tr_items, tr_y, frames, t, cfg["batch_size"], augmenter, norm, cfg["seed"],
                             len(labels), cfg["label_smoothing"], tr_w)
     # Validation clips normalised a batch at a time from the frame maps, as the training clips

@@ -304,6 +304,42 @@ def test_augmenter_probes_once_not_for_every_image(monkeypatch):
     assert len(probed) == made
 
 
+class _Reads(dict):
+    """A config that records the keys an operation reads."""
+
+    def __init__(self, *a):
+        super().__init__(*a)
+        self.read = set()
+
+    def get(self, key, default=None):
+        self.read.add(key)
+        return super().get(key, default)
+
+    def __getitem__(self, key):
+        self.read.add(key)
+        return super().__getitem__(key)
+
+
+@pytest.mark.parametrize("name", A.OP_NAMES)
+def test_params_lists_exactly_what_each_op_reads(name):
+    # PARAMS refuses every other key: a key missing from it would refuse a good config, a key
+    # the op no longer reads would let a misspelling pass. Defaults only, over draws that take
+    # every branch (each blur method, per_channel on and off).
+    cfg = _Reads({"name": name})
+    for seed in range(24):
+        A.RANDOM_OPS[name](scene(), cfg, np.random.default_rng(seed))
+    assert cfg.read - {"name"} == set(A.PARAMS[name])
+
+
+def test_augmenter_refuses_a_misspelt_parameter():
+    with pytest.raises(A.AugmentError, match=r'blur: unknown parameter "sigm" \(did you mean "sigma"\?\)') as e:
+        A.Augmenter([{"name": "some_of", "ops": [{"name": "blur", "sigm": [0.0, 1.0]}]}])
+    assert (e.value.op, e.value.key) == ("blur", "sigm")
+    with pytest.raises(A.AugmentError, match="p must be a number in"):
+        A.Augmenter([{"name": "hflip", "p": "often"}])
+    A.Augmenter([{"name": "blur", "p": 0.5, "sigma": [0.0, 1.0], "methods": ["gaussian"]}])
+
+
 @pytest.mark.parametrize("op,side", [("erode", 6), ("dilate", 10), ("open", 8), ("close", 8)])
 def test_morphology_square(op, side):
     img = flat(0)
