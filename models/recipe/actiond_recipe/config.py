@@ -1,7 +1,8 @@
 """A training config file (`--config`, JSON) read so that a mistake in it is refused before
 TensorFlow loads, as `file:line: message` naming the key: a file that is not JSON or not an
-object, a setting neither trainer has (with the nearest one), a value of the wrong type, and
-an augmentation that is unknown, has an unknown parameter or a range no draw survives."""
+object, a setting neither trainer has (with the nearest one), a value of the wrong type (group
+lists and the smoothing, read only after training, in full), and an augmentation that is
+unknown, has an unknown parameter or a range no draw survives."""
 
 from __future__ import annotations
 
@@ -36,6 +37,11 @@ def _where(path: Path, line: int | None) -> str:
     return f"{path}:{line}" if line else str(path)
 
 
+# A value of the kind of each setting whose default is null (the others go by their default's).
+NULL_DEFAULT_KINDS = {"name": "", "weights": "", "init_from": "", "init_from_frame": "", "split_dir": "",
+                      "max_minutes": 0.0, "from_onset": 0.0, "init_from_expand": 0.0,
+                      "test_groups": [], "val_groups": [], "train_groups": []}
+
 _KINDS = ((bool, "true or false"), (int, "a whole number"), (float, "a number"), (str, "a string"),
           (dict, "an object"), (list, "a list"))
 
@@ -53,6 +59,18 @@ def _type_problem(value, default) -> str | None:
             else:
                 ok = isinstance(value, kind)
             return None if ok else said
+    return None
+
+
+def _content_problem(key: str, value) -> str | None:
+    """What a group list or the smoothing should be, when it is not (they are read after training)."""
+    whole = lambda v: isinstance(v, int) and not isinstance(v, bool)  # noqa: E731
+    if key.endswith("_groups") and isinstance(value, list) and not all(whole(g) for g in value):
+        return "a list of group numbers"
+    if key == "smoothing" and isinstance(value, dict) and not (
+            set(value) == {"method", "window", "stride"} and value["method"] in ("mean", "ema")
+            and all(whole(value[k]) and value[k] >= 1 for k in ("window", "stride"))):
+        return '{"method": "mean" or "ema", "window": frames, "stride": frames}'
     return None
 
 
@@ -78,7 +96,8 @@ def load(path: Path, defaults: dict) -> dict:
                               "the keys of DEFAULTS in actiond_recipe/train.py and train_temporal.py")
         if key == "augment":
             continue
-        said = _type_problem(value, defaults[key])
+        default = defaults[key] if defaults[key] is not None else NULL_DEFAULT_KINDS.get(key)
+        said = _type_problem(value, default) or _content_problem(key, value)
         if said:
             raise ConfigError(f'{_where(path, line_of(text, key))}: "{key}" must be {said}, got {json.dumps(value)}')
     check_augment(path, text, cfg.get("augment"))

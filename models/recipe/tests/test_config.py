@@ -33,6 +33,11 @@ def refusal(tmp_path, text: str) -> str:
     ('{"size": "big"}', 'mine.json:1: "size" must be a whole number, got "big"'),
     ('{"epochs": 2.5}', 'mine.json:1: "epochs" must be a whole number, got 2.5'),
     ('{"learning_rate": "1e-3"}', 'mine.json:1: "learning_rate" must be a number, got "1e-3"'),
+    ('{"max_minutes": "60"}', 'mine.json:1: "max_minutes" must be a number, got "60"'),
+    ('{"test_groups": "761-800"}', 'mine.json:1: "test_groups" must be a list, got "761-800"'),
+    ('{"val_groups": [741, "760"]}', 'mine.json:1: "val_groups" must be a list of group numbers'),
+    ('{"smoothing": {"method": "median", "window": 8, "stride": 4}}', 'mine.json:1: "smoothing" must be {"method": '),
+    ('{"smoothing": {"method": "mean", "window": 0, "stride": 4}}', 'mine.json:1: "smoothing" must be {"method": '),
     ('{"augment": {"ops": [], "random_order": true}}', 'mine.json:1: "augment": unknown key "random_order"'),
     ('{"augment": [1]}', 'mine.json:1: "augment" must be false or an object with an "ops" list'),
     ('{\n "augment": {"ops": [\n  {"name": "hflip"},\n  {"name": "blur",\n   "sigm": [0, 1]}\n ]}\n}',
@@ -50,6 +55,12 @@ def refusal(tmp_path, text: str) -> str:
 ])
 def test_a_mistake_is_refused_with_the_line_and_the_key(tmp_path, text, said):
     assert refusal(tmp_path, text).startswith(said)
+
+
+def test_every_null_default_has_a_kind():
+    # A setting whose default is null is type-checked by NULL_DEFAULT_KINDS; one left out of it
+    # would take any value.
+    assert {k for k, v in DEFAULTS.items() if v is None} == set(config.NULL_DEFAULT_KINDS)
 
 
 def test_a_missing_file_is_named(tmp_path):
