@@ -46,6 +46,10 @@ _KINDS = ((bool, "true or false"), (int, "a whole number"), (float, "a number"),
           (dict, "an object"), (list, "a list"))
 
 
+def _whole(v) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
 def _type_problem(value, default) -> str | None:
     """What `value` should be, when it is not of `default`'s kind (null means the default)."""
     if value is None or default is None:
@@ -53,9 +57,9 @@ def _type_problem(value, default) -> str | None:
     for kind, said in _KINDS:
         if isinstance(default, kind):
             if kind is float:
-                ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+                ok = isinstance(value, float) or _whole(value)
             elif kind is int:
-                ok = isinstance(value, int) and not isinstance(value, bool)
+                ok = _whole(value)
             else:
                 ok = isinstance(value, kind)
             return None if ok else said
@@ -64,12 +68,11 @@ def _type_problem(value, default) -> str | None:
 
 def _content_problem(key: str, value) -> str | None:
     """What a group list or the smoothing should be, when it is not (they are read after training)."""
-    whole = lambda v: isinstance(v, int) and not isinstance(v, bool)  # noqa: E731
-    if key.endswith("_groups") and isinstance(value, list) and not all(whole(g) for g in value):
+    if key.endswith("_groups") and isinstance(value, list) and not all(_whole(g) for g in value):
         return "a list of group numbers"
     if key == "smoothing" and isinstance(value, dict) and not (
             set(value) == {"method", "window", "stride"} and value["method"] in ("mean", "ema")
-            and all(whole(value[k]) and value[k] >= 1 for k in ("window", "stride"))):
+            and all(_whole(value[k]) and value[k] >= 1 for k in ("window", "stride"))):
         return '{"method": "mean" or "ema", "window": frames, "stride": frames}'
     return None
 
