@@ -22,15 +22,10 @@ class ConfigError(Exception):
 def line_of(text: str, key: str, value: str | None = None, after: int = 0) -> int | None:
     """The line of the first `"key":` (followed by the string `value`, when given) in `text`, from
     the line `after` on when that has one."""
-    pattern = r'"' + re.escape(key) + r'"\s*:' + (r'\s*"' + re.escape(value) + r'"' if value is not None else "")
-    starts = [0]
-    if after:
-        starts.insert(0, sum(len(line) + 1 for line in text.split("\n")[:after - 1]))
-    for start in starts:
-        m = re.compile(pattern).search(text, start)
-        if m:
-            return text.count("\n", 0, m.start()) + 1
-    return None
+    rx = re.compile(r'"' + re.escape(key) + r'"\s*:' + (r'\s*"' + re.escape(value) + r'"' if value is not None else ""))
+    start = len("".join(text.splitlines(keepends=True)[:max(after - 1, 0)]))
+    m = rx.search(text, start) or rx.search(text)
+    return text.count("\n", 0, m.start()) + 1 if m else None
 
 
 def _where(path: Path, line: int | None) -> str:
