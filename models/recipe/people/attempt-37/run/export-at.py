@@ -5,6 +5,7 @@ input size, untrained, with the manifest and training-config metadata `recipe.py
 """
 import json
 import sys
+import tomllib
 from pathlib import Path
 
 sys.path.insert(0, "models/recipe")
@@ -17,7 +18,7 @@ weights, cfg, size, out = sys.argv[1], json.loads(Path(sys.argv[2]).read_text())
 tensorflow(2)
 from actiond_recipe.temporal import TSMNet  # noqa: E402
 
-labels = json.loads(Path("models/people/model.toml").read_text().split("labels = ")[1].split("\n")[0])
+labels = tomllib.loads(Path("models/people/model.toml").read_text())["labels"]  # the shipped model's
 cfg["size"] = size
 net = TSMNet(size, len(labels), cfg["alpha"], cfg["dropout"], cfg["bn_momentum"], cfg["expand"])
 net.offline(cfg["frames"]).load_weights(weights)
