@@ -17,4 +17,5 @@ for s in ${SIZES:-320 352 384}; do
             --out "$here/../sizes/$s-${half%%:*}.json" > /dev/null &
     done
     wait
+    rm -rf "$W/a34-$s"/cache-*  # 7-11 GB a size: this attempt's first launch ran out of disk beside them
 done
