@@ -156,15 +156,23 @@ def finish(m, io_values, keep: set, name: str, metadata: dict[str, str], path: P
 
 def trained_sample_fps(path: Path, default: float = 5.0) -> float:
     """The frames per second a model was trained on: `sample_fps` of the training config
-    in its ONNX metadata, else of training_config.json beside it, else `default`. A model
-    fed at another rate sees its actions faster or slower than it learned them."""
+    in its ONNX metadata, else of training_config.json beside it, else `[input] sample_fps` of
+    its manifest (embedded, else model.toml beside it: the rate the daemon checks streams
+    against), else `default`. A model fed at another rate sees its actions faster or slower
+    than it learned them."""
+    import tomllib
+
     import onnx
 
     props = {p.key: p.value for p in onnx.load(str(path), load_external_data=False).metadata_props}
     cfg = json.loads(props.get("actiond.training_config", "{}"))
     if "sample_fps" not in cfg and (path.parent / "training_config.json").exists():
         cfg = json.loads((path.parent / "training_config.json").read_text())
-    return float(cfg.get("sample_fps", default))
+    if "sample_fps" in cfg:
+        return float(cfg["sample_fps"])
+    beside = path.parent / "model.toml"
+    toml = props.get(METADATA_MANIFEST) or (beside.read_text() if beside.exists() else "")
+    return float(tomllib.loads(toml).get("input", {}).get("sample_fps", default))
 
 
 def set_metadata(path: Path, updates: dict[str, str]) -> None:

@@ -23,13 +23,22 @@ def tiny_model(path: Path, metadata: dict[str, str]) -> Path:
     return path
 
 
-def test_trained_sample_fps_from_metadata_then_training_config_then_default(tmp_path):
+def test_trained_sample_fps_from_metadata_then_training_config_then_manifest_then_default(tmp_path):
     meta = tiny_model(tmp_path / "a" / "model.onnx", {"actiond.training_config": json.dumps({"sample_fps": 10.0})})
     (tmp_path / "a" / "training_config.json").write_text(json.dumps({"sample_fps": 2.0}))
     assert export.trained_sample_fps(meta) == 10.0  # the model file's own record wins
     beside = tiny_model(tmp_path / "b" / "model.onnx", {})
     (tmp_path / "b" / "training_config.json").write_text(json.dumps({"sample_fps": 7.5}))
     assert export.trained_sample_fps(beside) == 7.5
+    # No training record: the manifest's rate, embedded or beside (a model exported by hand).
+    man = '[input]\nname = "x"\nsample_fps = 12.5\n'
+    embedded = tiny_model(tmp_path / "d" / "model.onnx", {export.METADATA_MANIFEST: man})
+    assert export.trained_sample_fps(embedded) == 12.5
+    toml_beside = tiny_model(tmp_path / "e" / "model.onnx", {})
+    (tmp_path / "e" / "model.toml").write_text(man.replace("12.5", "8"))
+    assert export.trained_sample_fps(toml_beside) == 8.0
+    (tmp_path / "e" / "model.toml").write_text('[input]\nname = "x"\n')  # a manifest without a rate
+    assert export.trained_sample_fps(toml_beside) == 5.0
     bare = tiny_model(tmp_path / "c" / "model.onnx", {"other": "x"})
     assert export.trained_sample_fps(bare) == 5.0
     assert export.trained_sample_fps(bare, default=3.0) == 3.0
