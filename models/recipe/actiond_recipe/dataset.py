@@ -3,6 +3,8 @@ the daemon's own decoding path (`actiond extract-frames`)."""
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import hashlib
 import json
 import math
@@ -197,12 +199,32 @@ def find_actiond(explicit: str | None = None) -> str:
     raise SystemExit("actiond binary not found: build it (cargo build --release) or pass --actiond PATH")
 
 
+@contextlib.contextmanager
+def cache_lock(out: Path, log=print):
+    """Holds `out`'s lock (a file beside it, which emptying the cache leaves alone): runs that
+    share a cache take turns at filling it instead of emptying it under each other."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with open(out.parent / f".{out.name}.lock", "w") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            log(f"waiting for another run that is extracting frames into {out}")
+            fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
+
+
 def extract(videos: list[Video], out: Path, actiond: str, size: int, resize: str, channel_order: str,
             sample_fps: float, log=print) -> dict[str, np.ndarray]:
     """Frames of every video at the model's size, decoded, sampled, resized and
     colour-converted by the daemon's own pipeline. Cached in `out` (reused when the
-    settings match; a video written after its frames is extracted again). Returns
-    {rel: (frames, H, W, 3) uint8}, read-only maps of the cache files."""
+    settings match; a video written after its frames is extracted again; one run at a time
+    fills it). Returns {rel: (frames, H, W, 3) uint8}, read-only maps of the cache files."""
+    with cache_lock(out, log):
+        return _extract(videos, out, actiond, size, resize, channel_order, sample_fps, log)
+
+
+def _extract(videos: list[Video], out: Path, actiond: str, size: int, resize: str, channel_order: str,
+             sample_fps: float, log) -> dict[str, np.ndarray]:
     out.mkdir(parents=True, exist_ok=True)
     settings = {"width": size, "height": size, "resize": resize, "channel_order": channel_order,
                 "sample_fps": sample_fps}

@@ -196,3 +196,33 @@ def test_extract_maps_the_cache_read_only_and_reuses_it(tmp_path):
                    log=lambda m: None)
     again = ds.extract(videos, tmp_path / "cache", actiond, 32, "stretch", "RGB", 10.0, log=lambda m: None)
     assert all(np.array_equal(again[r], frames[r]) for r in frames)
+
+
+@pytest.mark.skipif(shutil.which("gst-launch-1.0") is None, reason="needs GStreamer (scripts/setup.sh)")
+def test_a_run_waits_for_another_filling_the_same_cache(tmp_path):
+    # Two assessments on one cache whose settings changed both emptied it, and one failed with
+    # FileNotFoundError: now the second waits for the first's lock, then finds the cache made.
+    try:
+        actiond = ds.find_actiond()
+    except SystemExit:
+        pytest.skip("no actiond binary yet (cargo build; cargo test builds it before this suite runs)")
+    import threading
+
+    write.render_dataset(tmp_path / "data", [1], 1, 7, (96, 72), 10, 1.0, ["idle", "waving"], jobs=1,
+                         log=lambda m: None)
+    _, videos = ds.scan(tmp_path / "data")
+    cache = tmp_path / "cache"
+    ds.extract(videos, cache, actiond, 32, "stretch", "RGB", 10.0, log=lambda m: None)
+    said, got = [], {}
+    with ds.cache_lock(cache):  # another run, mid-extraction
+        t = threading.Thread(target=lambda: got.update(ds.extract(videos, cache, actiond, 24, "stretch", "RGB", 10.0,
+                                                                   log=said.append)))
+        t.start()
+        deadline = time.time() + 20
+        while not said and time.time() < deadline:
+            time.sleep(0.05)
+        assert said == [f"waiting for another run that is extracting frames into {cache}"]
+        assert '"width": 32' in (cache / "settings.json").read_text()  # not emptied under the holder
+        assert t.is_alive()
+    t.join(60)
+    assert got["idle/v_idle_g01_c01.avi"].shape == (10, 24, 24, 3)
