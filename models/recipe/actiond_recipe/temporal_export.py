@@ -10,6 +10,7 @@ temporal model kinds, and their offline reference runs through ONNX Runtime:
 from __future__ import annotations
 
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -76,6 +77,40 @@ def export(model, path: Path, inputs: list[tuple[str, tuple]], outputs: list[str
     for value, new in zip(list(g.output), outputs):
         ex._rename_value(g, value.name, new)
     ex.finish(m, list(graph_inputs) + list(g.output), {n for n, _ in inputs} | set(outputs), name, metadata, path)
+
+
+@dataclass
+class Exported:
+    """One exported form: the Keras model it came from, its tensors, manifest and check."""
+    model: object
+    inputs: list[tuple[str, tuple]]
+    manifest: str
+    max_diff: float
+
+
+def export_form(net, kind: str, out: Path, base_manifest: str, frames: int, metadata: dict[str, str]) -> Exported:
+    """`net` as `kind` ("stateful" or "clip", `frames` per call) in `out`: model.onnx with the
+    manifest (a frame manifest `base_manifest` made into the form's) embedded beside `metadata`,
+    checked against Keras, and model.toml."""
+    import tomllib
+
+    s = tomllib.loads(base_manifest)["input"]["width"]
+    if kind == "stateful":
+        model = online_model(net)
+        states = [(f"shift_in_{i}", tuple(x.shape[1:])) for i, x in enumerate(model.inputs[1:])]
+        inputs = [("input", (s, s, 3))] + states
+        outputs = ["probabilities"] + [f"shift_out_{i}" for i in range(len(states))]
+        man = stateful_manifest(base_manifest, len(states))
+    else:
+        model = clip_model(net, frames)
+        inputs, outputs = [("input", (frames, 3, s, s))], ["probabilities"]
+        man = clip_manifest(base_manifest, frames)
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / "model.onnx"
+    export(model, path, inputs, outputs, tomllib.loads(man)["name"], {ex.METADATA_MANIFEST: man, **metadata})
+    diff = verify(model, path, inputs, outputs)
+    (out / "model.toml").write_text(man)
+    return Exported(model, inputs, man, diff)
 
 
 def verify(model, path: Path, inputs: list[tuple[str, tuple]], outputs: list[str], seed: int = 0) -> float:

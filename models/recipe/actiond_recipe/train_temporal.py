@@ -283,34 +283,20 @@ def export_and_report(net, kind: str, out: Path, c: dict, log) -> dict:
     from . import temporal_export as tx
     from .evaluate import evaluate, write_json
 
-    cfg, labels, t = c["cfg"], c["labels"], int(c["cfg"]["frames"])
-    out.mkdir(parents=True, exist_ok=True)
+    cfg, labels, t, s = c["cfg"], c["labels"], int(c["cfg"]["frames"]), c["cfg"]["size"]
     name = (cfg["name"] or f"tsm-mobilenetv2-{c['data'].name}") + ("-online" if kind == "stateful" else f"-clip{t}")
-    s = cfg["size"]
     base = ex.manifest_toml(name, labels, "NHWC", s, cfg["resize"], cfg["channel_order"], c["norm"], "probabilities",
                             "probabilities", comment=f"Written by models/recipe train-temporal (TSM MobileNetV2, "
                             f"alpha {cfg['alpha']}, {kind}), trained on {c['data'].name}.",
                             sample_fps=cfg["sample_fps"])
-    if kind == "stateful":
-        model = tx.online_model(net)
-        states = [(f"shift_in_{i}", tuple(x.shape[1:])) for i, x in enumerate(model.inputs[1:])]
-        inputs = [("input", (s, s, 3))] + states
-        outputs = ["probabilities"] + [f"shift_out_{i}" for i in range(len(states))]
-        man_text = tx.stateful_manifest(base, len(states))
-    else:
-        model = tx.clip_model(net, t)
-        inputs, outputs = [("input", (t, 3, s, s))], ["probabilities"]
-        man_text = tx.clip_manifest(base, t)
     train_cfg = {k: v for k, v in cfg.items() if k != "threads"}
-    meta = {ex.METADATA_MANIFEST: man_text, "actiond.training_config": json.dumps(train_cfg, sort_keys=True),
-            "actiond.data_fingerprint": c["fingerprint"], "actiond.labels": json.dumps(labels)}
-    path = out / "model.onnx"
-    tx.export(model, path, inputs, outputs, name, meta)
-    diff = tx.verify(model, path, inputs, outputs)
-    (out / "model.toml").write_text(man_text)
+    form = tx.export_form(net, kind, out, base, t, {"actiond.training_config": json.dumps(train_cfg, sort_keys=True),
+                                                    "actiond.data_fingerprint": c["fingerprint"],
+                                                    "actiond.labels": json.dumps(labels)})
+    model, inputs, diff, path = form.model, form.inputs, form.max_diff, out / "model.onnx"
     log(f"exported {path} ({path.stat().st_size / 1e6:.2f} MB); max |onnxruntime - keras| {diff:.1e}")
 
-    manifest = tomllib.loads(man_text)
+    manifest = tomllib.loads(form.manifest)
     results = {}
     for part in ("val", "test"):
         if c["split"][part]:
