@@ -14,6 +14,7 @@ formula of src/model/preprocess.rs, with the mean/std written into the model's m
 from __future__ import annotations
 
 import difflib
+import json
 import math
 from dataclasses import dataclass, field
 
@@ -427,35 +428,41 @@ RANDOM_OPS = {
 
 OP_NAMES = list(RANDOM_OPS)
 
-# The parameters each operation reads besides "name" and "p" (a test checks each against the keys
-# the operation reads); any other key is refused, so that a misspelt one is not silently ignored.
+# The parameters each operation reads besides "name" and "p", with the kind of value each takes (a
+# test checks the keys against those the operation reads); any other key is refused, so that a
+# misspelt one is not silently ignored, and a value of another kind is refused by name.
+NUMBER, RANGE, PAIR, SHARE, FLAG, COUNT, OPS = "number", "range", "pair", "share", "flag", "count", "ops"
+DENOISERS, BLURS = ("gaussian", "median", "bilateral", "nlm"), ("gaussian", "average", "median")
+MORPHOLOGIES = ("erode", "dilate", "open", "close")
 PARAMS = {
-    "hflip": (), "vflip": (),
-    "affine": ("degrees", "translate", "scale", "shear"),
-    "resized_crop": ("scale", "ratio"),
-    "grayscale": ("alpha",),
-    "perspective": ("distortion",),
-    "rotation": ("degrees", "expand"),
-    "color_jitter": ("brightness", "contrast", "saturation", "hue"),
-    "denoise": ("methods", "strength"),
-    "blur": ("methods", "sigma", "average_k", "median_k"),
-    "morphology": ("ops", "k"),
-    "low_resolution": ("factor",),
-    "superpixels": ("n_segments", "p_replace"),
-    "sharpen": ("alpha", "lightness"),
-    "emboss": ("alpha", "strength"),
-    "edge_noise_alpha": ("alpha",),
-    "gaussian_noise": ("sigma", "per_channel"),
-    "dropout": ("fraction", "per_channel"),
-    "coarse_dropout": ("fraction", "size_percent"),
-    "invert": ("per_channel",),
-    "add": ("value", "per_channel"),
-    "hue_saturation": ("value",),
-    "multiply": ("factor", "per_channel"),
-    "frequency_noise_alpha": ("factor", "contrast", "exponent"),
-    "linear_contrast": ("alpha", "per_channel"),
-    "some_of": ("n", "random_order", "ops"),
+    "hflip": {}, "vflip": {},
+    "affine": {"degrees": NUMBER, "translate": NUMBER, "scale": PAIR, "shear": NUMBER},
+    "resized_crop": {"scale": PAIR, "ratio": PAIR},
+    "grayscale": {"alpha": RANGE},
+    "perspective": {"distortion": NUMBER},
+    "rotation": {"degrees": NUMBER, "expand": FLAG},
+    "color_jitter": {"brightness": NUMBER, "contrast": NUMBER, "saturation": NUMBER, "hue": NUMBER},
+    "denoise": {"methods": DENOISERS, "strength": NUMBER},
+    "blur": {"methods": BLURS, "sigma": RANGE, "average_k": RANGE, "median_k": RANGE},
+    "morphology": {"ops": MORPHOLOGIES, "k": RANGE},
+    "low_resolution": {"factor": RANGE},
+    "superpixels": {"n_segments": RANGE, "p_replace": RANGE},
+    "sharpen": {"alpha": RANGE, "lightness": RANGE},
+    "emboss": {"alpha": RANGE, "strength": RANGE},
+    "edge_noise_alpha": {"alpha": RANGE},
+    "gaussian_noise": {"sigma": RANGE, "per_channel": SHARE},
+    "dropout": {"fraction": RANGE, "per_channel": SHARE},
+    "coarse_dropout": {"fraction": RANGE, "size_percent": RANGE},
+    "invert": {"per_channel": SHARE},
+    "add": {"value": RANGE, "per_channel": SHARE},
+    "hue_saturation": {"value": RANGE},
+    "multiply": {"factor": RANGE, "per_channel": SHARE},
+    "frequency_noise_alpha": {"factor": RANGE, "contrast": RANGE, "exponent": RANGE},
+    "linear_contrast": {"alpha": RANGE, "per_channel": SHARE},
+    "some_of": {"n": COUNT, "random_order": FLAG, "ops": OPS},
 }
+_KIND_SAID = {NUMBER: "a number", RANGE: "a number or [low, high]", PAIR: "[low, high]", SHARE: "a number in [0, 1]",
+              FLAG: "true or false", COUNT: "a count or [min, max]", OPS: "a list of ops"}
 
 
 class AugmentError(ValueError):
@@ -477,6 +484,36 @@ def _unknown_params(op: dict) -> None:
         hint = f' (did you mean "{near[0]}"?)' if near else ""
         reads = f"reads {', '.join(takes)} and p" if takes else "reads only p"
         raise AugmentError(f'augmentation {name}: unknown parameter "{key}"{hint}; {name} {reads}', name, key)
+
+
+def _is_number(v) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+def _fits(v, kind) -> bool:
+    """Whether `v` is a value of `kind` (a PARAMS kind, or a tuple of the names a list may hold)."""
+    def low_high(x, each) -> bool:
+        return isinstance(x, list) and len(x) == 2 and all(each(e) for e in x) and x[0] <= x[1]
+
+    if isinstance(kind, tuple):
+        return isinstance(v, list) and bool(v) and all(isinstance(e, str) and e in kind for e in v)
+    return {NUMBER: lambda: _is_number(v),
+            RANGE: lambda: _is_number(v) or low_high(v, _is_number),
+            PAIR: lambda: low_high(v, _is_number),
+            SHARE: lambda: _is_number(v) and 0 <= v <= 1,
+            FLAG: lambda: isinstance(v, bool),
+            COUNT: lambda: (isinstance(v, int) and not isinstance(v, bool) and v >= 0)
+            or low_high(v, lambda e: isinstance(e, int) and not isinstance(e, bool) and e >= 0),
+            OPS: lambda: isinstance(v, list)}[kind]()
+
+
+def _wrong_kinds(op: dict) -> None:
+    """Refuses a parameter whose value is not of the kind the operation reads, naming both."""
+    for key, kind in PARAMS[op["name"]].items():
+        if key in op and not _fits(op[key], kind):
+            want = (f"a non-empty list of names from {', '.join(kind)}" if isinstance(kind, tuple) else _KIND_SAID[kind])
+            raise AugmentError(f'augmentation {op["name"]}: "{key}" must be {want}, got {json.dumps(op[key])}',
+                               op["name"], key)
 
 
 def _random_op(name: str, cfg: dict, img: np.ndarray, rng: np.random.Generator, applied=None) -> np.ndarray:
@@ -566,6 +603,7 @@ class Augmenter:
                 raise AugmentError(f"unknown augmentation {op.get('name')!r}; known: {', '.join(OP_NAMES)}",
                                    op.get("name"))
             _unknown_params(op)
+            _wrong_kinds(op)
             p = op.get("p", 1.0)
             if isinstance(p, bool) or not isinstance(p, (int, float)) or not 0.0 <= p <= 1.0:
                 raise AugmentError(f"augmentation {op['name']}: p must be a number in [0, 1], got {p!r}", op["name"], "p")

@@ -270,7 +270,6 @@ def test_low_resolution_loses_fine_detail_and_keeps_coarse():
 @pytest.mark.parametrize("op,said", [
     ({"name": "low_resolution", "factor": [0.0, 0.5]}, "factor must be in (0, 1], got 0.0 (with its parameters at the lower"),
     ({"name": "low_resolution", "factor": [0.5, 1.5]}, "factor must be in (0, 1], got 1.5 (with its parameters at the upper"),
-    ({"name": "blur", "methods": ["gaussian", "boxy", "median"]}, "unknown blur 'boxy'"),
     ({"name": "resized_crop", "ratio": [0.0, 1.0]}, "augmentation resized_crop: math domain error"),
 ])
 def test_augmenter_refuses_a_range_no_draw_survives(op, said):
@@ -278,6 +277,33 @@ def test_augmenter_refuses_a_range_no_draw_survives(op, said):
     # loads), not when a training draw lands on the bad end: the middle of each range works.
     with pytest.raises(ValueError, match=re.escape(said)):
         A.Augmenter([{**op, "p": 0.5}])
+
+
+@pytest.mark.parametrize("op,said", [
+    ({"name": "blur", "sigma": [1.0]}, '"sigma" must be a number or [low, high], got [1.0]'),
+    ({"name": "blur", "sigma": [2.0, 1.0]}, '"sigma" must be a number or [low, high], got [2.0, 1.0]'),
+    ({"name": "blur", "methods": "gaussian"}, '"methods" must be a non-empty list of names from gaussian, average, '
+                                              'median, got "gaussian"'),
+    ({"name": "blur", "methods": ["gaussian", "boxy"]}, '"methods" must be a non-empty list of names from'),
+    ({"name": "denoise", "methods": []}, '"methods" must be a non-empty list of names from gaussian, median, '
+                                         'bilateral, nlm, got []'),
+    ({"name": "morphology", "ops": ["shrink"]}, '"ops" must be a non-empty list of names from erode, dilate, open, '
+                                                'close, got ["shrink"]'),
+    ({"name": "color_jitter", "hue": None}, '"hue" must be a number, got null'),
+    ({"name": "affine", "degrees": [1, 2]}, '"degrees" must be a number, got [1, 2]'),
+    ({"name": "resized_crop", "scale": 0.5}, '"scale" must be [low, high], got 0.5'),
+    ({"name": "rotation", "expand": "yes"}, '"expand" must be true or false, got "yes"'),
+    ({"name": "add", "per_channel": 2}, '"per_channel" must be a number in [0, 1], got 2'),
+    ({"name": "gaussian_noise", "sigma": True}, '"sigma" must be a number or [low, high], got true'),
+    ({"name": "some_of", "n": [2, 1], "ops": []}, '"n" must be a count or [min, max], got [2, 1]'),
+    ({"name": "some_of", "ops": {"name": "hflip"}}, '"ops" must be a list of ops, got {"name": "hflip"}'),
+])
+def test_augmenter_refuses_a_parameter_of_the_wrong_kind_by_name(op, said):
+    # Said as the parameter and the kind it takes, not as whatever the drawing code raised on it
+    # ("list index out of range" for a one-element range, "unknown blur 'g'" for a string).
+    with pytest.raises(A.AugmentError, match=re.escape(f'augmentation {op["name"]}: {said}')) as e:
+        A.Augmenter([{"name": "some_of", "ops": [op]}] if op["name"] != "some_of" else [op])
+    assert e.value.key == said.split('"')[1]
 
 
 def test_augmenter_probes_nested_ops_and_keeps_good_ranges():

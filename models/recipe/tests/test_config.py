@@ -50,6 +50,8 @@ def refusal(tmp_path, text: str) -> str:
      "mine.json:3: \"augment\": unknown augmentation 'lowres'"),
     ('{"augment": {"ops": [\n {"name": "hflip", "q": 1}]}}',
      'mine.json:2: "augment": augmentation hflip: unknown parameter "q"; hflip reads only p'),
+    ('{"augment": {"ops": [\n {"name": "hflip"},\n {"name": "blur",\n  "sigma": [1.0]}]}}',
+     'mine.json:4: "augment": augmentation blur: "sigma" must be a number or [low, high], got [1.0]'),
     ('{"augment": {"ops": [\n {"name": "low_resolution", "factor": [0, 0.5]}]}}',
      'mine.json:2: "augment": augmentation low_resolution: factor must be in (0, 1], got 0.0'),
 ])
