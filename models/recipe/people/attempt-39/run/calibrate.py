@@ -5,8 +5,10 @@ seen, moves that trade at no cost per frame (it could be folded into the last la
     .venv/bin/python models/recipe/people/attempt-39/run/calibrate.py MODEL.onnx DATA VAL_GROUPS \
         TEST_HALVES CACHE OUT.json
 TEST_HALVES as halves.sh writes them ("large:761-800 small:1161-1200"). Per-frame probabilities
-are kept in CACHE/probs-<groups>.npz (the model's stateful run, one thread, state carried).
+are kept in CACHE/probs-<model sha256>-<groups>.npz (the model's stateful run, one thread, state
+carried).
 """
+import hashlib
 import json
 import sys
 from pathlib import Path
@@ -16,6 +18,7 @@ import numpy as np
 sys.path.insert(0, "models/recipe")
 from actiond_recipe import dataset as ds  # noqa: E402
 from actiond_recipe.assess import model_frames  # noqa: E402
+from actiond_recipe.export import trained_sample_fps  # noqa: E402
 from actiond_recipe.temporal_export import classifier  # noqa: E402
 
 WINDOW, STRIDE = 8, 4  # the held-out figures' clips (mean of 8, a clip every 4 frames)
@@ -23,10 +26,11 @@ GRID = np.round(np.arange(-1.5, 1.51, 0.1), 2)
 
 
 def frame_probs(model: Path, data: Path, groups: str, cache: Path):
-    """Per-frame probabilities of every video in `groups`, their labels and heights (cached)."""
-    saved = cache / f"probs-{groups}.npz"
+    """Per-frame probabilities of every video in `groups`, their labels and heights (cached by
+    the model file's content and the groups)."""
+    saved = cache / f"probs-{hashlib.sha256(model.read_bytes()).hexdigest()[:12]}-{groups}.npz"
     man, videos, frames = model_frames(model, data, ds.find_actiond(None), cache / "frames",
-                                       groups_of(groups), 10.0, log=print)
+                                       groups_of(groups), trained_sample_fps(model), log=print)
     labels = man["labels"]
     if saved.exists():
         z = np.load(saved, allow_pickle=True)

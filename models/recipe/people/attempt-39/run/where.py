@@ -1,7 +1,7 @@
 """Attempt 39: where a TSM's held-out clip accuracy comes from, from calibrate.py's per-frame
-probabilities (CACHE/probs-<groups>.npz): each named set's clip accuracy with a 95 % interval
-over its groups (a bootstrap that draws whole groups again, within each half prepare.sh
-renders: large people and small), and the clip accuracy by each render setting in
+probabilities (CACHE/probs-<model sha256>-<groups>.npz): each named set's clip accuracy with a
+95 % interval over its groups (a bootstrap that draws whole groups again, within each half
+prepare.sh renders: large people and small), and the clip accuracy by each render setting in
 the videos' sidecars (camera view and elevation, people, occluder, shadow, noise, bitrate,
 shake), per half, over every video named.
     .venv/bin/python models/recipe/people/attempt-39/run/where.py MODEL.onnx DATA CACHE NAME:GROUPS... > where.md
