@@ -11,6 +11,7 @@ carried).
 import hashlib
 import json
 import sys
+import tomllib
 from pathlib import Path
 
 import numpy as np
@@ -29,16 +30,19 @@ def frame_probs(model: Path, data: Path, groups: str, cache: Path):
     """Per-frame probabilities of every video in `groups`, their labels and heights (cached by
     the model file's content and the groups)."""
     saved = cache / f"probs-{hashlib.sha256(model.read_bytes()).hexdigest()[:12]}-{groups}.npz"
-    man, videos, frames = model_frames(model, data, ds.find_actiond(None), cache / "frames",
-                                       groups_of(groups), trained_sample_fps(model), log=print)
-    labels = man["labels"]
-    if saved.exists():
-        z = np.load(saved, allow_pickle=True)
-        probs = list(z["probs"])
+    if saved.exists():  # the frames are not needed again (they may be gone: 9 MB a video)
+        man = tomllib.loads((model.parent / "model.toml").read_text())
+        videos = [v for v in ds.scan(data)[1] if v.group in set(groups_of(groups))]  # model_frames' order
+        probs = list(np.load(saved, allow_pickle=True)["probs"])
     else:
+        man, videos, frames = model_frames(model, data, ds.find_actiond(None), cache / "frames",
+                                           groups_of(groups), trained_sample_fps(model), log=print)
         clf = classifier(model, man, threads=1)
         probs = [clf.probabilities(frames[v.rel]) for v in videos]
         np.savez(saved, probs=np.array(probs, dtype=object))
+    if len(probs) != len(videos):
+        raise SystemExit(f"{saved}: {len(probs)} videos' probabilities, {len(videos)} videos in {data}: delete it")
+    labels = man["labels"]
     heights = ds.person_heights(videos)
     return labels, videos, probs, [labels.index(v.label) for v in videos], [heights.get(v.rel) for v in videos]
 
