@@ -160,15 +160,22 @@ def test_groups_text_writes_runs_as_ranges():
     assert ds.groups_text([]) == "none" and ds.groups_text(None) == "none"
 
 
-@pytest.mark.skipif(shutil.which("gst-launch-1.0") is None, reason="needs GStreamer (scripts/setup.sh)")
-def test_extract_maps_the_cache_read_only_and_reuses_it(tmp_path):
+@pytest.fixture
+def two_videos(tmp_path):
+    """The actiond binary and two rendered videos (idle, waving) to extract frames from."""
+    if shutil.which("gst-launch-1.0") is None:
+        pytest.skip("needs GStreamer (scripts/setup.sh)")
     try:
         actiond = ds.find_actiond()
     except SystemExit:
         pytest.skip("no actiond binary yet (cargo build; cargo test builds it before this suite runs)")
     write.render_dataset(tmp_path / "data", [1], 1, 7, (96, 72), 10, 1.0, ["idle", "waving"], jobs=1,
                          log=lambda m: None)
-    _, videos = ds.scan(tmp_path / "data")
+    return actiond, ds.scan(tmp_path / "data")[1]
+
+
+def test_extract_maps_the_cache_read_only_and_reuses_it(tmp_path, two_videos):
+    actiond, videos = two_videos
     frames = ds.extract(videos, tmp_path / "cache", actiond, 32, "stretch", "RGB", 10.0, log=lambda m: None)
     assert sorted(frames) == ["idle/v_idle_g01_c01.avi", "waving/v_waving_g01_c01.avi"]
     for rel, f in frames.items():
@@ -198,19 +205,12 @@ def test_extract_maps_the_cache_read_only_and_reuses_it(tmp_path):
     assert all(np.array_equal(again[r], frames[r]) for r in frames)
 
 
-@pytest.mark.skipif(shutil.which("gst-launch-1.0") is None, reason="needs GStreamer (scripts/setup.sh)")
-def test_a_run_waits_for_another_filling_the_same_cache(tmp_path):
+def test_a_run_waits_for_another_filling_the_same_cache(tmp_path, two_videos):
     # Two assessments on one cache whose settings changed both emptied it, and one failed with
     # FileNotFoundError: now the second waits for the first's lock, then finds the cache made.
-    try:
-        actiond = ds.find_actiond()
-    except SystemExit:
-        pytest.skip("no actiond binary yet (cargo build; cargo test builds it before this suite runs)")
     import threading
 
-    write.render_dataset(tmp_path / "data", [1], 1, 7, (96, 72), 10, 1.0, ["idle", "waving"], jobs=1,
-                         log=lambda m: None)
-    _, videos = ds.scan(tmp_path / "data")
+    actiond, videos = two_videos
     cache = tmp_path / "cache"
     ds.extract(videos, cache, actiond, 32, "stretch", "RGB", 10.0, log=lambda m: None)
     said, got = [], {}
