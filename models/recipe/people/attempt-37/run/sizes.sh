@@ -11,7 +11,7 @@ W="${W:-/work/people8/hr}" A=models/recipe/people/attempt-34
 mkdir -p "$here/../sizes"
 for s in ${SIZES:-320 352 384}; do
     .venv/bin/python "$here/export-at.py" $A/weights/tsm.weights.h5 $A/tsm/training_config.json "$s" "$W/a34-$s"
-    for half in $TEST_HALVES; do  # a cache each: two extractions into one folder race
+    for half in $TEST_HALVES; do  # a cache each: one would make the halves extract in turn
         .venv/bin/python models/recipe/recipe.py assess --model "$W/a34-$s/model.onnx" --data "$W/mix" \
             --groups "${half#*:}" --cache "$W/a34-$s/cache-${half%%:*}" --from-onset 0.3 \
             --out "$here/../sizes/$s-${half%%:*}.json" > /dev/null &

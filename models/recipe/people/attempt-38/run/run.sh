@@ -29,7 +29,7 @@ until [ -f "$W/$TSM/tsm/model.toml" ]; do  # written once the stateful export is
 done
 kill $train; wait $train || true
 . models/recipe/people/halves.sh
-for half in $TEST_HALVES; do  # the run's frames at 384 px, already extracted: nothing to race on
+for half in $TEST_HALVES; do  # the run's frames at 384 px, already extracted
     .venv/bin/python models/recipe/recipe.py assess --model "$W/$TSM/tsm/model.onnx" --data "$W/mix" \
         --groups "${half#*:}" --cache "$W/$TSM/cache/frames" --from-onset 0.3 \
         --out "$A/assess/tsm-${half%%:*}.json" > /dev/null &
