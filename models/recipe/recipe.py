@@ -68,7 +68,7 @@ def cmd_render_humans(a):
     w, h = (int(v) for v in a.size.lower().split("x"))
     write.render_dataset(Path(a.out), int_list(a.groups), a.clips, a.seed, (w, h), a.fps, a.seconds,
                          a.labels.split(",") if a.labels else None, a.jobs, log=log,
-                         scale_range=tuple(float(v) for v in a.scale.split("-")))
+                         scale_range=tuple(float(v) for v in a.scale.split("-")), views=tuple(a.views.split(",")))
     if a.sheet:
         sheet.contact_sheet(Path(a.sheet), a.seed, log=log)
 
@@ -271,6 +271,8 @@ def parser() -> argparse.ArgumentParser:
     h.add_argument("--labels", help="comma-separated subset of the actions")
     h.add_argument("--jobs", type=int, default=2)
     h.add_argument("--scale", default="0.1-0.9", help="MIN-MAX height of the main person, fractions of the frame height")
+    h.add_argument("--views", default="side,front,three_quarter,high",
+                   help="cameras to draw from, evenly (a view named twice is drawn twice as often)")
     h.add_argument("--sheet", help="also write a contact sheet PNG (one frame per action)")
     h.set_defaults(fn=cmd_render_humans)
 

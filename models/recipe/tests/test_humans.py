@@ -14,7 +14,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from actiond_recipe.humans import actions, clip, demo, scene, skeleton, write  # noqa: E402
+from actiond_recipe.humans import actions, camera, clip, demo, scene, skeleton, write  # noqa: E402
 from actiond_recipe.humans.skeleton import J  # noqa: E402
 
 FPS = 30
@@ -412,3 +412,20 @@ def test_people_demo_schedule_covers_every_action_and_matches_the_video(tmp_path
     while cap.read()[0]:
         count += 1
     assert count == 30
+
+
+def test_views_limit_and_weight_the_cameras_drawn_and_the_default_keeps_every_plan(tmp_path):
+    cast = scene.sample_group(1, 1, [])
+    keys = [(a, g) for a in actions.ACTIONS for g in range(1, 13)]
+    plans = {k: clip.plan_clip(1, k[1], 1, k[0], cast, 64, 48, 10, 1.0) for k in keys}
+    assert {p["camera"]["view"] for p in plans.values()} == set(camera.VIEWS)
+    named = {k: clip.plan_clip(1, k[1], 1, k[0], cast, 64, 48, 10, 1.0, views=tuple(camera.VIEWS)) for k in keys}
+    assert all(write._public(named[k]) == write._public(plans[k]) for k in keys), "renders on disk stay valid"
+    steep = [clip.plan_clip(1, g, 1, a, cast, 64, 48, 10, 1.0, views=("high", "high", "front"))["camera"]
+             for a, g in keys]
+    assert {c["view"] for c in steep} == {"high", "front"}
+    assert 0.55 < sum(c["view"] == "high" for c in steep) / len(steep) < 0.8, "a view named twice, drawn twice as often"
+    assert all(c["elevation_deg"] >= 30 for c in steep if c["view"] == "high")
+    with pytest.raises(SystemExit, match=r"unknown views \['top'\]"):
+        write.render_dataset(tmp_path, [1], 1, 1, (64, 48), 10, 1.0, ["idle"], jobs=1, log=lambda m: None,
+                             views=("front", "top"))

@@ -28,9 +28,12 @@ def _placement(rng, index: int, primary_facing: float) -> dict:
 
 
 def plan_clip(seed: int, group: int, clip: int, action: str, cast: dict, width: int, height: int,
-              fps: int, seconds: float, scale_range: tuple[float, float] = (0.1, 0.9)) -> dict:
+              fps: int, seconds: float, scale_range: tuple[float, float] = (0.1, 0.9),
+              views: tuple[str, ...] = tuple(camera.VIEWS)) -> dict:
     """Everything that decides a clip, drawn from (seed, group, clip, action); the main
-    person's height is drawn log-uniformly from `scale_range` of the frame height."""
+    person's height is drawn log-uniformly from `scale_range` of the frame height and the
+    view evenly from `views` (a view named twice is drawn twice as often; all four, the
+    default, keep every earlier plan as it was)."""
     rng = scene.clip_rng(seed, group, clip, action)
     frames = max(1, round(seconds * fps))
     count = int(rng.choice([1, 1, 1, 1, 2, 2, 3]))
@@ -44,7 +47,7 @@ def plan_clip(seed: int, group: int, clip: int, action: str, cast: dict, width: 
         act = action if k == 0 or rng.random() < scene.OTHERS_ACT else "idle"
         people.append({"performer": who, "action": act, "params": actions.sample(act, rng, body),
                        "centre_at": round(float(rng.uniform(0.2, 0.8)), 3), **_placement(rng, k, facing)})
-    view = str(rng.choice(camera.VIEWS))
+    view = str(rng.choice(list(views)))
     scale = float(np.exp(rng.uniform(np.log(scale_range[0]), np.log(scale_range[1]))))
     main = cast["performers"][order[0]][0]
     target = np.array([0.0, 0.5 * main.height, 0.0])

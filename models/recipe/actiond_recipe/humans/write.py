@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from ..dataset import groups_text
-from . import actions, clip, scene
+from . import actions, camera, clip, scene
 
 
 def clip_name(action: str, group: int, index: int) -> str:
@@ -61,9 +61,9 @@ def rendered(root: Path, action: str, stem: str, plan: dict) -> dict | None:
 
 def render_one(job: tuple) -> dict:
     """Renders and writes one clip (unless `rendered` finds it); returns its dataset.json entry."""
-    root, seed, group, index, action, size, fps, seconds, scale_range = job
+    root, seed, group, index, action, size, fps, seconds, scale_range, views = job
     cast = scene.sample_group(seed, group, scene.available_photos())
-    plan = clip.plan_clip(seed, group, index, action, cast, size[0], size[1], fps, seconds, scale_range)
+    plan = clip.plan_clip(seed, group, index, action, cast, size[0], size[1], fps, seconds, scale_range, views)
     stem = clip_name(action, group, index)
     done = rendered(Path(root), action, stem, plan)
     if done is not None:
@@ -97,18 +97,22 @@ def split_lists(root: Path, entries: list[dict], labels: list[str], folds: int =
 
 def render_dataset(root: Path, groups: list[int], clips: int, seed: int, size=(160, 120), fps: int = 10,
                    seconds: float = 3.0, labels: list[str] | None = None, jobs: int = 2, log=print,
-                   scale_range: tuple[float, float] = (0.1, 0.9)) -> list[dict]:
+                   scale_range: tuple[float, float] = (0.1, 0.9),
+                   views: tuple[str, ...] = tuple(camera.VIEWS)) -> list[dict]:
     """Renders `clips` clips of each action for each group into `root`, merges them into
     dataset.json and rewrites the split lists over everything rendered there; people's
-    heights are drawn from `scale_range` of the frame height."""
+    heights are drawn from `scale_range` of the frame height, cameras from `views`."""
     labels = labels or actions.ACTIONS
     unknown = set(labels) - set(actions.ACTIONS)
     if unknown:
         raise SystemExit(f"unknown actions {sorted(unknown)}; known: {actions.ACTIONS}")
+    unknown = set(views) - set(camera.VIEWS)
+    if unknown or not views:
+        raise SystemExit(f"unknown views {sorted(unknown)}; known: {camera.VIEWS}")
     if not scene.available_photos():
         log(f"warning: no background photographs in {scene.PHOTO_DIR} (Debian package lomiri-wallpapers-16.04, "
             "installed by scripts/setup.sh): using procedural backgrounds only")
-    work = [(str(root), seed, g, c, a, tuple(size), fps, seconds, tuple(scale_range)) for a in labels for g in groups
+    work = [(str(root), seed, g, c, a, tuple(size), fps, seconds, tuple(scale_range), tuple(views)) for a in labels for g in groups
             for c in range(1, clips + 1)]
     root.mkdir(parents=True, exist_ok=True)
     start = time.monotonic()
