@@ -246,6 +246,8 @@ fn recipe_end_to_end_on_a_tiny_dataset() {
     }
     // The same for train-temporal (how models/people is made again from an attempt's
     // committed weights): the re-export's ONNX holds the trained run's weights exactly.
+    // It skips the evaluation (--no-evaluate, as an attempt too large to evaluate on one
+    // thread does): its reports say so and hold no results where the trained run's do.
     let (tsm_run, tsm_again) = (tmp.path().join("tsm"), tmp.path().join("tsm-again"));
     let temporal = ["train-temporal", "--frames", "4", "--clip-step", "4"];
     let tsm_out = ["--out", tsm_run.to_str().unwrap(), "--epochs", "1"];
@@ -253,6 +255,7 @@ fn recipe_end_to_end_on_a_tiny_dataset() {
     let tsm_bare = [
         &temporal[..],
         &["--out", tsm_again.to_str().unwrap(), "--epochs", "0"],
+        &["--no-evaluate"],
         &common,
     ]
     .concat();
@@ -280,6 +283,18 @@ fn recipe_end_to_end_on_a_tiny_dataset() {
             "{form}: {said}{}",
             String::from_utf8_lossy(&compare.stderr)
         );
+    }
+    for (run, evaluated) in [(&tsm_run, true), (&tsm_again, false)] {
+        for form in ["tsm", "clip"] {
+            let report: Value = serde_json::from_str(
+                &std::fs::read_to_string(run.join(form).join("report.json")).unwrap(),
+            )
+            .unwrap();
+            let results = report["results"].as_object().expect("results");
+            assert_eq!(results.contains_key("test"), evaluated, "{form}: {report}");
+            let text = std::fs::read_to_string(run.join(form).join("REPORT.md")).unwrap();
+            assert_eq!(text.contains("Not evaluated"), !evaluated, "{form}: {text}");
+        }
     }
 
     // Refused before TensorFlow loads, with the reason: nothing to export, no such count, an

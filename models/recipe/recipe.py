@@ -165,7 +165,9 @@ def cmd_train_temporal(a):
     cfg = training_config(a, ("name", "alpha", "size", "frames", "clip_step", "epochs", "batch_size",
                               "learning_rate", "max_minutes", "seed", "threads", "sample_fps", "normalization",
                               "init_from", "init_from_frame", "from_onset", "expand", "init_from_expand",
-                              "onset_mask"))
+                              "onset_mask", "evaluate"))
+    if a.forms is not None:
+        cfg["forms"] = [f for f in a.forms.split(",") if f]
     train_temporal.train(Path(a.data), Path(a.out), cfg, a.actiond, log=log)
 
 
@@ -372,6 +374,9 @@ def parser() -> argparse.ArgumentParser:
     tt.add_argument("--mask-before-onset", dest="onset_mask", action="store_true", default=None,
                     help="with --from-onset, a kept window's frames from before that share get no loss "
                          "(for windows longer than the standing before a fall)")
+    tt.add_argument("--forms", help="the forms exported: stateful, clip or stateful,clip (both, the default)")
+    tt.add_argument("--no-evaluate", dest="evaluate", action="store_false", default=None,
+                    help="export without evaluating (recipe.py assess measures the model later, on two cores)")
     tt.add_argument("--threads", type=int)
     tt.add_argument("--actiond")
     tt.set_defaults(fn=cmd_train_temporal)

@@ -55,7 +55,11 @@ DEFAULTS = {
     "onset_mask": False,  # with from_onset, a kept window's frames from before then get no loss
     "smoothing": {"method": "mean", "window": 8, "stride": 4},
     "threads": 2,
+    "forms": ["stateful", "clip"],  # the forms exported: stateful (online, tsm/) and clip (clip/)
+    "evaluate": True,  # evaluate each exported form on the validation and test groups
 }
+FORMS = ("stateful", "clip")
+RUN_ONLY = ("threads", "forms", "evaluate")  # how a run goes, not what it trains: left out of the model's record
 
 
 def only_train_groups(split: dict, groups: list[int]) -> dict:
@@ -200,11 +204,20 @@ def check_init(cfg: dict) -> None:
         raise SystemExit("--mask-before-onset masks the frames before --from-onset's share: give --from-onset too")
 
 
+def check_forms(cfg: dict) -> None:
+    """Refuses forms other than stateful and clip, and none at all, before TensorFlow loads."""
+    unknown = [f for f in cfg["forms"] if f not in FORMS]
+    if unknown or not cfg["forms"]:
+        raise SystemExit(f"forms {unknown or '(none)'}: export one or both of {', '.join(FORMS)}")
+
+
 def train(data: Path, out: Path, cfg: dict, actiond: str | None = None, log=print) -> dict:
-    """Trains, exports `out/tsm/` (stateful) and `out/clip/` (clip), evaluates both."""
+    """Trains, exports `out/tsm/` (stateful) and `out/clip/` (clip), evaluates both (or the
+    forms in cfg["forms"], unevaluated without cfg["evaluate"])."""
     cfg = config.settings(DEFAULTS, cfg)
     check_epochs(cfg)
     check_init(cfg)
+    check_forms(cfg)
     keras, _ = tensorflow(int(cfg["threads"]))
     from . import nets
     from .temporal import TSMNet
@@ -270,7 +283,7 @@ def train(data: Path, out: Path, cfg: dict, actiond: str | None = None, log=prin
               "split": split, "frames": frames, "data": Path(data), "t_start": t_start,
               "macs_frame": nets.count_macs(net.online())}
     reports = {}
-    for kind in ("stateful", "clip"):
+    for kind in [f for f in FORMS if f in cfg["forms"]]:
         reports[kind] = export_and_report(net, kind, out / ("tsm" if kind == "stateful" else "clip"), common, log)
     return reports
 
@@ -289,7 +302,7 @@ def export_and_report(net, kind: str, out: Path, c: dict, log) -> dict:
                             "probabilities", comment=f"Written by models/recipe train-temporal (TSM MobileNetV2, "
                             f"alpha {cfg['alpha']}, {kind}), trained on {c['data'].name}.",
                             sample_fps=cfg["sample_fps"])
-    train_cfg = {k: v for k, v in cfg.items() if k != "threads"}
+    train_cfg = {k: v for k, v in cfg.items() if k not in RUN_ONLY}
     form = tx.export_form(net, kind, out, base, t, {"actiond.training_config": json.dumps(train_cfg, sort_keys=True),
                                                     "actiond.data_fingerprint": c["fingerprint"],
                                                     "actiond.labels": json.dumps(labels)})
@@ -298,7 +311,7 @@ def export_and_report(net, kind: str, out: Path, c: dict, log) -> dict:
 
     manifest = tomllib.loads(form.manifest)
     results = {}
-    for part in ("val", "test"):
+    for part in ("val", "test") if cfg["evaluate"] else ():
         if c["split"][part]:
             results[part] = evaluate(tx.classifier(path, manifest, threads=1), c["split"][part], c["frames"], labels,
                                      cfg["smoothing"])
@@ -356,4 +369,6 @@ def report_markdown(r: dict) -> str:
                   f"| smoothed ({sm['method']}, window {sm['window']}, stride {sm['stride']}) | "
                   f"{pct(res['clip']['accuracy'])} | {res['clip']['count']} |",
                   f"| video | {pct(res['video']['accuracy'])} | {res['video']['count']} videos |", ""]
+    if not r["results"]:
+        lines += ["Not evaluated (`--no-evaluate`): `recipe.py assess --model model.onnx` measures it.", ""]
     return "\n".join(lines)

@@ -190,6 +190,10 @@ def test_contradicting_starting_points_are_refused_before_any_work(tmp_path):
         train_temporal.train(missing, tmp_path / "out", {"init_from": "a.h5", "init_from_frame": "b.h5"})
     with pytest.raises(SystemExit, match="give --from-onset too"):
         train_temporal.train(missing, tmp_path / "out", {"onset_mask": True})
+    with pytest.raises(SystemExit, match=r"forms \['online'\]: export one or both of stateful, clip"):
+        train_temporal.train(missing, tmp_path / "out", {"forms": ["stateful", "online"]})
+    with pytest.raises(SystemExit, match=r"forms \(none\)"):
+        train_temporal.train(missing, tmp_path / "out", {"forms": []})
     assert not (tmp_path / "out").exists()
 
 
