@@ -8,13 +8,15 @@
 # attempt 19); FRAME_COPY=0 leaves the frame model's weights and reports out when an
 # earlier attempt's folder already holds them (attempt 12); FRAME_ASSESS=<an earlier
 # attempt's assess folder> copies the same frame model's held-out results from there
-# instead of assessing it again (its 128 px frames need 17 GB).
+# instead of assessing it again (its 128 px frames need 17 GB); FRAME=none assesses and checks
+# the TSM alone (a run without a frame run to compare with: no COMPARISON.md).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)"
 cd "$root"
 W="${W:-/work/people8}"
 : "${A:?attempt folder}" "${FRAME:?frame run under W}" "${TSM:?TSM run under W}"
-F="$W/$FRAME" T="$W/$TSM"
+F="$W/$FRAME" T="$W/$TSM" FRAMES_TOO=1
+[ "$FRAME" != none ] || FRAMES_TOO=0 FRAME_COPY=0
 STREET="${STREET:-1}" CHAIR="${CHAIR:-1}" FRAME_COPY="${FRAME_COPY:-1}" FRAME_ASSESS="${FRAME_ASSESS:-}"
 py=.venv/bin/python
 . models/recipe/people/halves.sh
@@ -43,13 +45,16 @@ assess() {  # model-name dir half-name groups cache
 }
 for half in $TEST_HALVES; do
     assess tsm "$T/tsm" "${half%%:*}" "${half#*:}" "$T/cache/frames" &
-    if [ -n "$FRAME_ASSESS" ]; then
+    if [ "$FRAMES_TOO" = 0 ]; then
+        :
+    elif [ -n "$FRAME_ASSESS" ]; then
         cp "$FRAME_ASSESS/frame-${half%%:*}".{json,md} $A/assess/
     else
         assess frame "$F" "${half%%:*}" "${half#*:}" "$F/cache/frames" &
     fi
-    wait
+    [ "$FRAMES_TOO" = 0 ] || wait  # a half at a time, both models; the TSM alone: both halves at once
 done
+wait
 street() {  # model-name dir scale
     $py models/recipe/recipe.py street-check --model "$2/model.onnx" --scenes 20 --scale "$3" \
         --out "$A/street/$1-$3.json" > /dev/null
@@ -58,7 +63,7 @@ street() {  # model-name dir scale
 for s in 0.4-0.9 0.15-0.6 0.08-0.2; do
     [ "$STREET" = 0 ] && break
     street tsm "$T/tsm" $s &
-    street frame "$F" $s &
+    [ "$FRAMES_TOO" = 0 ] || street frame "$F" $s &
     wait
 done
 # Held-out clips of the nine actions but sitting down, without and with an empty chair right
@@ -72,8 +77,8 @@ for half in $CHAIR_HALVES; do
     [ "$CHAIR" = 0 ] && break
     IFS=: read -r name groups size scale <<< "$half"
     chair tsm "$T/tsm" "$name" "$groups" "$size" "$scale" &
-    chair frame "$F" "$name" "$groups" "$size" "$scale" &
+    [ "$FRAMES_TOO" = 0 ] || chair frame "$F" "$name" "$groups" "$size" "$scale" &
     wait
 done
-$py models/recipe/recipe.py people-report --frame "$F" --tsm "$T" --out $A/COMPARISON.md
+[ "$FRAMES_TOO" = 0 ] || $py models/recipe/recipe.py people-report --frame "$F" --tsm "$T" --out $A/COMPARISON.md
 echo post done

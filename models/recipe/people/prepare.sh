@@ -13,6 +13,9 @@
 # groups, and LINK_FROM=<another W> LINK_GROUPS=<groups> links that data set's renders of
 # those groups into this one's mix as they are (a group rendered here is not linked).
 # Give a RENDER_SIZE its own W: clips of another size already there are rendered again.
+# VIEWS (e.g. front,high) with VIEW_LARGE_GROUPS and VIEW_SMALL_GROUPS also renders those
+# groups with cameras drawn from those views only (render-humans --views), at the halves'
+# sizes and scales: a training set weighted towards the views where clips are lost.
 #   W=/work/people8 models/recipe/people/prepare.sh
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)"
@@ -28,6 +31,13 @@ $py models/recipe/recipe.py render-humans --out "$W/large" --groups "${LARGE_GRO
     --scale 0.4-0.9 --jobs 2 --size "${RENDER_SIZE:-160x120}"
 $py models/recipe/recipe.py render-humans --out "$W/small" --groups "${SMALL_GROUPS:-801-1200}" --clips 1 --seed 21 \
     --scale 0.1-0.4 --jobs 2 --size "${RENDER_SIZE:-256x192}"
+if [ -n "${VIEWS:-}" ]; then
+    : "${VIEW_LARGE_GROUPS:?groups of large people rendered from VIEWS}" "${VIEW_SMALL_GROUPS:?and of small ones}"
+    $py models/recipe/recipe.py render-humans --out "$W/large" --groups "$VIEW_LARGE_GROUPS" --clips 1 --seed 21 \
+        --scale 0.4-0.9 --jobs 2 --size "${RENDER_SIZE:-160x120}" --views "$VIEWS"
+    $py models/recipe/recipe.py render-humans --out "$W/small" --groups "$VIEW_SMALL_GROUPS" --clips 1 --seed 21 \
+        --scale 0.1-0.4 --jobs 2 --size "${RENDER_SIZE:-256x192}" --views "$VIEWS"
+fi
 echo "rendered; $(( $(date +%s) - t0 )) s so far"
 cargo build --release --locked   # extract-frames runs the daemon's own decoding path
 bash models/recipe/people/attempt-6/run/mix.sh "$W"   # links; idempotent

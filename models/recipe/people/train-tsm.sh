@@ -12,7 +12,10 @@
 # kept window's frames from before then no loss (--mask-before-onset). FRAMES (default 8) is the
 # training clip's length, CLIP_STEP (default 8) how far apart its windows start and BATCH
 # (default the config's 8) the clips per step. CONFIG (default models/recipe/people/medium.json) is
-# the training settings, augmentations included. DRY_RUN=1 prints the commands instead of running them.
+# the training settings, augmentations included. FRAME=none trains without a frame run: none is
+# made, and post.sh assesses the TSM alone. EVALUATE=0 leaves train-temporal's own evaluation out
+# (post.sh's assessment, on both cores, measures the model) and FORMS=stateful the clip form.
+# DRY_RUN=1 prints the commands instead of running them.
 #   W=/work/people8 A=models/recipe/people/attempt-N TSM=tsmN SEED=N LR=2e-4 SIZE=128 TSM_MIN=108 \
 #   INIT="--init-from models/recipe/people/attempt-M/weights/tsm.weights.h5" models/recipe/people/train-tsm.sh
 set -euo pipefail
@@ -26,16 +29,18 @@ SIZE="${SIZE:-128}"
 py=.venv/bin/python
 onset_mask=()
 [ "${ONSET_MASK:-0}" = 0 ] || onset_mask=(--mask-before-onset)
+no_eval=()
+[ "${EVALUATE:-1}" != 0 ] || no_eval=(--no-evaluate)
 run=()
 [ "${DRY_RUN:-0}" = 0 ] || run=(echo)
 # post.sh compares with the frame run: say so now, not after the training.
-[ -f "$W/$FRAME/model.onnx" ] || [ "$FRAME" = frame11 ] || { echo "$W/$FRAME (the frame run post.sh" \
+[ -f "$W/$FRAME/model.onnx" ] || [ "$FRAME" = frame11 ] || [ "$FRAME" = none ] || { echo "$W/$FRAME (the frame run post.sh" \
     "compares with) is missing: run the attempt that makes it first" >&2; exit 1; }
 "${run[@]}" env W="$W" bash models/recipe/people/prepare.sh
 # Attempt 11's frame run is made again when it is missing or was tested before clips were
 # rendered again (people-report refuses runs tested on different data).
-if [ ! -f "$W/$FRAME/model.onnx" ] || { [ "$FRAME" = frame11 ] && [ -n "$(find -L "$W/mix" -name '*.avi' \
-        -newer "$W/$FRAME/report.json" -print -quit 2>/dev/null)" ]; }; then
+if [ "$FRAME" != none ] && { [ ! -f "$W/$FRAME/model.onnx" ] || { [ "$FRAME" = frame11 ] && [ -n "$(find -L "$W/mix" -name '*.avi' \
+        -newer "$W/$FRAME/report.json" -print -quit 2>/dev/null)" ]; }; }; then
     "${run[@]}" env W="$W" FRAME="$FRAME" SIZE=128 SEED=11 \
         FROM=models/recipe/people/attempt-11/weights/frame.weights.h5 bash models/recipe/people/export-frame.sh
 fi
@@ -51,6 +56,6 @@ if [ ${#run[@]} = 0 ]; then exec 3> "$W/$TSM.log"; else exec 3>&1; fi  # the tra
     --learning-rate "$LR" --max-minutes "$TSM_MIN" --out "$W/$TSM" \
     --name actiond-people-tsm-mobilenetv2 --frames "${FRAMES:-8}" --clip-step "${CLIP_STEP:-8}" \
     ${BATCH:+--batch-size "$BATCH"} ${TRAIN_GROUPS:+--train-groups "$TRAIN_GROUPS"} ${FROM_ONSET:+--from-onset "$FROM_ONSET"} \
-    "${onset_mask[@]}" $INIT >&3 2>&1
+    ${FORMS:+--forms "$FORMS"} "${onset_mask[@]}" "${no_eval[@]}" $INIT >&3 2>&1
 # The frame model's weights and reports stand in its own attempt's folder, not copied here.
 "${run[@]}" env W="$W" A="$A" FRAME="$FRAME" TSM="$TSM" FRAME_COPY=0 bash models/recipe/people/post.sh
