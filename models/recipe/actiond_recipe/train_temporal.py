@@ -356,7 +356,7 @@ def report_markdown(r: dict) -> str:
              f"- Parameters: {m['params']:,}; multiply-adds per call: {m['macs_per_call'] / 1e6:.1f} M.",
              f"- Data: `{d['root']}`, classes {', '.join(d['labels'])}; split by group: train {ds.groups_text(sp['train_groups'])}, "
              f"validation {ds.groups_text(sp['val_groups'])}, test {ds.groups_text(sp['test_groups'])}.",
-             f"- Training (shared with the other form, same weights): clips of {r['training']['config']['frames']} "
+             f"- Training (one run; every form exported shares its weights): clips of {r['training']['config']['frames']} "
              f"consecutive frames, {m['epochs_run']} epochs in {m['train_seconds']:.0f} s, kept epoch {m['best_epoch']}.",
              f"- CPU latency per call (ONNX Runtime, batch 1, median): {m['latency_ms']['threads_1_ms']:.2f} ms on 1 "
              f"thread, {m['latency_ms']['threads_2_ms']:.2f} ms on 2; ONNX vs Keras max difference "
